@@ -1,0 +1,1 @@
+"""Pure domain values: stdlib only, money in integers (lamports, token base units)."""
