@@ -23,7 +23,7 @@ class Metrics:
     """The registry and every collector. Label sets are part of the contract."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
 
@@ -120,7 +120,9 @@ class Metrics:
 
         # --- safety ---
         self.risk_checks = Counter(
-            "risk_checks", "Token risk checks by verdict and source", ["verdict", "source"],
+            "risk_checks",
+            "Token risk checks by verdict and source",
+            ["verdict", "source"],
             registry=r,
         )
         self.risk_check_duration_seconds = Histogram(
@@ -147,15 +149,20 @@ class Metrics:
 
         # --- cache / redis ---
         self.cache_requests = Counter(
-            "cache_requests", "Cache lookups by backend and result", ["backend", "result"],
+            "cache_requests",
+            "Cache lookups by backend and result",
+            ["backend", "result"],
             registry=r,
         )
         self.redis_up = Gauge(
-            "redis_up", "1 when Redis answers, 0 when the in-process fallback is in use",
+            "redis_up",
+            "1 when Redis answers, 0 when the in-process fallback is in use",
             registry=r,
         )
         self.component_up = Gauge(
-            "component_up", "Health of each component: 1 ok, 0.5 degraded, 0 down", ["component"],
+            "component_up",
+            "Health of each component: 1 ok, 0.5 degraded, 0 down",
+            ["component"],
             registry=r,
         )
 
