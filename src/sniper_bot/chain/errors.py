@@ -41,6 +41,9 @@ class RpcError(SniperBotError):
     endpoint: str | None
     code: int | None
     retryable: bool = False
+    # True when the request certainly was not processed (429 before work, connection refused,
+    # -32005): the pool may then resend even a non-idempotent request to another endpoint.
+    not_processed: bool = False
 
     def __init__(
         self,
@@ -84,6 +87,8 @@ class RpcUnavailableError(_TemporaryRpcError):
 class RpcRateLimited(_TemporaryRpcError):
     """The endpoint said "slow down"; ``retry_after`` seconds when it said how long."""
 
+    not_processed = True
+
 
 class RpcTimeout(_TemporaryRpcError):
     """No answer within the per-call timeout (the request may still have been processed)."""
@@ -91,6 +96,8 @@ class RpcTimeout(_TemporaryRpcError):
 
 class RpcNodeBehind(_TemporaryRpcError):
     """-32005 NodeUnhealthy: the node is behind; another endpoint may answer."""
+
+    not_processed = True
 
 
 class RpcTransportError(_TemporaryRpcError):
