@@ -88,7 +88,7 @@ async def test_typed_call_returns_the_solders_response(
     session: aiohttp.ClientSession, provider: fake_rpc.FakeRpc
 ) -> None:
     client = JsonRpcClient("helius", provider.url, session)
-    resp = await client.call_typed(GetSlot(id=1), GetSlotResp.from_json)
+    resp = await client.call_typed(GetSlot(id=1), GetSlotResp)
     assert resp.value == 1234
 
 
@@ -99,7 +99,7 @@ async def test_typed_call_never_returns_solders_bare_int_for_an_unknown_error_co
     provider.fault = ("rpc_error", 429, "Too many requests", None)
     client = JsonRpcClient("helius", provider.url, session)
     with pytest.raises(RpcRateLimited):
-        await client.call_typed(GetSlot(id=1), GetSlotResp.from_json)
+        await client.call_typed(GetSlot(id=1), GetSlotResp)
 
 
 async def test_typed_call_with_a_wrong_result_shape_is_malformed(
@@ -108,7 +108,7 @@ async def test_typed_call_with_a_wrong_result_shape_is_malformed(
     provider.results["getSlot"] = {"unexpected": "object"}
     client = JsonRpcClient("helius", provider.url, session)
     with pytest.raises(RpcMalformedResponse):
-        await client.call_typed(GetSlot(id=1), GetSlotResp.from_json)
+        await client.call_typed(GetSlot(id=1), GetSlotResp)
 
 
 async def test_batch_returns_results_and_errors_in_request_order(

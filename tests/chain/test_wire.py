@@ -49,7 +49,9 @@ def test_null_result_is_a_result_not_an_error() -> None:
         ({"code": "x", "message": "no int code"}, RpcMalformedResponse),
     ],
 )
-def test_jsonrpc_error_codes_are_classified(error: dict[str, object], expected: type) -> None:
+def test_jsonrpc_error_codes_are_classified(
+    error: dict[str, object], expected: type[RpcError]
+) -> None:
     with pytest.raises(expected) as info:
         wire.decode_single("quicknode", envelope(error))
     assert info.value.endpoint == "quicknode"

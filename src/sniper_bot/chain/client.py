@@ -25,7 +25,6 @@ from sniper_bot.chain.errors import (
 
 __all__ = ["JsonRpcClient", "SoldersBody"]
 
-T = TypeVar("T")
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
@@ -33,6 +32,16 @@ class SoldersBody(Protocol):
     """Any solders request type (``GetSlot(id=1)`` ...)."""
 
     def to_json(self) -> str: ...
+
+
+class SoldersResponse(Protocol):
+    """Any solders response type (``GetSlotResp`` ...)."""
+
+    @classmethod
+    def from_json(cls, raw: str) -> Any: ...
+
+
+R = TypeVar("R", bound=SoldersResponse)
 
 
 class JsonRpcClient:
@@ -67,13 +76,9 @@ class JsonRpcClient:
         return wire.decode_single(self.name, body)
 
     async def call_typed(
-        self,
-        request: SoldersBody,
-        response_type: Callable[[str], T],
-        *,
-        timeout_s: float | None = None,
-    ) -> T:
-        """A solders request -> the solders response (``GetSlotResp.from_json`` ...).
+        self, request: SoldersBody, response_type: type[R], *, timeout_s: float | None = None
+    ) -> R:
+        """A solders request -> the solders response (``GetSlotResp`` ...).
 
         The envelope is classified before solders parses it, and the parse is guarded: a bare
         ``int`` (solders' answer to unknown error codes) or a panic is ``RpcMalformedResponse``.
@@ -81,10 +86,12 @@ class JsonRpcClient:
         body = await self.post(request.to_json().encode(), timeout_s=timeout_s)
         wire.decode_single(self.name, body)  # raises the classified error, if any
         text = body.decode("utf-8", "replace")
-        parsed = wire.guarded(self.name, "typed response", lambda: response_type(text))
-        if isinstance(parsed, int | str | type(None)):
+        parsed: object = wire.guarded(
+            self.name, response_type.__name__, lambda: response_type.from_json(text)
+        )
+        if not isinstance(parsed, response_type):
             raise RpcMalformedResponse(
-                f"{self.name}: solders returned bare {parsed!r} instead of a response object",
+                f"{self.name}: solders returned {parsed!r} instead of {response_type.__name__}",
                 endpoint=self.name,
             )
         return parsed
