@@ -493,6 +493,11 @@ def _semantic_problems(settings: Settings, *, require_bot: bool) -> list[str]:
             "SOLANA_RPC_URL: no RPC endpoint is configured; expected at least one of "
             "HELIUS_RPC_URL, QUICKNODE_RPC_URL, SOLANA_RPC_URL, BACKUP_RPC_URL, RPC_URLS"
         )
+    if settings.rpc.geyser_enabled:
+        problems.append(
+            "GEYSER_ENABLED: Yellowstone gRPC detection is not part of this version; expected "
+            "false (pool detection uses the RPC WebSocket subscriptions)"
+        )
     if settings.trading.snipe_slippage_bps < settings.trading.default_slippage_bps:
         problems.append(
             "SNIPE_SLIPPAGE_BPS: is lower than DEFAULT_SLIPPAGE_BPS; expected a value at least as "

@@ -9,6 +9,8 @@ value: a Telegram bot token, a base58 64-byte Solana secret key, a JSON array of
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
 import sys
@@ -16,21 +18,25 @@ import threading
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
+import base58
 import structlog
+from solders.keypair import Keypair
 
 __all__ = ["REDACTED", "Redactor", "configure_logging", "redactor"]
 
 REDACTED = "[REDACTED]"
 
+# Candidates for a 64-byte Solana keypair: redacted only when the bytes really are a keypair (the
+# second half is the public key of the first), so signatures (also 64 bytes) stay readable.
+_KEYPAIR_SHAPES = [
+    (re.compile(r"\b[1-9A-HJ-NP-Za-km-z]{86,90}\b"), "base58"),
+    (re.compile(r"\[\s*(?:\d{1,3}\s*,\s*){63}\d{1,3}\s*\]"), "json"),
+    (re.compile(r"\b[0-9a-fA-F]{128}\b"), "hex"),
+]
+
 _PATTERNS = [
     # Telegram bot token: digits ':' 35 url-safe chars
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"),
-    # base58 64-byte secret key (87-88 chars of the base58 alphabet)
-    re.compile(r"\b[1-9A-HJ-NP-Za-km-z]{86,90}\b"),
-    # JSON byte array of 64 values (Solana CLI keypair file)
-    re.compile(r"\[\s*(?:\d{1,3}\s*,\s*){63}\d{1,3}\s*\]"),
-    # 128 hex chars (64-byte secret as hex)
-    re.compile(r"\b[0-9a-fA-F]{128}\b"),
     # api keys / tokens in query strings
     re.compile(r"(?i)((?:api[-_]?key|token|secret|password|access[-_]?token)=)[^&\s\"']+"),
     # user:password@ in URLs
@@ -48,8 +54,6 @@ class Redactor:
 
     def add(self, *values: str | bytes) -> None:
         import base64
-
-        import base58
 
         with self._lock:
             for value in values:
@@ -81,6 +85,8 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(REDACTED, text)
+        for shape, encoding in _KEYPAIR_SHAPES:
+            text = shape.sub(functools.partial(_redact_keypair, encoding=encoding), text)
         for shape in _PATTERNS:
             if shape.groups == 2:
                 text = shape.sub(rf"\1{REDACTED}\2", text)
@@ -111,6 +117,22 @@ class Redactor:
         for key in list(event_dict):
             event_dict[key] = self.scrub_value(event_dict[key])
         return event_dict
+
+
+def _redact_keypair(match: re.Match[str], encoding: str) -> str:
+    candidate = match.group(0)
+    try:
+        if encoding == "base58":
+            raw = base58.b58decode(candidate)
+        elif encoding == "hex":
+            raw = bytes.fromhex(candidate)
+        else:
+            raw = bytes(json.loads(candidate))
+    except ValueError:
+        return candidate
+    if len(raw) == 64 and bytes(Keypair.from_seed(raw[:32]).pubkey()) == raw[32:]:
+        return REDACTED
+    return candidate
 
 
 _redactor = Redactor()

@@ -19,7 +19,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _KNOWN_PATHS = frozenset({"/metrics", "/health"})
 
 
-def create_ops_app(metrics: Metrics, health: HealthRegistry) -> web.Application:
+def create_ops_app(
+    metrics: Metrics, health: HealthRegistry, *, compress: bool = False
+) -> web.Application:
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path if request.path in _KNOWN_PATHS else "other"
@@ -40,7 +42,12 @@ def create_ops_app(metrics: Metrics, health: HealthRegistry) -> web.Application:
 
     async def metrics_handler(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return web.Response(body=encoder(metrics.registry), headers={"Content-Type": content_type})
+        response = web.Response(
+            body=encoder(metrics.registry), headers={"Content-Type": content_type}
+        )
+        if compress:
+            response.enable_compression()
+        return response
 
     async def health_handler(_request: web.Request) -> web.Response:
         report = await health.report()

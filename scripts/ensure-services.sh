@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and Redis answer on localhost before the tests run.
+# Starts them when installed but stopped. Under CI=true a service that cannot be had is a failure;
+# elsewhere the tests that need it are skipped (and say why).
+set -u
+PG_HOST=${TEST_PG_HOST:-127.0.0.1}
+PG_PORT=${TEST_PG_PORT:-5432}
+REDIS_HOST=${TEST_REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${TEST_REDIS_PORT:-6379}
+ci=false
+case "${CI:-}" in 1|true|TRUE|yes) ci=true ;; esac
+
+pg_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
+redis_up() { [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+
+wait_for() { # name check-fn
+  for _ in $(seq 1 30); do "$2" && return 0; sleep 0.5; done
+  return 1
+}
+
+missing=()
+if pg_up; then
+  echo "services: PostgreSQL answers on $PG_HOST:$PG_PORT"
+else
+  if command -v pg_ctlcluster >/dev/null 2>&1 && ls /etc/postgresql >/dev/null 2>&1; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    echo "services: starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>&1 | sed 's/^/  /' || true
+  elif command -v pg_ctl >/dev/null 2>&1 && [ -n "${PGDATA:-}" ]; then
+    pg_ctl -D "$PGDATA" -l "$PGDATA/server.log" start || true
+  fi
+  wait_for postgres pg_up && echo "services: PostgreSQL started" || missing+=("PostgreSQL on $PG_HOST:$PG_PORT")
+fi
+
+if redis_up; then
+  echo "services: Redis answers on $REDIS_HOST:$REDIS_PORT"
+else
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "services: starting Redis"
+    mkdir -p /tmp/sniper-bot-redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+      --dir /tmp/sniper-bot-redis --logfile /tmp/sniper-bot-redis/redis.log || true
+  fi
+  wait_for redis redis_up && echo "services: Redis started" || missing+=("Redis on $REDIS_HOST:$REDIS_PORT")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  for m in "${missing[@]}"; do echo "services: NOT AVAILABLE: $m" >&2; done
+  if $ci; then
+    echo "services: CI=true, so a missing service is a failure" >&2
+    exit 1
+  fi
+  echo "services: tests that need them will be skipped (set CI=true to fail instead)" >&2
+fi
+exit 0

@@ -1,0 +1,180 @@
+"""`sniper-bot` command line: run | demo | migrate | doctor | localnet | rpc-latency | ...
+
+Every command turns a ConfigError into one line per problem on stderr and exit code 2, and any
+other expected error into one sentence and exit code 1: no tracebacks for operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from sniper_bot.config import Settings, load_settings
+from sniper_bot.errors import ConfigError, SniperBotError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="sniper-bot",
+    help="Solana token sniper bot run through Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+EXIT_CONFIG = 2
+
+
+def _fail_config(exc: ConfigError) -> None:
+    lines = exc.message.splitlines() or [exc.message]
+    for line in lines:
+        err_console.print(f"[bold red]config error[/] {line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_CONFIG)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; translate our errors into exit codes without tracebacks."""
+    try:
+        return asyncio.run(coro)
+    except ConfigError as exc:
+        _fail_config(exc)
+    except SniperBotError as exc:
+        err_console.print(f"[bold red]error[/] {exc.user_message}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise AssertionError("unreachable")
+
+
+def settings_or_exit(**kwargs: Any) -> Settings:
+    try:
+        return load_settings(**kwargs)
+    except ConfigError as exc:
+        _fail_config(exc)
+    raise AssertionError("unreachable")
+
+
+def command(fn: Callable[..., T]) -> Callable[..., T]:
+    """Register a command whose body may raise ConfigError/SniperBotError."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            _fail_config(exc)
+        except SniperBotError as exc:
+            err_console.print(f"[bold red]error[/] {exc.user_message}", highlight=False)
+            raise typer.Exit(1) from None
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@app.command()
+@command
+def run() -> None:
+    """Run the bot with the configuration from the environment."""
+    from sniper_bot.app import run_app
+
+    settings = settings_or_exit()
+    run_async(run_app(settings))
+
+
+@app.command()
+@command
+def migrate() -> None:
+    """Upgrade the database schema to this version (DATABASE_URL, or the SQLite default)."""
+    from sniper_bot.storage.database import Database
+
+    settings = settings_or_exit(embedded=True)
+
+    async def _migrate() -> tuple[str | None, str]:
+        db = Database(settings.database_url, pool_size=settings.database.connection_limit)
+        try:
+            await db.connect(attempts=settings.database.connect_attempts)
+            before, head = await db.migration_status()
+            await db.upgrade()
+            return before, head
+        finally:
+            await db.dispose()
+
+    before, head = run_async(_migrate())
+    if before == head:
+        console.print(f"database already at {head}")
+    else:
+        console.print(f"database upgraded: {before or 'empty'} -> {head}")
+
+
+@app.command()
+@command
+def doctor() -> None:
+    """Check configuration, database, Redis, RPC endpoints, Jupiter and the Telegram token."""
+    from sniper_bot.doctor import render_checks, run_checks
+
+    checks = run_async(run_checks())
+    console.print(render_checks(checks))
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@command
+def demo(
+    seed: Annotated[
+        int, typer.Option(help="localnet seed: the same seed replays the same run")
+    ] = 7,
+    metrics_port: Annotated[int, typer.Option(help="ops port for /metrics and /health")] = 3000,
+    data_dir: Annotated[Path, typer.Option(help="where the demo keeps its SQLite file")] = Path(
+        "data/demo"
+    ),
+    duration: Annotated[
+        float, typer.Option(help="stop after this many seconds (0 = run until Ctrl-C)")
+    ] = 0.0,
+) -> None:
+    """Run the bot offline on localnet: SQLite, no Redis, no Telegram token, no secrets."""
+    from sniper_bot.demo import run_demo  # imports localnet lazily: the only place that may
+
+    run_async(
+        run_demo(seed=seed, metrics_port=metrics_port, data_dir=data_dir, duration_s=duration)
+    )
+
+
+@app.command("localnet")
+@command
+def localnet_cmd(
+    seed: Annotated[int, typer.Option(help="the same seed replays the same run")] = 0,
+    scenario: Annotated[
+        Path | None, typer.Option(help="scenario file (TOML); default plays a mixed scenario")
+    ] = None,
+    slot_ms: Annotated[int, typer.Option(help="slot time in milliseconds")] = 400,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="write the endpoint URLs here once ready")
+    ] = None,
+) -> None:
+    """Start the localnet proving ground (RPC endpoints, Jupiter, Telegram) until Ctrl-C."""
+    from sniper_bot.demo import run_localnet
+
+    run_async(run_localnet(seed=seed, scenario=scenario, slot_ms=slot_ms, json_file=json_file))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
