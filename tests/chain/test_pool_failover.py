@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sniper_bot.chain.errors import PreflightFailure, RpcTimeout, RpcUnavailableError
+from sniper_bot.chain.pool import Read
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerRegistry, BreakerState
 
@@ -153,7 +156,7 @@ async def test_send_fans_out_the_same_transaction_to_several_endpoints(
 ) -> None:
     pool = make_pool()
     providers["helius"].fault = ("status", 503, {}, b"")
-    signature = await pool.send("sendTransaction", ["AAAA", {"encoding": "base64"}], fanout=2)
+    signature: str = await pool.send("sendTransaction", ["AAAA", {"encoding": "base64"}], fanout=2)
     assert signature.startswith("5VER")
     await pool.close()  # waits for/cancels the copies still in flight
     assert providers["helius"].count("sendTransaction") == 1
@@ -168,7 +171,9 @@ async def test_all_endpoints_down_opens_the_pool_then_reads_degrade_and_writes_f
     metrics: Metrics,
 ) -> None:
     pool = make_pool()
-    balance = await pool.read("getBalance", ["w1"], cache_key=("balance", "w1"), ttl_s=5)
+    balance: Read[dict[str, Any]] = await pool.read(
+        "getBalance", ["w1"], cache_key=("balance", "w1"), ttl_s=5
+    )
     assert not balance.stale
     for fake in providers.values():
         fake.fault = ("status", 503, {}, b"Service Unavailable")
@@ -179,7 +184,9 @@ async def test_all_endpoints_down_opens_the_pool_then_reads_degrade_and_writes_f
     assert sample(metrics, "circuit_breaker_state", name="rpc_pool") == 1.0
     hits = sum(f.count() for f in providers.values())
 
-    stale = await pool.read("getBalance", ["w1"], cache_key=("balance", "w1"), ttl_s=5)
+    stale: Read[dict[str, Any]] = await pool.read(
+        "getBalance", ["w1"], cache_key=("balance", "w1"), ttl_s=5
+    )
     assert stale.stale
     assert stale.value == balance.value
     assert sample(metrics, "rpc_degraded_reads_total", method="getBalance") == 1
@@ -197,5 +204,5 @@ async def test_all_endpoints_down_opens_the_pool_then_reads_degrade_and_writes_f
     assert registry.get("rpc_pool").state() is BreakerState.HALF_OPEN
     assert await pool.request("getSlot") == 1000
     assert registry.get("rpc_pool").state() is BreakerState.CLOSED
-    fresh = await pool.read("getBalance", ["w1"], cache_key=("balance", "w1"))
+    fresh: Read[dict[str, Any]] = await pool.read("getBalance", ["w1"], cache_key=("balance", "w1"))
     assert not fresh.stale
