@@ -1,0 +1,29 @@
+"""Resilience: circuit breakers (pure policy + memory/Redis stores), backoff, rate limiting, LRU."""
+
+from sniper_bot.resilience.backoff import Backoff
+from sniper_bot.resilience.breaker import (
+    BreakerConfig,
+    BreakerRegistry,
+    BreakerState,
+    BreakerStore,
+    CircuitBreaker,
+    CircuitOpenError,
+    MemoryBreakerStore,
+    RedisBreakerStore,
+)
+from sniper_bot.resilience.lru import LruCache
+from sniper_bot.resilience.ratelimit import TokenBucket
+
+__all__ = [
+    "Backoff",
+    "BreakerConfig",
+    "BreakerRegistry",
+    "BreakerState",
+    "BreakerStore",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "LruCache",
+    "MemoryBreakerStore",
+    "RedisBreakerStore",
+    "TokenBucket",
+]
