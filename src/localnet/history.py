@@ -1,0 +1,169 @@
+"""Transaction history, signature statuses and prioritization fees of the localnet cluster.
+
+Commitment is modelled by depth: a transaction landed in slot `s` is `processed` at once,
+`confirmed` when the cluster reaches slot `s + CONFIRMATION_DEPTH` and `finalized` at
+`s + FINALITY_DEPTH`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from localnet.encoding import JsonDict, ui_token_amount
+
+CONFIRMATION_DEPTH = 1
+FINALITY_DEPTH = 32
+PRIORITIZATION_FEE_SLOTS = 150
+COMMITMENT_DEPTH = {"processed": 0, "confirmed": CONFIRMATION_DEPTH, "finalized": FINALITY_DEPTH}
+
+
+def commitment_depth(commitment: str | None) -> int:
+    """Depth for a commitment name (`None` = mainnet's default, `finalized`)."""
+    if commitment is None:
+        return FINALITY_DEPTH
+    # Deprecated aliases still accepted by agave.
+    alias = {
+        "recent": "processed",
+        "single": "confirmed",
+        "singleGossip": "confirmed",
+        "root": "finalized",
+        "max": "finalized",
+    }.get(commitment, commitment)
+    if alias not in COMMITMENT_DEPTH:
+        raise ValueError(f"unknown commitment {commitment!r}")
+    return COMMITMENT_DEPTH[alias]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBalance:
+    """One `preTokenBalances`/`postTokenBalances` entry."""
+
+    account_index: int
+    mint: Pubkey
+    owner: Pubkey
+    program_id: Pubkey
+    amount: int
+    decimals: int
+
+    def to_rpc(self) -> JsonDict:
+        return {
+            "accountIndex": self.account_index,
+            "mint": str(self.mint),
+            "owner": str(self.owner),
+            "programId": str(self.program_id),
+            "uiTokenAmount": ui_token_amount(self.amount, self.decimals),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TxOutcome:
+    """What `Cluster.send_transaction` did with a transaction.
+
+    `landed` is False when the transaction was dropped before execution (bad blockhash, signature,
+    fee payer): like mainnet, it is then not in history and its status stays unknown. `err` is the
+    serde JSON form (`{"InstructionError":[1,{"Custom":6001}]}`) or None.
+    """
+
+    signature: Signature
+    slot: int
+    landed: bool
+    err: Any
+    logs: tuple[str, ...]
+    units_consumed: int
+    fee: int
+    pre_balances: tuple[int, ...] = ()
+    post_balances: tuple[int, ...] = ()
+    pre_token_balances: tuple[TokenBalance, ...] = ()
+    post_token_balances: tuple[TokenBalance, ...] = ()
+    return_data: tuple[Pubkey, bytes] | None = None
+    block_time: int = 0
+    transaction: VersionedTransaction | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.landed and self.err is None
+
+
+@dataclass(frozen=True, slots=True)
+class SimOutcome:
+    """What `Cluster.simulate_transaction` found; nothing changed on the cluster."""
+
+    slot: int
+    err: Any
+    logs: tuple[str, ...]
+    units_consumed: int
+    fee: int
+    pre_balances: tuple[int, ...] = ()
+    post_balances: tuple[int, ...] = ()
+    pre_token_balances: tuple[TokenBalance, ...] = ()
+    post_token_balances: tuple[TokenBalance, ...] = ()
+    return_data: tuple[Pubkey, bytes] | None = None
+    post_accounts: dict[Pubkey, Any] = field(default_factory=dict)
+    replacement_blockhash: tuple[str, int] | None = None
+
+
+def confirmation_status(tx_slot: int, current_slot: int) -> str:
+    age = current_slot - tx_slot
+    if age >= FINALITY_DEPTH:
+        return "finalized"
+    if age >= CONFIRMATION_DEPTH:
+        return "confirmed"
+    return "processed"
+
+
+class History:
+    """Every landed transaction by signature, plus per-slot prioritization fees."""
+
+    def __init__(self) -> None:
+        self._by_signature: dict[Signature, TxOutcome] = {}
+        self._fees: deque[tuple[int, int, frozenset[Pubkey]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._by_signature)
+
+    def get(self, signature: Signature) -> TxOutcome | None:
+        return self._by_signature.get(signature)
+
+    def add(self, outcome: TxOutcome, *, cu_price: int, writable: frozenset[Pubkey]) -> None:
+        self._by_signature[outcome.signature] = outcome
+        self._fees.append((outcome.slot, cu_price, writable))
+
+    def prune_fees(self, current_slot: int) -> None:
+        oldest = current_slot - PRIORITIZATION_FEE_SLOTS
+        while self._fees and self._fees[0][0] <= oldest:
+            self._fees.popleft()
+
+    def status_json(self, signature: Signature, current_slot: int) -> JsonDict | None:
+        """A `getSignatureStatuses` entry, or None when unknown."""
+        outcome = self._by_signature.get(signature)
+        if outcome is None:
+            return None
+        status = confirmation_status(outcome.slot, current_slot)
+        return {
+            "slot": outcome.slot,
+            "confirmations": None if status == "finalized" else current_slot - outcome.slot,
+            "err": outcome.err,
+            "status": {"Ok": None} if outcome.err is None else {"Err": outcome.err},
+            "confirmationStatus": status,
+        }
+
+    def prioritization_fees(self, current_slot: int, accounts: list[Pubkey]) -> list[JsonDict]:
+        """`getRecentPrioritizationFees`: per recent slot, the minimum fee of landed transactions
+        (restricted to those writing one of `accounts` when given), 0 for empty slots."""
+        first = max(0, current_slot - PRIORITIZATION_FEE_SLOTS + 1)
+        wanted = set(accounts)
+        minimum: dict[int, int] = {}
+        for slot, price, writable in self._fees:
+            if wanted and not (wanted & writable):
+                continue
+            minimum[slot] = min(price, minimum.get(slot, price))
+        return [
+            {"slot": slot, "prioritizationFee": minimum.get(slot, 0)}
+            for slot in range(first, current_slot + 1)
+        ]

@@ -1,0 +1,1 @@
+"""Mainnet-shaped Solana JSON-RPC (HTTP) and PubSub (WebSocket) servers over a `Cluster`."""
