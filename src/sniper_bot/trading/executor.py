@@ -1,0 +1,395 @@
+"""The swap executor: one order from PENDING to a final state, crash-safe at every step.
+
+    PENDING --quote, funds--> QUOTED --build, verify, sign, simulate--> SIGNED(signature, lvbh,
+    signed bytes) --first send--> SENT --status + getTransaction(meta.err)--> CONFIRMED | FAILED
+                                                  \\-- block height > lvbh and no status --> EXPIRED
+
+Rules that make "never buy twice" hold whatever crashes:
+* Nothing is sent before SIGNED (signature, lastValidBlockHeight, exact bytes) is committed.
+* After SIGNED only those bytes are ever resent; no new quote for the order.
+* EXPIRED only once the block height passed lastValidBlockHeight *and* the status is still null.
+* Success is declared only from the landed transaction's ``meta.err``; the trade is recorded
+  (idempotently, per order) before CONFIRMED, so a crash between them is redone by recovery.
+* Every transition is a compare-and-set; a worker that loses one stops and reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import structlog
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from sniper_bot.chain.errors import PreflightFailure
+from sniper_bot.chain.types import LandedTransaction
+from sniper_bot.domain.entities import Order
+from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.money import WSOL_MINT
+from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderSide, OrderStatus
+from sniper_bot.errors import TemporaryError
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.storage.errors import StaleOrderState
+from sniper_bot.trading.accounting import fill_from_landed
+from sniper_bot.trading.balance import check_funds
+from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
+from sniper_bot.trading.fees import priority_fee_lamports
+from sniper_bot.trading.ports import ChainPort, OrderStore, RiskGate, TradeStore, WalletKey
+from sniper_bot.trading.venue import Venue
+from sniper_bot.trading.verify import DEFAULT_ALLOWED_PROGRAMS, VerifyPolicy, sign_swap, verify_swap
+
+__all__ = ["Boundary", "ExecutorConfig", "SwapExecutor", "TradeAccount"]
+
+log = structlog.get_logger(__name__)
+
+Boundary = Callable[[str, Order], Awaitable[None]]
+_T = TypeVar("_T")
+_CONFIRMED = ("confirmed", "finalized")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    worker_id: str = "worker-1"
+    lease_s: float = 60.0
+    poll_interval_s: float = 0.2
+    resend_interval_s: float = 2.0
+    send_fanout: int = 1
+    honeypot_threshold: int = 70
+    land_deadline_s: float = 180.0  # give up watching (order stays non-final for recovery)
+    allowed_cosigners: frozenset[Pubkey] = frozenset()
+    allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
+
+
+@dataclass(frozen=True, slots=True)
+class TradeAccount:
+    """Who trades: the wallet's public key (cached), its key if unlocked, the user's fee cap."""
+
+    owner: Pubkey
+    key: WalletKey | None
+    max_priority_fee_lamports: int
+
+
+class SwapExecutor:
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        rpc: ChainPort,
+        orders: OrderStore,
+        trades: TradeStore,
+        metrics: Metrics,
+        config: ExecutorConfig | None = None,
+        risk_gate: RiskGate | None = None,
+        boundary: Boundary | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._venue = venue
+        self._rpc = rpc
+        self._orders = orders
+        self._trades = trades
+        self._metrics = metrics
+        self.config = config or ExecutorConfig()
+        self._risk = risk_gate
+        self._boundary = boundary
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._now = now
+
+    # -- entry point -----------------------------------------------------------------------------
+
+    async def run(self, order: Order, account: TradeAccount) -> Order:
+        """Drive ``order`` as far as it can go; returns the latest stored order."""
+        if order.is_final:
+            return order
+        cfg = self.config
+        if not await self._orders.claim(order.id, cfg.worker_id, cfg.lease_s, self._now()):
+            log.info("order_claimed_elsewhere", order_id=order.id)
+            return await self._reload(order)
+        started = self._monotonic()
+        try:
+            order = await self._reload(order)
+            if order.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                order = await self._prepare_and_send(order, account)
+            if order.status in (OrderStatus.SIGNED, OrderStatus.SENT):
+                order = await self._land(order, account.owner)
+        except _Lost:
+            order = await self._reload(order)
+        finally:
+            await self._orders.release(order.id, cfg.worker_id)
+        if order.is_final:
+            outcome = order.status.value.lower()
+            self._metrics.swap_execution_duration_seconds.labels(
+                side=order.side.value.lower(), outcome=outcome
+            ).observe(self._monotonic() - started)
+        return order
+
+    # -- before the first send -------------------------------------------------------------------
+
+    async def _prepare_and_send(self, order: Order, account: TradeAccount) -> Order:
+        if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
+            order = await self._move(order, OrderStatus.PENDING)
+        if account.key is None:
+            raise ValueError("the wallet is locked: unlock it before executing a new order")
+        try:
+            return await self._prepare(order, account, account.key)
+        except _Lost:
+            raise
+        except Exception as exc:  # classified and stored; the order never reached SIGNED
+            current = await self._reload(order)
+            if current.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                return await self._fail(current, classify_exception(exc))
+            raise
+
+    async def _prepare(self, order: Order, account: TradeAccount, key: WalletKey) -> Order:
+        owner, mint = account.owner, Pubkey.from_string(order.token_mint)
+        buy = order.side is OrderSide.BUY
+        if buy and self._risk is not None:
+            report = await self._timed("risk", self._risk.check(order.token_mint))
+            if report.is_honeypot or report.score >= self.config.honeypot_threshold:
+                return await self._fail(
+                    order,
+                    OrderError(
+                        OrderErrorType.HONEYPOT_BLOCKED,
+                        f"risk score {report.score} >= {self.config.honeypot_threshold}"
+                        if not report.is_honeypot
+                        else f"honeypot (risk score {report.score})",
+                        {"risk_score": report.score, "is_honeypot": report.is_honeypot},
+                    ),
+                )
+        src, dst = (WSOL_MINT, order.token_mint) if buy else (order.token_mint, WSOL_MINT)
+        quote = await self._timed(
+            "quote", self._venue.quote(src, dst, order.amount, order.slippage_bps)
+        )
+        fee = await self._priority_fee(order, quote.amm_keys, account.max_priority_fee_lamports)
+        await self._timed(
+            "funds",
+            check_funds(
+                self._rpc,
+                owner=owner,
+                mint=mint,
+                side=order.side,
+                amount=order.amount,
+                priority_fee_lamports=fee,
+            ),
+        )
+        order = await self._move(
+            order, OrderStatus.QUOTED, quote=quote.to_json(), priority_fee_lamports=fee
+        )
+        swap = await self._timed(
+            "build", self._venue.build_swap(quote, str(owner), priority_fee_lamports=fee)
+        )
+        t = self._monotonic()
+        policy = VerifyPolicy(
+            max_priority_fee_lamports=max(fee, account.max_priority_fee_lamports),
+            allowed_programs=self.config.allowed_programs,
+            allowed_cosigners=self.config.allowed_cosigners,
+        )
+        tx = VersionedTransaction.from_bytes(swap.tx_bytes)
+        verified = verify_swap(tx, user=owner, quote=quote, side=order.side, policy=policy)
+        self._stage("verify", t)
+        t = self._monotonic()
+        signed = sign_swap(verified, key.sign_message)
+        self._stage("sign", t)
+        sim = await self._timed("simulate", self._rpc.simulate_transaction(signed))
+        if sim.err is not None:
+            error = classify_tx_error(
+                sim.err, program_ids=verified.program_ids, logs=sim.logs, stage="simulation"
+            )
+            return await self._fail(order, error)
+        order = await self._move(
+            order,
+            OrderStatus.SIGNED,
+            signature=str(signed.signatures[verified.user_index]),
+            last_valid_block_height=swap.last_valid_block_height,
+            signed_tx=bytes(signed),
+            attempts=order.attempts + 1,
+        )
+        return await self._first_send(order, signed, verified.program_ids)
+
+    async def _first_send(
+        self, order: Order, signed: VersionedTransaction, program_ids: tuple[str, ...]
+    ) -> Order:
+        try:
+            await self._timed(
+                "send",
+                self._rpc.send_transaction(
+                    signed, skip_preflight=False, fanout=self.config.send_fanout
+                ),
+            )
+        except PreflightFailure as exc:
+            if is_already_processed(exc.err):
+                return order
+            status = (await self._rpc.get_signature_statuses([signed.signatures[0]]))[0]
+            if status is not None:  # it exists after all: let the landing loop read it
+                return order
+            error = classify_tx_error(
+                exc.err, program_ids=program_ids, logs=exc.logs, stage="simulation"
+            )
+            return await self._fail(order, error)
+        except TemporaryError as exc:  # may or may not have reached a leader: keep watching
+            log.warning("first_send_unconfirmed", order_id=order.id, error=str(exc))
+            return order
+        return await self._move(order, OrderStatus.SENT)
+
+    async def _priority_fee(self, order: Order, amm_keys: tuple[str, ...], cap: int) -> int:
+        if order.priority_fee is not FeeLevel.AUTO:
+            return priority_fee_lamports(order.priority_fee, max_lamports=cap)
+        accounts = []
+        for key in amm_keys:
+            try:
+                accounts.append(Pubkey.from_string(key))
+            except ValueError:
+                continue
+        try:
+            recent = await self._rpc.get_recent_prioritization_fees(accounts[:128])
+        except TemporaryError:
+            recent = []
+        return priority_fee_lamports(
+            FeeLevel.AUTO, max_lamports=cap, recent_micro_lamports_per_cu=[f for _, f in recent]
+        )
+
+    # -- after SIGNED: only the same bytes, until landed or provably expired ----------------------
+
+    async def _land(self, order: Order, owner: Pubkey) -> Order:
+        if (
+            order.signature is None
+            or order.signed_tx is None
+            or order.last_valid_block_height is None
+        ):
+            raise ValueError(f"order {order.id} is {order.status} without a signed transaction")
+        sig = Signature.from_string(order.signature)
+        tx = VersionedTransaction.from_bytes(order.signed_tx)
+        lvbh = order.last_valid_block_height
+        t0 = self._monotonic()
+        last_send = t0 if order.status is OrderStatus.SENT else float("-inf")
+        while self._monotonic() - t0 < self.config.land_deadline_s:
+            try:
+                status = (await self._rpc.get_signature_statuses([sig]))[0]
+                if status is not None and status.confirmation_status in _CONFIRMED:
+                    landed = await self._rpc.get_transaction(sig)
+                    if landed is not None:
+                        self._stage("confirm", t0)
+                        return await self._finalize(order, landed, tx, owner)
+                elif status is None:
+                    if await self._rpc.get_block_height() > lvbh:
+                        # Past lastValidBlockHeight it can no longer land: one more look decides.
+                        if (await self._rpc.get_signature_statuses([sig]))[0] is None:
+                            return await self._expire(order)
+                        continue
+                    if self._monotonic() - last_send >= self.config.resend_interval_s:
+                        last_send = self._monotonic()
+                        order = await self._resend(order, tx)
+            except TemporaryError as exc:
+                log.warning("landing_rpc_error", order_id=order.id, error=str(exc))
+            await self._sleep(self.config.poll_interval_s)
+        log.warning("landing_deadline", order_id=order.id, status=order.status.value)
+        return order
+
+    async def _resend(self, order: Order, tx: VersionedTransaction) -> Order:
+        try:
+            await self._rpc.send_transaction(
+                tx, skip_preflight=True, fanout=self.config.send_fanout
+            )
+        except (TemporaryError, PreflightFailure) as exc:
+            log.info("resend_failed", order_id=order.id, error=str(exc))
+            return order
+        if order.status is OrderStatus.SIGNED:
+            order = await self._move(order, OrderStatus.SENT)
+        return order
+
+    async def _finalize(
+        self, order: Order, landed: LandedTransaction, tx: VersionedTransaction, owner: Pubkey
+    ) -> Order:
+        if landed.err is not None:
+            msg = tx.message
+            keys = list(msg.account_keys)
+            programs = (
+                [str(keys[ix.program_id_index]) for ix in msg.instructions]
+                if isinstance(msg, MessageV0)
+                else []
+            )
+            error = classify_tx_error(landed.err, program_ids=programs, logs=landed.logs)
+            error = replace(error, details={**error.details, "signature": str(landed.signature)})
+            return await self._fail(order, error, fee_lamports=landed.fee)
+        fill = fill_from_landed(landed, owner=owner, mint=order.token_mint, side=order.side)
+        await self._trades.record_trade(
+            order_id=order.id,
+            in_amount=fill.in_amount,
+            out_amount=fill.out_amount,
+            fee_lamports=fill.fee_lamports,
+            signature=str(landed.signature),
+            slot=fill.slot,
+        )
+        await self._hook("trade_recorded", order)
+        return await self._move(
+            order,
+            OrderStatus.CONFIRMED,
+            in_amount=fill.in_amount,
+            out_amount=fill.out_amount,
+            fee_lamports=fill.fee_lamports,
+        )
+
+    async def _expire(self, order: Order) -> Order:
+        error = OrderError(
+            OrderErrorType.BLOCKHASH_EXPIRED,
+            "block height passed lastValidBlockHeight and the signature never landed",
+            {
+                "signature": order.signature,
+                "last_valid_block_height": order.last_valid_block_height,
+            },
+        )
+        self._metrics.swap_failures.labels(reason=error.type.value).inc()
+        return await self._move(order, OrderStatus.EXPIRED, error=error)
+
+    # -- persistence helpers ---------------------------------------------------------------------
+
+    async def _fail(self, order: Order, error: OrderError, **fields: object) -> Order:
+        self._metrics.swap_failures.labels(reason=error.type.value).inc()
+        log.info(
+            "order_failed", order_id=order.id, error_type=error.type.value, error=error.message
+        )
+        return await self._move(order, OrderStatus.FAILED, error=error, **fields)
+
+    async def _move(self, order: Order, new: OrderStatus, **fields: object) -> Order:
+        try:
+            moved = await self._orders.transition(order.id, order.status, new, **fields)
+        except StaleOrderState as exc:
+            raise _Lost(order.id) from exc
+        self._metrics.order_transitions.labels(to_state=new.value).inc()
+        await self._hook(new.value.lower(), moved)
+        return moved
+
+    async def _reload(self, order: Order) -> Order:
+        current = await self._orders.get_by_id(order.id)
+        if current is None:
+            raise ValueError(f"order {order.id} disappeared")
+        return current
+
+    async def _hook(self, name: str, order: Order) -> None:
+        if self._boundary is not None:
+            await self._boundary(name, order)
+
+    def _stage(self, stage: str, started: float) -> None:
+        self._metrics.swap_stage_duration_seconds.labels(stage=stage).observe(
+            self._monotonic() - started
+        )
+
+    async def _timed(self, stage: str, awaitable: Awaitable[_T]) -> _T:
+        t = self._monotonic()
+        try:
+            return await awaitable
+        finally:
+            self._stage(stage, t)
+
+
+class _Lost(Exception):
+    """Another worker moved the order first; stop and reload."""
