@@ -1,0 +1,145 @@
+"""``TokenSnapshot``: everything the check layers look at, fetched once, parsed, immutable.
+
+The fetcher (``safety.fetch``) fills it; the layers (``safety.layers``) are pure functions over it,
+so every layer is unit-tested with hand-built snapshots and no I/O. A field that could not be
+fetched is None and its reason is listed in ``unavailable`` (missing data is "unknown", never
+"safe").
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from sniper_bot.safety.extensions import MintExtensions
+from sniper_bot.safety.layouts import MintState
+from sniper_bot.safety.metadata import MetaplexMetadata
+
+__all__ = [
+    "TOKEN_2022_PROGRAM_ID",
+    "TOKEN_PROGRAM_ID",
+    "ExternalOpinion",
+    "Holder",
+    "PoolKind",
+    "PoolSnapshot",
+    "RoundTrip",
+    "SellSimulation",
+    "TokenSnapshot",
+]
+
+TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """One of ``getTokenLargestAccounts``: the token account, its balance and (parsed) owner."""
+
+    address: Pubkey
+    amount: int
+    owner: Pubkey | None = None
+    frozen: bool | None = None
+
+
+class PoolKind(enum.StrEnum):
+    RAYDIUM_V4 = "raydium_v4"
+    RAYDIUM_CPMM = "raydium_cpmm"
+    PUMP_BONDING_CURVE = "pump_bonding_curve"
+    SYSTEM_ACCOUNT = "system_account"  # a key holding SOL + its token ATA (simple market makers)
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSnapshot:
+    """The pool a route goes through: SOL depth (lamports), token reserve, LP burn state."""
+
+    address: Pubkey
+    kind: PoolKind
+    sol_reserve: int | None
+    token_reserve: int | None
+    token_vault: Pubkey | None = None
+    vault_owners: frozenset[Pubkey] = frozenset()  # owners whose holdings are pool reserves
+    lp_mint: Pubkey | None = None
+    lp_supply: int | None = None
+    lp_total: int | None = None  # LP ever issued per the pool state; burned = total - supply
+    label: str | None = None
+
+    @property
+    def lp_burned_bps(self) -> int | None:
+        if self.lp_total is None or self.lp_supply is None or self.lp_total <= 0:
+            return None
+        burned = max(0, self.lp_total - self.lp_supply)
+        return min(10_000, burned * 10_000 // self.lp_total)
+
+
+@dataclass(frozen=True, slots=True)
+class SellSimulation:
+    """A simulated transfer/sell of real tokens from a real holder (signature not verified)."""
+
+    technique: str  # "venue_sell" | "transfer_to_pool"
+    source: Pubkey  # the token account the tokens leave
+    holder_owner: Pubkey
+    amount: int
+    err: dict[str, Any] | str | None
+    logs: tuple[str, ...] = ()
+    units_consumed: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.err is None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """Buy ``sol_in`` lamports of the token, then sell what the buy yields, both quoted."""
+
+    sol_in: int
+    tokens_out: int | None = None
+    sol_back: int | None = None
+    buy_error: str | None = None
+    sell_error: str | None = None
+    transfer_fee_bps: int = 0  # Token-2022 fee the venue quote may not model
+
+    @property
+    def loss_bps(self) -> int | None:
+        """Effective round-trip tax: share of ``sol_in`` that does not come back (fees included)."""
+        if self.sol_back is None or self.sol_in <= 0:
+            return None
+        tokens_kept = 10_000 - self.transfer_fee_bps
+        back = self.sol_back * tokens_kept // 10_000
+        return max(0, min(10_000, (self.sol_in - back) * 10_000 // self.sol_in))
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalOpinion:
+    """A third-party verdict (RugCheck, GoPlus): advisory only, never required."""
+
+    source: str
+    score: int | None  # 0-100, higher = riskier
+    risks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSnapshot:
+    mint: Pubkey
+    program_id: Pubkey
+    mint_state: MintState
+    extensions: MintExtensions
+    supply: int
+    decimals: int
+    metaplex: MetaplexMetadata | None = None
+    holders: tuple[Holder, ...] | None = None
+    pool: PoolSnapshot | None = None
+    sell_simulation: SellSimulation | None = None
+    round_trip: RoundTrip | None = None
+    external: tuple[ExternalOpinion, ...] = ()
+    epoch: int | None = None
+    slot: int | None = None
+    unavailable: tuple[str, ...] = field(default=())
+
+    @property
+    def is_token_2022(self) -> bool:
+        return self.program_id == TOKEN_2022_PROGRAM_ID
