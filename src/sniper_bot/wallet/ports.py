@@ -2,7 +2,8 @@
 
 ``sniper_bot.storage`` implements them on PostgreSQL/SQLite; the tests also run them against an
 in-memory implementation. Every wallet method takes the owner's user id (``"User".id``) and only
-ever returns that user's rows: authorization starts at the query.
+ever returns that user's rows: authorization starts at the query. A wallet id that is not the
+user's raises (``set_active``) or returns None/False, exactly as for an id that does not exist.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["UserRepo", "WalletRepo"]
 
 
 class UserRepo(Protocol):
-    async def get_or_create(self, telegram_id: int, username: str | None = None) -> User: ...
+    async def get_or_create(self, telegram_id: int, username: str | None) -> User: ...
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None: ...
 
@@ -45,7 +46,7 @@ class WalletRepo(Protocol):
 
     async def get_active(self, user_id: int) -> Wallet | None: ...
 
-    async def set_active(self, user_id: int, wallet_id: int) -> bool: ...
+    async def set_active(self, user_id: int, wallet_id: int) -> Wallet: ...
 
     async def delete(self, user_id: int, wallet_id: int) -> bool: ...
 

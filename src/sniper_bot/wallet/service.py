@@ -178,9 +178,7 @@ class WalletService:
     async def set_active(self, telegram_id: int, wallet_id: int) -> WalletView:
         user = await self._user(telegram_id)
         wallet = await self._owned(user, wallet_id)
-        if not await self._wallets.set_active(user.id, wallet.id):
-            raise WalletNotFoundError
-        return WalletView.of(await self._owned(user, wallet_id))
+        return WalletView.of(await self._wallets.set_active(user.id, wallet.id))
 
     async def delete_wallet(self, telegram_id: int, wallet_id: int, pin: str) -> None:
         """Forget a wallet (PIN required: funds on it are lost unless the key was exported)."""
