@@ -5,8 +5,8 @@
 
 The market half (Jupiter API, token factory, scenario engine, fake Telegram, `/tokens` control
 routes) lives in `localnet.market`, `localnet.tokens`, `localnet.launches`, `localnet.telegram`;
-they are
-imported at start so this module works while one of them is still missing (then its URL is "").
+they are imported at start, so this module works while one of them is still missing (its URL is
+then "").
 """
 
 from __future__ import annotations
