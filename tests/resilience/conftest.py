@@ -38,11 +38,17 @@ async def redis_manager(redis_url: str, metrics: Metrics) -> AsyncIterator[Redis
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[BreakerStore]:
+async def store(
+    request: pytest.FixtureRequest, redis_url: str, metrics: Metrics
+) -> AsyncIterator[BreakerStore]:
+    """Every BreakerStore implementation (the memory one ignores the claimed Redis db)."""
     if request.param == "memory":
         yield MemoryBreakerStore()
         return
-    manager: RedisManager = request.getfixturevalue("redis_manager")
+    manager = RedisManager(redis_url, metrics=metrics)
+    await manager.start()
+    assert manager.available, "the test Redis must answer"
     redis_store = RedisBreakerStore(manager)
     yield redis_store
     await redis_store.close()
+    await manager.close()

@@ -15,6 +15,7 @@ Or by hand: ``acquire()`` then exactly one of ``record_success()`` / ``record_fa
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -78,7 +79,7 @@ class CircuitBreaker:
         self._refresh_ms = round(refresh_s * 1000)
         self._snap = CLOSED_SNAPSHOT
         self._loaded_at: int | None = None
-        self._refreshing = False
+        self._loading: asyncio.Future[None] | None = None
         self._seq = 0
         self._probes_held = 0
         metrics.set_breaker_state(name, BreakerState.CLOSED.value)
@@ -189,14 +190,19 @@ class CircuitBreaker:
 
     async def _maybe_refresh(self, now: int) -> None:
         loaded = self._loaded_at
-        if self._refreshing or (loaded is not None and 0 <= now - loaded < self._refresh_ms):
+        if loaded is not None and 0 <= now - loaded < self._refresh_ms:
             return
-        self._refreshing = True
+        if self._loading is not None:
+            if loaded is None:  # never loaded: the local CLOSED default is no view at all
+                await asyncio.shield(self._loading)
+            return  # otherwise a stale view for the length of one round trip is fine
+        loading = self._loading = asyncio.get_running_loop().create_future()
         seq = self._seq
         try:
             snap = await self._store.load(self.name, self.config, now)
         finally:
-            self._refreshing = False
+            self._loading = None
+            loading.set_result(None)
         if seq == self._seq:  # a step applied meanwhile is newer than this read
             self._apply(snap, now)
 
