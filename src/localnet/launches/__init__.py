@@ -1,0 +1,5 @@
+"""Launch scenarios: tokens and pools over time, announced like mainnet (pump.fun, Raydium v4)."""
+
+from localnet.launches.engine import Scenario, ScenarioEngine, load_scenario, parse_scenario
+
+__all__ = ["Scenario", "ScenarioEngine", "load_scenario", "parse_scenario"]
