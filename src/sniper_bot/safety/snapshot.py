@@ -66,6 +66,7 @@ class PoolSnapshot:
     lp_supply: int | None = None
     lp_total: int | None = None  # LP ever issued per the pool state; burned = total - supply
     label: str | None = None
+    sol_vault: Pubkey | None = None  # token account holding the SOL side (Raydium pools)
 
     @property
     def lp_burned_bps(self) -> int | None:

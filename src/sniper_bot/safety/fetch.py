@@ -1,0 +1,440 @@
+"""Build a ``TokenSnapshot`` in three parallel rounds against the standard RPC and the venue.
+
+    round 1: getMultipleAccounts[mint, metadata PDA] | getTokenLargestAccounts | getSlot | buy quote
+    round 2: getMultipleAccounts[largest token accounts + route pools] | sell quote (round trip)
+    round 3: getMultipleAccounts[pool vaults + LP mint]                | simulateTransaction
+
+Sell simulation technique (works against any standard RPC, no account overrides needed):
+``simulateTransaction`` with ``sigVerify=false`` + ``replaceRecentBlockhash=true`` of a
+``TransferChecked`` of a small amount FROM a real holder's token account (the creator's first, else
+the largest non-pool holder) INTO the pool's token vault -- the token leg of a real sell. The
+signature is not verified, so nobody's key is needed, yet the token program runs every rule a sell
+meets: frozen accounts (17), non-transferable (37), paused (67), transfer hooks, fees. The fee
+payer is the holder itself unless ``fee_payer`` is configured (any funded address works).
+The round trip (buy quote, then sell quote of what the buy yields) gives the effective tax.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
+
+import structlog
+from solders.account import Account
+from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from sniper_bot.chain.types import SimulationResult
+from sniper_bot.domain.money import WSOL_MINT
+from sniper_bot.domain.quotes import Quote
+from sniper_bot.errors import PermanentError, SniperBotError
+from sniper_bot.safety.extensions import decode_mint_extensions
+from sniper_bot.safety.layouts import ParseError, parse_mint, parse_token_account
+from sniper_bot.safety.metadata import MetaplexMetadata, metadata_pda, parse_metaplex_metadata
+from sniper_bot.safety.pools import (
+    PUMP_PROGRAM,
+    RAYDIUM_CPMM_PROGRAM,
+    RAYDIUM_V4_PROGRAM,
+    parse_cpmm_pool,
+    parse_pump_bonding_curve,
+    parse_raydium_v4,
+)
+from sniper_bot.safety.snapshot import (
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    Holder,
+    PoolKind,
+    PoolSnapshot,
+    RoundTrip,
+    SellSimulation,
+    TokenSnapshot,
+)
+from sniper_bot.trading.errors import NoRouteError
+
+__all__ = ["ChainReader", "NotATokenError", "QuoteVenue", "SnapshotFetcher"]
+
+log = structlog.get_logger(__name__)
+
+SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
+RAYDIUM_V4_AUTHORITY = Pubkey.from_string("5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1")
+RAYDIUM_CPMM_AUTHORITY = Pubkey.from_string("GpMZbSM2GgvTKHJirzeGfMFoaZ8UR2X7F4v8vHTvxFbL")
+SYSTEM_ACCOUNT_RENT = 890_880  # rent-exempt minimum of a 0-byte account
+_TRANSFER_CHECKED = 12
+_T = TypeVar("_T")
+
+
+class ChainReader(Protocol):
+    """The part of ``sniper_bot.chain.rpc.SolanaRpc`` the safety check uses."""
+
+    async def get_slot(self, commitment: Any = "confirmed") -> int: ...
+
+    async def get_multiple_accounts(self, pubkeys: Sequence[Pubkey]) -> list[Account | None]: ...
+
+    async def get_token_largest_accounts(self, mint: Pubkey) -> list[tuple[Pubkey, int]]: ...
+
+    async def simulate_transaction(
+        self,
+        tx: VersionedTransaction,
+        *,
+        sig_verify: bool = False,
+        replace_recent_blockhash: bool = False,
+        accounts: Sequence[Pubkey] = (),
+    ) -> SimulationResult: ...
+
+
+class QuoteVenue(Protocol):
+    """The part of ``sniper_bot.trading.venue.Venue`` the round trip uses."""
+
+    async def quote(
+        self, input_mint: str, output_mint: str, amount: int, slippage_bps: int
+    ) -> Quote: ...
+
+
+class NotATokenError(PermanentError):
+    """The address is not an SPL Token / Token-2022 mint."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Round1:
+    mint_account: Account
+    metaplex: MetaplexMetadata | None
+    largest: list[tuple[Pubkey, int]] | None
+    slot: int | None
+    buy: Quote | BaseException | None
+
+
+class SnapshotFetcher:
+    """Fetches everything the layers need for one mint. Raises only when the mint itself fails."""
+
+    def __init__(
+        self,
+        rpc: ChainReader,
+        venue: QuoteVenue | None = None,
+        *,
+        round_trip_lamports: int = 100_000_000,
+        slippage_bps: int = 5_000,
+        fee_payer: Pubkey | None = None,
+    ) -> None:
+        self._rpc = rpc
+        self._venue = venue
+        self._round_trip_lamports = round_trip_lamports
+        self._slippage_bps = slippage_bps
+        self._fee_payer = fee_payer
+
+    @property
+    def rpc(self) -> ChainReader:
+        return self._rpc
+
+    async def fetch(self, mint: Pubkey) -> TokenSnapshot:
+        unavailable: list[str] = []
+        r1 = await self._round1(mint, unavailable)
+        mint_state = parse_mint(bytes(r1.mint_account.data))
+        extensions = decode_mint_extensions(mint_state.extensions)
+        program_id = r1.mint_account.owner
+        buy = r1.buy if isinstance(r1.buy, Quote) else None
+        route_keys = [Pubkey.from_string(k) for k in buy.amm_keys[:2]] if buy else []
+        holder_keys = [address for address, _ in r1.largest or []]
+
+        accounts_task = _guard(self._rpc.get_multiple_accounts([*holder_keys, *route_keys]))
+        sell_task = _guard(self._sell_quote(mint, buy))
+        accounts, sell = await asyncio.gather(accounts_task, sell_task)
+        if isinstance(accounts, BaseException):
+            unavailable.append(f"holder and pool accounts: {accounts}")
+            accounts = [None] * (len(holder_keys) + len(route_keys))
+        holders = (
+            _holders(r1.largest, accounts[: len(holder_keys)]) if r1.largest is not None else None
+        )
+        pool = _pool(route_keys, accounts[len(holder_keys) :], mint, holders)
+
+        pool_task = _guard(self._complete_pool(pool))
+        sim_task = _guard(self._simulate(mint, program_id, mint_state.decimals, holders, pool, r1))
+        pool_result, simulation = await asyncio.gather(pool_task, sim_task)
+        if isinstance(pool_result, BaseException):
+            unavailable.append(f"pool vaults: {pool_result}")
+        else:
+            pool = pool_result
+        if isinstance(simulation, BaseException):
+            unavailable.append(f"sell simulation: {simulation}")
+            simulation = None
+        return TokenSnapshot(
+            mint=mint,
+            program_id=program_id,
+            mint_state=mint_state,
+            extensions=extensions,
+            supply=mint_state.supply,
+            decimals=mint_state.decimals,
+            metaplex=r1.metaplex,
+            holders=holders,
+            pool=pool,
+            sell_simulation=simulation,
+            round_trip=self._round_trip(r1.buy, sell, unavailable),
+            slot=r1.slot,
+            unavailable=tuple(unavailable),
+        )
+
+    async def _round1(self, mint: Pubkey, unavailable: list[str]) -> _Round1:
+        buy_coro = (
+            self._venue.quote(WSOL_MINT, str(mint), self._round_trip_lamports, self._slippage_bps)
+            if self._venue is not None
+            else _none()
+        )
+        accounts, largest, slot, buy = await asyncio.gather(
+            self._rpc.get_multiple_accounts([mint, metadata_pda(mint)]),
+            _guard(self._rpc.get_token_largest_accounts(mint)),
+            _guard(self._rpc.get_slot()),
+            _guard(buy_coro),
+        )
+        mint_account = accounts[0]
+        if mint_account is None:
+            raise NotATokenError(f"{mint} does not exist on chain", user_message=_NOT_A_MINT)
+        if mint_account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            raise NotATokenError(
+                f"{mint} is owned by {mint_account.owner}, not a token program",
+                user_message=_NOT_A_MINT,
+            )
+        metaplex = None
+        if accounts[1] is not None:
+            try:
+                metaplex = parse_metaplex_metadata(bytes(accounts[1].data))
+            except ParseError as exc:
+                unavailable.append(f"metadata: {exc.message}")
+        if isinstance(largest, BaseException):
+            unavailable.append(f"largest accounts: {largest}")
+            largest = None
+        if isinstance(slot, BaseException):
+            slot = None
+        if isinstance(buy, BaseException) and not _is_no_route(buy):
+            unavailable.append(f"buy quote: {buy}")
+        return _Round1(mint_account, metaplex, largest, slot, buy)
+
+    async def _sell_quote(self, mint: Pubkey, buy: Quote | None) -> Quote | None:
+        if self._venue is None or buy is None or buy.out_amount <= 0:
+            return None
+        return await self._venue.quote(str(mint), WSOL_MINT, buy.out_amount, self._slippage_bps)
+
+    def _round_trip(
+        self,
+        buy: Quote | BaseException | None,
+        sell: Quote | BaseException | None,
+        unavailable: list[str],
+    ) -> RoundTrip | None:
+        sol_in = self._round_trip_lamports
+        if buy is None:
+            return None
+        if isinstance(buy, BaseException):
+            return RoundTrip(sol_in, buy_error=_error_text(buy)) if _is_no_route(buy) else None
+        if isinstance(sell, BaseException):
+            if _is_no_route(sell):
+                return RoundTrip(sol_in, tokens_out=buy.out_amount, sell_error=_error_text(sell))
+            unavailable.append(f"sell quote: {sell}")
+            return None
+        if sell is None:
+            return None
+        return RoundTrip(buy.in_amount, tokens_out=buy.out_amount, sol_back=sell.out_amount)
+
+    async def _complete_pool(self, pool: PoolSnapshot | None) -> PoolSnapshot | None:
+        """Raydium pools: read both vault balances and the LP mint supply in one call."""
+        if pool is None or pool.sol_vault is None or pool.token_vault is None:
+            return pool
+        keys = [pool.sol_vault, pool.token_vault]
+        if pool.lp_mint is not None:
+            keys.append(pool.lp_mint)
+        fetched = await self._rpc.get_multiple_accounts(keys)
+        lp_supply = None
+        if len(fetched) > 2 and fetched[2] is not None:
+            lp_supply = parse_mint(bytes(fetched[2].data)).supply
+        return replace(
+            pool,
+            sol_reserve=_token_amount(fetched[0]),
+            token_reserve=_token_amount(fetched[1]),
+            lp_supply=lp_supply,
+        )
+
+    async def _simulate(
+        self,
+        mint: Pubkey,
+        program_id: Pubkey,
+        decimals: int,
+        holders: tuple[Holder, ...] | None,
+        pool: PoolSnapshot | None,
+        r1: _Round1,
+    ) -> SellSimulation | None:
+        if not holders or pool is None or pool.token_vault is None:
+            return None
+        creators = {r1.metaplex.update_authority} if r1.metaplex else set()
+        candidates = [
+            h
+            for h in holders
+            if h.owner is not None
+            and h.amount > 0
+            and h.address != pool.token_vault
+            and h.owner not in pool.vault_owners
+        ]
+        if not candidates:
+            return None
+        source = max(candidates, key=lambda h: (h.owner in creators, h.amount))
+        if source.owner is None:
+            return None
+        amount = max(1, source.amount // 1_000)
+        payer = self._fee_payer or source.owner
+        transfer = Instruction(
+            program_id,
+            struct.pack("<BQB", _TRANSFER_CHECKED, amount, decimals),
+            [
+                AccountMeta(source.address, is_signer=False, is_writable=True),
+                AccountMeta(mint, is_signer=False, is_writable=False),
+                AccountMeta(pool.token_vault, is_signer=False, is_writable=True),
+                AccountMeta(source.owner, is_signer=True, is_writable=False),
+            ],
+        )
+        message = MessageV0.try_compile(payer, [transfer], [], Hash.default())
+        signers = message.header.num_required_signatures
+        tx = VersionedTransaction.populate(message, [Signature.default()] * signers)
+        result = await self._rpc.simulate_transaction(
+            tx, sig_verify=False, replace_recent_blockhash=True
+        )
+        return SellSimulation(
+            "transfer_to_pool",
+            source.address,
+            source.owner,
+            amount,
+            result.err,
+            tuple(result.logs),
+            result.units_consumed,
+        )
+
+
+_NOT_A_MINT = "That address is not a token mint. Paste the token's mint address."
+
+
+async def _none() -> None:
+    return None
+
+
+async def _guard(coro: Any) -> Any:
+    """Await ``coro``; a SniperBotError (or a parse error) becomes the returned value."""
+    try:
+        return await coro
+    except SniperBotError as exc:
+        return exc
+
+
+def _is_no_route(exc: BaseException) -> bool:
+    return isinstance(exc, NoRouteError)
+
+
+def _error_text(exc: BaseException) -> str:
+    details = getattr(exc, "details", None)
+    if isinstance(details, dict) and details.get("errorCode"):
+        return str(details["errorCode"])
+    return str(exc)
+
+
+def _token_amount(account: Account | None) -> int | None:
+    if account is None:
+        return None
+    try:
+        return parse_token_account(bytes(account.data)).amount
+    except ParseError:
+        return None
+
+
+def _holders(
+    largest: list[tuple[Pubkey, int]], accounts: Sequence[Account | None]
+) -> tuple[Holder, ...]:
+    out: list[Holder] = []
+    for (address, amount), account in zip(largest, accounts, strict=False):
+        owner: Pubkey | None = None
+        frozen: bool | None = None
+        if account is not None:
+            try:
+                state = parse_token_account(bytes(account.data))
+                owner, frozen = state.owner, state.is_frozen
+            except ParseError:
+                pass
+        out.append(Holder(address, amount, owner, frozen))
+    return tuple(out)
+
+
+def _pool(
+    route_keys: list[Pubkey],
+    accounts: Sequence[Account | None],
+    mint: Pubkey,
+    holders: tuple[Holder, ...] | None,
+) -> PoolSnapshot | None:
+    """The first route pool, classified by its owner program."""
+    for key, account in zip(route_keys, accounts, strict=False):
+        if account is None:
+            continue
+        try:
+            return _classify_pool(key, account, mint, holders)
+        except ParseError:
+            log.info("safety.pool_unparsed", pool=str(key), owner=str(account.owner))
+            return PoolSnapshot(key, PoolKind.UNKNOWN, None, None, vault_owners=frozenset({key}))
+    return None
+
+
+def _classify_pool(
+    key: Pubkey, account: Account, mint: Pubkey, holders: tuple[Holder, ...] | None
+) -> PoolSnapshot:
+    raw = bytes(account.data)
+    owners = frozenset({key})
+    if account.owner == RAYDIUM_V4_PROGRAM:
+        v4 = parse_raydium_v4(raw)
+        token_first = v4.base_mint == mint
+        return PoolSnapshot(
+            key,
+            PoolKind.RAYDIUM_V4,
+            sol_reserve=None,
+            token_reserve=None,
+            token_vault=v4.base_vault if token_first else v4.quote_vault,
+            vault_owners=owners | {RAYDIUM_V4_AUTHORITY},
+            lp_mint=v4.lp_mint,
+            lp_total=v4.lp_reserve,
+            label="Raydium",
+            sol_vault=v4.quote_vault if token_first else v4.base_vault,
+        )
+    if account.owner == RAYDIUM_CPMM_PROGRAM:
+        cp = parse_cpmm_pool(raw)
+        token_first = cp.token_0_mint == mint
+        return PoolSnapshot(
+            key,
+            PoolKind.RAYDIUM_CPMM,
+            sol_reserve=None,
+            token_reserve=None,
+            token_vault=cp.token_0_vault if token_first else cp.token_1_vault,
+            vault_owners=owners | {RAYDIUM_CPMM_AUTHORITY},
+            lp_mint=cp.lp_mint,
+            lp_total=cp.lp_supply,
+            label="Raydium CPMM",
+            sol_vault=cp.token_1_vault if token_first else cp.token_0_vault,
+        )
+    vault = next((h.address for h in holders or () if h.owner == key), None)
+    if account.owner == PUMP_PROGRAM:
+        curve = parse_pump_bonding_curve(raw)
+        return PoolSnapshot(
+            key,
+            PoolKind.PUMP_BONDING_CURVE,
+            curve.real_quote_reserves,
+            curve.real_token_reserves,
+            vault,
+            owners,
+        )
+    if account.owner == SYSTEM_PROGRAM:
+        token_reserve = next((h.amount for h in holders or () if h.owner == key), None)
+        return PoolSnapshot(
+            key,
+            PoolKind.SYSTEM_ACCOUNT,
+            max(0, account.lamports - SYSTEM_ACCOUNT_RENT),
+            token_reserve,
+            vault,
+            owners,
+        )
+    return PoolSnapshot(key, PoolKind.UNKNOWN, None, None, vault, owners)
