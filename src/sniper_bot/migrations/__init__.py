@@ -1,0 +1,1 @@
+"""Alembic migration scripts (run through ``sniper_bot.storage.Database.upgrade``)."""

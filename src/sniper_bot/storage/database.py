@@ -1,0 +1,307 @@
+"""``Database``: one engine (PostgreSQL via asyncpg, or embedded SQLite via aiosqlite).
+
+SQLite runs every transaction as ``BEGIN IMMEDIATE`` (writers queue on the busy timeout instead
+of failing with "database is locked" on a read-to-write upgrade), with ``journal_mode=WAL`` and
+``foreign_keys=ON`` on each connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import event, pool, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from sniper_bot.errors import ConfigError
+
+from . import migrate
+from .errors import DatabaseUnavailable
+from .urls import DatabaseUrl, parse_database_url
+
+__all__ = ["Database"]
+
+log = structlog.get_logger(__name__)
+
+SQLITE_BUSY_TIMEOUT_S = 10.0
+_AUTH_SQLSTATES = {"28P01": "the password is wrong", "28000": "the role may not log in"}
+_MISSING_DB_SQLSTATE = "3D000"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Database:
+    """Engine, sessions, health and migrations for one ``DATABASE_URL``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int = 5,
+        connect_timeout_s: float = 5.0,
+        echo: bool = False,
+    ) -> None:
+        self.url: DatabaseUrl = parse_database_url(url)
+        self.pool_size = pool_size or self.url.pool_size_hint or 10
+        self._connect_timeout_s = connect_timeout_s
+        self._echo = echo
+        self.engine = self._make_engine(foreign_keys=True, pooled=True, max_overflow=max_overflow)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return self.url.backend
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.backend == "postgresql"
+
+    def _make_engine(
+        self, *, foreign_keys: bool, pooled: bool, max_overflow: int = 0
+    ) -> AsyncEngine:
+        target = self.url.url
+        if self.url.backend == "sqlite":
+            engine = create_async_engine(
+                target,
+                echo=self._echo,
+                poolclass=None if pooled else pool.NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+            )
+            _sqlite_events(engine, foreign_keys=foreign_keys)
+            return engine
+        connect_args: dict[str, Any] = {"timeout": self._connect_timeout_s}
+        if self.url.search_path:
+            connect_args["server_settings"] = {"search_path": self.url.search_path}
+        if not pooled:
+            return create_async_engine(
+                target, echo=self._echo, poolclass=pool.NullPool, connect_args=connect_args
+            )
+        return create_async_engine(
+            target,
+            echo=self._echo,
+            pool_size=self.pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commits on normal exit, rolls back on an exception."""
+        async with self._sessions.begin() as session:
+            yield session
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def connect(
+        self, attempts: int = 5, backoff: float = 0.5, *, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        """Check the database answers, retrying an unreachable server with exponential backoff.
+
+        Raises ``ConfigError`` for problems retrying cannot fix (bad password, missing database,
+        unwritable SQLite directory) and ``DatabaseUnavailable`` when every attempt failed.
+        """
+        if self.url.backend == "sqlite":
+            self._prepare_sqlite_dir()
+        last: BaseException | None = None
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                await self.ping()
+            except (OSError, SQLAlchemyError) as exc:
+                self._raise_if_permanent(exc)
+                last = exc
+                log.warning(
+                    "database_connect_failed",
+                    backend=self.backend,
+                    target=self._target(),
+                    attempt=attempt,
+                    attempts=attempts,
+                    error=type(_root(exc)).__name__,
+                )
+                if attempt < attempts:
+                    await sleep(min(backoff * 2 ** (attempt - 1), 30.0))
+            else:
+                log.info("database_connected", backend=self.backend, target=self._target())
+                return
+        raise DatabaseUnavailable(
+            f"{self._what()} is unreachable after {attempts} attempts "
+            f"({type(_root(last)).__name__ if last else 'unknown'}: {_root_text(last)}). "
+            "Start the database server or fix the host/port in DATABASE_URL.",
+            user_message="The database is unavailable right now; try again in a minute.",
+            retry_after=backoff,
+        ) from last
+
+    async def ping(self) -> float:
+        """Round-trip ``SELECT 1``; returns the latency in seconds."""
+        started = time.perf_counter()
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return time.perf_counter() - started
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    # -- migrations ------------------------------------------------------------------------------
+
+    async def migration_status(self) -> tuple[str | None, str]:
+        """``(current revision or None for an empty database, head revision)``."""
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(migrate.current_revision)
+        return current, migrate.head_revision()
+
+    async def is_up_to_date(self) -> bool:
+        current, head = await self.migration_status()
+        return current == head
+
+    async def upgrade(self, revision: str = "head") -> None:
+        await self._migrate(migrate.upgrade, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        await self._migrate(migrate.downgrade, revision)
+
+    async def schema_drift(self) -> list[Any]:
+        """Differences between the live schema and the models; empty when migrations match."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(migrate.schema_drift)
+
+    async def _migrate(self, step: Callable[[Any, str], None], revision: str) -> None:
+        if self.url.backend == "sqlite":
+            self._prepare_sqlite_dir()
+        # A separate unpooled engine: on SQLite, foreign keys must be OFF while batch mode
+        # copies tables, or dropping the old copy would cascade-delete child rows.
+        engine = self._make_engine(foreign_keys=False, pooled=False)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(step, revision)
+        finally:
+            await engine.dispose()
+        log.info("database_migrated", backend=self.backend, revision=revision)
+
+    # -- diagnostics -----------------------------------------------------------------------------
+
+    def _what(self) -> str:
+        if self.url.backend == "sqlite":
+            return f"SQLite database {self.url.sqlite_path}"
+        return f"PostgreSQL at {self.url.host_port}"
+
+    def _target(self) -> str:
+        return str(self.url.sqlite_path) if self.url.backend == "sqlite" else self.url.host_port
+
+    def _raise_if_permanent(self, exc: BaseException) -> None:
+        state = _sqlstate(exc)
+        if state in _AUTH_SQLSTATES:
+            raise ConfigError(
+                f"{self._what()} refused the login: {_AUTH_SQLSTATES[state]}. "
+                "Fix the user/password in DATABASE_URL."
+            ) from exc
+        if state == _MISSING_DB_SQLSTATE:
+            raise ConfigError(
+                f"{self._what()} has no database {self.url.url.database!r}. Create it "
+                f"(createdb {self.url.url.database}) or fix the database name in DATABASE_URL."
+            ) from exc
+        if self.url.backend == "sqlite" and "unable to open database" in str(exc):
+            raise ConfigError(
+                f"{self._what()} cannot be opened. Check DATABASE_URL's path and its permissions."
+            ) from exc
+
+    def _prepare_sqlite_dir(self) -> None:
+        path = self.url.sqlite_path
+        if path is None:
+            return
+        directory = path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / f".sniper-bot-write-probe-{uuid.uuid4().hex}"
+            with probe.open("wb") as handle:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+                os.fsync(handle.fileno())
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(_sqlite_dir_problem(directory, exc)) from exc
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ConfigError(
+                f"SQLite database file {path} is read-only. Make it writable by the bot's user "
+                "or point DATABASE_URL elsewhere."
+            )
+
+
+def _sqlite_dir_problem(directory: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return (
+            f"The disk holding the SQLite directory {directory} is full. Free space or point "
+            "DATABASE_URL (or the data directory) at another disk."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"The SQLite directory {directory} is not writable ({os.strerror(exc.errno)}). "
+            "Make it writable by the bot's user or point DATABASE_URL (or the data directory) "
+            "at a writable path."
+        )
+    return (
+        f"The SQLite directory {directory} cannot be used ({exc.strerror or exc}). "
+        "Point DATABASE_URL (or the data directory) at a writable directory."
+    )
+
+
+def _sqlite_events(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Driver-level autocommit: SQLAlchemy's "begin" event below owns BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _root(exc: BaseException | None) -> BaseException | None:
+    seen: set[int] = set()
+    current = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        nxt = getattr(current, "orig", None) or current.__cause__
+        if nxt is None:
+            return current
+        current = nxt
+    return current
+
+
+def _root_text(exc: BaseException | None) -> str:
+    root = _root(exc)
+    return str(root).splitlines()[0][:200] if root is not None and str(root) else "no detail"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        if isinstance(current, DBAPIError) and current.orig is not None:
+            current = current.orig
+        else:
+            current = current.__cause__
+    return None

@@ -1,0 +1,293 @@
+"""SQLAlchemy tables. Names follow the runbook (Prisma style): quoted PascalCase tables,
+camelCase columns, except ``"HoneypotCheck"`` whose columns the runbook queries in snake_case.
+
+Rows never leave ``storage``: repositories turn them into ``sniper_bot.domain.entities``.
+Amounts are BIGINT base units; enums are VARCHAR (no native PG enum types to migrate).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sniper_bot.domain.entities import OrderKind, PositionStatus
+from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.orders import OrderSide, OrderStatus
+from sniper_bot.storage.types import BigIntPK, JSONType, UTCDateTime
+
+__all__ = [
+    "Base",
+    "HoneypotCheckRow",
+    "PositionRow",
+    "SessionRow",
+    "SniperOrderRow",
+    "TradeRow",
+    "UserRow",
+    "UserSettingsRow",
+    "WalletRow",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _now_default() -> Any:
+    return func.now()
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UserRow(Base):
+    __tablename__ = "User"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    telegram_id: Mapped[int] = mapped_column("telegramId", BigInteger, unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    is_admin: Mapped[bool] = mapped_column("isAdmin", Boolean, server_default=text("false"))
+    pin_hash: Mapped[str | None] = mapped_column("pinHash", Text)
+    pin_failed_attempts: Mapped[int] = mapped_column(
+        "pinFailedAttempts", Integer, server_default=text("0")
+    )
+    pin_locked_until: Mapped[datetime | None] = mapped_column("pinLockedUntil", UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=_now_default()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=_now_default()
+    )
+
+
+class WalletRow(Base):
+    __tablename__ = "Wallet"
+    __table_args__ = (
+        # At most one active wallet per user (a partial unique index on both backends).
+        Index(
+            "uq_wallet_one_active_per_user",
+            "userId",
+            unique=True,
+            postgresql_where=text('"isActive"'),
+            sqlite_where=text('"isActive"'),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE"), index=True
+    )
+    public_key: Mapped[str] = mapped_column("publicKey", String(44), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column("isActive", Boolean, server_default=text("false"))
+    key_id: Mapped[str] = mapped_column("keyId", String(64), index=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=_now_default()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=_now_default()
+    )
+
+
+class UserSettingsRow(Base):
+    __tablename__ = "UserSettings"
+
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE"), primary_key=True
+    )
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer, server_default=text("100"))
+    snipe_slippage_bps: Mapped[int] = mapped_column(
+        "snipeSlippageBps", Integer, server_default=text("1500")
+    )
+    priority_fee_level: Mapped[FeeLevel] = mapped_column(
+        "priorityFeeLevel", _enum(FeeLevel), server_default=text("'MEDIUM'")
+    )
+    max_priority_fee_lamports: Mapped[int] = mapped_column(
+        "maxPriorityFeeLamports", BigInteger, server_default=text("1000000")
+    )
+    buy_presets_lamports: Mapped[list[int]] = mapped_column("buyPresetsLamports", JSONType)
+    confirm_trades: Mapped[bool] = mapped_column(
+        "confirmTrades", Boolean, server_default=text("true")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=_now_default()
+    )
+
+
+class SniperOrderRow(Base):
+    __tablename__ = "SniperOrder"
+    __table_args__ = (
+        UniqueConstraint("userId", "idempotencyKey", name="uq_sniper_order_user_idempotency"),
+        Index("ix_SniperOrder_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int | None] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="SET NULL")
+    )
+    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind))
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    priority_fee_lamports: Mapped[int] = mapped_column(
+        "priorityFeeLamports", BigInteger, server_default=text("0")
+    )
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus), server_default=text("'PENDING'")
+    )
+    signature: Mapped[str | None] = mapped_column(String(88), unique=True)
+    last_valid_block_height: Mapped[int | None] = mapped_column("lastValidBlockHeight", BigInteger)
+    signed_tx: Mapped[bytes | None] = mapped_column("signedTx", LargeBinary)
+    quote: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    idempotency_key: Mapped[str] = mapped_column("idempotencyKey", String(128))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    in_amount: Mapped[int | None] = mapped_column("inAmount", BigInteger)
+    out_amount: Mapped[int | None] = mapped_column("outAmount", BigInteger)
+    fee_lamports: Mapped[int | None] = mapped_column("feeLamports", BigInteger)
+    locked_by: Mapped[str | None] = mapped_column("lockedBy", String(128))
+    locked_until: Mapped[datetime | None] = mapped_column("lockedUntil", UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=_now_default()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=_now_default()
+    )
+    # The runbook's failed-orders query says ``created_at``; a stored generated copy keeps it
+    # working as written. Read-only: never insert or update it.
+    created_at_alias: Mapped[datetime | None] = mapped_column(
+        "created_at", UTCDateTime, Computed('"createdAt"', persisted=True)
+    )
+
+
+# The runbook's index, exactly: ("userId", status, "createdAt" DESC).
+Index(
+    "idx_sniper_order_user_status_created",
+    SniperOrderRow.user_id,
+    SniperOrderRow.status,
+    SniperOrderRow.created_at.desc(),
+)
+
+
+class PositionRow(Base):
+    __tablename__ = "Position"
+    __table_args__ = (
+        UniqueConstraint("walletId", "tokenMint", name="uq_position_wallet_mint"),
+        Index("ix_Position_userId_status", "userId", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    token_amount: Mapped[int] = mapped_column("tokenAmount", BigInteger, server_default=text("0"))
+    cost_basis_lamports: Mapped[int] = mapped_column(
+        "costBasisLamports", BigInteger, server_default=text("0")
+    )
+    realized_pnl_lamports: Mapped[int] = mapped_column(
+        "realizedPnlLamports", BigInteger, server_default=text("0")
+    )
+    status: Mapped[PositionStatus] = mapped_column(
+        _enum(PositionStatus), server_default=text("'OPEN'")
+    )
+    opened_at: Mapped[datetime] = mapped_column(
+        "openedAt", UTCDateTime, server_default=_now_default()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=_now_default()
+    )
+
+
+class TradeRow(Base):
+    __tablename__ = "Trade"
+    __table_args__ = (Index("ix_Trade_userId_createdAt", "userId", "createdAt"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(
+        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int | None] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="SET NULL")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    in_amount: Mapped[int] = mapped_column("inAmount", BigInteger)
+    out_amount: Mapped[int] = mapped_column("outAmount", BigInteger)
+    fee_lamports: Mapped[int] = mapped_column("feeLamports", BigInteger, server_default=text("0"))
+    signature: Mapped[str] = mapped_column(String(88))
+    slot: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=_now_default()
+    )
+
+
+class HoneypotCheckRow(Base):
+    __tablename__ = "HoneypotCheck"
+    __table_args__ = (Index("ix_HoneypotCheck_token_mint_checked_at", "token_mint", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    token_mint: Mapped[str] = mapped_column(String(44))
+    risk_score: Mapped[int] = mapped_column(Integer)
+    is_honeypot: Mapped[bool] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
+
+
+class SessionRow(Base):
+    __tablename__ = "Session"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE"), index=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime, index=True)

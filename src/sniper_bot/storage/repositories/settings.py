@@ -1,0 +1,121 @@
+"""``"UserSettings"``: defaults until the user changes something; validated updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+from sniper_bot.domain.entities import UserSettings
+from sniper_bot.domain.fees import MAX_SLIPPAGE_BPS, FeeLevel
+from sniper_bot.storage.errors import InvalidSetting
+from sniper_bot.storage.models import UserSettingsRow
+
+from .base import Repository, by_column, insert_for
+
+__all__ = ["MAX_BUY_PRESETS", "SettingsRepository", "validate_settings_change"]
+
+MAX_BUY_PRESETS = 6
+MAX_FEE_CAP_LAMPORTS = 100_000_000  # 0.1 SOL: a priority-fee cap above this is a typo
+_EDITABLE = {f.name for f in fields(UserSettings)} - {"user_id", "updated_at"}
+
+
+def to_settings(row: UserSettingsRow) -> UserSettings:
+    return UserSettings(
+        user_id=row.user_id,
+        slippage_bps=row.slippage_bps,
+        snipe_slippage_bps=row.snipe_slippage_bps,
+        priority_fee_level=FeeLevel(row.priority_fee_level),
+        max_priority_fee_lamports=row.max_priority_fee_lamports,
+        buy_presets_lamports=tuple(int(x) for x in row.buy_presets_lamports),
+        confirm_trades=row.confirm_trades,
+        updated_at=row.updated_at,
+    )
+
+
+def _bps(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SLIPPAGE_BPS:
+        raise InvalidSetting(
+            f"{name} must be an integer between 1 and {MAX_SLIPPAGE_BPS}, got {value!r}",
+            user_message=f"Slippage must be between 0.01% and {MAX_SLIPPAGE_BPS / 100:g}%.",
+        )
+    return value
+
+
+def validate_settings_change(name: str, value: Any) -> Any:
+    """Check one change; returns the normalised value or raises ``InvalidSetting``."""
+    if name not in _EDITABLE:
+        raise InvalidSetting(
+            f"unknown setting {name!r}; editable: {sorted(_EDITABLE)}",
+            user_message="That setting does not exist.",
+        )
+    if name in ("slippage_bps", "snipe_slippage_bps"):
+        return _bps(name, value)
+    if name == "priority_fee_level":
+        try:
+            return FeeLevel(value)
+        except ValueError:
+            raise InvalidSetting(
+                f"priority_fee_level must be one of {[f.value for f in FeeLevel]}, got {value!r}",
+                user_message="Choose a priority fee level from the menu.",
+            ) from None
+    if name == "max_priority_fee_lamports":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or not 0 <= value <= MAX_FEE_CAP_LAMPORTS:
+            raise InvalidSetting(
+                f"max_priority_fee_lamports must be 0..{MAX_FEE_CAP_LAMPORTS}, got {value!r}",
+                user_message="The priority fee cap must be between 0 and 0.1 SOL.",
+            )
+        return value
+    if name == "buy_presets_lamports":
+        return _presets(value)
+    if not isinstance(value, bool):
+        raise InvalidSetting(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _presets(value: Any) -> tuple[int, ...]:
+    bad = InvalidSetting(
+        f"buy_presets_lamports must be 1..{MAX_BUY_PRESETS} positive integers, got {value!r}",
+        user_message=f"Give between 1 and {MAX_BUY_PRESETS} buy amounts, each above 0 SOL.",
+    )
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise bad
+    items = list(value)
+    if not 1 <= len(items) <= MAX_BUY_PRESETS:
+        raise bad
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
+            raise bad
+    return tuple(items)
+
+
+class SettingsRepository(Repository):
+    async def get(self, user_id: int) -> UserSettings:
+        async with self._db.session() as session:
+            row = await session.get(UserSettingsRow, user_id)
+            return to_settings(row) if row else UserSettings(user_id=user_id)
+
+    async def update(self, user_id: int, /, **changes: Any) -> UserSettings:
+        """Validate and save changes (``slippage_bps=300, priority_fee_level="HIGH"``, ...)."""
+        checked = {name: validate_settings_change(name, v) for name, v in changes.items()}
+        now = self._now()
+        async with self._db.session() as session:
+            row = await session.get(UserSettingsRow, user_id, with_for_update=True)
+            current = to_settings(row) if row else UserSettings(user_id=user_id)
+            merged = replace(current, **checked, updated_at=now)
+            values = {
+                "slippage_bps": merged.slippage_bps,
+                "snipe_slippage_bps": merged.snipe_slippage_bps,
+                "priority_fee_level": merged.priority_fee_level,
+                "max_priority_fee_lamports": merged.max_priority_fee_lamports,
+                "buy_presets_lamports": list(merged.buy_presets_lamports),
+                "confirm_trades": merged.confirm_trades,
+                "updated_at": now,
+            }
+            stmt = insert_for(session, UserSettingsRow).values(user_id=user_id, **values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[UserSettingsRow.user_id], set_=by_column(UserSettingsRow, values)
+            )
+            await session.execute(stmt)
+            return merged

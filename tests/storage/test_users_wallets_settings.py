@@ -1,0 +1,196 @@
+"""Contract: users, wallets and settings behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from sniper_bot.domain.entities import DEFAULT_BUY_PRESETS_LAMPORTS, UserSettings
+from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.storage import DuplicateWallet, InvalidSetting, NotFound, Repositories
+
+from .conftest import ORDER_DEFAULTS, START, make_user, make_wallet, sealed
+
+
+async def test_get_or_create_returns_the_same_user_and_tracks_username(
+    repos: Repositories,
+) -> None:
+    first = await repos.users.get_or_create(42, "alice")
+    again = await repos.users.get_or_create(42, "alice2")
+    assert again.id == first.id
+    assert again.username == "alice2"
+    assert (await repos.users.get_by_telegram_id(42)) == again
+    assert await repos.users.get_by_telegram_id(43) is None
+    assert first.created_at.tzinfo is not None
+    assert not first.is_admin
+    assert not first.has_pin
+
+
+async def test_concurrent_first_messages_create_one_user(repos: Repositories) -> None:
+    users = await asyncio.gather(*(repos.users.get_or_create(7, "bob") for _ in range(8)))
+    assert len({u.id for u in users}) == 1
+
+
+async def test_telegram_ids_beyond_32_bits_are_stored(repos: Repositories) -> None:
+    big = 2**40 + 5
+    user = await repos.users.get_or_create(big, None)
+    assert (await repos.users.get_by_telegram_id(big)) == user
+
+
+async def test_pin_failures_count_lock_and_reset(repos: Repositories) -> None:
+    user = await make_user(repos)
+    await repos.users.set_pin(user.id, "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA")
+    assert (await repos.users.record_pin_failure(user.id, None)) == 1
+    lock = START + timedelta(minutes=15)
+    assert (await repos.users.record_pin_failure(user.id, lock)) == 2
+    locked = await repos.users.get(user.id)
+    assert locked is not None
+    assert locked.pin_failed_attempts == 2
+    assert locked.pin_locked_until == lock
+    assert locked.has_pin
+    assert "argon2" not in repr(locked)
+    await repos.users.reset_pin_failures(user.id)
+    reset = await repos.users.get(user.id)
+    assert reset is not None
+    assert (reset.pin_failed_attempts, reset.pin_locked_until) == (0, None)
+    with pytest.raises(NotFound):
+        await repos.users.record_pin_failure(999_999, None)
+
+
+async def test_concurrent_pin_failures_are_all_counted(repos: Repositories) -> None:
+    user = await make_user(repos)
+    counts = await asyncio.gather(
+        *(repos.users.record_pin_failure(user.id, None) for _ in range(6))
+    )
+    assert sorted(counts) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_new_active_wallet_replaces_the_previous_active_one(repos: Repositories) -> None:
+    user = await make_user(repos)
+    first = await make_wallet(repos, user, "PkFirst")
+    second = await make_wallet(repos, user, "PkSecond")
+    wallets = await repos.wallets.list_for_user(user.id)
+    assert [(w.public_key, w.is_active) for w in wallets] == [
+        ("PkFirst", False),
+        ("PkSecond", True),
+    ]
+    assert (await repos.wallets.get_active(user.id)) == second
+    back = await repos.wallets.set_active(user.id, first.id)
+    assert back.is_active
+    active = await repos.wallets.get_active(user.id)
+    assert active is not None
+    assert active.id == first.id
+    assert active.sealed == sealed()
+
+
+async def test_concurrent_activation_keeps_exactly_one_active_wallet(
+    repos: Repositories,
+) -> None:
+    user = await make_user(repos)
+    wallets = [await make_wallet(repos, user, f"Pk{i}") for i in range(4)]
+    await asyncio.gather(*(repos.wallets.set_active(user.id, w.id) for w in wallets))
+    listed = await repos.wallets.list_for_user(user.id)
+    assert sum(w.is_active for w in listed) == 1
+
+
+async def test_a_public_key_is_stored_once(repos: Repositories) -> None:
+    alice = await make_user(repos, 1)
+    bob = await make_user(repos, 2)
+    await make_wallet(repos, alice, "PkShared")
+    with pytest.raises(DuplicateWallet):
+        await make_wallet(repos, bob, "PkShared")
+    assert await repos.wallets.list_for_user(bob.id) == []
+
+
+async def test_wallets_of_another_user_are_invisible(repos: Repositories) -> None:
+    alice = await make_user(repos, 1)
+    mallory = await make_user(repos, 2)
+    wallet = await make_wallet(repos, alice)
+    assert await repos.wallets.get(mallory.id, wallet.id) is None
+    with pytest.raises(NotFound):
+        await repos.wallets.set_active(mallory.id, wallet.id)
+    assert await repos.wallets.delete(mallory.id, wallet.id) is False
+    assert await repos.wallets.get(alice.id, wallet.id) == wallet
+    assert await repos.wallets.delete(alice.id, wallet.id) is True
+    assert await repos.wallets.get(alice.id, wallet.id) is None
+
+
+async def test_rotation_lists_rewraps_with_compare_and_set_and_counts(
+    repos: Repositories,
+) -> None:
+    user = await make_user(repos)
+    wallets = [await make_wallet(repos, user, f"Pk{i}") for i in range(5)]
+    page1 = await repos.wallets.list_not_under_key("k2", limit=2)
+    page2 = await repos.wallets.list_not_under_key("k2", limit=10, after_id=page1[-1].id)
+    assert [w.id for w in page1 + page2] == [w.id for w in wallets]
+    new = sealed("k2", b"\x02")
+    assert await repos.wallets.rewrap(wallets[0].id, "k1", new) is True
+    assert await repos.wallets.rewrap(wallets[0].id, "k1", new) is False  # already moved
+    stored = await repos.wallets.get(user.id, wallets[0].id)
+    assert stored is not None
+    assert stored.sealed == new
+    assert await repos.wallets.count_by_key_id() == {"k1": 4, "k2": 1}
+    assert len(await repos.wallets.list_not_under_key("k2", limit=10)) == 4
+
+
+async def test_deleting_a_user_cascades_to_everything_they_own(repos: Repositories) -> None:
+    user = await make_user(repos)
+    wallet = await make_wallet(repos, user)
+    await repos.settings.update(user.id, slippage_bps=300)
+    order, _ = await repos.orders.create(
+        user_id=user.id, wallet_id=wallet.id, idempotency_key="k", **ORDER_DEFAULTS
+    )
+    await repos.sessions.set("s1", user.id, {"a": 1}, ttl_s=60)
+    assert await repos.users.delete(user.id) is True
+    assert await repos.wallets.list_for_user(user.id) == []
+    assert await repos.orders.get_by_id(order.id) is None
+    assert await repos.sessions.get("s1") is None
+    assert await repos.settings.get(user.id) == UserSettings(user_id=user.id)
+    assert await repos.users.delete(user.id) is False
+
+
+async def test_settings_default_until_changed_then_persist(repos: Repositories) -> None:
+    user = await make_user(repos)
+    defaults = await repos.settings.get(user.id)
+    assert defaults.slippage_bps == 100
+    assert defaults.snipe_slippage_bps == 1500
+    assert defaults.priority_fee_level is FeeLevel.MEDIUM
+    assert defaults.buy_presets_lamports == DEFAULT_BUY_PRESETS_LAMPORTS
+    assert defaults.confirm_trades is True
+    updated = await repos.settings.update(
+        user.id, slippage_bps=300, priority_fee_level="HIGH", buy_presets_lamports=[10, 20]
+    )
+    assert updated == await repos.settings.get(user.id)
+    assert updated.priority_fee_level is FeeLevel.HIGH
+    assert updated.buy_presets_lamports == (10, 20)
+    again = await repos.settings.update(user.id, confirm_trades=False)
+    assert (again.slippage_bps, again.confirm_trades) == (300, False)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"slippage_bps": 0},
+        {"slippage_bps": 5001},
+        {"slippage_bps": "300"},
+        {"priority_fee_level": "WARP"},
+        {"buy_presets_lamports": []},
+        {"buy_presets_lamports": [1, -2]},
+        {"buy_presets_lamports": list(range(1, 9))},
+        {"max_priority_fee_lamports": -1},
+        {"confirm_trades": "yes"},
+        {"updated_at": None},
+        {"user_id": 5},
+        {"colour": "blue"},
+    ],
+)
+async def test_invalid_settings_are_rejected_and_nothing_changes(
+    repos: Repositories, change: dict[str, object]
+) -> None:
+    user = await make_user(repos)
+    with pytest.raises(InvalidSetting) as info:
+        await repos.settings.update(user.id, **change)
+    assert info.value.user_message
+    assert await repos.settings.get(user.id) == UserSettings(user_id=user.id)
