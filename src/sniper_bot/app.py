@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from sniper_bot.config import Settings
+from sniper_bot.config import Settings, redact_dsn
 from sniper_bot.errors import ConfigError
 from sniper_bot.observability.health import ComponentHealth, HealthRegistry, Status
 from sniper_bot.observability.logging import configure_logging
@@ -107,7 +107,7 @@ class App:
             "app_started",
             metrics_url=f"{self.ops.url}/metrics",
             health_url=f"{self.ops.url}/health",
-            database=self.database.describe(),
+            database=redact_dsn(self.settings.database_url),
             redis=self.redis.status(),
         )
 

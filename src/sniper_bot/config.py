@@ -40,6 +40,7 @@ __all__ = [
     "TelegramSettings",
     "TradingSettings",
     "load_settings",
+    "redact_dsn",
 ]
 
 # The demo's embedded master secret. Public on purpose: it protects only demo wallets on localnet.
@@ -437,6 +438,17 @@ class Settings:
             self.jupiter.api_key.get_secret_value(),
         ]
         return [v for v in values if len(v) >= 8]
+
+
+def redact_dsn(url: str) -> str:
+    """A connection URL fit for logs and tables: scheme, host, port and path; no credentials."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        return f"sqlite:{parts.path}"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme.split('+')[0]}://{host}{parts.path}"
 
 
 def _is_placeholder(value: str) -> bool:

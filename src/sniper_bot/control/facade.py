@@ -1,0 +1,427 @@
+"""``Control``: one method per user action, scoped by the Telegram user id.
+
+Frontends call these methods and render the returned views. Every method resolves the caller's own
+user row first and passes only that id downwards, so no id a user could type reaches another
+user's wallet or orders. Errors reach the frontend as ``SniperBotError`` with a ``user_message``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from solders.pubkey import Pubkey
+
+from sniper_bot.control.views import (
+    ControlError,
+    ExportView,
+    FindingView,
+    HomeView,
+    Identity,
+    OrderView,
+    PositionView,
+    RiskView,
+    SettingsView,
+    TokenCardView,
+    WalletView,
+    WithdrawPreviewView,
+)
+from sniper_bot.domain.entities import Order, User
+from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
+from sniper_bot.domain.money import LAMPORTS_PER_SOL, WSOL_MINT
+from sniper_bot.domain.risk import RiskReport
+from sniper_bot.errors import SniperBotError
+
+__all__ = ["Control", "ControlDeps"]
+
+log = structlog.get_logger(__name__)
+
+TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PA9wFE5kMkwdJz4Qn")
+_TOKEN_PROGRAMS = {TOKEN_PROGRAM: "spl-token", TOKEN_2022_PROGRAM: "token-2022"}
+MAX_FINDINGS_SHOWN = 4
+
+
+def _parse_mint(text: str) -> Pubkey:
+    try:
+        return Pubkey.from_string(text.strip())
+    except ValueError:
+        raise ControlError(
+            f"invalid mint {text[:60]!r}",
+            user_message="That is not a valid token address. Paste the mint address (32-44 "
+            "characters of base58), e.g. from the token's page.",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlDeps:
+    """Everything the facade uses; built by the composition root."""
+
+    users: Any  # storage UserRepository
+    settings: Any  # storage SettingsRepository
+    orders: Any  # storage OrderRepository
+    positions: Any  # storage PositionRepository
+    wallets: Any  # wallet.service.WalletService
+    trading: Any  # trading.service.TradingService
+    rpc: Any  # chain.rpc.SolanaRpc
+    venue: Any  # trading venue (Jupiter)
+    risk: Any  # safety.service.RiskService
+    withdrawals: Any | None = None  # wallet withdrawals (PIN, preview, crash-safe send)
+    risk_threshold: int = 70
+
+
+class Control:
+    def __init__(self, deps: ControlDeps) -> None:
+        self._d = deps
+
+    # --- identity --------------------------------------------------------------------------
+    async def _user(self, ident: Identity) -> User:
+        user: User = await self._d.users.get_or_create(ident.telegram_id, ident.username)
+        return user
+
+    # --- home / wallets --------------------------------------------------------------------
+    async def start(self, ident: Identity) -> HomeView:
+        await self._user(ident)
+        wallets = await self._d.wallets.list_wallets(ident.telegram_id)
+        created = False
+        if not wallets:
+            await self._d.wallets.create_wallet(ident.telegram_id, username=ident.username)
+            created = True
+        return await self._home(ident, created=created)
+
+    async def home(self, ident: Identity) -> HomeView:
+        return await self._home(ident, created=False)
+
+    async def _home(self, ident: Identity, *, created: bool) -> HomeView:
+        user = await self._user(ident)
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        sol = await self._d.rpc.get_balance(Pubkey.from_string(active.public_key))
+        positions = await self._d.positions.list_open(user.id)
+        return HomeView(
+            wallet=_wallet_view(active, sol),
+            sol_lamports=sol,
+            open_positions=len(positions),
+            created_wallet=created,
+        )
+
+    async def wallets(self, ident: Identity) -> list[WalletView]:
+        await self._user(ident)
+        wallets = await self._d.wallets.list_wallets(ident.telegram_id)
+        balances = await asyncio.gather(
+            *(self._d.rpc.get_balance(Pubkey.from_string(w.public_key)) for w in wallets),
+            return_exceptions=True,
+        )
+        return [
+            _wallet_view(w, b if isinstance(b, int) else None)
+            for w, b in zip(wallets, balances, strict=True)
+        ]
+
+    async def create_wallet(self, ident: Identity) -> WalletView:
+        await self._user(ident)
+        return _wallet_view(
+            await self._d.wallets.create_wallet(ident.telegram_id, username=ident.username), None
+        )
+
+    async def import_wallet(self, ident: Identity, secret_text: str) -> WalletView:
+        await self._user(ident)
+        return _wallet_view(
+            await self._d.wallets.import_wallet(
+                ident.telegram_id, secret_text, username=ident.username
+            ),
+            None,
+        )
+
+    async def activate_wallet(self, ident: Identity, wallet_id: int) -> WalletView:
+        await self._user(ident)
+        return _wallet_view(await self._d.wallets.set_active(ident.telegram_id, wallet_id), None)
+
+    async def set_pin(self, ident: Identity, current: str | None, new: str) -> None:
+        await self._user(ident)
+        await self._d.wallets.set_pin(ident.telegram_id, new, current_pin=current)
+
+    async def export_wallet(self, ident: Identity, wallet_id: int, pin: str) -> ExportView:
+        await self._user(ident)
+        exported = await self._d.wallets.export_key(ident.telegram_id, wallet_id, pin)
+        return ExportView(public_key=exported.public_key, secret_base58=exported.secret_base58)
+
+    # --- settings --------------------------------------------------------------------------
+    async def settings(self, ident: Identity) -> SettingsView:
+        user = await self._user(ident)
+        s = await self._d.settings.get(user.id)
+        return SettingsView(
+            slippage_bps=s.slippage_bps,
+            snipe_slippage_bps=s.snipe_slippage_bps,
+            priority_fee_level=s.priority_fee_level.value,
+            priority_fee_lamports=FEE_LEVEL_LAMPORTS.get(s.priority_fee_level),
+            max_priority_fee_lamports=s.max_priority_fee_lamports,
+            buy_presets_lamports=tuple(s.buy_presets_lamports),
+            has_pin=user.pin_hash is not None,
+        )
+
+    async def update_settings(
+        self,
+        ident: Identity,
+        *,
+        slippage_bps: int | None = None,
+        priority_fee_level: str | None = None,
+    ) -> SettingsView:
+        user = await self._user(ident)
+        changes: dict[str, Any] = {}
+        if slippage_bps is not None:
+            changes["slippage_bps"] = slippage_bps
+        if priority_fee_level is not None:
+            try:
+                changes["priority_fee_level"] = FeeLevel(priority_fee_level.upper())
+            except ValueError:
+                raise ControlError(
+                    f"unknown fee level {priority_fee_level!r}",
+                    user_message="Unknown priority fee level; choose one of "
+                    + ", ".join(level.value for level in FeeLevel),
+                ) from None
+        try:
+            await self._d.settings.update(user.id, **changes)
+        except ValueError as exc:
+            raise ControlError(str(exc), user_message=f"Not saved: {exc}.") from None
+        return await self.settings(ident)
+
+    # --- tokens ----------------------------------------------------------------------------
+    async def token_card(self, ident: Identity, mint_text: str) -> TokenCardView:
+        user = await self._user(ident)
+        mint = _parse_mint(mint_text)
+        account = await self._d.rpc.get_account_info(mint)
+        if account is None:
+            raise ControlError(
+                f"no account at {mint}",
+                user_message="No token exists at that address. Check it for a typo.",
+            )
+        program = _TOKEN_PROGRAMS.get(account.owner)
+        if program is None or len(account.data) < 82:
+            raise ControlError(
+                f"{mint} is owned by {account.owner}",
+                user_message="That address is not a token mint (it is another kind of account).",
+            )
+        decimals = account.data[44]
+        settings = await self._d.settings.get(user.id)
+        report, quote, held, meta = await asyncio.gather(
+            self._d.risk.check(str(mint)),
+            self._quote_or_none(WSOL_MINT, str(mint), LAMPORTS_PER_SOL, settings.slippage_bps),
+            self._held(ident, mint, account.owner),
+            self._metadata(mint),
+        )
+        return TokenCardView(
+            mint=str(mint),
+            name=meta[0],
+            symbol=meta[1],
+            decimals=decimals,
+            token_program=program,
+            tokens_per_sol=quote.out_amount if quote is not None else None,
+            price_impact_pct=str(quote.price_impact_pct) if quote is not None else None,
+            risk=self._risk_view(report),
+            presets_lamports=tuple(settings.buy_presets_lamports),
+            held_amount=held,
+        )
+
+    async def _quote_or_none(
+        self, input_mint: str, output_mint: str, amount: int, slippage_bps: int
+    ) -> Any:
+        try:
+            return await self._d.venue.quote(input_mint, output_mint, amount, slippage_bps)
+        except SniperBotError as exc:
+            log.info("token_card_no_quote", mint=output_mint, reason=exc.message)
+            return None
+
+    async def _held(self, ident: Identity, mint: Pubkey, program: Pubkey) -> int:
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        accounts = await self._d.rpc.get_token_accounts_by_owner(
+            Pubkey.from_string(active.public_key), program
+        )
+        return sum(a.amount for a in accounts if a.mint == mint)
+
+    async def _metadata(self, mint: Pubkey) -> tuple[str | None, str | None]:
+        from sniper_bot.safety.metadata import metadata_pda, parse_metaplex_metadata
+
+        try:
+            (account,) = await self._d.rpc.get_multiple_accounts([metadata_pda(mint)])
+            if account is None:
+                return None, None
+            meta = parse_metaplex_metadata(bytes(account.data))
+        except (SniperBotError, ValueError):
+            return None, None
+        return meta.name or None, meta.symbol or None
+
+    def _risk_view(self, report: RiskReport) -> RiskView:
+        ordered = sorted(report.findings, key=lambda f: (-f.severity.rank, -f.weight))
+        shown = [f for f in ordered if f.severity.rank >= 1][:MAX_FINDINGS_SHOWN]
+        return RiskView(
+            score=report.score,
+            blocked=report.blocks(self._d.risk_threshold),
+            is_honeypot=report.is_honeypot,
+            overridable=report.overridable,
+            findings=tuple(
+                FindingView(
+                    f.severity.value,
+                    f.title,
+                    ", ".join(f"{k}={v}" for k, v in list(f.evidence.items())[:3]),
+                )
+                for f in shown
+            ),
+        )
+
+    # --- trading ---------------------------------------------------------------------------
+    async def buy(
+        self, ident: Identity, mint_text: str, lamports: int, action_id: str
+    ) -> OrderView:
+        user = await self._user(ident)
+        mint = _parse_mint(mint_text)
+        if lamports <= 0:
+            raise ControlError("non-positive amount", user_message="The amount must be above 0.")
+        settings = await self._d.settings.get(user.id)
+        order: Order = await self._d.trading.buy(
+            user.id,
+            None,
+            str(mint),
+            lamports,
+            settings.slippage_bps,
+            settings.priority_fee_level,
+            action_id,
+        )
+        return await self._order_view(order)
+
+    async def sell(
+        self, ident: Identity, mint_text: str, percent: int, action_id: str
+    ) -> OrderView:
+        user = await self._user(ident)
+        mint = _parse_mint(mint_text)
+        if not 1 <= percent <= 100:
+            raise ControlError("bad percent", user_message="Sell between 1 and 100 %.")
+        account = await self._d.rpc.get_account_info(mint)
+        if account is None or account.owner not in _TOKEN_PROGRAMS:
+            raise ControlError("not a mint", user_message="That address is not a token mint.")
+        held = await self._held(ident, mint, account.owner)
+        amount = held * percent // 100
+        if amount <= 0:
+            raise ControlError(
+                "nothing to sell", user_message="Your active wallet holds none of this token."
+            )
+        settings = await self._d.settings.get(user.id)
+        order: Order = await self._d.trading.sell(
+            user.id,
+            None,
+            str(mint),
+            amount,
+            settings.slippage_bps,
+            settings.priority_fee_level,
+            action_id,
+        )
+        return await self._order_view(order)
+
+    async def order(self, ident: Identity, order_id: str) -> OrderView:
+        user = await self._user(ident)
+        order = await self._d.orders.get(user.id, order_id)
+        if order is None:
+            raise ControlError("order not found", user_message="No such order.")
+        return await self._order_view(order)
+
+    async def orders(self, ident: Identity, *, limit: int = 10) -> list[OrderView]:
+        user = await self._user(ident)
+        orders = await self._d.orders.list_for_user(user.id, limit=limit)
+        return [await self._order_view(o) for o in orders]
+
+    async def positions(self, ident: Identity) -> list[PositionView]:
+        user = await self._user(ident)
+        settings = await self._d.settings.get(user.id)
+        positions = await self._d.positions.list_open(user.id)
+
+        async def view(p: Any) -> PositionView:
+            decimals = await self._decimals(p.token_mint)
+            value = None
+            if p.token_amount > 0:
+                quote = await self._quote_or_none(
+                    p.token_mint, WSOL_MINT, p.token_amount, settings.slippage_bps
+                )
+                value = quote.out_amount if quote is not None else None
+            return PositionView(
+                token_mint=p.token_mint,
+                symbol=(await self._metadata(Pubkey.from_string(p.token_mint)))[1],
+                token_amount=p.token_amount,
+                decimals=decimals,
+                cost_basis_lamports=p.cost_basis_lamports,
+                value_lamports=value,
+                realized_pnl_lamports=p.realized_pnl_lamports,
+                unrealized_pnl_lamports=None if value is None else value - p.cost_basis_lamports,
+            )
+
+        return list(await asyncio.gather(*(view(p) for p in positions)))
+
+    async def _decimals(self, mint: str) -> int:
+        try:
+            account = await self._d.rpc.get_account_info(Pubkey.from_string(mint))
+        except SniperBotError:
+            return 0
+        return account.data[44] if account is not None and len(account.data) >= 82 else 0
+
+    async def _order_view(self, order: Order) -> OrderView:
+        decimals = await self._decimals(order.token_mint)
+        return OrderView(
+            id=order.id,
+            side=order.side.value,
+            kind=order.kind.value,
+            status=order.status.value,
+            token_mint=order.token_mint,
+            amount=order.amount,
+            in_amount=order.in_amount,
+            out_amount=order.out_amount,
+            fee_lamports=order.fee_lamports,
+            signature=order.signature,
+            error_type=order.error.type.value if order.error else None,
+            error_sentence=order.error.user_message if order.error else None,
+            decimals=decimals,
+        )
+
+    # --- withdrawals -----------------------------------------------------------------------
+    async def withdraw_preview(
+        self, ident: Identity, destination: str, amount_text: str, mint: str | None
+    ) -> WithdrawPreviewView:
+        if self._d.withdrawals is None:
+            raise ControlError("withdrawals not wired", user_message="Withdrawals are disabled.")
+        await self._user(ident)
+        preview = await self._d.withdrawals.preview(
+            ident.telegram_id, destination, amount_text, mint
+        )
+        return WithdrawPreviewView(
+            asset=preview.asset,
+            amount=preview.amount,
+            decimals=preview.decimals,
+            destination=preview.destination,
+            fee_lamports=preview.fee_lamports,
+            creates_token_account=preview.creates_token_account,
+        )
+
+    async def withdraw(
+        self,
+        ident: Identity,
+        destination: str,
+        amount_text: str,
+        mint: str | None,
+        pin: str,
+        action_id: str,
+    ) -> OrderView:
+        if self._d.withdrawals is None:
+            raise ControlError("withdrawals not wired", user_message="Withdrawals are disabled.")
+        await self._user(ident)
+        order = await self._d.withdrawals.execute(
+            ident.telegram_id, destination, amount_text, mint, pin, action_id
+        )
+        return await self._order_view(order)
+
+
+def _wallet_view(wallet: Any, sol: int | None) -> WalletView:
+    return WalletView(
+        id=wallet.id,
+        public_key=wallet.public_key,
+        label=wallet.label,
+        is_active=wallet.is_active,
+        sol_lamports=sol,
+    )

@@ -1,0 +1,147 @@
+"""What the facade returns to frontends: plain frozen values, money in integers, no secrets.
+
+Frontends only format these; they never reach storage, chain or trading themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sniper_bot.errors import PermanentError
+
+__all__ = [
+    "ControlError",
+    "ExportView",
+    "FindingView",
+    "HomeView",
+    "Identity",
+    "OrderView",
+    "PositionView",
+    "RiskView",
+    "SettingsView",
+    "TokenCardView",
+    "WalletView",
+    "WithdrawPreviewView",
+]
+
+
+class ControlError(PermanentError):
+    """A user action that cannot be done as asked; ``user_message`` says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is asking: the Telegram user id is the identity; every query is scoped by it."""
+
+    telegram_id: int
+    username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    id: int
+    public_key: str
+    label: str
+    is_active: bool
+    sol_lamports: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    wallet: WalletView
+    sol_lamports: int
+    open_positions: int
+    created_wallet: bool = False
+    balance_is_stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    severity: str
+    title: str
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    score: int
+    blocked: bool
+    is_honeypot: bool
+    overridable: bool
+    findings: tuple[FindingView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCardView:
+    mint: str
+    name: str | None
+    symbol: str | None
+    decimals: int
+    token_program: str
+    tokens_per_sol: int | None  # base units received for 1 SOL at the current quote, None: no route
+    price_impact_pct: str | None
+    risk: RiskView
+    presets_lamports: tuple[int, ...]
+    held_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: str
+    side: str
+    kind: str
+    status: str
+    token_mint: str
+    amount: int
+    in_amount: int | None = None
+    out_amount: int | None = None
+    fee_lamports: int | None = None
+    signature: str | None = None
+    error_type: str | None = None
+    error_sentence: str | None = None
+    decimals: int | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in ("CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    token_mint: str
+    symbol: str | None
+    token_amount: int
+    decimals: int
+    cost_basis_lamports: int
+    value_lamports: int | None
+    realized_pnl_lamports: int
+    unrealized_pnl_lamports: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsView:
+    slippage_bps: int
+    snipe_slippage_bps: int
+    priority_fee_level: str
+    priority_fee_lamports: int | None
+    max_priority_fee_lamports: int
+    buy_presets_lamports: tuple[int, ...]
+    has_pin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawPreviewView:
+    asset: str  # "SOL" or the mint
+    amount: int
+    decimals: int
+    destination: str
+    fee_lamports: int
+    creates_token_account: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExportView:
+    """The only view that carries a secret; the frontend deletes the message after a short time."""
+
+    public_key: str
+    secret_base58: str = field(repr=False)

@@ -1,0 +1,109 @@
+"""Bot + Dispatcher factory and the polling service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
+from sniper_bot.telegram.routers import all_routers
+from sniper_bot.telegram.storage import FallbackStorage
+
+if TYPE_CHECKING:
+    from sniper_bot.control.facade import Control
+
+__all__ = ["TelegramFrontend", "build_bot", "build_dispatcher"]
+
+log = structlog.get_logger(__name__)
+
+COMMANDS = [
+    BotCommand(command="start", description="Wallet and balance"),
+    BotCommand(command="positions", description="Open positions"),
+    BotCommand(command="orders", description="Last orders"),
+    BotCommand(command="wallet", description="Wallets, export, withdraw"),
+    BotCommand(command="settings", description="Slippage and priority fee"),
+    BotCommand(command="help", description="How to use the bot"),
+]
+
+
+def build_bot(token: str, api_url: str, *, timeout_s: float = 30.0) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout_s)
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def build_dispatcher(
+    control: Control,
+    metrics: Metrics,
+    *,
+    redis_storage: BaseStorage | None = None,
+    redis_available: Any = None,
+) -> Dispatcher:
+    storage: BaseStorage = FallbackStorage(
+        redis_storage,
+        MemoryStorage(),
+        redis_available if redis_available is not None else (lambda: redis_storage is not None),
+    )
+    dp = Dispatcher(storage=storage)
+    dp["control"] = control
+    error_mw = ErrorMiddleware(metrics)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(IdentityMiddleware())
+        observer.outer_middleware(ThrottleMiddleware())
+        observer.middleware(error_mw)
+    dp.include_routers(*all_routers())
+    return dp
+
+
+class TelegramFrontend:
+    """Long-polls the Bot API until the stop event; aiogram backs off through Telegram outages."""
+
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, polling_timeout_s: int = 10) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self._polling_timeout_s = polling_timeout_s
+
+    async def run(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(Exception):
+            await self.bot.set_my_commands(COMMANDS)
+        polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                polling_timeout=self._polling_timeout_s,
+            ),
+            name="telegram-polling",
+        )
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not polling.done():
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            await polling
+        stopper.cancel()
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+
+
+async def check_token(token: str, api_url: str, *, timeout_s: float = 5.0) -> str:
+    """``getMe`` with the token; returns ``@username``. Raises on a wrong token or no Bot API."""
+    bot = build_bot(token, api_url, timeout_s=timeout_s)
+    try:
+        me = await bot.get_me()
+        return f"@{me.username}"
+    finally:
+        await bot.session.close()

@@ -1,0 +1,81 @@
+"""Inline keyboards built from views."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from sniper_bot.control.views import TokenCardView, WalletView
+from sniper_bot.domain.money import format_sol
+from sniper_bot.telegram.callbacks import BuyCb, MenuCb, SellCb, SettingsCb, WalletCb
+
+__all__ = ["home_kb", "settings_kb", "token_kb", "wallets_kb"]
+
+SLIPPAGE_CHOICES = (50, 100, 300, 500, 1000)
+FEE_CHOICES = ("NONE", "LOW", "MEDIUM", "HIGH", "TURBO", "ULTRA", "AUTO")
+
+
+def home_kb() -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    b.button(text="📈 Positions", callback_data=MenuCb(action="positions"))
+    b.button(text="🧾 Orders", callback_data=MenuCb(action="orders"))
+    b.button(text="👛 Wallets", callback_data=MenuCb(action="wallets"))
+    b.button(text="⚙️ Settings", callback_data=MenuCb(action="settings"))
+    b.button(text="🔄 Refresh", callback_data=MenuCb(action="home"))
+    b.adjust(2, 2, 1)
+    return b.as_markup()
+
+
+def token_kb(card: TokenCardView) -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    rows: list[int] = []
+    if not card.risk.blocked and card.tokens_per_sol is not None:
+        for lamports in card.presets_lamports:
+            b.button(
+                text=f"Buy {format_sol(lamports)}",
+                callback_data=BuyCb(mint=card.mint, lamports=lamports),
+            )
+        rows.append(len(card.presets_lamports))
+        b.button(text="Buy X SOL", callback_data=BuyCb(mint=card.mint, lamports=0))
+        rows.append(1)
+    if card.held_amount:
+        for pct in (25, 50, 100):
+            b.button(text=f"Sell {pct} %", callback_data=SellCb(mint=card.mint, percent=pct))
+        rows.append(3)
+    b.button(text="🔄 Refresh", callback_data=BuyCb(mint=card.mint, lamports=-1))
+    b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
+    rows.append(2)
+    b.adjust(*rows)
+    return b.as_markup()
+
+
+def wallets_kb(wallets: list[WalletView]) -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    for w in wallets:
+        if not w.is_active:
+            b.button(text=f"Use {w.label}", callback_data=WalletCb(action="use", wallet_id=w.id))
+    active = next((w for w in wallets if w.is_active), None)
+    b.button(text="➕ New wallet", callback_data=WalletCb(action="new"))
+    b.button(text="📥 Import", callback_data=WalletCb(action="import"))
+    if active is not None:
+        b.button(text="🔑 Export key", callback_data=WalletCb(action="export", wallet_id=active.id))
+        b.button(text="💸 Withdraw", callback_data=WalletCb(action="withdraw", wallet_id=active.id))
+    b.button(text="🔢 Set PIN", callback_data=WalletCb(action="pin"))
+    b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
+    b.adjust(1)
+    return b.as_markup()
+
+
+def settings_kb(current_slippage: int, current_fee: str) -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    for bps in SLIPPAGE_CHOICES:
+        mark = "• " if bps == current_slippage else ""
+        b.button(
+            text=f"{mark}{bps / 100:g} %", callback_data=SettingsCb(field="slip", value=str(bps))
+        )
+    for level in FEE_CHOICES:
+        mark = "• " if level == current_fee else ""
+        b.button(text=f"{mark}{level}", callback_data=SettingsCb(field="fee", value=level))
+    b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
+    b.adjust(len(SLIPPAGE_CHOICES), 4, 3, 1)
+    return b.as_markup()

@@ -1,0 +1,165 @@
+"""Views -> HTML text for Telegram. User-provided text is always escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from sniper_bot.control.views import (
+    HomeView,
+    OrderView,
+    PositionView,
+    SettingsView,
+    TokenCardView,
+    WalletView,
+    WithdrawPreviewView,
+)
+from sniper_bot.domain.money import format_sol, format_tokens
+
+__all__ = [
+    "render_home",
+    "render_order",
+    "render_positions",
+    "render_settings",
+    "render_token_card",
+    "render_wallets",
+    "render_withdraw_preview",
+]
+
+_SEVERITY_ICON = {"critical": "⛔", "high": "🔴", "medium": "🟠", "low": "🟡", "info": "ℹ️"}
+
+
+def _short(address: str) -> str:
+    return f"{address[:4]}…{address[-4:]}"
+
+
+def _code(text: str) -> str:
+    return f"<code>{escape(text)}</code>"
+
+
+def render_home(view: HomeView) -> str:
+    lines = []
+    if view.created_wallet:
+        lines.append("🎉 A new wallet was created for you.")
+    stale = " (cached: network unreachable)" if view.balance_is_stale else ""
+    lines += [
+        "<b>sniper-bot</b>",
+        "",
+        f"Wallet: {_code(view.wallet.public_key)}",
+        f"Balance: <b>{format_sol(view.sol_lamports)}</b>{stale}",
+        f"Open positions: {view.open_positions}",
+        "",
+        "Send SOL to the address above to fund it, then paste a token mint address to buy.",
+    ]
+    return "\n".join(lines)
+
+
+def render_token_card(card: TokenCardView) -> str:
+    name = escape(card.name or "Unknown token")
+    symbol = f" ({escape(card.symbol)})" if card.symbol else ""
+    lines = [f"<b>{name}</b>{symbol}", _code(card.mint), ""]
+    if card.tokens_per_sol is not None:
+        per_sol = format_tokens(card.tokens_per_sol, card.decimals)
+        impact = f", impact {escape(card.price_impact_pct)} %" if card.price_impact_pct else ""
+        lines.append(f"1 SOL ≈ {per_sol} tokens{impact}")
+    else:
+        lines.append("No route yet: the pool may be too new or empty.")
+    if card.held_amount:
+        lines.append(f"You hold: {format_tokens(card.held_amount, card.decimals)}")
+    risk = card.risk
+    verdict = "BLOCKED" if risk.blocked else ("honeypot" if risk.is_honeypot else "ok")
+    lines += ["", f"Risk: <b>{risk.score}/100</b> ({verdict})"]
+    for finding in risk.findings:
+        icon = _SEVERITY_ICON.get(finding.severity, "•")
+        evidence = f" <i>{escape(finding.evidence)}</i>" if finding.evidence else ""
+        lines.append(f"{icon} {escape(finding.title)}{evidence}")
+    if risk.blocked:
+        lines.append(
+            "\nBuying is blocked for this token."
+            + ("" if risk.overridable else " A critical finding cannot be overridden.")
+        )
+    return "\n".join(lines)
+
+
+def render_order(order: OrderView, *, symbol: str | None = None) -> str:
+    what = escape(symbol) if symbol else _short(order.token_mint)
+    decimals = order.decimals if order.decimals is not None else 0
+    if order.side == "BUY":
+        head = f"Buy {format_sol(order.amount)} of {what}"
+    else:
+        head = f"Sell {format_tokens(order.amount, decimals)} {what}"
+    if order.status == "CONFIRMED":
+        if order.side == "BUY" and order.out_amount is not None:
+            result = f"✅ Bought {format_tokens(order.out_amount, decimals)} tokens"
+        elif order.out_amount is not None:
+            result = f"✅ Sold for {format_sol(order.out_amount)}"
+        else:
+            result = "✅ Confirmed"
+        fee = f"\nFee: {format_sol(order.fee_lamports)}" if order.fee_lamports else ""
+        sig = f"\nTx: {_code(order.signature)}" if order.signature else ""
+        return f"{head}\n{result}{fee}{sig}"
+    if order.status in ("FAILED", "EXPIRED", "CANCELLED"):
+        reason = escape(order.error_sentence or order.status.lower())
+        return f"{head}\n❌ {reason}"
+    return f"{head}\n⏳ {order.status.lower()}…"
+
+
+def render_positions(positions: list[PositionView]) -> str:
+    if not positions:
+        return "No open positions. Paste a token mint to buy one."
+    lines = ["<b>Open positions</b>"]
+    for p in positions:
+        name = escape(p.symbol) if p.symbol else _short(p.token_mint)
+        amount = format_tokens(p.token_amount, p.decimals)
+        value = f"{format_sol(p.value_lamports)}" if p.value_lamports is not None else "n/a"
+        pnl = ""
+        if p.unrealized_pnl_lamports is not None:
+            sign = "+" if p.unrealized_pnl_lamports >= 0 else "-"
+            pnl = f", PnL {sign}{format_sol(abs(p.unrealized_pnl_lamports))}"
+        lines.append(
+            f"• {name}: {amount} (cost {format_sol(p.cost_basis_lamports)}, now {value}{pnl})"
+        )
+        lines.append(f"  {_code(p.token_mint)}")
+    return "\n".join(lines)
+
+
+def render_wallets(wallets: list[WalletView]) -> str:
+    lines = ["<b>Wallets</b>"]
+    for w in wallets:
+        mark = "✅" if w.is_active else "▫️"
+        bal = f" — {format_sol(w.sol_lamports)}" if w.sol_lamports is not None else ""
+        lines.append(f"{mark} {escape(w.label)}: {_code(w.public_key)}{bal}")
+    return "\n".join(lines)
+
+
+def render_settings(view: SettingsView) -> str:
+    fee = view.priority_fee_level
+    if view.priority_fee_lamports is not None:
+        fee += f" ({format_sol(view.priority_fee_lamports)})"
+    presets = ", ".join(format_sol(p) for p in view.buy_presets_lamports)
+    return "\n".join(
+        [
+            "<b>Settings</b>",
+            f"Slippage: {view.slippage_bps} bps ({view.slippage_bps / 100:g} %)",
+            f"Snipe slippage: {view.snipe_slippage_bps} bps",
+            f"Priority fee: {fee}",
+            f"AUTO fee cap: {format_sol(view.max_priority_fee_lamports)}",
+            f"Buy presets: {presets}",
+            f"PIN: {'set' if view.has_pin else 'not set (needed to export or withdraw)'}",
+        ]
+    )
+
+
+def render_withdraw_preview(view: WithdrawPreviewView) -> str:
+    amount = (
+        format_sol(view.amount)
+        if view.asset == "SOL"
+        else format_tokens(view.amount, view.decimals)
+    )
+    asset = "" if view.asset == "SOL" else f" of {_code(view.asset)}"
+    extra = (
+        "\nA token account will be created for the recipient." if view.creates_token_account else ""
+    )
+    return (
+        f"<b>Confirm withdrawal</b>\nAmount: {amount}{asset}\nTo: {_code(view.destination)}\n"
+        f"Network fee: {format_sol(view.fee_lamports)}{extra}\n\nReply with your PIN to confirm."
+    )

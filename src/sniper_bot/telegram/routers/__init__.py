@@ -1,0 +1,14 @@
+"""One router per feature."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+__all__ = ["all_routers"]
+
+
+def all_routers() -> list[Router]:
+    from sniper_bot.telegram.routers import home, settings, trade, wallet
+
+    # wallet and settings first: their FSM states must win over trade's "paste a mint" handler
+    return [home.build(), wallet.build(), settings.build(), trade.build()]

@@ -1,0 +1,47 @@
+"""/settings: slippage and priority fee presets."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from sniper_bot.control.facade import Control
+from sniper_bot.control.views import Identity, SettingsView
+from sniper_bot.telegram.callbacks import MenuCb, SettingsCb
+from sniper_bot.telegram.keyboards import settings_kb
+from sniper_bot.telegram.render import render_settings
+
+
+def _kb(view: SettingsView) -> InlineKeyboardMarkup:
+    return settings_kb(view.slippage_bps, view.priority_fee_level)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+
+    @router.message(Command("settings"))
+    async def show(message: Message, control: Control, ident: Identity) -> None:
+        view = await control.settings(ident)
+        await message.answer(render_settings(view), reply_markup=_kb(view))
+
+    @router.callback_query(MenuCb.filter(F.action == "settings"))
+    async def menu(query: CallbackQuery, control: Control, ident: Identity) -> None:
+        await query.answer()
+        view = await control.settings(ident)
+        if isinstance(query.message, Message):
+            await query.message.answer(render_settings(view), reply_markup=_kb(view))
+
+    @router.callback_query(SettingsCb.filter())
+    async def change(
+        query: CallbackQuery, callback_data: SettingsCb, control: Control, ident: Identity
+    ) -> None:
+        if callback_data.field == "slip":
+            view = await control.update_settings(ident, slippage_bps=int(callback_data.value))
+        else:
+            view = await control.update_settings(ident, priority_fee_level=callback_data.value)
+        await query.answer("Saved")
+        if isinstance(query.message, Message):
+            await query.message.edit_text(render_settings(view), reply_markup=_kb(view))
+
+    return router

@@ -1,0 +1,111 @@
+"""Paste a mint -> token card; buy presets, custom amounts, sells."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from sniper_bot.control.facade import Control
+from sniper_bot.control.views import Identity, OrderView
+from sniper_bot.domain.money import parse_sol
+from sniper_bot.telegram.callbacks import BuyCb, SellCb
+from sniper_bot.telegram.keyboards import home_kb, token_kb
+from sniper_bot.telegram.render import render_order, render_token_card
+
+MINT_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
+POLL_S = 0.5
+FOLLOW_MAX_S = 180.0
+
+
+class BuyX(StatesGroup):
+    amount = State()
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+
+    @router.message(F.text.regexp(MINT_RE))
+    async def paste_mint(message: Message, control: Control, ident: Identity) -> None:
+        card = await control.token_card(ident, (message.text or "").strip())
+        await message.answer(render_token_card(card), reply_markup=token_kb(card))
+
+    @router.callback_query(BuyCb.filter())
+    async def buy(
+        query: CallbackQuery,
+        callback_data: BuyCb,
+        control: Control,
+        ident: Identity,
+        state: FSMContext,
+    ) -> None:
+        message = query.message if isinstance(query.message, Message) else None
+        if callback_data.lamports < 0:  # refresh the card
+            await query.answer()
+            card = await control.token_card(ident, callback_data.mint)
+            if message is not None:
+                await message.edit_text(render_token_card(card), reply_markup=token_kb(card))
+            return
+        if callback_data.lamports == 0:
+            await query.answer()
+            await state.set_state(BuyX.amount)
+            await state.update_data(mint=callback_data.mint)
+            if message is not None:
+                await message.answer("How much SOL? (e.g. 0.25)")
+            return
+        await query.answer("Buying…")
+        # one rendered button = one action: a double tap on it is the same order
+        action = f"tg:{message.chat.id}:{message.message_id}:{query.data}" if message else query.id
+        order = await control.buy(ident, callback_data.mint, callback_data.lamports, action)
+        if message is not None:
+            await _follow(control, ident, message, order)
+
+    @router.message(BuyX.amount)
+    async def buy_amount(
+        message: Message, control: Control, ident: Identity, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        try:
+            lamports = parse_sol(message.text or "")
+        except ValueError as exc:
+            await message.answer(f"{exc}. Send an amount like 0.25, or /home to cancel.")
+            return
+        await state.clear()
+        action = f"tg:{message.chat.id}:{message.message_id}:buyx"
+        order = await control.buy(ident, str(data["mint"]), lamports, action)
+        await _follow(control, ident, message, order)
+
+    @router.callback_query(SellCb.filter())
+    async def sell(
+        query: CallbackQuery, callback_data: SellCb, control: Control, ident: Identity
+    ) -> None:
+        await query.answer("Selling…")
+        message = query.message if isinstance(query.message, Message) else None
+        action = f"tg:{message.chat.id}:{message.message_id}:{query.data}" if message else query.id
+        order = await control.sell(ident, callback_data.mint, callback_data.percent, action)
+        if message is not None:
+            await _follow(control, ident, message, order)
+
+    return router
+
+
+async def _follow(control: Control, ident: Identity, anchor: Message, order: OrderView) -> None:
+    """Post the order and edit it until it is final (the executor runs in the background)."""
+    sent = await anchor.answer(render_order(order))
+    last = render_order(order)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FOLLOW_MAX_S
+    while not order.is_final:
+        if loop.time() > deadline:
+            await sent.edit_text(last + "\nStill in progress: /orders shows the outcome.")
+            return
+        await asyncio.sleep(POLL_S)
+        order = await control.order(ident, order.id)
+        text = render_order(order)
+        if text != last:
+            await sent.edit_text(text)
+            last = text
+    await sent.edit_reply_markup(reply_markup=home_kb())
