@@ -122,7 +122,7 @@ class Localnet:
     async def _serve(self, app: web.Application, port: int) -> str:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await runner.setup()
-        site = web.TCPSite(runner, self.config.host, port, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        site = web.TCPSite(runner, self.config.host, port)
         await site.start()
         self._runners.append(runner)
         return f"http://{self.config.host}:{runner.addresses[0][1]}"

@@ -36,7 +36,7 @@ def config(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise invalid_params("invalid type: expected a config object")
-    return value
+    return {k: v for k, v in value.items() if v is not None}  # null = field absent, as in serde
 
 
 def pubkey(value: Any) -> Pubkey:
@@ -71,7 +71,7 @@ def depth(cfg: dict[str, Any]) -> int:
 
 
 def account_encoding(cfg: dict[str, Any], default: str = "base64") -> str:
-    encoding = cfg.get("encoding", default)
+    encoding = cfg.get("encoding") or default
     if encoding not in ACCOUNT_ENCODINGS:
         raise invalid_params(f"unknown variant `{encoding}`, expected one of {ACCOUNT_ENCODINGS}")
     return str(encoding)

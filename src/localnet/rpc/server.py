@@ -92,7 +92,7 @@ class RpcEndpoint:
             self.create_app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
         self.host = host
