@@ -11,8 +11,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from localnet.cluster import Cluster
-from localnet.launches import ScenarioEngine, parse_scenario
-from localnet.launches import pumpfun, raydium
+from localnet.launches import ScenarioEngine, parse_scenario, pumpfun, raydium
 from localnet.market import Market
 from localnet.market import instructions as ix
 from localnet.tokens import TokenFactory
@@ -47,12 +46,6 @@ def test_create_event_matches_the_official_idl(cluster: Cluster, market: Market)
     factory = TokenFactory(cluster, market)
     engine = ScenarioEngine(cluster, market, factory, seed=7)
     info = engine.launch("honest", announce="pumpfun", name="Moon", symbol="MOON")
-    sig = (
-        cluster.history.signatures_for(pumpfun.PUMP_PROGRAM_ID)[0]
-        if hasattr(cluster.history, "signatures_for")
-        else None
-    )
-    del sig
     logs = pumpfun.create_logs(
         pumpfun.CreateEvent(
             name="Moon",
