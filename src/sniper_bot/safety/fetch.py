@@ -6,11 +6,13 @@
 
 Sell simulation technique (works against any standard RPC, no account overrides needed):
 ``simulateTransaction`` with ``sigVerify=false`` + ``replaceRecentBlockhash=true`` of a
-``TransferChecked`` of a small amount FROM a real holder's token account (the creator's first, else
-the largest non-pool holder) INTO the pool's token vault -- the token leg of a real sell. The
-signature is not verified, so nobody's key is needed, yet the token program runs every rule a sell
-meets: frozen accounts (17), non-transferable (37), paused (67), transfer hooks, fees. The fee
-payer is the holder itself unless ``fee_payer`` is configured (any funded address works).
+``TransferChecked`` of a small amount FROM a real holder's token account INTO the pool's token
+vault: the token leg of a real sell. The source is a frozen holder if any (it shows the freeze in
+use), else the creator, else the largest non-pool holder. The signature is not verified, so nobody's
+key is needed, yet the token program runs every rule a sell meets: frozen accounts (17),
+non-transferable (37), paused (67), transfer hooks, fees. The fee payer is the holder itself
+unless ``fee_payer`` is configured (any funded address works). Hook extra accounts are not
+resolved, so a hooked mint fails with MissingAccount (it is critical anyway).
 The round trip (buy quote, then sell quote of what the buy yields) gives the effective tax.
 """
 
@@ -279,7 +281,8 @@ class SnapshotFetcher:
         ]
         if not candidates:
             return None
-        source = max(candidates, key=lambda h: (h.owner in creators, h.amount))
+        # A frozen holder proves the freeze is in use; else the creator (funded), else the largest.
+        source = max(candidates, key=lambda h: (h.frozen is True, h.owner in creators, h.amount))
         if source.owner is None:
             return None
         amount = max(1, source.amount // 1_000)

@@ -1,0 +1,152 @@
+"""The corpus: every localnet token kind, checked through the real RPC facade and Jupiter venue.
+
+Honest tokens score below 30; every honeypot kind scores at or above 70 with its mechanic named in
+the findings. Results are the table in docs/SAFETY.md (print them with ``-s``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from solders.keypair import Keypair
+
+from localnet.testing import running_localnet
+from sniper_bot.chain.endpoints import EndpointConfig
+from sniper_bot.chain.pool import RpcPool
+from sniper_bot.chain.rpc import SolanaRpc
+from sniper_bot.domain.risk import RiskReport
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
+from sniper_bot.safety.fetch import SnapshotFetcher
+from sniper_bot.safety.service import RiskService
+from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@dataclass
+class Corpus:
+    net: Any
+    service: RiskService
+    payer: Keypair
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def corpus() -> AsyncIterator[Corpus]:
+    async with running_localnet(seed=11) as net, aiohttp.ClientSession() as session:
+        urls = net.urls
+        assert urls is not None
+        configs = [EndpointConfig(name="helius", url=urls.rpc["helius"]["http"], rate_per_s=10_000)]
+        metrics = Metrics()
+        registry = BreakerRegistry(MemoryBreakerStore(), BreakerConfig(), metrics)
+        pool = RpcPool(configs, registry, metrics, session, default_timeout_s=2.0)
+        rpc = SolanaRpc(pool)
+        venue = JupiterVenue(JupiterClient(session, urls.jupiter + "/swap/v1"))
+        payer = Keypair()
+        net.cluster.airdrop(payer.pubkey(), 10**9)
+        fetcher = SnapshotFetcher(rpc, venue, fee_payer=payer.pubkey())
+        yield Corpus(net, RiskService(fetcher, metrics=metrics), payer)
+        await pool.close()
+
+
+RESULTS: dict[str, RiskReport] = {}
+
+
+async def check(corpus: Corpus, kind: str, **params: Any) -> RiskReport:
+    info = corpus.net.factory.create(kind, **params)
+    report = await corpus.service.check(str(info.mint))
+    RESULTS[kind] = report
+    decisive = report.decisive_finding
+    print(
+        f"| {kind} | {report.score} | {report.is_honeypot} | {decisive.code if decisive else ''} |"
+    )
+    return report
+
+
+@pytest.mark.parametrize("kind", ["honest", "mutable_metadata", "rug_pull"])
+async def test_honest_kinds_score_below_30(corpus: Corpus, kind: str) -> None:
+    report = await check(corpus, kind)
+    assert report.score < 30, [f.to_json() for f in report.findings if f.weight]
+    assert not report.is_honeypot
+    assert any(f.code == "sell_simulated" for f in report.findings)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mechanic"),
+    [
+        ("freeze_authority", "freeze_authority_live"),
+        ("mint_authority", "mint_authority_live"),
+        ("transfer_fee", "transfer_fee"),
+        ("permanent_delegate", "permanent_delegate"),
+        ("non_transferable", "non_transferable"),
+        ("default_frozen", "default_account_frozen"),
+        ("transfer_hook", "transfer_hook"),
+        ("pausable", "pause_authority_live"),
+        ("concentrated", "top_holder_concentration"),
+    ],
+)
+async def test_every_honeypot_kind_scores_70_or_more_and_names_its_mechanic(
+    corpus: Corpus, kind: str, mechanic: str
+) -> None:
+    report = await check(corpus, kind)
+    assert report.score >= 70
+    assert report.is_honeypot
+    assert mechanic in {f.code for f in report.findings if f.severity.rank >= 3}
+
+
+async def test_low_liquidity_blocks_but_is_not_a_honeypot(corpus: Corpus) -> None:
+    report = await check(corpus, "low_liquidity")
+    assert report.score >= 70
+    assert report.decisive_finding is not None
+    assert report.decisive_finding.code == "low_liquidity"
+    assert report.overridable
+
+
+async def test_non_transferable_sell_simulation_fails_with_error_37(corpus: Corpus) -> None:
+    report = RESULTS.get("non_transferable") or await check(corpus, "non_transferable")
+    [sell] = [f for f in report.findings if f.code == "sell_fails"]
+    assert sell.evidence["program_error"] == 37
+
+
+async def test_a_rug_pull_is_caught_once_liquidity_is_pulled(corpus: Corpus) -> None:
+    info = corpus.net.factory.create("rug_pull")
+    before = await corpus.service.check(str(info.mint))
+    assert before.score < 30
+    corpus.net.factory.rug(info.mint)
+    RESULTS["rug_pull (before the rug)"] = before
+    after = await corpus.service.check(str(info.mint), force=True)
+    RESULTS["rug_pull (after the rug)"] = after
+    assert after.score >= 70
+    assert {f.code for f in after.findings} & {"low_liquidity", "no_liquidity", "round_trip_tax"}
+
+
+async def test_frozen_buyer_sell_fails_with_error_17(corpus: Corpus) -> None:
+    """freeze_authority after its rug: a buyer's frozen account fails the simulated sell."""
+    info = corpus.net.factory.create("freeze_authority")
+    buyer = Keypair()
+    corpus.net.cluster.airdrop(buyer.pubkey(), 10**9)
+    corpus.net.market.trade(info.mint, buyer, "buy", 10**8)
+    corpus.net.factory.rug(info.mint)
+    report = await corpus.service.check(str(info.mint))
+    assert report.is_honeypot
+    assert "freeze_authority_live" in {f.code for f in report.findings}
+    [sell] = [f for f in report.findings if f.code == "sell_fails"]
+    assert sell.evidence["program_error"] == 17
+    assert sell.evidence["holder"] == str(buyer.pubkey())
+    RESULTS["freeze_authority (after freezing buyers)"] = report
+
+
+async def test_print_corpus_table() -> None:
+    """``pytest -s`` prints the docs/SAFETY.md table (runs last in this module)."""
+    print("\n| kind | score | honeypot | decisive finding |\n|---|---|---|---|")
+    for kind, report in RESULTS.items():
+        d = report.decisive_finding
+        print(
+            f"| {kind} | {report.score} | {'yes' if report.is_honeypot else 'no'} | "
+            f"`{d.code if d else ''}`: {d.title if d else ''} |"
+        )
