@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
+from localnet.cluster import Cluster
+from localnet.rpc.server import RpcEndpoint
 from sniper_bot.chain.endpoints import EndpointConfig
 from sniper_bot.chain.pool import RpcPool
+from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 
@@ -73,6 +84,49 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+NAMES = ("helius", "quicknode", "public")
+
+
+@dataclass
+class Net:
+    cluster: Cluster
+    endpoints: dict[str, RpcEndpoint]
+
+
+@pytest.fixture
+async def net() -> AsyncIterator[Net]:
+    cluster = Cluster(seed=7, slot_ms=None)
+    endpoints = {name: RpcEndpoint(name, cluster, seed=i) for i, name in enumerate(NAMES)}
+    for endpoint in endpoints.values():
+        await endpoint.start()
+    yield Net(cluster, endpoints)
+    for endpoint in endpoints.values():
+        await endpoint.stop()
+
+
+@pytest.fixture
+async def rpc(
+    net: Net,
+    registry: BreakerRegistry,
+    metrics: Metrics,
+    clock: ManualClock,
+    session: aiohttp.ClientSession,
+) -> AsyncIterator[SolanaRpc]:
+    configs = [
+        EndpointConfig(name=name, url=ep.http_url, ws_url=ep.ws_url, rate_per_s=500, priority=i)
+        for i, (name, ep) in enumerate(net.endpoints.items())
+    ]
+    pool = RpcPool(configs, registry, metrics, session, default_timeout_s=0.3, clock=clock)
+    yield SolanaRpc(pool)
+    await pool.close()
+
+
+def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash) -> VersionedTransaction:
+    ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
+    message = MessageV0.try_compile(payer.pubkey(), [ix], [], blockhash)
+    return VersionedTransaction(message, [payer])
+
+
 PoolFactory = Callable[..., RpcPool]
 
 
@@ -113,3 +167,10 @@ async def make_pool(
 def sample(metrics: Metrics, metric: str, **labels: str) -> float:
     value = metrics.registry.get_sample_value(metric, labels)
     return 0.0 if value is None else value
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Poll external state (a server, a metric) until ``predicate`` holds."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():  # noqa: ASYNC110 - the state lives in another component
+            await asyncio.sleep(0.01)

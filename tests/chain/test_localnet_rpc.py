@@ -2,71 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
-import aiohttp
 import pytest
-from solders.hash import Hash
 from solders.keypair import Keypair
-from solders.message import MessageV0
-from solders.pubkey import Pubkey
-from solders.system_program import TransferParams, transfer
-from solders.transaction import VersionedTransaction
 
-from localnet.cluster import Cluster
 from localnet.faults import FaultProfile
-from localnet.rpc.server import RpcEndpoint
-from sniper_bot.chain.endpoints import EndpointConfig
 from sniper_bot.chain.errors import RpcUnavailableError
-from sniper_bot.chain.pool import RpcPool
 from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerRegistry, BreakerState
 
-from .conftest import ManualClock, sample
-
-NAMES = ("helius", "quicknode", "public")
-
-
-@dataclass
-class Net:
-    cluster: Cluster
-    endpoints: dict[str, RpcEndpoint]
-
-
-@pytest.fixture
-async def net() -> AsyncIterator[Net]:
-    cluster = Cluster(seed=7, slot_ms=None)
-    endpoints = {name: RpcEndpoint(name, cluster, seed=i) for i, name in enumerate(NAMES)}
-    for endpoint in endpoints.values():
-        await endpoint.start()
-    yield Net(cluster, endpoints)
-    for endpoint in endpoints.values():
-        await endpoint.stop()
-
-
-@pytest.fixture
-async def rpc(
-    net: Net,
-    registry: BreakerRegistry,
-    metrics: Metrics,
-    clock: ManualClock,
-    session: aiohttp.ClientSession,
-) -> AsyncIterator[SolanaRpc]:
-    configs = [
-        EndpointConfig(name=name, url=ep.http_url, ws_url=ep.ws_url, rate_per_s=500, priority=i)
-        for i, (name, ep) in enumerate(net.endpoints.items())
-    ]
-    pool = RpcPool(configs, registry, metrics, session, default_timeout_s=0.3, clock=clock)
-    yield SolanaRpc(pool)
-    await pool.close()
-
-
-def transfer_tx(payer: Keypair, to: Pubkey, lamports: int, blockhash: Hash) -> VersionedTransaction:
-    ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports))
-    message = MessageV0.try_compile(payer.pubkey(), [ix], [], blockhash)
-    return VersionedTransaction(message, [payer])
+from .conftest import ManualClock, Net, sample, transfer_tx
 
 
 def requests_to(net: Net, name: str) -> int:
