@@ -6,6 +6,8 @@ the findings. Results are the table in docs/SAFETY.md (print them with ``-s``).
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from rich.console import Console
 from solders.keypair import Keypair
 
 from localnet.testing import running_localnet
@@ -23,6 +26,7 @@ from sniper_bot.domain.risk import RiskReport
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.safety.fetch import SnapshotFetcher
+from sniper_bot.safety.render import EXIT_BLOCKED, EXIT_OK, run_check_token
 from sniper_bot.safety.service import RiskService
 from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
 
@@ -139,6 +143,91 @@ async def test_frozen_buyer_sell_fails_with_error_17(corpus: Corpus) -> None:
     assert sell.evidence["program_error"] == 17
     assert sell.evidence["holder"] == str(buyer.pubkey())
     RESULTS["freeze_authority (after freezing buyers)"] = report
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingSink:
+    """The HoneypotCheck port, recording saves (PostgreSQL itself is covered by storage's suite)."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[str, int, bool, dict[str, Any]]] = []
+
+    async def save(self, mint: str, score: int, is_honeypot: bool, details: Any) -> None:
+        self.saved.append((mint, score, is_honeypot, dict(details)))
+
+
+def fresh_service(corpus: Corpus) -> tuple[RiskService, Clock, RecordingSink]:
+    clock, sink = Clock(), RecordingSink()
+    service = RiskService(
+        corpus.service.fetcher, sink, ttl_s=300, authority_recheck_s=15, clock=clock
+    )
+    return service, clock, sink
+
+
+async def test_concurrent_checks_of_one_mint_share_one_fetch_and_one_row(corpus: Corpus) -> None:
+    service, _, sink = fresh_service(corpus)
+    mint = str(corpus.net.factory.create("honest").mint)
+    reports = await asyncio.gather(*(service.check(mint) for _ in range(8)))
+    assert len(sink.saved) == 1
+    assert all(r is reports[0] for r in reports)
+    saved_mint, score, honeypot, details = sink.saved[0]
+    assert (saved_mint, score, honeypot) == (mint, reports[0].score, False)
+    assert RiskReport.from_json(details) == reports[0]
+
+
+async def test_cache_serves_within_the_ttl_and_refetches_after(corpus: Corpus) -> None:
+    service, clock, sink = fresh_service(corpus)
+    mint = str(corpus.net.factory.create("honest").mint)
+    first = await service.check(mint)
+    clock.now += 10
+    assert await service.check(mint) is first
+    clock.now += 300
+    assert await service.check(mint) is not first
+    assert len(sink.saved) == 2
+
+
+async def test_an_authority_change_forces_a_recheck(corpus: Corpus) -> None:
+    service, clock, sink = fresh_service(corpus)
+    info = corpus.net.factory.create("pausable")
+    first = await service.check(str(info.mint))
+    assert "paused" not in {f.code for f in first.findings}
+    corpus.net.factory.pause(info.mint)
+    clock.now += 20  # past authority_recheck_s, well within the TTL
+    second = await service.check(str(info.mint))
+    assert second is not first
+    assert "paused" in {f.code for f in second.findings}
+    assert len(sink.saved) == 2
+
+
+async def test_unchanged_authorities_keep_the_cached_report(corpus: Corpus) -> None:
+    service, clock, sink = fresh_service(corpus)
+    mint = str(corpus.net.factory.create("honest").mint)
+    first = await service.check(mint)
+    clock.now += 20
+    assert await service.check(mint) is first
+    assert len(sink.saved) == 1
+
+
+async def test_check_token_prints_json_and_exits_3_when_blocked(corpus: Corpus) -> None:
+    service, _, _ = fresh_service(corpus)
+    mint = str(corpus.net.factory.create("non_transferable").mint)
+    console = Console(record=True, width=200)
+    code = await run_check_token(service, mint, as_json=True, console=console)
+    assert code == EXIT_BLOCKED
+    data = json.loads(console.export_text())
+    assert data["blocked"] is True
+    assert data["findings"][0]["severity"] == "critical"
+    honest = str(corpus.net.factory.create("honest").mint)
+    table_console = Console(record=True, width=200)
+    assert await run_check_token(service, honest, as_json=False, console=table_console) == EXIT_OK
+    assert "risk" in table_console.export_text()
 
 
 async def test_print_corpus_table() -> None:

@@ -75,7 +75,7 @@ ALL_PARSERS = [
 
 
 @pytest.mark.parametrize("parser", ALL_PARSERS)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.binary(max_size=900))
 def test_random_bytes_never_raise_anything_but_parse_error(
     parser: Callable[[bytes], object], data: bytes
@@ -84,7 +84,7 @@ def test_random_bytes_never_raise_anything_but_parse_error(
         parser(data)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     data=st.one_of(
         st.binary(min_size=82, max_size=82),
@@ -96,7 +96,7 @@ def test_mint_like_bytes_decode_or_raise_parse_error(data: bytes) -> None:
         decode_mint_extensions(parse_mint(data).extensions)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     mint_authority=st.none() | pubkeys,
     supply=u64,
@@ -115,7 +115,7 @@ def test_mint_round_trips(
     assert parse_mint(pack_mint(mint)) == mint
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     mint=pubkeys,
     owner=pubkeys,
@@ -147,7 +147,7 @@ def test_token_account_round_trips(
 fees = st.builds(TransferFee, u64, u64, u16)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     config=st.builds(
         TransferFeeConfig, st.none() | nonzero_pubkeys, st.none() | nonzero_pubkeys, u64, fees, fees
@@ -225,7 +225,7 @@ creators = st.none() | st.lists(
 ).map(tuple)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     update=pubkeys,
     mint=pubkeys,
@@ -279,7 +279,7 @@ def test_puffed_metaplex_metadata_strips_padding_and_tolerates_trailing_zeros() 
     assert data[323] == 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     update=st.none() | nonzero_pubkeys,
     mint=pubkeys,
