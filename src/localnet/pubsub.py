@@ -173,7 +173,7 @@ class SubscriptionHub:
     def drop_sink(self, sink: Sink) -> int:
         """Remove every subscription of one transport (connection closed)."""
         subs = [*self._subs.values(), *self._oneshot.values()]
-        ids = [sub.id for sub in subs if sub.sink is sink]
+        ids = [sub.id for sub in subs if sub.sink == sink]  # bound methods: equal, not identical
         for sub_id in ids:
             self.unsubscribe(sub_id)
         return len(ids)
