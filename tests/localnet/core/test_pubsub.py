@@ -9,10 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from solana.rpc.commitment import Processed
 from solana.rpc.websocket_api import SolanaWsClient
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.rpc.responses import LogsNotification, SlotNotification
 
 from localnet.node import Localnet
 from localnet.testing import running_localnet
@@ -196,11 +198,13 @@ async def test_solana_py_ws_client_parses_notifications(net: Localnet) -> None:
     net.cluster.airdrop(payer.pubkey(), 2 * SOL)
     async with SolanaWsClient(net.urls.rpc["public"]["ws"], request_timeout=TIMEOUT) as client:
         await client.slot_subscribe()
-        await client.logs_subscribe(commitment="processed")
+        await client.logs_subscribe(commitment=Processed)
         net.cluster.advance_slots(1)
         slot_note = await asyncio.wait_for(client.recv(), TIMEOUT)
+        assert isinstance(slot_note, SlotNotification)
         assert slot_note.result.slot == net.cluster.slot
         tx = sol_transfer(payer, Pubkey.new_unique(), SOL, net.cluster.latest_blockhash())
         net.cluster.send_transaction(tx)
         logs_note = await asyncio.wait_for(client.recv(), TIMEOUT)
+        assert isinstance(logs_note, LogsNotification)
         assert logs_note.result.value.signature == tx.signatures[0]
