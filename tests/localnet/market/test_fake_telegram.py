@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestServer
 from localnet.telegram import FakeTelegram, create_telegram_app
 
 
-async def _wait(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.01)):
+async def _wait(cond, limit_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(limit_s / 0.01)):
         if cond():
             return
         await asyncio.sleep(0.01)

@@ -1,0 +1,112 @@
+"""The market half of the control API: tokens and scripted Telegram users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from solders.pubkey import Pubkey
+
+from localnet.launches.engine import ScenarioEngine
+from localnet.market.market import Market, MarketError
+from localnet.telegram import FakeTelegram
+from localnet.tokens import TokenError, TokenFactory, TokenInfo
+
+SOL = 1_000_000_000
+
+
+def _info(info: TokenInfo) -> dict[str, Any]:
+    return {"mint": str(info.mint), "pool": str(info.pool), "creator": str(info.creator),
+            "kind": info.kind, "token_program": str(info.token_program)}  # fmt: skip
+
+
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def register_control_routes(
+    app: web.Application, *, market: Market, factory: TokenFactory, engine: ScenarioEngine,
+    telegram: FakeTelegram,
+) -> None:  # fmt: skip
+    async def body(request: web.Request) -> dict[str, Any]:
+        data = await request.json() if request.can_read_body else {}
+        return data if isinstance(data, dict) else {}
+
+    def mint_of(request: web.Request) -> Pubkey:
+        return Pubkey.from_string(request.match_info["mint"])
+
+    async def create_token(request: web.Request) -> web.Response:
+        params = await body(request)
+        kind = str(params.pop("kind", "honest"))
+        announce = str(params.pop("announce", "none"))
+        try:
+            info = engine.launch(kind, announce=announce, **params)
+        except (TokenError, ValueError, TypeError) as exc:
+            return _bad(str(exc))
+        return web.json_response(_info(info), status=201)
+
+    async def list_tokens(request: web.Request) -> web.Response:
+        del request
+        return web.json_response([_info(t.info) for t in factory.tokens.values()])
+
+    async def rug(request: web.Request) -> web.Response:
+        try:
+            outcomes = factory.rug(mint_of(request))
+        except (TokenError, ValueError) as exc:
+            return _bad(str(exc), 404)
+        return web.json_response({"signatures": [str(o.signature) for o in outcomes],
+                                  "errors": [o.err for o in outcomes]})  # fmt: skip
+
+    async def freeze(request: web.Request) -> web.Response:
+        try:
+            outcomes = factory.freeze_buyers(mint_of(request))
+        except (TokenError, ValueError) as exc:
+            return _bad(str(exc), 404)
+        return web.json_response({"frozen": len(outcomes)})
+
+    async def trade(request: web.Request) -> web.Response:
+        params = await body(request)
+        side = params.get("side", "buy")
+        if side not in ("buy", "sell"):
+            return _bad("side must be 'buy' or 'sell'")
+        try:
+            mint = mint_of(request)
+            token = factory.get(mint)
+            trader = engine.traders[0] if engine.traders else token.creator
+            if "trader_index" in params and engine.traders:
+                trader = engine.traders[int(params["trader_index"]) % len(engine.traders)]
+            amount = int(params.get("amount", SOL))
+            outcome = market.trade(mint, trader, side, amount)
+        except (TokenError, ValueError) as exc:
+            return _bad(str(exc))
+        except MarketError as exc:
+            return _bad(f"{exc.code}: {exc.message}")
+        return web.json_response({"signature": str(outcome.signature), "err": outcome.err})
+
+    async def user_message(request: web.Request) -> web.Response:
+        text = (await body(request)).get("text")
+        if not isinstance(text, str) or not text:
+            return _bad("text is required")
+        update = telegram.user_sends(int(request.match_info["id"]), text)
+        return web.json_response(update, status=201)
+
+    async def user_press(request: web.Request) -> web.Response:
+        params = await body(request)
+        try:
+            user, message_id = int(request.match_info["id"]), int(params["message_id"])
+            update = telegram.user_presses(user, message_id, str(params["data"]))
+        except (KeyError, ValueError) as exc:
+            return _bad(f"message_id and data are required and must exist: {exc}")
+        return web.json_response(update, status=201)
+
+    async def inbox(request: web.Request) -> web.Response:
+        return web.json_response(telegram.inbox(int(request.match_info["id"])))
+
+    app.router.add_post("/tokens", create_token)
+    app.router.add_get("/tokens", list_tokens)
+    app.router.add_post("/tokens/{mint}/rug", rug)
+    app.router.add_post("/tokens/{mint}/trade", trade)
+    app.router.add_post("/tokens/{mint}/freeze", freeze)
+    app.router.add_post("/telegram/users/{id}/messages", user_message)
+    app.router.add_post("/telegram/users/{id}/press", user_press)
+    app.router.add_get("/telegram/users/{id}/inbox", inbox)
