@@ -8,9 +8,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from sniper_bot.domain.entities import OrderKind, User, Wallet
 from sniper_bot.domain.fees import FeeLevel
@@ -48,17 +51,21 @@ def shared_pg_url() -> Iterator[str]:
     name = f"sniper_storage_{uuid.uuid4().hex[:12]}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(
-            host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+        engine = create_async_engine(
+            f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+            connect_args={"timeout": 5},
         )
         try:
-            await conn.execute(sql)
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql(sql)
         finally:
-            await conn.close()
+            await engine.dispose()
 
     try:
         asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (OSError, SQLAlchemyError) as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL is not available: {exc!r} (CI=true: this is a failure)")
         pytest.skip(f"PostgreSQL is not available: {exc!r}")
@@ -127,7 +134,7 @@ async def make_wallet(repos: Repositories, user: User, public_key: str | None = 
     return await repos.wallets.create(user.id, key, sealed(), "main")
 
 
-ORDER_DEFAULTS = {
+ORDER_DEFAULTS: dict[str, Any] = {
     "kind": OrderKind.MANUAL,
     "token_mint": "MintA111111111111111111111111111111111111",
     "side": OrderSide.BUY,
