@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
@@ -17,6 +18,7 @@ from localnet.market.market import sign_as_user
 from localnet.tokens import TokenFactory
 
 SOL = 10**9
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ async def client(market: Market):  # type: ignore[no-untyped-def]
 
 
 async def test_quote_swap_sign_send_lands(
-    client: TestClient, cluster: Cluster, factory: TokenFactory, trader: Keypair
+    client: Client, cluster: Cluster, factory: TokenFactory, trader: Keypair
 ) -> None:
     info = factory.create("honest")
     params = {
@@ -79,7 +81,7 @@ async def test_quote_swap_sign_send_lands(
     ],
 )
 async def test_quote_errors_are_400_with_error_code(
-    client: TestClient, params: dict[str, str], code: str
+    client: Client, params: dict[str, str], code: str
 ) -> None:
     resp = await client.get("/swap/v1/quote", params=params)
     assert resp.status == 400
@@ -87,7 +89,7 @@ async def test_quote_errors_are_400_with_error_code(
 
 
 async def test_both_priority_fields_are_rejected(
-    client: TestClient, factory: TokenFactory, trader: Keypair
+    client: Client, factory: TokenFactory, trader: Keypair
 ) -> None:
     info = factory.create("honest")
     quote = await (
