@@ -13,24 +13,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import structlog
 
 from sniper_bot.chain import wire
 from sniper_bot.chain.client import JsonRpcClient
+from sniper_bot.chain.endpoint_state import (
+    Breaker,
+    BreakerSource,
+    EndpointState,
+    EndpointStatus,
+    Read,
+    outcome,
+    state_name,
+)
 from sniper_bot.chain.endpoints import EndpointConfig, redact_url
 from sniper_bot.chain.errors import (
-    PreflightFailure,
     RpcError,
-    RpcMalformedResponse,
     RpcNodeBehind,
     RpcRateLimited,
     RpcTimeout,
     RpcUnavailableError,
 )
+from sniper_bot.chain.health import probe_health, unavailable_error
 from sniper_bot.errors import ConfigError, TemporaryError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.lru import LruCache
@@ -43,84 +50,6 @@ log = structlog.get_logger(__name__)
 
 POOL_BREAKER = "rpc_pool"
 _DEFAULT_RETRY_AFTER_S = 1.0
-_LATENCY_ALPHA = 0.2
-
-
-class Breaker(Protocol):
-    """What the pool needs of ``resilience.CircuitBreaker``."""
-
-    def state(self) -> Any: ...
-    def allows_locally(self) -> bool: ...
-    async def acquire(self) -> Any: ...  # raises CircuitOpenError (a TemporaryError) when refused
-    async def record_success(self) -> None: ...
-    async def record_failure(self) -> None: ...
-    async def release(self) -> None: ...
-
-
-class BreakerSource(Protocol):
-    def get(self, name: str) -> Breaker: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Read(Generic[T]):
-    """A read's answer; ``stale`` when it came from the degraded cache, ``age_s`` old."""
-
-    value: T
-    stale: bool = False
-    age_s: float = 0.0
-    endpoint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointStatus:
-    name: str
-    url: str
-    priority: int
-    breaker_state: str
-    latency_ms: float | None
-    slot: int | None
-    behind: bool
-    rate_limited_for_s: float
-
-
-class _Endpoint:
-    __slots__ = ("behind", "breaker", "client", "config", "latency_s", "limiter", "slot")
-
-    def __init__(self, config: EndpointConfig, breaker: Breaker, limiter: TokenBucket | None):
-        self.config = config
-        self.breaker = breaker
-        self.limiter = limiter
-        self.client: JsonRpcClient | None = None
-        self.latency_s: float | None = None
-        self.slot: int | None = None
-        self.behind = False
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    def observe_latency(self, seconds: float) -> None:
-        prev = self.latency_s
-        self.latency_s = seconds if prev is None else prev + _LATENCY_ALPHA * (seconds - prev)
-
-
-def _outcome(exc: RpcError) -> str:
-    if isinstance(exc, PreflightFailure):
-        return "preflight"
-    if isinstance(exc, RpcRateLimited):
-        return "rate_limited"
-    if isinstance(exc, RpcTimeout):
-        return "timeout"
-    if isinstance(exc, RpcNodeBehind):
-        return "node_behind"
-    if isinstance(exc, RpcMalformedResponse):
-        return "malformed"
-    return "transport" if exc.retryable else "rejected"
-
-
-def _state_name(breaker: Breaker) -> str:
-    state = breaker.state()
-    return str(getattr(state, "value", state))
 
 
 class RpcPool:
@@ -155,7 +84,7 @@ class RpcPool:
         self._owns_session = session is None
         self._pool_breaker = breakers.get(POOL_BREAKER)
         self._endpoints = [
-            _Endpoint(
+            EndpointState(
                 cfg,
                 breakers.get(f"rpc:{cfg.name}"),
                 TokenBucket(cfg.rate_per_s, cfg.burst, clock) if cfg.rate_per_s > 0 else None,
@@ -181,7 +110,7 @@ class RpcPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _client(self, ep: _Endpoint) -> JsonRpcClient:
+    def _client(self, ep: EndpointState) -> JsonRpcClient:
         if ep.client is None:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
@@ -209,7 +138,7 @@ class RpcPool:
                 name=ep.name,
                 url=redact_url(ep.config.url),
                 priority=ep.config.priority,
-                breaker_state=_state_name(ep.breaker),
+                breaker_state=state_name(ep.breaker),
                 latency_ms=None if ep.latency_s is None else ep.latency_s * 1000,
                 slot=ep.slot,
                 behind=ep.behind,
@@ -219,12 +148,12 @@ class RpcPool:
         ]
 
     def pool_state(self) -> str:
-        return _state_name(self._pool_breaker)
+        return state_name(self._pool_breaker)
 
-    def _ordered(self) -> list[_Endpoint]:
+    def _ordered(self) -> list[EndpointState]:
         fastest = min((e.latency_s for e in self._endpoints if e.latency_s is not None), default=0)
 
-        def key(ep: _Endpoint) -> tuple[bool, bool, int, float]:
+        def key(ep: EndpointState) -> tuple[bool, bool, int, float]:
             lat = ep.latency_s if ep.latency_s is not None else fastest
             slow = lat > max(3 * fastest, fastest + 0.2)
             return (ep.behind, slow, ep.config.priority, lat)
@@ -370,14 +299,14 @@ class RpcPool:
                         raise
                     errors.append(exc)
                     self._metrics.rpc_failovers.labels(
-                        from_endpoint=ep.name, reason=_outcome(exc)
+                        from_endpoint=ep.name, reason=outcome(exc)
                     ).inc()
                     log.info("rpc_failover", endpoint=ep.name, method=method, reason=str(exc))
             remaining = deadline - self._clock()
             if waits and 0 < min(waits) <= remaining:
                 await self._sleep(min(waits))
                 continue
-            raise self._unavailable(method, errors, refused)
+            raise unavailable_error(method, errors, refused, [ep.name for ep in self._endpoints])
 
     async def _fanout(
         self,
@@ -389,7 +318,7 @@ class RpcPool:
         tried: set[str],
         errors: list[RpcError],
     ) -> tuple[T, str] | None:
-        targets: list[_Endpoint] = []
+        targets: list[EndpointState] = []
         for ep in self._ordered():
             if len(targets) >= fanout:
                 break
@@ -421,7 +350,7 @@ class RpcPool:
                         raise exc
                     errors.append(exc)
                     self._metrics.rpc_failovers.labels(
-                        from_endpoint=tasks[task].name, reason=_outcome(exc)
+                        from_endpoint=tasks[task].name, reason=outcome(exc)
                     ).inc()
         finally:
             for task in pending:
@@ -439,7 +368,7 @@ class RpcPool:
 
     async def _attempt(
         self,
-        ep: _Endpoint,
+        ep: EndpointState,
         method: str,
         params: Sequence[Any] | None,
         parse: Callable[[Any], T] | None,
@@ -452,7 +381,7 @@ class RpcPool:
             raw = await client.call(method, params, timeout_s=timeout_s)
             value: T = raw if parse is None else wire.guarded(ep.name, method, lambda: parse(raw))
         except RpcError as exc:
-            self._observe(ep, method, _outcome(exc), self._clock() - started)
+            self._observe(ep, method, outcome(exc), self._clock() - started)
             if isinstance(exc, RpcRateLimited) and ep.limiter is not None:
                 ep.limiter.block_for(exc.retry_after or _DEFAULT_RETRY_AFTER_S)
             elif isinstance(exc, RpcNodeBehind):
@@ -473,64 +402,18 @@ class RpcPool:
         await ep.breaker.record_success()
         return value
 
-    def _observe(self, ep: _Endpoint, method: str, outcome: str, seconds: float) -> None:
+    def _observe(self, ep: EndpointState, method: str, outcome: str, seconds: float) -> None:
         self._metrics.rpc_requests.labels(endpoint=ep.name, method=method, outcome=outcome).inc()
         self._metrics.rpc_request_duration_seconds.labels(endpoint=ep.name, method=method).observe(
             max(seconds, 0.0)
         )
 
-    def _unavailable(
-        self, method: str, errors: list[RpcError], refused: list[str]
-    ) -> RpcUnavailableError:
-        parts = [f"{e.endpoint}: {_outcome(e)}" for e in errors]
-        parts += [f"{name}: breaker OPEN" for name in refused]
-        skipped = [
-            ep.name
-            for ep in self._endpoints
-            if ep.name not in refused and all(e.endpoint != ep.name for e in errors)
-        ]
-        if skipped:
-            parts.append(f"not allowed now: {', '.join(skipped)}")
-        retry_after = min(
-            (e.retry_after for e in errors if isinstance(e, TemporaryError) and e.retry_after),
-            default=None,
-        )
-        err = RpcUnavailableError(
-            f"RPC unavailable: {method} failed on every endpoint ({'; '.join(parts) or 'none'})",
-            retry_after=retry_after,
-        )
-        if errors and all(e.not_processed for e in errors):
-            err.not_processed = True
-        return err
-
     # ----------------------------------------------------------------------------- health
     async def check_health(self) -> list[EndpointStatus]:
         """Probe every endpoint (getHealth + getSlot in one batch); mark the lagging ones behind."""
-
-        async def probe(ep: _Endpoint) -> int | None:
-            try:
-                health, slot = await self._client(ep).batch(
-                    [("getHealth", None), ("getSlot", [{"commitment": "processed"}])],
-                    timeout_s=self._timeout_s,
-                )
-            except RpcError as exc:
-                log.info("rpc_health_probe_failed", endpoint=ep.name, reason=str(exc))
-                return None
-            ep.behind = isinstance(health, RpcError)
-            if isinstance(slot, int) and not isinstance(slot, bool):
-                ep.slot = slot
-                self._metrics.rpc_endpoint_slot.labels(endpoint=ep.name).set(slot)
-                return slot
-            return None
-
-        slots = await asyncio.gather(*(probe(ep) for ep in self._endpoints))
-        best = max((s for s in slots if s is not None), default=None)
-        if best is not None:
-            for ep, slot in zip(self._endpoints, slots, strict=True):
-                if slot is not None and best - slot > self._max_slot_lag:
-                    if not ep.behind:
-                        log.warning("rpc_endpoint_behind", endpoint=ep.name, lag=best - slot)
-                    ep.behind = True
+        await probe_health(
+            self._endpoints, self._client, self._metrics, self._max_slot_lag, self._timeout_s
+        )
         return self.status()
 
     async def run_health_checks(self, interval_s: float = 10.0) -> None:
