@@ -96,12 +96,13 @@ def build_service(
     clock: TestClock,
     metrics: Metrics | None = None,
     admin_ids: frozenset[int] = frozenset(),
+    signer_ttl_s: float = SIGNER_TTL_S,
 ) -> WalletService:
     return WalletService(
         users=repos.users,
         wallets=repos.wallets,
         keyring=keyring,
-        signers=SignerCache(SIGNER_TTL_S, clock.monotonic),
+        signers=SignerCache(signer_ttl_s, clock.monotonic),
         pins=PinGate(repos.users, PinHasher(TEST_ARGON2), LockoutPolicy(), clock),
         metrics=metrics,
         admin_ids=admin_ids,
