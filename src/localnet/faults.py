@@ -104,13 +104,13 @@ class FaultProfile:
                 f"unknown fault profile fields: {sorted(unknown)}; known: {sorted(known)}"
             )
         values = dict(data)
-        if "outages" in values:
-            values["outages"] = tuple(Outage(**o) for o in values["outages"])
-        if values.get("rate_limit") is not None:
-            values["rate_limit"] = RateLimit(**values["rate_limit"])
-        if "methods" in values:
-            values["methods"] = tuple(values["methods"])
         try:
+            if "outages" in values:
+                values["outages"] = tuple(Outage(**o) for o in values["outages"])
+            if values.get("rate_limit") is not None:
+                values["rate_limit"] = RateLimit(**values["rate_limit"])
+            if "methods" in values:
+                values["methods"] = tuple(values["methods"])
             return cls(**values)
         except TypeError as exc:
             raise ValueError(str(exc)) from exc
