@@ -1,0 +1,1 @@
+"""Trading: venues (Jupiter), the crash-safe executor, priority fees, recovery."""
