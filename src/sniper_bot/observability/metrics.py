@@ -91,6 +91,13 @@ class Metrics:
         self.ws_messages = Counter(
             "ws_messages", "WebSocket notifications received", ["endpoint", "kind"], registry=r
         )
+        self.ws_notification_lag_seconds = Histogram(
+            "ws_notification_lag_seconds",
+            "How much later an endpoint delivered a notification than the first endpoint",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.ws_reconnects = Counter(
             "ws_reconnects", "WebSocket reconnects", ["endpoint"], registry=r
         )
