@@ -1,0 +1,103 @@
+"""Migrations: upgrade/downgrade/upgrade on both backends, and migrations == models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from sniper_bot.storage import Database
+from sniper_bot.storage.migrate import alembic_config, head_revision
+from sniper_bot.storage.models import Base
+
+TABLES = {
+    "User",
+    "Wallet",
+    "UserSettings",
+    "SniperOrder",
+    "Position",
+    "Trade",
+    "HoneypotCheck",
+    "Session",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'm' / 'bot.sqlite'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def empty_db(empty_url: str) -> AsyncIterator[Database]:
+    db = Database(empty_url)
+    await db.connect(attempts=1)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def table_names(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_upgrade_downgrade_upgrade_leaves_a_schema_equal_to_the_models(
+    empty_db: Database,
+) -> None:
+    assert await empty_db.migration_status() == (None, "0001_initial")
+    assert not await empty_db.is_up_to_date()
+
+    await empty_db.upgrade()
+    assert await empty_db.migration_status() == ("0001_initial", head_revision())
+    assert await empty_db.is_up_to_date()
+    assert await table_names(empty_db) >= TABLES
+    assert await empty_db.schema_drift() == []
+
+    await empty_db.downgrade("base")
+    assert await empty_db.migration_status() == (None, "0001_initial")
+    assert not (TABLES & await table_names(empty_db))
+
+    await empty_db.upgrade()
+    assert await empty_db.schema_drift() == []
+    await empty_db.upgrade()  # idempotent at head
+    assert await empty_db.is_up_to_date()
+
+
+async def test_alembic_check_finds_nothing_to_generate(empty_db: Database) -> None:
+    await empty_db.upgrade()
+    async with empty_db.engine.connect() as conn:
+        await conn.run_sync(lambda c: command.check(alembic_config(c)))
+
+
+async def test_drift_is_detected_when_the_schema_differs(empty_db: Database) -> None:
+    await empty_db.upgrade()
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(text('DROP INDEX "ix_Position_userId_status"'))
+    drift = await empty_db.schema_drift()
+    assert [d[0] for d in drift] == ["add_index"]
+
+
+async def test_server_defaults_work_for_raw_sql_inserts(empty_db: Database) -> None:
+    """Defaults are ``sa.func.now()``: a literal ``now()`` would break SQLite inserts."""
+    await empty_db.upgrade()
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(text('INSERT INTO "User" ("telegramId", username) VALUES (5, \'x\')'))
+        row = (
+            await conn.execute(
+                text('SELECT "isAdmin", "pinFailedAttempts", "createdAt" FROM "User"')
+            )
+        ).one()
+    assert row[0] in (False, 0)
+    assert row[1] == 0
+    assert row[2] is not None
+
+
+def test_every_table_is_created_by_the_initial_migration() -> None:
+    assert set(Base.metadata.tables) == TABLES
