@@ -95,7 +95,8 @@ def test_invariants_hold_for_any_event_sequence(evs: list[tuple[str, int]]) -> N
                 assert not adm.allowed, "OPEN must reject before its timeout"
                 assert adm.retry_after_ms == before.opened_at + CFG.timeout_ms - now
             if before.state is BreakerState.CLOSED:
-                assert adm.allowed and not adm.probe
+                assert adm.allowed
+                assert not adm.probe
             if s.state is BreakerState.HALF_OPEN and before.state is not BreakerState.HALF_OPEN:
                 oracle.half_open_successes = 0
                 inflight = [False for _ in inflight]  # older calls are no probes of this episode
@@ -114,7 +115,8 @@ def test_invariants_hold_for_any_event_sequence(evs: list[tuple[str, int]]) -> N
             elif op == "failure":
                 s = policy.failure(s, CFG, now, probe)
                 if before.state is BreakerState.HALF_OPEN and probe:
-                    assert s.state is BreakerState.OPEN and s.opened_at == now
+                    assert s.state is BreakerState.OPEN
+                    assert s.opened_at == now
                 if before.state is BreakerState.CLOSED:
                     oracle.closed_failures.append(now)
                     in_window = [t for t in oracle.closed_failures if t > now - CFG.period_ms]

@@ -1,4 +1,4 @@
-"""The Lua script and the pure policy are one state machine: random event sequences agree step by step."""
+"""The Lua script and the pure policy are one state machine: random sequences agree per step."""
 
 from __future__ import annotations
 
@@ -84,9 +84,7 @@ async def test_redis_store_matches_memory_store(
                 )
             elif op == "force":
                 assert isinstance(arg, BreakerState)
-                assert await redis_store.force(name, arg, now) == await memory.force(
-                    name, arg, now
-                )
+                assert await redis_store.force(name, arg, now) == await memory.force(name, arg, now)
             else:
                 probe = bool(arg)
                 step = {"success": "success", "failure": "failure", "release": "release"}[op]

@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sniper_bot.resilience.lru import LruCache
+
 from .fakes import FakeClock
 
 
