@@ -42,4 +42,3 @@ def test_public_surface_is_pinned() -> None:
     ]
     for name in wallet.__all__:
         assert getattr(wallet, name) is not None
-
