@@ -10,6 +10,7 @@ repositories that return ``sniper_bot.domain.entities`` values.
 
 from __future__ import annotations
 
+from . import snipes as snipes  # registers "SnipeTarget" on Base.metadata (migrations)
 from .database import Database
 from .errors import (
     DatabaseUnavailable,

@@ -1,0 +1,122 @@
+"""``LaunchDetector``: runs listeners over one ``SubscriptionManager`` and emits each mint once.
+
+    detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], metrics)
+    await detector.run(sink)          # sink(event) awaited for every new mint; cancel to stop
+
+* The manager already drops the second endpoint's copy of the same notification; the detector
+  also drops the same mint seen again (another source, a later write to the pool account) for
+  ``dedup_ttl_s``. One event per mint.
+* A notification that does not decode is counted (``ws_messages{kind="launch_malformed"}``) and
+  skipped; a sink that raises is logged; neither stops the loop.
+* Metrics (existing collectors): ``ws_messages{endpoint, kind="launch_<source>"}`` per event,
+  ``kind="launch_duplicate"`` / ``"launch_malformed"``; ``swap_stage_duration_seconds{stage=
+  "launch_decode"}`` for the time from dequeuing a notification to its event.
+  The manager must be dedicated to detection: its notification queue is consumed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
+
+import structlog
+
+from sniper_bot.chain.ws import Notification
+from sniper_bot.detection.base import DecodeError, LaunchListener, Subscriptions
+from sniper_bot.domain.launch import LaunchEvent
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience.lru import LruCache
+
+__all__ = ["LaunchDetector", "LaunchSink", "NotificationSource"]
+
+log = structlog.get_logger(__name__)
+
+LaunchSink = Callable[[LaunchEvent], Awaitable[None]]
+
+
+class NotificationSource(Subscriptions, Protocol):
+    """``sniper_bot.chain.ws.SubscriptionManager`` fits."""
+
+    async def run(self) -> None: ...
+    def notifications(self) -> AsyncIterator[Notification]: ...
+
+
+class LaunchDetector:
+    def __init__(
+        self,
+        manager: NotificationSource,
+        listeners: Sequence[LaunchListener],
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        dedup_ttl_s: float = 3_600.0,
+        max_mints: int = 200_000,
+    ) -> None:
+        keys = [listener.key for listener in listeners]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"listener keys must be unique, got {keys}")
+        self._manager = manager
+        self._listeners = {listener.key: listener for listener in listeners}
+        self._metrics = metrics
+        self._clock = clock
+        self._dedup_ttl_s = dedup_ttl_s
+        self._seen: LruCache[str, float] = LruCache(max_mints, clock)
+        self.events = 0
+        self.duplicates = 0
+        self.malformed = 0
+
+    async def subscribe(self) -> None:
+        for listener in self._listeners.values():
+            await listener.subscribe(self._manager)
+
+    async def run(self, sink: LaunchSink) -> None:
+        """Subscribe, connect and feed ``sink`` until cancelled."""
+        await self.subscribe()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._manager.run(), name="launch-ws")
+            group.create_task(self.consume(self._manager.notifications(), sink))
+
+    async def consume(self, notes: AsyncIterator[Notification], sink: LaunchSink) -> None:
+        async for note in notes:
+            event = self.handle(note)
+            if event is None:
+                continue
+            try:
+                await sink(event)
+            except Exception as exc:  # the consumer's failure must not stop detection
+                log.error("launch_sink_failed", mint=event.mint, error=repr(exc))
+
+    def handle(self, note: Notification) -> LaunchEvent | None:
+        """Decode one notification; the event if it is a mint not seen before, else ``None``."""
+        listener = self._listeners.get(note.key)
+        if listener is None:
+            return None
+        started = self._clock()
+        try:
+            event = listener.decode(note, started)
+        except (DecodeError, ValueError, TypeError, KeyError, IndexError) as exc:
+            self.malformed += 1
+            self._count(note.endpoint, "launch_malformed")
+            log.warning("launch_malformed", source=listener.source, endpoint=note.endpoint,
+                        reason=str(exc)[:200])  # fmt: skip
+            return None
+        if event is None:
+            return None
+        if self._seen.get(event.mint) is not None:
+            self.duplicates += 1
+            self._count(note.endpoint, "launch_duplicate")
+            return None
+        self._seen.set(event.mint, started, self._dedup_ttl_s)
+        self.events += 1
+        self._count(note.endpoint, f"launch_{event.source}")
+        self._metrics.swap_stage_duration_seconds.labels(stage="launch_decode").observe(
+            max(0.0, self._clock() - started)
+        )
+        log.info("launch_detected", source=event.source, mint=event.mint, pool=event.pool,
+                 slot=event.slot, endpoint=event.endpoint)  # fmt: skip
+        return event
+
+    def _count(self, endpoint: str, kind: str) -> None:
+        self._metrics.ws_messages.labels(endpoint=endpoint, kind=kind).inc()

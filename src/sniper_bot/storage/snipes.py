@@ -1,0 +1,287 @@
+"""``"SnipeTarget"``: snipe orders waiting for their pool, and their repository.
+
+Every state change is a compare-and-set (``UPDATE ... WHERE id = :id AND status = :expected
+RETURNING``), so two replicas that see the same pool never fire one target twice: exactly one
+``mark_fired`` wins, the other gets ``None``. User-facing reads and ``cancel`` are scoped by the
+user id; a target of another user is reported exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
+from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
+from sniper_bot.errors import PermanentError
+from sniper_bot.storage.errors import NotFound
+from sniper_bot.storage.models import Base, WalletRow
+from sniper_bot.storage.repositories.base import Repository
+from sniper_bot.storage.types import BigIntPK, UTCDateTime
+
+__all__ = ["SnipeNotArmed", "SnipeTargetRepository", "SnipeTargetRow", "to_target"]
+
+_MAX_ERROR_CHARS = 500
+
+
+def _varchar_enum(cls: type[Any]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class SnipeTargetRow(Base):
+    __tablename__ = "SnipeTarget"
+    __table_args__ = (
+        Index("ix_SnipeTarget_tokenMint_status", "tokenMint", "status"),
+        Index("ix_SnipeTarget_userId_status", "userId", "status"),
+        Index("ix_SnipeTarget_status_expiresAt", "status", "expiresAt"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    amount_lamports: Mapped[int] = mapped_column("amountLamports", BigInteger)
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _varchar_enum(FeeLevel))
+    status: Mapped[SnipeStatus] = mapped_column(
+        _varchar_enum(SnipeStatus), server_default=text("'ARMED'")
+    )
+    order_id: Mapped[str | None] = mapped_column(
+        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
+
+
+def to_target(row: SnipeTargetRow) -> SnipeTarget:
+    return SnipeTarget(
+        id=row.id,
+        user_id=row.user_id,
+        wallet_id=row.wallet_id,
+        token_mint=row.token_mint,
+        amount_lamports=row.amount_lamports,
+        slippage_bps=row.slippage_bps,
+        priority_fee=FeeLevel(row.priority_fee),
+        status=SnipeStatus(row.status),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        order_id=row.order_id,
+        fired_at=row.fired_at,
+        error=row.error,
+    )
+
+
+class SnipeNotArmed(PermanentError):
+    """The snipe already fired, expired or was cancelled; only an armed snipe can be cancelled."""
+
+    def __init__(self, target: SnipeTarget) -> None:
+        super().__init__(
+            f"snipe {target.id} is {target.status}, not ARMED",
+            user_message=f"This snipe is already {target.status.lower()}; it cannot be cancelled.",
+        )
+        self.target = target
+
+
+class SnipeTargetRepository(Repository):
+    async def arm(
+        self,
+        *,
+        user_id: int,
+        wallet_id: int,
+        token_mint: str,
+        amount_lamports: int,
+        slippage_bps: int,
+        priority_fee: FeeLevel,
+        expires_at: datetime,
+    ) -> SnipeTarget:
+        """Store an ARMED target; ``NotFound`` when the wallet is not this user's."""
+        if amount_lamports <= 0:
+            raise ValueError(f"snipe amount must be positive lamports, got {amount_lamports}")
+        validate_slippage_bps(slippage_bps)
+        now = self._now()
+        if expires_at <= now:
+            raise ValueError("a snipe must expire in the future")
+        async with self._db.session() as session:
+            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
+            if owner != user_id:
+                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+            row = SnipeTargetRow(
+                user_id=user_id,
+                wallet_id=wallet_id,
+                token_mint=token_mint,
+                amount_lamports=amount_lamports,
+                slippage_bps=slippage_bps,
+                priority_fee=priority_fee,
+                status=SnipeStatus.ARMED,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            session.add(row)
+            await session.flush()
+            return to_target(row)
+
+    # -- user-scoped -----------------------------------------------------------------------------
+
+    async def get(self, user_id: int, target_id: int) -> SnipeTarget | None:
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(SnipeTargetRow).where(
+                    SnipeTargetRow.id == target_id, SnipeTargetRow.user_id == user_id
+                )
+            )
+            return to_target(row) if row else None
+
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20
+    ) -> list[SnipeTarget]:
+        """Newest first."""
+        stmt = select(SnipeTargetRow).where(SnipeTargetRow.user_id == user_id)
+        if statuses is not None:
+            stmt = stmt.where(SnipeTargetRow.status.in_(list(statuses)))
+        stmt = stmt.order_by(SnipeTargetRow.created_at.desc(), SnipeTargetRow.id.desc())
+        async with self._db.session() as session:
+            return [to_target(r) for r in await session.scalars(stmt.limit(limit))]
+
+    async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
+        """ARMED -> CANCELLED; ``NotFound`` (missing or another user's), ``SnipeNotArmed``."""
+        moved = await self._cas(
+            target_id, SnipeStatus.ARMED, {"status": SnipeStatus.CANCELLED}, user_id=user_id
+        )
+        if moved is not None:
+            return moved
+        current = await self.get(user_id, target_id)
+        if current is None:
+            raise NotFound(f"snipe {target_id} not found for user {user_id}")
+        raise SnipeNotArmed(current)
+
+    # -- engine (internal: never call with user input) -------------------------------------------
+
+    async def get_by_id(self, target_id: int) -> SnipeTarget | None:
+        async with self._db.session() as session:
+            row = await session.get(SnipeTargetRow, target_id)
+            return to_target(row) if row else None
+
+    async def list_armed_for_mint(
+        self, mint: str, now: datetime | None = None
+    ) -> list[SnipeTarget]:
+        """ARMED targets on ``mint`` that have not expired, oldest first."""
+        moment = now or self._now()
+        stmt = (
+            select(SnipeTargetRow)
+            .where(
+                SnipeTargetRow.token_mint == mint,
+                SnipeTargetRow.status == SnipeStatus.ARMED,
+                SnipeTargetRow.expires_at > moment,
+            )
+            .order_by(SnipeTargetRow.created_at, SnipeTargetRow.id)
+        )
+        async with self._db.session() as session:
+            return [to_target(r) for r in await session.scalars(stmt)]
+
+    async def armed_mints(self, now: datetime | None = None) -> set[str]:
+        """Every mint some unexpired target waits for (the engine's in-memory filter)."""
+        moment = now or self._now()
+        stmt = select(SnipeTargetRow.token_mint).where(
+            SnipeTargetRow.status == SnipeStatus.ARMED, SnipeTargetRow.expires_at > moment
+        )
+        async with self._db.session() as session:
+            return set(await session.scalars(stmt.distinct()))
+
+    async def mark_fired(
+        self, target_id: int, order_id: str | None = None, now: datetime | None = None
+    ) -> SnipeTarget | None:
+        """ARMED -> FIRED (compare-and-set): the winner gets the target, everyone else ``None``."""
+        values: dict[str, Any] = {"status": SnipeStatus.FIRED, "fired_at": now or self._now()}
+        if order_id is not None:
+            values["order_id"] = order_id
+        return await self._cas(target_id, SnipeStatus.ARMED, values)
+
+    async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget | None:
+        """Record the order a FIRED target produced (the latest one after a ``no_route`` retry)."""
+        return await self._cas(target_id, SnipeStatus.FIRED, {"order_id": order_id})
+
+    async def mark_failed(
+        self, target_id: int, error: str, order_id: str | None = None
+    ) -> SnipeTarget | None:
+        """FIRED -> FAILED with a short reason (the order row keeps the classified error)."""
+        values: dict[str, Any] = {"status": SnipeStatus.FAILED, "error": error[:_MAX_ERROR_CHARS]}
+        if order_id is not None:
+            values["order_id"] = order_id
+        return await self._cas(target_id, SnipeStatus.FIRED, values)
+
+    async def expire_due(self, now: datetime | None = None) -> list[SnipeTarget]:
+        """ARMED targets whose ``expiresAt`` passed become EXPIRED; returns them."""
+        moment = now or self._now()
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                update(SnipeTargetRow)
+                .where(
+                    SnipeTargetRow.status == SnipeStatus.ARMED,
+                    SnipeTargetRow.expires_at <= moment,
+                )
+                .values(status=SnipeStatus.EXPIRED)
+                .returning(SnipeTargetRow)
+            )
+            return sorted((to_target(r) for r in rows), key=lambda t: t.id)
+
+    async def list_fired_without_order(self) -> list[SnipeTarget]:
+        """FIRED targets whose buy never recorded an order (a crash between the two): recovery
+        re-runs them with the same idempotency key, which cannot buy twice."""
+        stmt = (
+            select(SnipeTargetRow)
+            .where(SnipeTargetRow.status == SnipeStatus.FIRED, SnipeTargetRow.order_id.is_(None))
+            .order_by(SnipeTargetRow.id)
+        )
+        async with self._db.session() as session:
+            return [to_target(r) for r in await session.scalars(stmt)]
+
+    async def _cas(
+        self,
+        target_id: int,
+        expected: SnipeStatus,
+        values: dict[str, Any],
+        *,
+        user_id: int | None = None,
+    ) -> SnipeTarget | None:
+        conditions = [SnipeTargetRow.id == target_id, SnipeTargetRow.status == expected]
+        if user_id is not None:
+            conditions.append(SnipeTargetRow.user_id == user_id)
+        async with self._db.session() as session:
+            row = (
+                await session.execute(
+                    update(SnipeTargetRow)
+                    .where(*conditions)
+                    .values(**values)
+                    .returning(SnipeTargetRow)
+                )
+            ).scalar_one_or_none()
+            return to_target(row) if row is not None else None
