@@ -12,11 +12,17 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from sniper_bot.config import Settings, redact_dsn
+
+if TYPE_CHECKING:
+    from sniper_bot.components import Stack
+    from sniper_bot.control.facade import Control
+    from sniper_bot.telegram.bot import TelegramFrontend
+    from sniper_bot.trading.service import TradingService
 from sniper_bot.errors import ConfigError
 from sniper_bot.observability.health import ComponentHealth, HealthRegistry, Status
 from sniper_bot.observability.logging import configure_logging
@@ -41,11 +47,15 @@ class App:
 
     def __post_init__(self) -> None:
         from sniper_bot.cache.redis import RedisManager
+        from sniper_bot.components import build_wallets
         from sniper_bot.storage.database import Database
+        from sniper_bot.storage.repositories import Repositories
 
         s = self.settings
         self.health = HealthRegistry(self.metrics)
         self.database = Database(s.database_url, pool_size=s.database.connection_limit)
+        self.repos = Repositories.build(self.database)
+        self.wallets = build_wallets(s, self.repos, self.metrics)
         self.redis = RedisManager(
             s.redis_url,
             max_connections=s.redis.max_connections,
@@ -57,12 +67,17 @@ class App:
             s.observability.metrics_host,
             s.observability.metrics_port,
         )
+        self.stack: Stack | None = None
+        self.trading: TradingService | None = None
+        self.control: Control | None = None
+        self.telegram: TelegramFrontend | None = None
         self._services: list[tuple[str, Service]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.stop_event = asyncio.Event()
         self.failed: list[str] = []
         self.health.register("database", self._database_health, required=True)
         self.health.register("redis", self._redis_health, required=False)
+        self.health.register("rpc", self._rpc_health, required=True)
 
     # --- health checks -------------------------------------------------------------------------
     async def _database_health(self) -> ComponentHealth:
@@ -77,6 +92,21 @@ class App:
             "degraded": "Redis unreachable: in-process fallback, reconnecting",
         }.get(status, "")
         return ComponentHealth(Status(status), detail)
+
+    async def _rpc_health(self) -> ComponentHealth:
+        if self.stack is None:
+            return ComponentHealth(Status.DOWN, "not started")
+        endpoints = self.stack.pool.status()
+        usable = [e for e in endpoints if e.breaker_state != "OPEN" and not e.behind]
+        data = {
+            "pool_breaker": self.stack.pool.pool_state(),
+            "endpoints": {e.name: e.breaker_state for e in endpoints},
+        }
+        if not usable:
+            return ComponentHealth(Status.DOWN, "every RPC endpoint is refused", data)
+        if len(usable) < len(endpoints):
+            return ComponentHealth(Status.DEGRADED, "some RPC endpoints are refused", data)
+        return ComponentHealth(Status.OK, "", data)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def add_service(self, name: str, service: Service) -> None:
@@ -101,6 +131,7 @@ class App:
                 )
         await self.redis.start()
         self.add_closer(self.redis.close)
+        await self._build_runtime()
         await self.ops.start()
         self.add_closer(self.ops.stop)
         log.info(
@@ -110,6 +141,61 @@ class App:
             database=redact_dsn(self.settings.database_url),
             redis=self.redis.status(),
         )
+
+    async def _build_runtime(self) -> None:
+        from sniper_bot.components import build_stack, build_trading
+        from sniper_bot.control.facade import Control, ControlDeps
+
+        s = self.settings
+        self.stack = stack = await build_stack(s, self.metrics, self.redis, self.repos)
+        self.add_closer(stack.close)
+        self.trading = trading = build_trading(s, stack, self.repos, self.wallets, self.metrics)
+        self.control = Control(
+            ControlDeps(
+                users=self.repos.users,
+                settings=self.repos.settings,
+                orders=self.repos.orders,
+                positions=self.repos.positions,
+                wallets=self.wallets,
+                trading=trading,
+                rpc=stack.rpc,
+                venue=stack.venue,
+                risk=stack.risk,
+                risk_threshold=s.safety.block_threshold,
+            )
+        )
+
+        async def chain_background(stop: asyncio.Event) -> None:
+            await _until_stopped(stack.rpc.run_background(), stop)
+
+        async def recovery(stop: asyncio.Event) -> None:
+            orders = await trading.recover_all()
+            log.info("recovery_done", orders=len(orders))
+
+        self.add_service("chain", chain_background)
+        self.add_service("recovery", recovery)
+        token = s.telegram.bot_token.get_secret_value()
+        if token:
+            self._add_telegram(token)
+        else:
+            log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    def _add_telegram(self, token: str) -> None:
+        from sniper_bot.telegram.bot import TelegramFrontend, build_bot, build_dispatcher
+
+        if self.control is None:
+            raise RuntimeError("control is built before the Telegram frontend")
+        dispatcher = build_dispatcher(
+            self.control,
+            self.metrics,
+            redis_client=self.redis.client,
+            redis_available=lambda: self.redis.available,
+            on_redis_failure=self.redis.mark_failed,
+        )
+        frontend = TelegramFrontend(build_bot(token, self.settings.telegram.api_url), dispatcher)
+        self.telegram = frontend
+        self.add_service("telegram", frontend.run)
+        self.add_closer(frontend.close)
 
     async def run(self) -> None:
         """Run every service in one TaskGroup until the stop event is set or one of them fails.
@@ -142,6 +228,20 @@ class App:
             with contextlib.suppress(Exception):
                 await closer()
         self._closers.clear()
+
+
+async def _until_stopped(work: Awaitable[None], stop: asyncio.Event) -> None:
+    """Run a loop that never returns by itself until the stop event, then cancel it."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, stopper):
+            t.cancel()
+        await asyncio.gather(task, stopper, return_exceptions=True)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -169,6 +169,125 @@ def localnet_cmd(
     run_async(run_localnet(seed=seed, scenario=scenario, slot_ms=slot_ms, json_file=json_file))
 
 
+async def _with_stack(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work(stack)`` with the chain/venue/risk stack of these settings (no database)."""
+    from sniper_bot.cache.redis import RedisManager
+    from sniper_bot.components import build_stack
+    from sniper_bot.observability.metrics import Metrics
+
+    metrics = Metrics()
+    redis = RedisManager(None, metrics=metrics)
+    stack = await build_stack(settings, metrics, redis, None)
+    try:
+        return await work(stack)
+    finally:
+        await stack.close()
+
+
+@app.command("rpc-latency")
+@command
+def rpc_latency(
+    n: Annotated[int, typer.Option("-n", help="probes per endpoint", min=1, max=1000)] = 10,
+    timeout: Annotated[float, typer.Option(help="seconds per probe")] = 5.0,
+) -> None:
+    """Probe every configured RPC endpoint N times (getSlot): p50/p95/max, errors, slot."""
+    from sniper_bot.chain.latency import probe_endpoints, render_latency_table
+    from sniper_bot.components import endpoints
+
+    settings = settings_or_exit(embedded=True)
+    probes = run_async(probe_endpoints(endpoints(settings), n, timeout))
+    console.print(render_latency_table(probes))
+    if not any(p.latencies_ms for p in probes):
+        raise typer.Exit(1)
+
+
+@app.command("wallet-balance")
+@command
+def wallet_balance_cmd(
+    pubkey: Annotated[str, typer.Argument(help="wallet public key (base58)")],
+) -> None:
+    """SOL and every token holding (SPL Token and Token-2022) of a wallet."""
+    from solders.pubkey import Pubkey
+
+    from sniper_bot.trading.balance import render_balance_table, wallet_balance
+
+    try:
+        owner = Pubkey.from_string(pubkey.strip())
+    except ValueError:
+        err_console.print(f"[bold red]error[/] {pubkey[:60]!r} is not a base58 public key")
+        raise typer.Exit(2) from None
+    settings = settings_or_exit(embedded=True)
+
+    async def _balance(stack: Any) -> str:
+        return render_balance_table(await wallet_balance(stack.rpc, owner))
+
+    console.print(run_async(_with_stack(settings, _balance)), highlight=False, markup=False)
+
+
+@app.command("check-token")
+@command
+def check_token(
+    mint: Annotated[str, typer.Argument(help="token mint address")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Score a token 0-100 with evidence. Exit code 0 below RISK_BLOCK_THRESHOLD, 3 at or above."""
+    from solders.pubkey import Pubkey
+
+    from sniper_bot.safety.render import run_check_token
+
+    try:
+        Pubkey.from_string(mint.strip())
+    except ValueError:
+        err_console.print(f"[bold red]error[/] {mint[:60]!r} is not a base58 mint address")
+        raise typer.Exit(2) from None
+    settings = settings_or_exit(embedded=True)
+
+    async def _check(stack: Any) -> int:
+        return await run_check_token(stack.risk, mint.strip(), as_json=as_json, console=console)
+
+    raise typer.Exit(run_async(_with_stack(settings, _check)))
+
+
+@app.command("rotate-secret")
+@command
+def rotate_secret(
+    batch: Annotated[int, typer.Option(help="wallets read per query", min=1)] = 200,
+) -> None:
+    """Re-wrap every wallet under SESSION_MASTER_SECRET (previous one in ..._PREVIOUS).
+
+    Row by row, each in its own transaction; resumable; safe while the bot trades.
+    """
+    from rich.progress import Progress
+
+    from sniper_bot.components import build_keyring
+    from sniper_bot.storage.database import Database
+    from sniper_bot.storage.repositories import Repositories
+    from sniper_bot.wallet.rotation import rotate
+
+    settings = settings_or_exit()
+
+    async def _rotate() -> Any:
+        keyring = build_keyring(settings)
+        db = Database(settings.database_url, pool_size=settings.database.connection_limit)
+        try:
+            await db.connect(attempts=settings.database.connect_attempts)
+            repos = Repositories.build(db)
+            with Progress(console=console) as bar:
+                task = bar.add_task("re-wrapping wallets", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                return await rotate(repos.wallets, keyring, batch=batch, progress=progress)
+        finally:
+            await db.dispose()
+
+    report = run_async(_rotate())
+    console.print(report.summary())
+    if not report.complete:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -299,6 +299,7 @@ class TradingSettings(_Section):
         "DEFAULT_PRIORITY_FEE": "one of " + ", ".join(level.value for level in FeeLevel),
         "MAX_PRIORITY_FEE_LAMPORTS": "lamports from 0 to 100000000",
         "SEND_FANOUT": "how many endpoints receive each signed transaction, 1 to 10",
+        "SWAP_COSIGNER_POLICY": "none (mainnet: the user is the only signer) or presigned",
     }
     transaction_timeout_ms: int = Field(
         30_000, ge=1_000, le=600_000, validation_alias="TRANSACTION_TIMEOUT_MS"
@@ -314,6 +315,9 @@ class TradingSettings(_Section):
         10_000_000, ge=0, le=100_000_000, validation_alias="MAX_PRIORITY_FEE_LAMPORTS"
     )
     send_fanout: int = Field(2, ge=1, le=10, validation_alias="SEND_FANOUT")
+    cosigner_policy: Literal["none", "presigned"] = Field(
+        "none", validation_alias="SWAP_COSIGNER_POLICY"
+    )
 
     @field_validator("default_priority_fee", mode="before")
     @classmethod

@@ -33,14 +33,13 @@ from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
 from sniper_bot.domain.money import LAMPORTS_PER_SOL, WSOL_MINT
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
+from sniper_bot.safety.snapshot import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 __all__ = ["Control", "ControlDeps"]
 
 log = structlog.get_logger(__name__)
 
-TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PA9wFE5kMkwdJz4Qn")
-_TOKEN_PROGRAMS = {TOKEN_PROGRAM: "spl-token", TOKEN_2022_PROGRAM: "token-2022"}
+_TOKEN_PROGRAMS = {TOKEN_PROGRAM_ID: "spl-token", TOKEN_2022_PROGRAM_ID: "token-2022"}
 MAX_FINDINGS_SHOWN = 4
 
 

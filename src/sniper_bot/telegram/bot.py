@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -43,17 +44,28 @@ def build_bot(token: str, api_url: str, *, timeout_s: float = 30.0) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
+FSM_TTL_S = 86_400
+
+
 def build_dispatcher(
     control: Control,
     metrics: Metrics,
     *,
-    redis_storage: BaseStorage | None = None,
-    redis_available: Any = None,
+    redis_client: Any = None,
+    redis_available: Callable[[], bool] | None = None,
+    on_redis_failure: Callable[[Exception], None] | None = None,
 ) -> Dispatcher:
+    """Conversation state in Redis when configured (shared by replicas), in memory otherwise."""
+    redis_storage: BaseStorage | None = None
+    if redis_client is not None:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        redis_storage = RedisStorage(redis_client, state_ttl=FSM_TTL_S, data_ttl=FSM_TTL_S)
     storage: BaseStorage = FallbackStorage(
         redis_storage,
         MemoryStorage(),
-        redis_available if redis_available is not None else (lambda: redis_storage is not None),
+        redis_available or (lambda: redis_storage is not None),
+        on_redis_failure,
     )
     dp = Dispatcher(storage=storage)
     dp["control"] = control

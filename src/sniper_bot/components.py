@@ -1,0 +1,187 @@
+"""Builders shared by the composition root and the CLI: Settings -> chain, venue, risk...
+
+Nothing here runs at import time; each builder takes what it needs explicitly. ``Stack`` owns the
+objects that need a running event loop (the aiohttp session) and closes them in order.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from sniper_bot.cache.redis import RedisManager
+from sniper_bot.chain.endpoints import EndpointConfig, endpoints_from_urls
+from sniper_bot.chain.pool import RpcPool
+from sniper_bot.chain.rpc import SolanaRpc
+from sniper_bot.config import Settings
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience.breaker import BreakerRegistry
+from sniper_bot.resilience.breaker_policy import BreakerConfig
+from sniper_bot.resilience.breaker_redis import RedisBreakerStore
+from sniper_bot.resilience.breaker_store import MemoryBreakerStore
+from sniper_bot.safety.fetch import SnapshotFetcher
+from sniper_bot.safety.service import RiskService
+from sniper_bot.storage.repositories import Repositories
+from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
+from sniper_bot.trading.service import TradingService
+from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
+from sniper_bot.wallet.crypto import Keyring
+from sniper_bot.wallet.pin import LockoutPolicy, PinHasher
+from sniper_bot.wallet.pingate import PinGate
+from sniper_bot.wallet.service import WalletService
+from sniper_bot.wallet.sessions import SignerCache
+
+__all__ = [
+    "Stack",
+    "breaker_config",
+    "build_breakers",
+    "build_keyring",
+    "build_stack",
+    "build_wallets",
+    "endpoints",
+    "worker_id",
+]
+
+
+def breaker_config(settings: Settings) -> BreakerConfig:
+    b = settings.breaker
+    return BreakerConfig(
+        failure_threshold=b.failure_threshold,
+        success_threshold=b.success_threshold,
+        timeout_s=b.timeout_ms / 1000,
+        monitoring_period_s=b.monitoring_period_ms / 1000,
+    )
+
+
+def endpoints(settings: Settings) -> list[EndpointConfig]:
+    rpc = settings.rpc
+    return endpoints_from_urls(
+        rpc.helius_url.get_secret_value(),
+        rpc.quicknode_url.get_secret_value(),
+        rpc.solana_url.get_secret_value(),
+        rpc.backup_url.get_secret_value(),
+        [u.strip() for u in rpc.extra_urls.get_secret_value().split(",") if u.strip()],
+        ws_urls=rpc.ws_overrides(),
+    )
+
+
+def build_breakers(settings: Settings, metrics: Metrics, redis: RedisManager) -> BreakerRegistry:
+    store: Any = RedisBreakerStore(redis) if redis.url is not None else MemoryBreakerStore()
+    return BreakerRegistry(store, breaker_config(settings), metrics)
+
+
+def build_keyring(settings: Settings) -> Keyring:
+    secrets = settings.master_secrets()
+    return Keyring.from_settings(secrets[0], secrets[1] if len(secrets) > 1 else None)
+
+
+def build_wallets(settings: Settings, repos: Repositories, metrics: Metrics) -> WalletService:
+    return WalletService(
+        users=repos.users,
+        wallets=repos.wallets,
+        keyring=build_keyring(settings),
+        signers=SignerCache(settings.security.signer_ttl_s, time.monotonic),
+        pins=PinGate(repos.users, PinHasher(), LockoutPolicy(), lambda: datetime.now(UTC)),
+        metrics=metrics,
+        admin_ids=settings.telegram.admin_id_set,
+    )
+
+
+def worker_id() -> str:
+    """Unique per process: the executor's lease owner."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Stack:
+    """The network-facing objects of one process."""
+
+    http: aiohttp.ClientSession
+    breakers: BreakerRegistry
+    pool: RpcPool
+    rpc: SolanaRpc
+    jupiter: JupiterClient
+    venue: JupiterVenue
+    risk: RiskService
+    closers: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.breakers.close()
+        await self.http.close()
+
+
+async def build_stack(
+    settings: Settings,
+    metrics: Metrics,
+    redis: RedisManager,
+    repos: Repositories | None,
+) -> Stack:
+    """Chain + venue + risk. Must run inside the event loop (it opens the HTTP session)."""
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300),
+    )
+    breakers = build_breakers(settings, metrics, redis)
+    pool = RpcPool(
+        endpoints(settings),
+        breakers,
+        metrics,
+        session=http,
+        default_timeout_s=settings.rpc.timeout_ms / 1000,
+        cache_items=settings.cache.max_items,
+    )
+    rpc = SolanaRpc(pool)
+    jupiter = JupiterClient(
+        http,
+        settings.jupiter.api_url,
+        api_key=settings.jupiter.api_key.get_secret_value() or None,
+        timeout_s=settings.jupiter.timeout_ms / 1000,
+        breaker=breakers.get("jupiter"),
+    )
+    venue = JupiterVenue(jupiter)
+    risk = RiskService(
+        SnapshotFetcher(rpc, venue),
+        repos.honeypot_checks if repos is not None else None,
+        threshold=settings.safety.block_threshold,
+        ttl_s=float(settings.safety.cache_ttl_s),
+        metrics=metrics,
+    )
+    return Stack(http, breakers, pool, rpc, jupiter, venue, risk)
+
+
+def build_trading(
+    settings: Settings,
+    stack: Stack,
+    repos: Repositories,
+    wallets: WalletService,
+    metrics: Metrics,
+) -> TradingService:
+    config = ExecutorConfig(
+        worker_id=worker_id(),
+        send_fanout=settings.trading.send_fanout,
+        honeypot_threshold=settings.safety.block_threshold,
+        land_deadline_s=settings.trading.transaction_timeout_ms / 1000 * 4,
+        cosigners=settings.trading.cosigner_policy,
+    )
+    executor = SwapExecutor(
+        venue=stack.venue,
+        rpc=stack.rpc,
+        orders=repos.orders,
+        trades=repos.trades,
+        metrics=metrics,
+        config=config,
+        risk_gate=stack.risk,
+    )
+    return TradingService(
+        executor=executor,
+        orders=repos.orders,
+        signers=wallets,
+        metrics=metrics,
+        max_priority_fee_lamports=settings.trading.max_priority_fee_lamports,
+    )

@@ -1,0 +1,247 @@
+"""`sniper-bot demo`: the real bot, offline, on localnet. The only module that imports localnet.
+
+It starts localnet (RPC endpoints with fault profiles, the Jupiter-compatible market, the fake
+Telegram Bot API), points the ordinary settings at it (SQLite file, no Redis, an embedded demo
+secret), runs the ordinary app, and plays a scripted Telegram user against it: /start, a funded
+wallet, an honest token bought and sold, a honeypot blocked with its evidence, positions, and the
+ops endpoints. Nothing in the bot knows it is a demo: only the URLs differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from rich.console import Console
+from rich.table import Table
+
+from sniper_bot.config import load_settings
+from sniper_bot.errors import SniperBotError
+
+__all__ = ["DemoFailed", "run_demo", "run_localnet"]
+
+console = Console()
+DEMO_BOT_TOKEN = "123456789:DEMO-localnet-token-not-a-secret-000"  # noqa: S105 - public
+DEMO_USER = 1001
+STEP_TIMEOUT_S = 60.0
+
+
+class DemoFailed(SniperBotError):
+    """A scripted step did not get the answer it waited for."""
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def demo_env(urls: Any, *, data_dir: Path, metrics_port: int) -> dict[str, str]:
+    """The settings a deployment would put in its environment, pointing at localnet."""
+    rpc = urls.rpc
+    return {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "HELIUS_RPC_URL": rpc["helius"]["http"],
+        "QUICKNODE_RPC_URL": rpc["quicknode"]["http"],
+        "SOLANA_RPC_URL": rpc["public"]["http"],
+        "RPC_WS_URLS": ",".join(
+            f"{name}={rpc[src]['ws']}"
+            for name, src in (
+                ("helius", "helius"),
+                ("quicknode", "quicknode"),
+                ("solana", "public"),
+            )
+        ),
+        "JUPITER_API_URL": urls.jupiter + "/swap/v1",
+        "TELEGRAM_API_URL": urls.telegram,
+        "BOT_TOKEN": DEMO_BOT_TOKEN,
+        "SWAP_COSIGNER_POLICY": "presigned",
+        "METRICS_HOST": "127.0.0.1",
+        "METRICS_PORT": str(metrics_port),
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "console",
+    }
+
+
+class ScriptedUser:
+    """A Telegram user typing and pressing buttons on localnet's fake Bot API."""
+
+    def __init__(self, fake: Any, user_id: int, *, say: Callable[[str], None]) -> None:
+        self.fake = fake
+        self.user_id = user_id
+        self._say = say
+
+    def inbox(self) -> list[dict[str, Any]]:
+        return list(self.fake.inbox(self.user_id))
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], *, what: str, after: int = 0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            for message in self.inbox():
+                if message["message_id"] > after and predicate(message):
+                    return message
+            await asyncio.sleep(0.05)
+        raise DemoFailed(f"demo: no bot message {what} within {STEP_TIMEOUT_S:.0f} s")
+
+    def _last_id(self) -> int:
+        return max((m["message_id"] for m in self.inbox()), default=0)
+
+    async def send(self, text: str, *, expect: str, contains: str = "") -> dict[str, Any]:
+        self._say(f"[bold cyan]user[/] {text}")
+        after = self._last_id()
+        self.fake.user_sends(self.user_id, text)
+        reply = await self.wait_for(
+            lambda m: contains in m.get("text", ""), what=expect, after=after
+        )
+        self._say(f"[bold green]bot[/]  {_plain(reply.get('text', ''))}")
+        return reply
+
+    async def press(
+        self, message: dict[str, Any], label: str, *, until: Callable[[str], bool], expect: str
+    ) -> dict[str, Any]:
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        button = next((b for row in rows for b in row if b["text"].startswith(label)), None)
+        if button is None:
+            raise DemoFailed(f"demo: no button {label!r} on message {message['message_id']}")
+        self._say(f"[bold cyan]user[/] presses [{button['text']}]")
+        after = self._last_id()
+        self.fake.user_presses(self.user_id, message["message_id"], button["callback_data"])
+        reply = await self.wait_for(
+            lambda m: until(m.get("text", "")), what=expect, after=after - 1
+        )
+        self._say(f"[bold green]bot[/]  {_plain(reply.get('text', ''))}")
+        return reply
+
+
+async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
+    from solders.pubkey import Pubkey
+
+    user = ScriptedUser(net.telegram, DEMO_USER, say=say)
+    home = await user.send("/start", expect="with the new wallet", contains="Wallet:")
+    match = re.search(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>", home["text"])
+    if match is None:
+        raise DemoFailed("demo: /start did not show a wallet address")
+    wallet = Pubkey.from_string(match.group(1))
+    net.cluster.airdrop(wallet, 5_000_000_000)
+    say(f"[dim]localnet: airdropped 5 SOL to {wallet}[/]")
+
+    honest = net.factory.create("honest", liquidity_sol=200, name="Honest Coin", symbol="HONEST")
+    trap = net.factory.create("freeze_authority", liquidity_sol=50, name="Trap Coin", symbol="TRAP")
+    say(f"[dim]localnet: launched HONEST {honest.mint} and TRAP {trap.mint}[/]")
+
+    card = await user.send(str(honest.mint), expect="with the token card", contains="Risk:")
+    bought = await user.press(
+        card,
+        "Buy 0.1",
+        until=lambda t: "✅" in t or "❌" in t,
+        expect="with the buy result",
+    )
+    if "✅" not in bought["text"]:
+        raise DemoFailed(f"demo: the buy did not confirm: {_plain(bought['text'])}")
+
+    blocked = await user.send(str(trap.mint), expect="with the TRAP card", contains="Risk:")
+    if "BLOCKED" not in blocked["text"]:
+        raise DemoFailed("demo: the honeypot was not blocked")
+
+    await user.send("/positions", expect="with positions", contains="positions")
+    card = await user.send(str(honest.mint), expect="with the card again", contains="Risk:")
+    sold = await user.press(
+        card, "Sell 100", until=lambda t: "✅" in t or "❌" in t, expect="with the sell result"
+    )
+    if "✅" not in sold["text"]:
+        raise DemoFailed(f"demo: the sell did not confirm: {_plain(sold['text'])}")
+    await user.send("/orders", expect="with the order list", contains="orders")
+    await _show_ops(app, say=say)
+
+
+async def _show_ops(app: Any, *, say: Callable[[str], None]) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{app.ops.url}/health") as r:
+            health = await r.json()
+        async with http.get(f"{app.ops.url}/metrics") as r:
+            metrics = await r.text()
+    say(f"[bold]GET /health[/] -> {r.status} {json.dumps(health)[:300]}")
+    wanted = ("circuit_breaker_state{", "swap_execution_duration_seconds_count", "orders{")
+    lines = [ln for ln in metrics.splitlines() if ln.startswith(wanted)]
+    say("[bold]GET /metrics[/] (excerpt)\n" + "\n".join(lines[:12]))
+
+
+def _summary(urls: Any, app: Any, data_dir: Path) -> Table:
+    table = Table(title="sniper-bot demo: what is running")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("ops: metrics", f"{app.ops.url}/metrics")
+    table.add_row("ops: health", f"{app.ops.url}/health")
+    table.add_row("database", f"SQLite {(data_dir / 'sniper-bot.sqlite').resolve()}")
+    table.add_row("redis", "none (in-process fallback)")
+    for name, pair in urls.rpc.items():
+        table.add_row(f"localnet rpc:{name}", f"{pair['http']}  {pair['ws']}")
+    table.add_row("localnet jupiter", urls.jupiter + "/swap/v1")
+    table.add_row("localnet telegram", urls.telegram)
+    table.add_row("localnet control", urls.control)
+    return table
+
+
+async def run_demo(
+    *, seed: int, metrics_port: int, data_dir: Path, duration_s: float = 0.0
+) -> None:
+    from localnet.node import Localnet, LocalnetConfig
+    from sniper_bot.app import App, run_app
+
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    net = Localnet(LocalnetConfig(seed=seed, slot_ms=400))
+    urls = await net.start()
+    failures: list[BaseException] = []
+    try:
+        settings = load_settings(
+            demo_env(urls, data_dir=data_dir, metrics_port=metrics_port), embedded=True
+        )
+
+        def configure(app: App) -> None:
+            async def script(stop: asyncio.Event) -> None:
+                try:
+                    await _script(net, app, say=console.print)
+                    console.print("[bold green]demo complete[/]: the bot keeps running on localnet")
+                except BaseException as exc:
+                    failures.append(exc)
+                    console.print(f"[bold red]demo failed[/]: {exc}")
+                    stop.set()
+                    return
+                if duration_s > 0:
+                    await asyncio.sleep(duration_s)
+                    stop.set()
+                else:
+                    console.print("press Ctrl-C to stop")
+
+            app.add_service("demo-script", script)
+
+        async def started(app: App) -> None:
+            console.print(_summary(urls, app, data_dir))
+
+        await run_app(settings, auto_migrate=True, on_started=started, configure=configure)
+    finally:
+        await net.stop()
+    if failures:
+        raise DemoFailed(str(failures[0]))
+
+
+async def run_localnet(
+    *, seed: int, scenario: Path | None, slot_ms: int, json_file: Path | None
+) -> None:
+    from localnet.__main__ import endpoints_table, serve
+    from localnet.node import LocalnetConfig
+
+    await serve(
+        LocalnetConfig(seed=seed, slot_ms=slot_ms, scenario=scenario),
+        json_path=json_file,
+        on_ready=lambda urls: console.print(endpoints_table(urls)),
+    )
