@@ -1,9 +1,9 @@
 """Error hierarchy: every error says what the caller must do.
 
     SniperBotError
-    ├── ConfigError        stop: the configuration is wrong; the message names the variable and the fix
-    ├── TemporaryError     retry or back off: the same call may succeed later (RPC 429, timeout, Redis down)
-    └── PermanentError     give up on this item: retrying the same input cannot succeed
+    ├── ConfigError      stop: the configuration is wrong; the message names the variable and fix
+    ├── TemporaryError   retry or back off: the same call may succeed later (429, timeout, Redis)
+    └── PermanentError   give up on this item: retrying the same input cannot succeed
 
 Vendor exceptions are translated where they are caught (``raise X(...) from exc``); the user sees
 ``user_message``, never a traceback.
