@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from sniper_bot.domain.entities import OrderKind
 from sniper_bot.domain.fees import FeeLevel
-from sniper_bot.domain.orders import OrderSide, OrderStatus
-from sniper_bot.trading.executor import TradeAccount
+from sniper_bot.domain.orders import OrderErrorType, OrderSide, OrderStatus
 
 from .conftest import Env
 
 
 async def test_buy_then_sell_land_and_are_accounted_to_the_lamport(env: Env) -> None:
-    token = env.factory.create("honest")
-    ex = env.executor(frozenset({token.pool}))
-    account = TradeAccount(env.key.pubkey, env.key, 1_000_000)
-    before = env.cluster.get_balance(env.key.pubkey)
-    order, _created = await env.repos.orders.create(
-        user_id=env.user_id,
-        wallet_id=env.key.wallet_id,
-        kind=OrderKind.MANUAL,
-        token_mint=str(token.mint),
-        side=OrderSide.BUY,
-        amount=100_000_000,
-        slippage_bps=100,
-        priority_fee=FeeLevel.LOW,
-        idempotency_key="buy-1",
-    )
-    done = await ex.run(order, account)
+    token = env.token("honest")
+    ex = env.executor()
+    before = env.balance(env.key.pubkey)
+    order = await env.order(token.mint, 100_000_000, "buy-1")
+    done = await ex.run(order, env.account)
     assert done.status is OrderStatus.CONFIRMED, done.error
-    after = env.cluster.get_balance(env.key.pubkey)
+    after = env.balance(env.key.pubkey)
     assert done.in_amount is not None
     assert done.fee_lamports is not None
     assert before - after == done.in_amount + done.fee_lamports
@@ -38,20 +25,12 @@ async def test_buy_then_sell_land_and_are_accounted_to_the_lamport(env: Env) -> 
     assert trade is not None
     assert trade.out_amount == done.out_amount
 
-    sell, _ = await env.repos.orders.create(
-        user_id=env.user_id,
-        wallet_id=env.key.wallet_id,
-        kind=OrderKind.MANUAL,
-        token_mint=str(token.mint),
-        side=OrderSide.SELL,
-        amount=done.out_amount,
-        slippage_bps=100,
-        priority_fee=FeeLevel.NONE,
-        idempotency_key="sell-1",
+    sell = await env.order(
+        token.mint, done.out_amount, "sell-1", side=OrderSide.SELL, fee=FeeLevel.NONE
     )
-    sold = await ex.run(sell, account)
+    sold = await ex.run(sell, env.account)
     assert sold.status is OrderStatus.CONFIRMED, sold.error
-    final = env.cluster.get_balance(env.key.pubkey)
+    final = env.balance(env.key.pubkey)
     assert sold.out_amount is not None
     assert sold.fee_lamports is not None
     assert final - after == sold.out_amount - sold.fee_lamports
@@ -63,3 +42,27 @@ async def test_buy_then_sell_land_and_are_accounted_to_the_lamport(env: Env) -> 
     assert position.realized_pnl_lamports == (
         sold.out_amount - sold.fee_lamports - done.in_amount - done.fee_lamports
     )
+
+
+async def test_cosigner_policy_none_refuses_localnets_cosigned_swap_before_signing(
+    env: Env,
+) -> None:
+    token = env.token("honest")
+    before = env.balance(env.key.pubkey)
+    order = await env.order(token.mint, 100_000_000, "none-policy")
+    done = await env.executor(cosigners="none").run(order, env.account)
+    assert done.status is OrderStatus.FAILED
+    assert done.error is not None
+    assert done.error.type is OrderErrorType.REJECTED
+    assert "unexpected signer" in done.error.message
+    assert done.signature is None
+    assert env.balance(env.key.pubkey) == before
+
+
+async def test_an_allow_listed_pool_key_is_accepted_under_policy_none(env: Env) -> None:
+    token = env.token("honest")
+    order = await env.order(token.mint, 10_000_000, "allow-set")
+    done = await env.executor(cosigners="none", allowed_cosigners=frozenset({token.pool})).run(
+        order, env.account
+    )
+    assert done.status is OrderStatus.CONFIRMED, done.error

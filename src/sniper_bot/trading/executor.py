@@ -42,8 +42,15 @@ from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
 from sniper_bot.trading.fees import priority_fee_lamports
 from sniper_bot.trading.ports import ChainPort, OrderStore, RiskGate, TradeStore, WalletKey
+from sniper_bot.trading.simulate import simulate_checked
 from sniper_bot.trading.venue import Venue
-from sniper_bot.trading.verify import DEFAULT_ALLOWED_PROGRAMS, VerifyPolicy, sign_swap, verify_swap
+from sniper_bot.trading.verify import (
+    DEFAULT_ALLOWED_PROGRAMS,
+    CosignerPolicy,
+    VerifyPolicy,
+    sign_swap,
+    verify_swap,
+)
 
 __all__ = ["Boundary", "ExecutorConfig", "SwapExecutor", "TradeAccount"]
 
@@ -61,10 +68,13 @@ class ExecutorConfig:
     poll_interval_s: float = 0.2
     resend_interval_s: float = 2.0
     send_fanout: int = 1
+    skip_preflight: bool = False  # the executor simulated already; skipping saves a round trip
     honeypot_threshold: int = 70
     land_deadline_s: float = 180.0  # give up watching (order stays non-final for recovery)
     allowed_cosigners: frozenset[Pubkey] = frozenset()
     allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
+    # SWAP_COSIGNER_POLICY: "none" on mainnet; "presigned" for venues that co-sign (localnet).
+    cosigners: CosignerPolicy = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +202,7 @@ class SwapExecutor:
             max_priority_fee_lamports=max(fee, account.max_priority_fee_lamports),
             allowed_programs=self.config.allowed_programs,
             allowed_cosigners=self.config.allowed_cosigners,
+            cosigners=self.config.cosigners,
         )
         tx = VersionedTransaction.from_bytes(swap.tx_bytes)
         verified = verify_swap(tx, user=owner, quote=quote, side=order.side, policy=policy)
@@ -199,7 +210,10 @@ class SwapExecutor:
         t = self._monotonic()
         signed = sign_swap(verified, key.sign_message)
         self._stage("sign", t)
-        sim = await self._timed("simulate", self._rpc.simulate_transaction(signed))
+        spend = quote.in_amount if buy else 0
+        sim = await self._timed(
+            "simulate", simulate_checked(self._rpc, signed, verified, owner, spend, policy)
+        )
         if sim.err is not None:
             error = classify_tx_error(
                 sim.err, program_ids=verified.program_ids, logs=sim.logs, stage="simulation"
@@ -222,7 +236,9 @@ class SwapExecutor:
             await self._timed(
                 "send",
                 self._rpc.send_transaction(
-                    signed, skip_preflight=False, fanout=self.config.send_fanout
+                    signed,
+                    skip_preflight=self.config.skip_preflight,
+                    fanout=self.config.send_fanout,
                 ),
             )
         except PreflightFailure as exc:
@@ -234,6 +250,11 @@ class SwapExecutor:
             error = classify_tx_error(
                 exc.err, program_ids=program_ids, logs=exc.logs, stage="simulation"
             )
+            if error.type is OrderErrorType.BLOCKHASH_EXPIRED:
+                # This node does not know the blockhash (expired, or it lags): only the block
+                # height passing lastValidBlockHeight proves it can never land. Keep watching.
+                log.info("first_send_blockhash_not_found", order_id=order.id)
+                return order
             return await self._fail(order, error)
         except TemporaryError as exc:  # may or may not have reached a leader: keep watching
             log.warning("first_send_unconfirmed", order_id=order.id, error=str(exc))

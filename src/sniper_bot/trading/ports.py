@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-from sniper_bot.chain.types import LandedTransaction, SignatureStatus, SimulationResult
+from sniper_bot.chain.types import Commitment, LandedTransaction, SignatureStatus, SimulationResult
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.orders import OrderStatus
 
@@ -24,7 +24,7 @@ __all__ = ["ChainPort", "OrderStore", "RiskGate", "RiskVerdict", "TradeStore", "
 
 
 class ChainPort(Protocol):
-    async def get_block_height(self, commitment: str = "confirmed") -> int: ...
+    async def get_block_height(self, commitment: Commitment = "confirmed") -> int: ...
     async def get_balance(self, pubkey: Pubkey) -> int: ...
     async def get_multiple_accounts(self, pubkeys: Sequence[Pubkey]) -> list[Account | None]: ...
     async def get_signature_statuses(

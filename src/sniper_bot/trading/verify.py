@@ -1,10 +1,21 @@
 """Check a venue's swap transaction before signing it, then sign it fast.
 
-Checked statically (no network): the fee payer is the user; every other required signer is an
-allowed co-signer that has already signed (a valid signature over this message); every invoked
-program is allowed; SOL the user transfers (System Transfer/CreateAccount) and tokens the user
-moves (Token Transfer/TransferChecked) do not exceed what the quote says; the compute-budget
-priority fee is within the user's maximum. The simulation later checks the resulting balances.
+Checked statically (no network): the fee payer is the user; every other required signer is a
+co-signer the policy accepts and that has already signed (a valid signature over this exact
+message); every invoked program is allowed; SOL the user transfers (System Transfer/
+CreateAccount) and tokens the user moves (Token Transfer/TransferChecked) do not exceed what the
+quote says; the wallet hands no authority away (Approve, SetAuthority, CloseAccount to someone
+else, System Assign); the compute-budget priority fee is within the user's maximum.
+
+Co-signers (``VerifyPolicy.cosigners``, the app's ``SWAP_COSIGNER_POLICY``):
+
+* ``"none"`` (production default): mainnet Jupiter transactions need only the user's signature,
+  so any extra signer is refused unless it is in ``allowed_cosigners`` (an explicit allow-set).
+* ``"presigned"``: venues that co-sign with keys the app cannot know in advance (localnet's
+  market signs each swap with a per-pool key). An extra signer is accepted only if (a) it has
+  already produced a valid signature over this exact message, (b) it is not the fee payer, and
+  (c) the amount checks hold; the executor then also simulates the signed transaction and refuses
+  it when more SOL would leave the wallet than the quote + fees + rent (``check_outflow``).
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from solders.hash import Hash
 from solders.message import MessageV0, to_bytes_versioned
@@ -33,9 +45,12 @@ from sniper_bot.trading.programs import (
 from sniper_bot.trading.venues.jupiter.constants import JUPITER_V6_PROGRAM
 
 __all__ = [
+    "COSIGNER_POLICIES",
     "DEFAULT_ALLOWED_PROGRAMS",
+    "CosignerPolicy",
     "VerifiedSwap",
     "VerifyPolicy",
+    "check_outflow",
     "sign_swap",
     "verify_swap",
 ]
@@ -57,14 +72,38 @@ _BUDGET = Pubkey.from_string(COMPUTE_BUDGET_PROGRAM)
 _TOKENS = frozenset({Pubkey.from_string(TOKEN_PROGRAM), Pubkey.from_string(TOKEN_2022_PROGRAM)})
 # Rent of up to a few new accounts (ATA 165 B ~ 0.00204 SOL; wSOL account): allowed beyond amounts.
 DEFAULT_RENT_ALLOWANCE = 10_000_000
+LAMPORTS_PER_SIGNATURE = 5_000
+
+CosignerPolicy = Literal["none", "presigned"]
+COSIGNER_POLICIES: tuple[CosignerPolicy, ...] = get_args(CosignerPolicy)
+
+# Token instructions by which the wallet would hand its tokens or accounts to someone else:
+# tag -> (position of the authority account, description). CloseAccount is handled apart.
+_TOKEN_AUTHORITY_GRANTS = {
+    4: (2, "approves a delegate over the wallet's tokens"),
+    13: (3, "approves a delegate over the wallet's tokens"),
+    6: (1, "changes an authority the wallet holds"),
+}
+_TOKEN_CLOSE_ACCOUNT = 9
+_SYSTEM_MOVES = (0, 2)  # CreateAccount, Transfer: lamports at 4..12
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyPolicy:
+    """What a venue's transaction may contain; ``cosigners`` is ``"none"`` or ``"presigned"``."""
+
     max_priority_fee_lamports: int
     allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
     allowed_cosigners: frozenset[Pubkey] = field(default_factory=frozenset)
     rent_allowance_lamports: int = DEFAULT_RENT_ALLOWANCE
+    cosigners: CosignerPolicy = "none"
+
+    def __post_init__(self) -> None:
+        if self.cosigners not in COSIGNER_POLICIES:
+            raise ValueError(
+                f"cosigner policy must be one of {', '.join(COSIGNER_POLICIES)}, "
+                f"got {self.cosigners!r} (set SWAP_COSIGNER_POLICY=none on mainnet)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +118,7 @@ class VerifiedSwap:
     compute_unit_limit: int | None
     compute_unit_price_micro_lamports: int | None
     blockhash: Hash
+    cosigners: tuple[Pubkey, ...] = ()  # extra signers that already signed (presigned policy)
 
     @property
     def priority_fee_lamports(self) -> int:
@@ -123,14 +163,7 @@ def verify_swap(
     sigs = list(tx.signatures)
     if len(sigs) != n_signers:
         raise _refuse("signature count does not match the message header")
-    for i in range(1, n_signers):
-        signer = keys[i]
-        if signer == user:
-            continue
-        if signer not in policy.allowed_cosigners:
-            raise _refuse(f"unexpected signer {signer}")
-        if sigs[i] == Signature.default() or not sigs[i].verify(signer, message_bytes):
-            raise _refuse(f"co-signer {signer} has not signed this message")
+    cosigners = _check_cosigners(keys, sigs, n_signers, message_bytes, policy)
     program_ids: list[str] = []
     sol_out = 0
     tokens_out = 0
@@ -156,13 +189,20 @@ def verify_swap(
                 cu_limit = struct.unpack_from("<I", data, 1)[0]
             elif data[0] == 3 and len(data) >= 9:
                 cu_price = struct.unpack_from("<Q", data, 1)[0]
-        elif program == _SYSTEM and len(data) >= 12 and key_at(0) == user:
+        elif program == _SYSTEM and len(data) >= 4 and key_at(0) == user:
             tag = struct.unpack_from("<I", data, 0)[0]
-            if tag in (0, 2):  # CreateAccount / Transfer: lamports at 4..12
-                sol_out += struct.unpack_from("<Q", data, 4)[0]
+            if tag not in _SYSTEM_MOVES or len(data) < 12:
+                raise _refuse(f"system instruction {tag} on the wallet account itself")
+            sol_out += struct.unpack_from("<Q", data, 4)[0]
         elif program in _TOKENS and data:
+            tag = data[0]
+            grant = _TOKEN_AUTHORITY_GRANTS.get(tag)
+            if grant is not None and key_at(grant[0]) == user:
+                raise _refuse(grant[1])
+            if tag == _TOKEN_CLOSE_ACCOUNT and key_at(2) == user and key_at(1) != user:
+                raise _refuse("closes a wallet token account into someone else's account")
             # Transfer(3): authority is account 2; TransferChecked(12): account 3.
-            authority_pos = {3: 2, 12: 3}.get(data[0])
+            authority_pos = {3: 2, 12: 3}.get(tag)
             if authority_pos is not None and len(data) >= 9 and key_at(authority_pos) == user:
                 tokens_out += struct.unpack_from("<Q", data, 1)[0]
     user_index = keys.index(user)
@@ -185,6 +225,7 @@ def verify_swap(
         compute_unit_limit=cu_limit,
         compute_unit_price_micro_lamports=cu_price,
         blockhash=msg.recent_blockhash,
+        cosigners=cosigners,
     )
     if verified.priority_fee_lamports > policy.max_priority_fee_lamports:
         raise _refuse(
@@ -192,6 +233,52 @@ def verify_swap(
             f"{policy.max_priority_fee_lamports}"
         )
     return verified
+
+
+def _check_cosigners(
+    keys: list[Pubkey],
+    sigs: list[Signature],
+    n_signers: int,
+    message_bytes: bytes,
+    policy: VerifyPolicy,
+) -> tuple[Pubkey, ...]:
+    """Every required signer after the fee payer (the user) must be accepted and have signed."""
+    accepted: list[Pubkey] = []
+    for i in range(1, n_signers):
+        signer = keys[i]
+        if signer == keys[0]:  # (b) a co-signer can never be the fee payer
+            raise _refuse(f"co-signer {signer} is the fee payer")
+        if signer not in policy.allowed_cosigners and policy.cosigners != "presigned":
+            raise _refuse(
+                f"unexpected signer {signer} (co-signer policy {policy.cosigners!r} "
+                "accepts only the user's signature)"
+            )
+        if sigs[i] == Signature.default() or not sigs[i].verify(signer, message_bytes):
+            raise _refuse(f"co-signer {signer} has not signed this message")
+        accepted.append(signer)
+    return tuple(accepted)
+
+
+def check_outflow(
+    verified: VerifiedSwap,
+    *,
+    spend_lamports: int,
+    pre_lamports: int,
+    post_lamports: int,
+    policy: VerifyPolicy,
+) -> None:
+    """Refuse when a (simulated) run takes more SOL than the quote + fees + rent allowance.
+
+    ``spend_lamports`` is the quote's SOL input (0 for a sell); the network fee is one base fee
+    per signature plus the priority fee the message asks for.
+    """
+    fees = LAMPORTS_PER_SIGNATURE * len(verified.tx.signatures) + verified.priority_fee_lamports
+    limit = spend_lamports + fees + policy.rent_allowance_lamports
+    taken = pre_lamports - post_lamports
+    if taken > limit:
+        raise _refuse(
+            f"simulation takes {taken} lamports from the wallet; quote + fees + rent allow {limit}"
+        )
 
 
 def sign_swap(verified: VerifiedSwap, sign_message: object) -> VersionedTransaction:
