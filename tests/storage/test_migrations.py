@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from sniper_bot.storage import Database
@@ -22,6 +23,7 @@ TABLES = {
     "Trade",
     "HoneypotCheck",
     "Session",
+    "SnipeTarget",  # 0002_snipe_targets (sniper_bot.storage.snipes)
 }
 
 
@@ -51,17 +53,22 @@ async def table_names(db: Database) -> set[str]:
 async def test_upgrade_downgrade_upgrade_leaves_a_schema_equal_to_the_models(
     empty_db: Database,
 ) -> None:
-    assert await empty_db.migration_status() == (None, "0001_initial")
+    head = head_revision()
+    assert await empty_db.migration_status() == (None, head)
+    assert not await empty_db.is_up_to_date()
+
+    await empty_db.upgrade("0001_initial")
+    assert await empty_db.migration_status() == ("0001_initial", head)
     assert not await empty_db.is_up_to_date()
 
     await empty_db.upgrade()
-    assert await empty_db.migration_status() == ("0001_initial", head_revision())
+    assert await empty_db.migration_status() == (head, head)
     assert await empty_db.is_up_to_date()
     assert await table_names(empty_db) >= TABLES
     assert await empty_db.schema_drift() == []
 
     await empty_db.downgrade("base")
-    assert await empty_db.migration_status() == (None, "0001_initial")
+    assert await empty_db.migration_status() == (None, head)
     assert not (TABLES & await table_names(empty_db))
 
     await empty_db.upgrade()
@@ -99,5 +106,14 @@ async def test_server_defaults_work_for_raw_sql_inserts(empty_db: Database) -> N
     assert row[2] is not None
 
 
-def test_every_table_is_created_by_the_initial_migration() -> None:
+def test_every_model_table_is_covered_by_the_test() -> None:
     assert set(Base.metadata.tables) == TABLES
+
+
+def test_revisions_form_one_ordered_chain() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    chain = [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
+    assert chain[0] == "0001_initial"
+    assert chain[-1] == head_revision()
+    numbers = [int(rev.split("_", 1)[0]) for rev in chain]
+    assert numbers == list(range(1, len(chain) + 1))

@@ -194,3 +194,8 @@ async def test_invalid_settings_are_rejected_and_nothing_changes(
         await repos.settings.update(user.id, **change)
     assert info.value.user_message
     assert await repos.settings.get(user.id) == UserSettings(user_id=user.id)
+
+
+async def test_settings_for_an_unknown_user_are_not_found(repos: Repositories) -> None:
+    with pytest.raises(NotFound):
+        await repos.settings.update(424242, slippage_bps=200)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.entities import UserSettings
 from sniper_bot.domain.fees import MAX_SLIPPAGE_BPS, FeeLevel
-from sniper_bot.storage.errors import InvalidSetting
+from sniper_bot.storage.errors import InvalidSetting, NotFound
 from sniper_bot.storage.models import UserSettingsRow
 
 from .base import Repository, by_column, insert_for
@@ -100,6 +103,12 @@ class SettingsRepository(Repository):
         """Validate and save changes (``slippage_bps=300, priority_fee_level="HIGH"``, ...)."""
         checked = {name: validate_settings_change(name, v) for name, v in changes.items()}
         now = self._now()
+        try:
+            return await self._save(user_id, checked, now)
+        except IntegrityError as exc:
+            raise NotFound(f"user {user_id} does not exist") from exc
+
+    async def _save(self, user_id: int, checked: dict[str, Any], now: datetime) -> UserSettings:
         async with self._db.session() as session:
             row = await session.get(UserSettingsRow, user_id, with_for_update=True)
             current = to_settings(row) if row else UserSettings(user_id=user_id)
