@@ -216,7 +216,7 @@ class Control:
             decimals=decimals,
             token_program=program,
             tokens_per_sol=quote.out_amount if quote is not None else None,
-            price_impact_pct=str(quote.price_impact_pct) if quote is not None else None,
+            price_impact_pct=f"{quote.price_impact_pct:.2f}" if quote is not None else None,
             risk=self._risk_view(report),
             presets_lamports=tuple(settings.buy_presets_lamports),
             held_amount=held,
