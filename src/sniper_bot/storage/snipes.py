@@ -128,8 +128,6 @@ class SnipeTargetRepository(Repository):
             raise ValueError(f"snipe amount must be positive lamports, got {amount_lamports}")
         validate_slippage_bps(slippage_bps)
         now = self._now()
-        if expires_at <= now:
-            raise ValueError("a snipe must expire in the future")
         async with self._db.session() as session:
             owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
             if owner != user_id:

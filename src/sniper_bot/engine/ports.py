@@ -1,0 +1,85 @@
+"""What the snipe engine needs from its neighbours, as small Protocols (the real ones fit).
+
+``SnipeTargetStore`` = ``sniper_bot.storage.snipes.SnipeTargetRepository``; ``Buyer`` =
+``sniper_bot.trading.service.TradingService``; ``RiskChecker`` = ``sniper_bot.safety.service.
+RiskService``; ``LaunchFeed`` = ``sniper_bot.detection.LaunchDetector``; ``RouteProbe`` =
+``sniper_bot.engine.probe.QuoteRouteProbe``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from sniper_bot.domain.entities import Order, OrderKind
+from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
+
+__all__ = ["Buyer", "LaunchFeed", "RiskChecker", "RiskVerdict", "RouteProbe", "SnipeTargetStore"]
+
+
+class SnipeTargetStore(Protocol):
+    async def arm(
+        self,
+        *,
+        user_id: int,
+        wallet_id: int,
+        token_mint: str,
+        amount_lamports: int,
+        slippage_bps: int,
+        priority_fee: FeeLevel,
+        expires_at: datetime,
+    ) -> SnipeTarget: ...
+    async def get(self, user_id: int, target_id: int) -> SnipeTarget | None: ...
+    async def get_by_id(self, target_id: int) -> SnipeTarget | None: ...
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20
+    ) -> list[SnipeTarget]: ...
+    async def cancel(self, user_id: int, target_id: int) -> SnipeTarget: ...
+    async def list_armed_for_mint(
+        self, mint: str, now: datetime | None = None
+    ) -> list[SnipeTarget]: ...
+    async def mark_fired(
+        self, target_id: int, order_id: str | None = None, now: datetime | None = None
+    ) -> SnipeTarget | None: ...
+    async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget | None: ...
+    async def mark_failed(
+        self, target_id: int, error: str, order_id: str | None = None
+    ) -> SnipeTarget | None: ...
+    async def expire_due(self, now: datetime | None = None) -> list[SnipeTarget]: ...
+    async def list_fired_without_order(self) -> list[SnipeTarget]: ...
+
+
+class Buyer(Protocol):
+    async def buy(
+        self,
+        user_id: int,
+        wallet_id: int | None,
+        mint: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        idempotency_key: str,
+        *,
+        kind: OrderKind = OrderKind.MANUAL,
+    ) -> Order: ...
+
+
+class RiskVerdict(Protocol):
+    @property
+    def score(self) -> int: ...
+    @property
+    def is_honeypot(self) -> bool: ...
+
+
+class RiskChecker(Protocol):
+    async def check(self, mint: str, *, force: bool = False) -> RiskVerdict: ...
+
+
+class RouteProbe(Protocol):
+    async def routable(self, mint: str) -> bool: ...
+
+
+class LaunchFeed(Protocol):
+    async def run(self, sink: Callable[[LaunchEvent], Awaitable[None]]) -> None: ...

@@ -1,0 +1,340 @@
+"""``SnipeEngine``: armed snipe targets fire the moment their pool appears, exactly once.
+
+    engine = SnipeEngine(feeds=[detector], targets=repo, trading=trading, risk=risk,
+                         metrics=metrics, probe=QuoteRouteProbe(venue))
+    target = await engine.arm(user_id, wallet_id, mint, lamports, slippage_bps, fee_level, ttl_s)
+    tg.create_task(engine.run(stop))            # in the app's TaskGroup
+
+On a ``LaunchEvent`` (or on ``arm`` when the pool already exists) for a mint with ARMED targets:
+1. every target is claimed ARMED -> FIRED by compare-and-set, so of two replicas that see the
+   same pool exactly one fires each target;
+2. the engine waits until the venue can route the mint (``probe``), backing off within the
+   targets' window: a brand-new pool is not routable on Jupiter for a while, and a risk check
+   run before it is would see "no pool" and block the token (so the probe is not optional);
+3. ONE risk check for the mint (``force=True``: a cached "no pool" verdict from before the pool
+   existed must not block it), shared by every target through the risk service's cache, which
+   the executor's risk gate reads;
+4. each target buys through ``TradingService.buy(..., idempotency_key=f"snipe:{id}",
+   kind=SNIPE)``: a crash and replay return the same order and never buy twice. A buy that fails
+   with ``no_route`` (nothing was signed) is retried with ``snipe:{id}:{n}`` until the target
+   expires; any other failure marks the target FAILED (the order keeps the classified error).
+Nothing here raises into the caller's TaskGroup: one bad target or event is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from solders.pubkey import Pubkey
+
+from sniper_bot.domain.entities import Order, OrderKind
+from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
+from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
+from sniper_bot.domain.orders import OrderErrorType, OrderStatus
+from sniper_bot.engine.ports import Buyer, LaunchFeed, RiskChecker, RouteProbe, SnipeTargetStore
+from sniper_bot.errors import PermanentError, SniperBotError
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience.backoff import Backoff
+
+__all__ = ["InvalidSnipe", "SnipeConfig", "SnipeEngine", "SnipeResult", "idempotency_key"]
+
+log = structlog.get_logger(__name__)
+
+_RETRYABLE = frozenset({OrderErrorType.NO_ROUTE})
+
+
+class InvalidSnipe(PermanentError):
+    """The snipe request itself is wrong (mint, amount, window); ``user_message`` says how."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnipeConfig:
+    default_ttl_s: float = 3_600.0
+    max_ttl_s: float = 7 * 24 * 3_600.0
+    route_backoff: Backoff = field(
+        default_factory=lambda: Backoff(base_s=0.25, factor=1.6, max_s=3.0, jitter=0.2)
+    )
+    expiry_interval_s: float = 5.0
+    stop_grace_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SnipeResult:
+    target: SnipeTarget
+    order: Order | None
+
+
+def idempotency_key(target_id: int, attempt: int) -> str:
+    """``snipe:<id>`` for the first buy; ``snipe:<id>:<n>`` after ``n`` no-route failures."""
+    return f"snipe:{target_id}" if attempt == 0 else f"snipe:{target_id}:{attempt}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SnipeEngine:
+    def __init__(
+        self,
+        *,
+        feeds: Sequence[LaunchFeed],
+        targets: SnipeTargetStore,
+        trading: Buyer,
+        risk: RiskChecker,
+        metrics: Metrics,
+        probe: RouteProbe,
+        clock: Callable[[], datetime] = _utcnow,
+        config: SnipeConfig | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._feeds = list(feeds)
+        self._targets = targets
+        self._trading = trading
+        self._risk = risk
+        self._metrics = metrics
+        self._clock = clock
+        self._probe = probe
+        self.config = config or SnipeConfig()
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- what the control facade calls -----------------------------------------------------------
+
+    async def arm(
+        self,
+        user_id: int,
+        wallet_id: int,
+        mint: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget:
+        """Store an ARMED target; if the pool already trades, it fires right away (background)."""
+        try:
+            Pubkey.from_string(mint)
+        except ValueError:
+            raise InvalidSnipe(
+                f"invalid mint {mint!r}", user_message="That is not a token address (mint)."
+            ) from None
+        if lamports <= 0:
+            raise InvalidSnipe("non-positive amount", user_message="The amount must be above 0.")
+        try:
+            validate_slippage_bps(slippage_bps)
+        except ValueError as exc:
+            raise InvalidSnipe(str(exc), user_message=str(exc).capitalize() + ".") from None
+        ttl = self.config.default_ttl_s if ttl_s is None else ttl_s
+        if not 0 < ttl <= self.config.max_ttl_s:
+            hours = self.config.max_ttl_s / 3600
+            raise InvalidSnipe(
+                f"ttl {ttl} s out of range", user_message=f"A snipe can wait up to {hours:g} h."
+            )
+        target = await self._targets.arm(
+            user_id=user_id,
+            wallet_id=wallet_id,
+            token_mint=mint,
+            amount_lamports=lamports,
+            slippage_bps=slippage_bps,
+            priority_fee=fee_level,
+            expires_at=self._clock() + timedelta(seconds=ttl),
+        )
+        log.info("snipe_armed", target_id=target.id, user_id=user_id, mint=mint, lamports=lamports)
+        self._spawn(self._fire_if_routable(mint), f"snipe-arm:{target.id}")
+        return target
+
+    async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
+        return await self._targets.cancel(user_id, target_id)
+
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20
+    ) -> list[SnipeTarget]:
+        return await self._targets.list_for_user(user_id, statuses, limit)
+
+    # -- firing ----------------------------------------------------------------------------------
+
+    async def on_launch(self, event: LaunchEvent) -> list[SnipeResult]:
+        """Fire every armed target on ``event.mint``; [] when nobody waits for it."""
+        return await self.fire_mint(event.mint, event)
+
+    async def fire_mint(self, mint: str, event: LaunchEvent | None = None) -> list[SnipeResult]:
+        armed = await self._targets.list_armed_for_mint(mint, self._clock())
+        if not armed:
+            return []
+        claimed: list[SnipeTarget] = []
+        for target in armed:
+            won = await self._targets.mark_fired(target.id, now=self._clock())
+            if won is None:
+                log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
+            else:
+                claimed.append(won)
+        if not claimed:
+            return []
+        if event is not None:
+            self._metrics.swap_stage_duration_seconds.labels(stage="snipe_claim").observe(
+                max(0.0, self._monotonic() - event.seen_at)
+            )
+        log.info("snipe_firing", mint=mint, targets=len(claimed),
+                 source=event.source if event else "arm")  # fmt: skip
+        return await self._run(mint, claimed, {t.id: 0 for t in claimed})
+
+    async def _run(
+        self, mint: str, pending: list[SnipeTarget], attempts: dict[int, int]
+    ) -> list[SnipeResult]:
+        results: list[SnipeResult] = []
+        round_no = 0
+        while pending:
+            if await self._ready(mint):
+                outcomes = await asyncio.gather(
+                    *(self._buy(t, attempts[t.id]) for t in pending), return_exceptions=True
+                )
+                retry: list[SnipeTarget] = []
+                for target, outcome in zip(pending, outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        results.append(await self._failed(target, outcome))
+                    elif self._should_retry(outcome):
+                        attempts[target.id] += 1
+                        retry.append(target)
+                    else:
+                        results.append(await self._settled(target, outcome))
+                pending = retry
+            now = self._clock()
+            for target in [t for t in pending if t.expires_at <= now]:
+                pending.remove(target)
+                failed = await self._targets.mark_failed(
+                    target.id, "no route to the pool before the snipe expired"
+                )
+                results.append(SnipeResult(failed or target, None))
+            if pending:
+                await self._sleep(self.config.route_backoff.delay(round_no, self._rng))
+                round_no += 1
+        return results
+
+    async def _ready(self, mint: str) -> bool:
+        """Routable now? Then one (forced) risk check for the mint, shared by every target."""
+        if not await self._probe.routable(mint):
+            return False
+        try:
+            await self._risk.check(mint, force=True)
+        except SniperBotError as exc:  # the executor's gate runs it again and classifies
+            log.warning("snipe_risk_check_failed", mint=mint, error=exc.message)
+        return True
+
+    async def _buy(self, target: SnipeTarget, attempt: int) -> Order:
+        order = await self._trading.buy(
+            target.user_id,
+            target.wallet_id,
+            target.token_mint,
+            target.amount_lamports,
+            target.slippage_bps,
+            target.priority_fee,
+            idempotency_key(target.id, attempt),
+            kind=OrderKind.SNIPE,
+        )
+        await self._targets.attach_order(target.id, order.id)
+        return order
+
+    @staticmethod
+    def _should_retry(order: Order) -> bool:
+        return (
+            order.status is OrderStatus.FAILED
+            and order.error is not None
+            and order.error.type in _RETRYABLE
+        )
+
+    async def _settled(self, target: SnipeTarget, order: Order) -> SnipeResult:
+        if order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+            reason = order.error.type.value if order.error else order.status.value.lower()
+            failed = await self._targets.mark_failed(target.id, reason, order.id)
+            log.info("snipe_failed", target_id=target.id, order_id=order.id, reason=reason)
+            return SnipeResult(failed or target, order)
+        log.info("snipe_fired", target_id=target.id, order_id=order.id, status=order.status.value)
+        current = await self._targets.get_by_id(target.id)
+        return SnipeResult(current or target, order)
+
+    async def _failed(self, target: SnipeTarget, exc: BaseException) -> SnipeResult:
+        if not isinstance(exc, Exception):
+            raise exc  # cancellation and friends propagate
+        reason = exc.message if isinstance(exc, SniperBotError) else f"internal error: {exc!r}"
+        log.warning("snipe_buy_raised", target_id=target.id, error=reason)
+        failed = await self._targets.mark_failed(target.id, reason)
+        return SnipeResult(failed or target, None)
+
+    async def _fire_if_routable(self, mint: str) -> None:
+        if await self._probe.routable(mint):
+            await self.fire_mint(mint)
+
+    # -- upkeep ----------------------------------------------------------------------------------
+
+    async def expire_due(self) -> list[SnipeTarget]:
+        expired = await self._targets.expire_due(self._clock())
+        for target in expired:
+            log.info("snipe_expired", target_id=target.id, mint=target.token_mint)
+        return expired
+
+    async def recover(self) -> list[SnipeResult]:
+        """FIRED targets without an order (crash between claim and buy) buy again with the same
+        idempotency keys: an order that exists is returned, never duplicated."""
+        results: list[SnipeResult] = []
+        for target in await self._targets.list_fired_without_order():
+            log.info("snipe_recovering", target_id=target.id, mint=target.token_mint)
+            results += await self._run(target.token_mint, [target], {target.id: 0})
+        return results
+
+    # -- service ---------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen, fire and expire until ``stop`` is set; in-flight buys get ``stop_grace_s``."""
+        workers = [
+            asyncio.create_task(self._guarded(feed.run(self._on_event), "feed"))
+            for feed in self._feeds
+        ]
+        workers.append(asyncio.create_task(self._expiry_loop()))
+        self._spawn(self.recover(), "snipe-recover")
+        try:
+            await stop.wait()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self.wait_idle(self.config.stop_grace_s)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_idle(self, timeout_s: float | None = None) -> None:
+        """Wait for spawned fires (an event's or an arm's) to finish."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _on_event(self, event: LaunchEvent) -> None:
+        self._spawn(self.on_launch(event), f"snipe:{event.mint}")
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await self._guarded(self.expire_due(), "expiry")
+            await self._sleep(self.config.expiry_interval_s)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(self._guarded(work, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Awaitable[Any], name: str) -> None:
+        try:
+            await work
+        except Exception as exc:  # supervised: one failure never stops sniping
+            log.error("snipe_task_failed", task=name, error=repr(exc))
