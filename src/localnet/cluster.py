@@ -45,7 +45,14 @@ from localnet.execution import (
     with_blockhash,
     writable_flags,
 )
-from localnet.history import FINALITY_DEPTH, History, SimOutcome, TxOutcome
+from localnet.history import (
+    DEFAULT_MAX_TRANSACTIONS,
+    FINALITY_DEPTH,
+    STATUS_CACHE_SLOTS,
+    History,
+    SimOutcome,
+    TxOutcome,
+)
 from localnet.pubsub import SubscriptionHub
 
 __all__ = [
@@ -68,6 +75,7 @@ BLOCKHASH_WINDOW = 150
 GENESIS_SLOT = 1_000
 MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 AIRDROP_LIMIT = 10**15
+DECIMALS_CACHE_SIZE = 4_096
 
 
 class Cluster(TransactionExecution):
@@ -80,7 +88,10 @@ class Cluster(TransactionExecution):
         slot_ms: int | None = 400,
         sigverify: bool = True,
         wall_clock: Callable[[], float] = time.time,
+        max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
+        status_slots: int = STATUS_CACHE_SLOTS,
     ) -> None:
+        """`max_transactions`/`status_slots`: history retention (see `localnet.history`)."""
         self.seed = seed
         self.slot_ms = slot_ms
         self.sigverify = sigverify
@@ -92,7 +103,7 @@ class Cluster(TransactionExecution):
         self._blockhashes: OrderedDict[Hash, int] = OrderedDict()
         self._blockhashes[self.svm.latest_blockhash()] = self.block_height
         self._sync_clock()
-        self.history = History()
+        self.history = History(max_transactions=max_transactions, keep_slots=status_slots)
         self._decimals: dict[Pubkey, int] = {}
         self.hub = SubscriptionHub(self.decimals_of)
         self._guards: list[TransactionGuard] = []
@@ -146,7 +157,7 @@ class Cluster(TransactionExecution):
             self._blockhashes[self.svm.latest_blockhash()] = self.block_height
             while len(self._blockhashes) > BLOCKHASH_WINDOW + 1:
                 self._blockhashes.popitem(last=False)
-            self.history.prune_fees(self.slot)
+            self.history.prune(self.slot)
             self.hub.on_slot(self.slot, self.slot - 1, self.slot_at(FINALITY_DEPTH))
             for listener in tuple(self._slot_listeners):
                 listener(self.slot)
@@ -229,6 +240,8 @@ class Cluster(TransactionExecution):
         if account is None or token_account_kind(account.owner, bytes(account.data)) != "mint":
             return None
         decimals = mint_fields(bytes(account.data))[1]
+        if len(self._decimals) >= DECIMALS_CACHE_SIZE:
+            self._decimals.pop(next(iter(self._decimals)))  # bounded: oldest mint first
         self._decimals[mint] = decimals
         return decimals
 

@@ -125,6 +125,7 @@ async def state(request: web.Request) -> web.Response:
             "last_valid_block_height": cluster.last_valid_block_height(),
             "slot_ms": cluster.slot_ms,
             "transactions": len(cluster.history),
+            "transactions_evicted": cluster.history.evicted,
             "subscriptions": len(cluster.hub),
             "endpoints": sorted(endpoints),
         }

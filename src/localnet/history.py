@@ -3,6 +3,12 @@
 Commitment is modelled by depth: a transaction landed in slot `s` is `processed` at once,
 `confirmed` when the cluster reaches slot `s + CONFIRMATION_DEPTH` and `finalized` at
 `s + FINALITY_DEPTH`.
+
+Retention is bounded like a real RPC node's: the oldest transactions (and with them their
+signature statuses) are forgotten once more than `max_transactions` are held, but never one that
+landed within the last `keep_slots` slots (default 300, agave's status-cache span; at least the
+151 slots in which its blockhash can still be valid, so a resend of a forgotten transaction is
+refused as `BlockhashNotFound` rather than executed twice).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from localnet.encoding import JsonDict, ui_token_amount
 CONFIRMATION_DEPTH = 1
 FINALITY_DEPTH = 32
 PRIORITIZATION_FEE_SLOTS = 150
+DEFAULT_MAX_TRANSACTIONS = 10_000
+STATUS_CACHE_SLOTS = 300
+MIN_KEEP_SLOTS = 151  # a blockhash is valid for 150 blocks after the one it was issued in
 COMMITMENT_DEPTH = {"processed": 0, "confirmed": CONFIRMATION_DEPTH, "finalized": FINALITY_DEPTH}
 
 
@@ -118,10 +127,27 @@ def confirmation_status(tx_slot: int, current_slot: int) -> str:
 
 
 class History:
-    """Every landed transaction by signature, plus per-slot prioritization fees."""
+    """Landed transactions by signature (bounded, oldest forgotten first) and per-slot
+    prioritization fees (last 150 slots)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
+        keep_slots: int = STATUS_CACHE_SLOTS,
+    ) -> None:
+        if max_transactions < 1:
+            raise ValueError("max_transactions must be at least 1")
+        if keep_slots < MIN_KEEP_SLOTS:
+            raise ValueError(
+                f"keep_slots must be at least {MIN_KEEP_SLOTS} (the blockhash window), "
+                f"got {keep_slots}"
+            )
+        self.max_transactions = max_transactions
+        self.keep_slots = keep_slots
+        self.evicted = 0
         self._by_signature: dict[Signature, TxOutcome] = {}
+        self._order: deque[tuple[int, Signature]] = deque()
         self._fees: deque[tuple[int, int, frozenset[Pubkey]]] = deque()
 
     def __len__(self) -> int:
@@ -131,13 +157,25 @@ class History:
         return self._by_signature.get(signature)
 
     def add(self, outcome: TxOutcome, *, cu_price: int, writable: frozenset[Pubkey]) -> None:
+        if outcome.signature not in self._by_signature:
+            self._order.append((outcome.slot, outcome.signature))
         self._by_signature[outcome.signature] = outcome
         self._fees.append((outcome.slot, cu_price, writable))
+        self._evict(outcome.slot)
 
-    def prune_fees(self, current_slot: int) -> None:
+    def prune(self, current_slot: int) -> None:
+        """Once per slot: drop fees older than 150 slots and transactions over the limit."""
         oldest = current_slot - PRIORITIZATION_FEE_SLOTS
         while self._fees and self._fees[0][0] <= oldest:
             self._fees.popleft()
+        self._evict(current_slot)
+
+    def _evict(self, current_slot: int) -> None:
+        protected_from = current_slot - self.keep_slots
+        while len(self._order) > self.max_transactions and self._order[0][0] < protected_from:
+            _, signature = self._order.popleft()
+            del self._by_signature[signature]
+            self.evicted += 1
 
     def status_json(self, signature: Signature, current_slot: int) -> JsonDict | None:
         """A `getSignatureStatuses` entry, or None when unknown."""
