@@ -70,6 +70,10 @@ def command(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        from sniper_bot.observability.logging import configure_logging
+
+        # operator commands print tables; only warnings go to stderr (run/demo reconfigure)
+        configure_logging(level="WARNING", fmt="console")
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:

@@ -51,6 +51,9 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
     except ConfigError as exc:
         return [Check("configuration", False, True, line) for line in exc.message.splitlines()]
     checks = [Check("configuration", True, True, "every variable valid")]
+    # Import the heavy modules (Alembic, aiogram...) before any check's clock starts: an import
+    # blocks the event loop and would make the concurrent checks time out on a busy machine.
+    await asyncio.to_thread(_preload)
     async with aiohttp.ClientSession() as http:
         checks += await asyncio.gather(
             _database(settings),
@@ -60,6 +63,22 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
         )
         checks += await _rpc(settings, http)
     return checks
+
+
+def _preload() -> None:
+    import importlib
+
+    for module in (
+        "sniper_bot.storage.database",
+        "sniper_bot.storage.migrate",
+        "alembic.runtime.migration",
+        "alembic.script",
+        "sniper_bot.cache.redis",
+        "sniper_bot.trading.venues.jupiter.client",
+        "sniper_bot.telegram.bot",
+        "sniper_bot.chain.latency",
+    ):
+        importlib.import_module(module)
 
 
 async def _database(settings: Settings) -> Check:
