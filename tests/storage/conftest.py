@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,44 +44,73 @@ class StepClock:
         self.current += timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="session")
-def shared_pg_url() -> Iterator[str]:
-    """One PostgreSQL database (with the schema) for the whole contract suite; tables are
-    truncated before each test. Creating a database per test costs ~0.5 s, this ~20 ms."""
-    name = f"sniper_storage_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(
-            f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
-            isolation_level="AUTOCOMMIT",
-            poolclass=NullPool,
-            connect_args={"timeout": 5},
-        )
-        try:
-            async with engine.connect() as conn:
-                await conn.exec_driver_sql(sql)
-        finally:
-            await engine.dispose()
-
+async def _pg_admin(sql: str) -> None:
+    engine = create_async_engine(
+        f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"timeout": 5},
+    )
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(sql)
+    finally:
+        await engine.dispose()
+
+
+def _session_pg_database(
+    prefix: str, prepare: Callable[[Database], Awaitable[None]]
+) -> Iterator[str]:
+    """A PostgreSQL database shared by a whole session (creating one costs ~0.5-1 s)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, SQLAlchemyError) as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL is not available: {exc!r} (CI=true: this is a failure)")
         pytest.skip(f"PostgreSQL is not available: {exc!r}")
     url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
-    async def schema() -> None:
+    async def run_prepare() -> None:
         database = Database(url)
-        async with database.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-        await database.dispose()
+        try:
+            await prepare(database)
+        finally:
+            await database.dispose()
 
-    asyncio.run(schema())
+    asyncio.run(run_prepare())
     try:
         yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _create_all(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+
+
+async def _migrate(database: Database) -> None:
+    await database.upgrade()
+
+
+@pytest.fixture(scope="session")
+def shared_pg_url() -> Iterator[str]:
+    """The contract suite's PostgreSQL database (schema from the models); rows are deleted
+    before each test."""
+    yield from _session_pg_database("sniper_storage", _create_all)
+
+
+@pytest.fixture(scope="session")
+def migrated_pg_url() -> Iterator[str]:
+    """A PostgreSQL database built by the Alembic migrations (for the runbook SQL tests)."""
+    yield from _session_pg_database("sniper_storage_mig", _migrate)
+
+
+async def clear_all_rows(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):  # DELETE beats TRUNCATE here
+            await conn.execute(table.delete())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,12 +128,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     migrations produce exactly this schema on both backends."""
     database = Database(database_url, pool_size=5)
     await database.connect(attempts=1)
-    async with database.engine.begin() as conn:
-        if database.is_postgres:
-            for table in reversed(Base.metadata.sorted_tables):  # DELETE beats TRUNCATE here
-                await conn.execute(table.delete())
-        else:
-            await conn.run_sync(Base.metadata.create_all)
+    if database.is_postgres:
+        await clear_all_rows(database)
+    else:
+        await _create_all(database)
     try:
         yield database
     finally:

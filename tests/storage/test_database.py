@@ -119,8 +119,8 @@ async def test_unreachable_server_is_retried_with_backoff_then_named() -> None:
     assert SECRET not in message
 
 
-async def test_a_missing_database_is_a_config_error_not_a_retry(pg_url: str) -> None:
-    missing = pg_url.rsplit("/", 1)[0] + "/sniper_no_such_db"
+async def test_a_missing_database_is_a_config_error_not_a_retry(shared_pg_url: str) -> None:
+    missing = shared_pg_url.rsplit("/", 1)[0] + "/sniper_no_such_db"
     db = Database(missing)
     slept: list[float] = []
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderStatus
 from sniper_bot.storage import Database, Repositories
 
-from .conftest import ORDER_DEFAULTS, StepClock, make_user, make_wallet
+from .conftest import ORDER_DEFAULTS, StepClock, clear_all_rows, make_user, make_wallet
 
 FAILED_ORDERS = """
 SELECT
@@ -49,10 +49,10 @@ ON "SniperOrder" ("userId", status, "createdAt" DESC);
 
 
 @pytest.fixture
-async def migrated_pg(pg_url: str) -> AsyncIterator[Database]:
-    db = Database(pg_url)
+async def migrated_pg(migrated_pg_url: str) -> AsyncIterator[Database]:
+    db = Database(migrated_pg_url)
     await db.connect(attempts=1)
-    await db.upgrade()
+    await clear_all_rows(db)
     try:
         yield db
     finally:

@@ -10,6 +10,7 @@ import pytest
 from sniper_bot.domain.entities import DEFAULT_BUY_PRESETS_LAMPORTS, UserSettings
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.storage import DuplicateWallet, InvalidSetting, NotFound, Repositories
+from sniper_bot.storage.repositories.settings import validate_settings_change
 
 from .conftest import ORDER_DEFAULTS, START, make_user, make_wallet, sealed
 
@@ -169,30 +170,38 @@ async def test_settings_default_until_changed_then_persist(repos: Repositories) 
     assert (again.slippage_bps, again.confirm_trades) == (300, False)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"slippage_bps": 0},
-        {"slippage_bps": 5001},
-        {"slippage_bps": "300"},
-        {"priority_fee_level": "WARP"},
-        {"buy_presets_lamports": []},
-        {"buy_presets_lamports": [1, -2]},
-        {"buy_presets_lamports": list(range(1, 9))},
-        {"max_priority_fee_lamports": -1},
-        {"confirm_trades": "yes"},
-        {"updated_at": None},
-        {"user_id": 5},
-        {"colour": "blue"},
-    ],
-)
-async def test_invalid_settings_are_rejected_and_nothing_changes(
-    repos: Repositories, change: dict[str, object]
+INVALID_CHANGES: list[dict[str, object]] = [
+    {"slippage_bps": 0},
+    {"slippage_bps": 5001},
+    {"slippage_bps": "300"},
+    {"slippage_bps": True},
+    {"priority_fee_level": "WARP"},
+    {"buy_presets_lamports": []},
+    {"buy_presets_lamports": [1, -2]},
+    {"buy_presets_lamports": "100"},
+    {"buy_presets_lamports": list(range(1, 9))},
+    {"max_priority_fee_lamports": -1},
+    {"confirm_trades": "yes"},
+    {"updated_at": None},
+    {"colour": "blue"},
+]
+
+
+@pytest.mark.parametrize("change", INVALID_CHANGES)
+def test_invalid_setting_changes_are_rejected_with_a_user_message(
+    change: dict[str, object],
 ) -> None:
-    user = await make_user(repos)
+    [(name, value)] = change.items()
     with pytest.raises(InvalidSetting) as info:
-        await repos.settings.update(user.id, **change)
+        validate_settings_change(name, value)
     assert info.value.user_message
+
+
+async def test_a_rejected_update_changes_nothing(repos: Repositories) -> None:
+    user = await make_user(repos)
+    for change in INVALID_CHANGES:
+        with pytest.raises(InvalidSetting):
+            await repos.settings.update(user.id, **{"confirm_trades": False, **change})
     assert await repos.settings.get(user.id) == UserSettings(user_id=user.id)
 
 
