@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from sniper_bot.storage import (
     default_sqlite_url,
     parse_database_url,
 )
+from sniper_bot.storage.migrate import MIGRATIONS_DIR, head_revision
 
 SECRET = "s3cr3t-pw"
 
@@ -204,3 +207,25 @@ async def test_session_rolls_back_on_error(tmp_path: Path) -> None:
     async with db.session() as session:
         assert (await session.execute(text('SELECT count(*) FROM "User"'))).scalar() == 0
     await db.dispose()
+
+
+async def test_in_memory_sqlite_shares_one_database_across_sessions() -> None:
+    db = Database("sqlite+aiosqlite:///:memory:")
+    await db.connect(attempts=1)
+    await db.upgrade()
+    async with db.session() as session:
+        await session.execute(text('INSERT INTO "User" ("telegramId") VALUES (1)'))
+    async with db.session() as session:
+        assert (await session.execute(text('SELECT count(*) FROM "User"'))).scalar() == 1
+    await db.dispose()
+
+
+def test_the_alembic_cli_runs_the_packaged_env_with_database_url(tmp_path: Path) -> None:
+    ini = MIGRATIONS_DIR / "alembic.ini"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+    alembic = Path(sys.executable).with_name("alembic")
+    subprocess.run([alembic, "-c", ini, "upgrade", "head"], env=env, check=True, timeout=60)
+    current = subprocess.run(
+        [alembic, "-c", ini, "current"], env=env, check=True, capture_output=True, text=True
+    )
+    assert head_revision() in current.stdout

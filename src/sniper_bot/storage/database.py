@@ -76,10 +76,13 @@ class Database:
     ) -> AsyncEngine:
         target = self.url.url
         if self.url.backend == "sqlite":
+            in_memory = self.url.sqlite_path is None
+            # An in-memory database lives in one connection: share it (tests, throwaway runs).
+            poolclass: type[pool.Pool] | None = pool.StaticPool if in_memory else None
             engine = create_async_engine(
                 target,
                 echo=self._echo,
-                poolclass=None if pooled else pool.NullPool,
+                poolclass=poolclass if pooled or in_memory else pool.NullPool,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
             )
             _sqlite_events(engine, foreign_keys=foreign_keys)
@@ -184,6 +187,12 @@ class Database:
             self._prepare_sqlite_dir()
         # A separate unpooled engine: on SQLite, foreign keys must be OFF while batch mode
         # copies tables, or dropping the old copy would cascade-delete child rows.
+        if self.url.backend == "sqlite" and self.url.sqlite_path is None:
+            # In memory: only the shared connection sees the database (it starts empty, so
+            # there are no child rows for batch copies to cascade-delete).
+            async with self.engine.begin() as conn:
+                await conn.run_sync(step, revision)
+            return
         engine = self._make_engine(foreign_keys=False, pooled=False)
         try:
             async with engine.begin() as conn:
@@ -196,11 +205,13 @@ class Database:
 
     def _what(self) -> str:
         if self.url.backend == "sqlite":
-            return f"SQLite database {self.url.sqlite_path}"
+            return f"SQLite database {self.url.sqlite_path or ':memory:'}"
         return f"PostgreSQL at {self.url.host_port}"
 
     def _target(self) -> str:
-        return str(self.url.sqlite_path) if self.url.backend == "sqlite" else self.url.host_port
+        if self.url.backend == "sqlite":
+            return str(self.url.sqlite_path or ":memory:")
+        return self.url.host_port
 
     def _raise_if_permanent(self, exc: BaseException) -> None:
         state = _sqlstate(exc)
