@@ -4,8 +4,10 @@ API), PostgreSQL, the RPC pool, the risk service, the executor and the trading s
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,9 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from localnet.market.keys import derive_keypair
 from localnet.node import Localnet
@@ -31,6 +36,7 @@ from sniper_bot.resilience import Backoff, BreakerConfig, BreakerRegistry, Memor
 from sniper_bot.safety.fetch import SnapshotFetcher
 from sniper_bot.safety.service import RiskService
 from sniper_bot.storage import Database, Repositories
+from sniper_bot.storage.models import Base
 from sniper_bot.storage.snipes import SnipeTargetRepository
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
 from sniper_bot.trading.service import TradingService
@@ -186,8 +192,64 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")  # same variables as tests/conftest.py
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(
+        f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"timeout": 5},
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(sql)
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    await database.upgrade()  # Alembic, 0001 + 0002: the real schema
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine_pg_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for this suite (a database per test costs ~1.5 s on a
+    shared box); ``clean_pg_url`` empties it before each test."""
+    name = f"sniper_engine_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, SQLAlchemyError) as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not available: {exc!r} (CI=true: this is a failure)")
+        pytest.skip(f"PostgreSQL is not available: {exc!r}")
+    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    asyncio.run(_migrate(url))
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-async def stack(pg_url: str) -> AsyncIterator[Stack]:
+async def clean_pg_url(engine_pg_url: str) -> str:
+    database = Database(engine_pg_url)
+    async with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+    await database.dispose()
+    return engine_pg_url
+
+
+@pytest.fixture
+async def stack(clean_pg_url: str) -> AsyncIterator[Stack]:
+    pg_url = clean_pg_url
     async with running_localnet(seed=21, slot_ms=20) as net, aiohttp.ClientSession() as session:
         urls = net.urls
         assert urls is not None
@@ -197,7 +259,6 @@ async def stack(pg_url: str) -> AsyncIterator[Stack]:
         pool = RpcPool(configs, registry, metrics, session, default_timeout_s=2.0)
         db = Database(pg_url, pool_size=10)
         await db.connect(attempts=1)
-        await db.upgrade()
         repos = Repositories.build(db)
         kp = Keypair()
         net.cluster.airdrop(kp.pubkey(), 20 * SOL)

@@ -1,0 +1,265 @@
+"""Launch detection: CreateEvent/AmmInfo decoding (property tests), one event per mint, and
+malformed notifications that never stop a listener (a real WebSocket server sends them)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from hypothesis import given
+from hypothesis import strategies as st
+from solders.pubkey import Pubkey
+
+from localnet.launches import pumpfun as lp
+from localnet.launches import raydium as lr
+from sniper_bot.chain.endpoints import EndpointConfig
+from sniper_bot.chain.ws import Notification, SubscriptionManager
+from sniper_bot.detection import (
+    DecodeError,
+    LaunchDetector,
+    PumpFunListener,
+    RaydiumV4Listener,
+    parse_create_event,
+)
+from sniper_bot.detection.pumpfun import CREATE_EVENT_DISCRIMINATOR
+from sniper_bot.domain.launch import LaunchEvent
+from sniper_bot.domain.money import WSOL_MINT
+from sniper_bot.observability.metrics import Metrics
+
+from .conftest import FAST_WS, until
+
+keys = st.binary(min_size=32, max_size=32).map(Pubkey.from_bytes)
+texts = st.text(max_size=40)
+u64 = st.integers(0, 2**64 - 1)
+
+
+@st.composite
+def create_events(draw: st.DrawFn) -> lp.CreateEvent:
+    return lp.CreateEvent(
+        name=draw(texts), symbol=draw(texts), uri=draw(texts), mint=draw(keys),
+        bonding_curve=draw(keys), user=draw(keys), creator=draw(keys),
+        timestamp=draw(st.integers(-(2**63), 2**63 - 1)), token_program=draw(keys),
+        virtual_token_reserves=draw(u64), virtual_sol_reserves=draw(u64),
+        real_token_reserves=draw(u64), token_total_supply=draw(u64),
+    )  # fmt: skip
+
+
+@given(create_events())
+def test_create_event_round_trips_through_the_borsh_bytes(event: lp.CreateEvent) -> None:
+    parsed = parse_create_event(lp.encode_create_event(event))
+    assert (parsed.name, parsed.symbol, parsed.uri) == (event.name, event.symbol, event.uri)
+    assert (parsed.mint, parsed.bonding_curve, parsed.user) == (
+        event.mint,
+        event.bonding_curve,
+        event.user,
+    )
+    assert parsed.creator == event.creator
+    assert parsed.timestamp == event.timestamp
+    assert parsed.virtual_sol_reserves == event.virtual_sol_reserves
+    assert parsed.token_total_supply == event.token_total_supply
+    assert parsed.token_program == event.token_program
+
+
+@given(create_events(), st.integers(0, 400))
+def test_truncated_events_decode_up_to_their_last_whole_field_or_are_refused(
+    event: lp.CreateEvent, cut: int
+) -> None:
+    raw = lp.encode_create_event(event)[: 8 + cut]
+    try:
+        parsed = parse_create_event(raw)
+    except DecodeError:
+        return
+    assert parsed.mint == event.mint  # every required field made it
+    assert parsed.user == event.user
+
+
+@given(st.binary(max_size=300))
+def test_random_bytes_after_the_discriminator_raise_only_decode_error(tail: bytes) -> None:
+    with contextlib.suppress(DecodeError):
+        parse_create_event(CREATE_EVENT_DISCRIMINATOR + tail)
+
+
+def _event(mint: Pubkey | None = None) -> lp.CreateEvent:
+    creator = Pubkey.new_unique()
+    return lp.CreateEvent(
+        name="Moon", symbol="MOON", uri="https://x.invalid/m", mint=mint or Pubkey.new_unique(),
+        bonding_curve=Pubkey.new_unique(), user=creator, creator=creator, timestamp=1_700_000_000,
+        token_program=Pubkey.new_unique(),
+    )  # fmt: skip
+
+
+def logs_note(logs: object, *, err: object = None, endpoint: str = "helius") -> Notification:
+    value = {"signature": "sig1", "err": err, "logs": logs}
+    return Notification("launch:pumpfun", "logsNotification", endpoint, 42, value)
+
+
+def amm_note(
+    data: bytes | str, pubkey: str = "Amm1111111111111111111111111111111111111111"
+) -> Notification:
+    encoded = data if isinstance(data, str) else base64.b64encode(data).decode()
+    value = {"pubkey": pubkey, "account": {"data": [encoded, "base64"], "owner": "x"}}
+    return Notification("launch:raydium_v4", "programNotification", "helius", 7, value)
+
+
+def amm(base: Pubkey, quote: Pubkey, status: int = lr.STATUS_SWAP_ONLY) -> bytes:
+    return lr.encode_amm_info(
+        lr.AmmInfo(
+            base_vault=Pubkey.new_unique(), quote_vault=Pubkey.new_unique(), base_mint=base,
+            quote_mint=quote, lp_mint=Pubkey.new_unique(), market_id=Pubkey.new_unique(),
+            owner=Pubkey.new_unique(), base_decimal=6, quote_decimal=9,
+            pool_open_time=1_700_000_000, status=status,
+        )
+    )  # fmt: skip
+
+
+def test_pumpfun_listener_turns_create_logs_into_a_launch_and_ignores_the_rest() -> None:
+    listener = PumpFunListener()
+    event = _event()
+    launch = listener.decode(logs_note(lp.create_logs(event)), 1.5)
+    assert launch == LaunchEvent(
+        "pumpfun", str(event.mint), str(event.bonding_curve), str(event.creator), 42, "sig1", 1.5,
+        "helius",
+    )  # fmt: skip
+    assert (
+        listener.decode(logs_note(lp.create_logs(event), err={"InstructionError": []}), 0) is None
+    )
+    assert listener.decode(logs_note(["Program log: Instruction: Buy"]), 0) is None
+    assert listener.decode(logs_note(["Program log: Instruction: CreateTokenAccount"]), 0) is None
+    broken = ["Program log: Instruction: Create", "Program data: AAAA"]
+    with pytest.raises(DecodeError):
+        listener.decode(logs_note(broken), 0)
+    with pytest.raises(DecodeError):
+        listener.decode(logs_note(None), 0)
+
+
+def test_raydium_listener_takes_the_non_sol_side_of_sol_pairs_only() -> None:
+    listener = RaydiumV4Listener()
+    wsol, mint = Pubkey.from_string(WSOL_MINT), Pubkey.new_unique()
+    launch = listener.decode(amm_note(amm(mint, wsol)), 2.0)
+    assert launch is not None
+    assert (launch.source, launch.mint, launch.slot) == ("raydium_v4", str(mint), 7)
+    reverse = listener.decode(amm_note(amm(wsol, mint)), 2.0)
+    assert reverse is not None
+    assert reverse.mint == str(mint)
+    assert listener.decode(amm_note(amm(mint, Pubkey.new_unique())), 0) is None
+    assert listener.decode(amm_note(amm(mint, wsol, status=0)), 0) is None
+    for bad in (b"\x00" * 100, "%%%not-base64%%%"):
+        with pytest.raises(DecodeError):
+            listener.decode(amm_note(bad), 0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[LaunchEvent] = []
+
+    async def __call__(self, event: LaunchEvent) -> None:
+        self.events.append(event)
+
+
+def test_the_same_mint_from_two_sources_or_twice_is_one_event() -> None:
+    metrics = Metrics()
+    detector = LaunchDetector(_NoWire(), [PumpFunListener(), RaydiumV4Listener()], metrics)
+    event = _event()
+    wsol = Pubkey.from_string(WSOL_MINT)
+    first = detector.handle(logs_note(lp.create_logs(event)))
+    assert first is not None
+    assert detector.handle(logs_note(lp.create_logs(replace(event, name="again")))) is None
+    assert detector.handle(amm_note(amm(event.mint, wsol))) is None
+    assert detector.handle(amm_note(amm(Pubkey.new_unique(), wsol))) is not None
+    assert (detector.events, detector.duplicates) == (2, 2)
+    sample = metrics.registry.get_sample_value
+    assert sample("ws_messages_total", {"endpoint": "helius", "kind": "launch_duplicate"}) == 2
+    assert sample("ws_messages_total", {"endpoint": "helius", "kind": "launch_pumpfun"}) == 1
+
+
+class _NoWire:
+    """A notification source that is never connected (``handle`` is fed directly)."""
+
+    async def logs_subscribe(self, *args: object, **kwargs: object) -> None: ...
+    async def program_subscribe(self, *args: object, **kwargs: object) -> None: ...
+    async def run(self) -> None: ...
+
+    async def notifications(self) -> AsyncIterator[Notification]:  # pragma: no cover
+        await asyncio.Event().wait()
+        yield Notification("", "", "", None, None)
+
+
+TRUNCATED = CREATE_EVENT_DISCRIMINATOR + b"\xff" * 9
+
+
+@pytest.fixture
+async def hostile_ws() -> AsyncIterator[str]:
+    """A provider that answers subscriptions and then sends garbage before one real launch."""
+    good = lp.create_logs(_event())
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            req = msg.json()
+            sub = 10 if req["method"] == "logsSubscribe" else 11
+            await ws.send_str(json.dumps({"jsonrpc": "2.0", "result": sub, "id": req["id"]}))
+            if sub != 10:
+                continue
+
+            def note(value: object) -> str:
+                result = {"context": {"slot": 5}, "value": value}
+                params = {"subscription": 10, "result": result}
+                return json.dumps(
+                    {"jsonrpc": "2.0", "method": "logsNotification", "params": params}
+                )
+
+            for bad in (
+                "not json",
+                note("a string"),
+                note({"signature": "s1", "err": None, "logs": 5}),
+                note({"signature": "s2", "err": None,
+                      "logs": ["Program log: Instruction: Create", "Program data: ////"]}),
+                note({"signature": "s3", "err": None, "logs": [
+                    "Program log: Instruction: Create",
+                    "Program data: " + base64.b64encode(TRUNCATED).decode()]}),
+            ):  # fmt: skip
+                await ws.send_str(bad)
+            await ws.send_str(note({"signature": "ok", "err": None, "logs": good}))
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    server = TestServer(app)
+    await server.start_server()
+    yield str(server.make_url("/")).replace("http://", "ws://")
+    await server.close()
+
+
+async def test_malformed_notifications_are_counted_and_the_listener_keeps_going(
+    hostile_ws: str,
+) -> None:
+    metrics = Metrics()
+    async with aiohttp.ClientSession() as session:
+        config = EndpointConfig(name="shady", url="http://127.0.0.1:1", ws_url=hostile_ws)
+        manager = SubscriptionManager([config], metrics, session, backoff=FAST_WS,
+                                      rng=random.Random(1))  # fmt: skip
+        detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], metrics)
+        recorder = Recorder()
+        task = asyncio.create_task(detector.run(recorder))
+        try:
+            await until(lambda: bool(recorder.events))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    [event] = recorder.events
+    assert event.signature == "ok"
+    assert event.endpoint == "shady"
+    assert detector.malformed == 4  # a string value, logs not a list, two broken CreateEvents
+    sample = metrics.registry.get_sample_value
+    assert sample("ws_messages_total", {"endpoint": "shady", "kind": "launch_malformed"}) == 4
+    assert sample("ws_messages_total", {"endpoint": "shady", "kind": "malformed"}) == 1
