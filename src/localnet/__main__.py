@@ -1,8 +1,9 @@
 """`python -m localnet [--seed N] [--scenario FILE] [--slot-ms MS] [--json FILE]`: run until Ctrl-C.
 
-`serve()` is what the `sniper-bot localnet` command calls. The `--json FILE` contract is
-written once
-every server answers: `{"rpc": {"<name>": {"http", "ws"}}, "jupiter", "telegram", "control"}`.
+`serve()` is what the `sniper-bot localnet` command calls. Without a scenario file it plays the
+endless default mix (a token launch every few seconds) unless the config says
+`default_scenario=False` (`--no-scenario`). The `--json FILE` contract is written once every
+server answers: `{"rpc": {"<name>": {"http", "ws"}}, "jupiter", "telegram", "control"}`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 from rich.console import Console
 from rich.table import Table
 
+from localnet.launches import load_scenario
 from localnet.node import Localnet, LocalnetConfig, LocalnetUrls
 
 
@@ -63,6 +66,8 @@ async def serve(
 ) -> None:
     """Run a localnet until `stop` is set (default: until SIGINT/SIGTERM)."""
     stop = stop or asyncio.Event()
+    if config.default_scenario is None:
+        config = replace(config, default_scenario=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -88,6 +93,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenario", type=Path, default=None, help="scenario TOML file")
     parser.add_argument(
+        "--no-scenario", action="store_true", help="no default scenario: launch only when asked"
+    )
+    parser.add_argument(
         "--slot-ms", type=int, default=400, help="slot length in ms; 0 = advance only when asked"
     )
     parser.add_argument("--json", type=Path, default=None, help="write the URLs here when ready")
@@ -101,6 +109,7 @@ def config_from_args(args: argparse.Namespace) -> LocalnetConfig:
         seed=args.seed,
         slot_ms=args.slot_ms or None,
         scenario=args.scenario,
+        default_scenario=not args.no_scenario,
         host=args.host,
         sigverify=not args.no_sigverify,
     )
@@ -114,7 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(endpoints_table(urls))
         console.print("Ctrl-C to stop.")
 
-    asyncio.run(serve(config_from_args(args), json_path=args.json, on_ready=ready))
+    try:
+        config = config_from_args(args)
+        if config.scenario is not None:
+            load_scenario(config.scenario)  # fail before any server starts
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]cannot load scenario {args.scenario}: {exc}[/]")
+        return 2
+    asyncio.run(serve(config, json_path=args.json, on_ready=ready))
     return 0
 
 

@@ -202,6 +202,15 @@ class Cluster(TransactionExecution):
         self.svm.set_account(pubkey, account)
         self.hub.publish_account(self.slot, pubkey, account)
 
+    def close_account(self, pubkey: Pubkey) -> bool:
+        """Remove an account the way closing does (zero lamports, no data); subscribers see the
+        closed state. False when there was nothing to close."""
+        if self.svm.get_account(pubkey) is None:
+            return False
+        self.set_account(pubkey, Account(0, b"", Pubkey.default(), False, 0))
+        self._decimals.pop(pubkey, None)
+        return True
+
     def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
         return self.svm.get_program_accounts(program)
 

@@ -3,20 +3,19 @@
 `Localnet(config).start()` returns `LocalnetUrls`, whose `to_json()` is the `--json FILE` contract:
 `{"rpc": {"<name>": {"http": URL, "ws": URL}}, "jupiter": URL, "telegram": URL, "control": URL}`.
 
-The market half (Jupiter API, token factory, scenario engine, fake Telegram, `/tokens` control
-routes) lives in `localnet.market`, `localnet.tokens`, `localnet.launches`, `localnet.telegram`;
-they are imported at start, so this module works while one of them is still missing (its URL is
-then "").
+The market half is built with the cluster: `market` (pools + Jupiter API), `factory` (token kinds),
+`engine` (the scenario engine, run on every slot), `telegram` (the fake Bot API). Which scenario
+plays: `config.scenario` (a TOML file) if set; else the endless default mix when
+`config.default_scenario` is true; `None` there means "the entry point decides": `serve()` (the
+CLI) plays it, a bare `Localnet` and `running_localnet()` do not.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import structlog
@@ -25,7 +24,20 @@ from aiohttp import web
 from localnet.cluster import Cluster
 from localnet.control import create_control_app
 from localnet.faults import PRESETS, FaultProfile
+from localnet.history import DEFAULT_MAX_TRANSACTIONS, STATUS_CACHE_SLOTS
+from localnet.launches import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioEngine,
+    load_scenario,
+    register_control_routes,
+)
+from localnet.market import Market
+from localnet.market.api import create_jupiter_app
 from localnet.rpc.server import SHUTDOWN_TIMEOUT_S, RpcEndpoint
+from localnet.telegram import FakeTelegram, create_telegram_app
+from localnet.tokens import TokenFactory
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +68,18 @@ class LocalnetConfig:
     control_port: int = 0
     jupiter_port: int = 0
     telegram_port: int = 0
-    scenario: Path | None = None
+    scenario: Path | None = None  # a scenario TOML file to play
+    default_scenario: bool | None = None  # play the endless default mix (None: see module doc)
     jupiter_api_key: str | None = None
+    max_transactions: int = DEFAULT_MAX_TRANSACTIONS  # history kept (statuses, getTransaction)
+    status_slots: int = STATUS_CACHE_SLOTS  # ...but never what landed within this many slots
+    max_tokens: int = DEFAULT_MAX_TOKENS  # engine launches kept; older ones are retired
+
+    def scenario_path(self) -> Path | None:
+        """The scenario file this config plays, or None."""
+        if self.scenario is not None:
+            return self.scenario
+        return DEFAULT_SCENARIO if self.default_scenario else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,43 +102,38 @@ def _endpoint_seed(seed: int, name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "little")
 
 
-def _optional(module: str, attribute: str) -> Any:
-    """`module.attribute` of the market half; None while it does not exist yet.
-
-    TODO(market): once every market-half module exists this fallback only guards partial checkouts.
-    """
-    try:
-        mod: ModuleType = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            log.warning("localnet.module_missing", module=module)
-            return None
-        raise
-    found = getattr(mod, attribute, None)
-    if found is None:
-        log.warning("localnet.attribute_missing", module=module, attribute=attribute)
-    return found
-
-
 class Localnet:
     """Everything on loopback; `start()` then `stop()` (or `async with running_localnet()`)."""
 
     def __init__(self, config: LocalnetConfig | None = None) -> None:
+        """Build everything (no sockets yet); a bad scenario file raises ValueError/OSError here."""
         self.config = config or LocalnetConfig()
+        seed = self.config.seed
+        scenario_path = self.config.scenario_path()
+        self.scenario: Scenario | None = (
+            None if scenario_path is None else load_scenario(scenario_path)
+        )
         self.cluster = Cluster(
-            seed=self.config.seed, slot_ms=self.config.slot_ms, sigverify=self.config.sigverify
+            seed=seed,
+            slot_ms=self.config.slot_ms or None,
+            sigverify=self.config.sigverify,
+            max_transactions=self.config.max_transactions,
+            status_slots=self.config.status_slots,
         )
         self.endpoints: dict[str, RpcEndpoint] = {
             ep.name: RpcEndpoint(
-                ep.name, self.cluster, ep.profile, seed=_endpoint_seed(self.config.seed, ep.name)
+                ep.name, self.cluster, ep.profile, seed=_endpoint_seed(seed, ep.name)
             )
             for ep in self.config.endpoints
         }
-        self.market: Any = None
-        self.factory: Any = None
-        self.engine: Any = None
-        self.telegram: Any = None
+        self.market = Market(self.cluster, seed)
+        self.factory = TokenFactory(self.cluster, self.market)
+        self.engine = ScenarioEngine(
+            self.cluster, self.market, self.factory, seed, max_tokens=self.config.max_tokens
+        )
+        self.telegram = FakeTelegram()
         self._runners: list[web.AppRunner] = []
+        self._engine_attached = False
         self.urls: LocalnetUrls | None = None
 
     async def _serve(self, app: web.Application, port: int) -> str:
@@ -126,43 +143,6 @@ class Localnet:
         await site.start()
         self._runners.append(runner)
         return f"http://{self.config.host}:{runner.addresses[0][1]}"
-
-    def _build_market(self, control: web.Application) -> tuple[Any, Any]:
-        """B's objects and apps; returns (jupiter_app, telegram_app), None where not present."""
-        seed = self.config.seed
-        jupiter_app = telegram_app = None
-        market_cls = _optional("localnet.market", "Market")
-        if market_cls is not None:
-            self.market = market_cls(self.cluster, seed)
-            create_jupiter = _optional("localnet.market.api", "create_jupiter_app")
-            if create_jupiter is not None:
-                jupiter_app = create_jupiter(
-                    self.market, api_key=self.config.jupiter_api_key, rate_limit=None
-                )
-            factory_cls = _optional("localnet.tokens", "TokenFactory")
-            if factory_cls is not None:
-                self.factory = factory_cls(self.cluster, self.market)
-                engine_cls = _optional("localnet.launches", "ScenarioEngine")
-                if engine_cls is not None:
-                    self.engine = engine_cls(self.cluster, self.market, self.factory, seed)
-                    if self.config.scenario is not None and hasattr(self.engine, "load"):
-                        self.engine.load(self.config.scenario)
-        fake_cls = _optional("localnet.telegram", "FakeTelegram")
-        if fake_cls is not None:
-            self.telegram = fake_cls()
-            create_telegram = _optional("localnet.telegram.server", "create_telegram_app")
-            if create_telegram is not None:
-                telegram_app = create_telegram(self.telegram)
-        register = _optional("localnet.launches", "register_control_routes")
-        if register is not None:
-            register(
-                control,
-                market=self.market,
-                factory=self.factory,
-                engine=self.engine,
-                telegram=self.telegram,
-            )
-        return jupiter_app, telegram_app
 
     async def start(self) -> LocalnetUrls:
         """Start the slot clock, every endpoint, the control API and the market apps."""
@@ -177,18 +157,29 @@ class Localnet:
         for ep_config in self.config.endpoints:
             await self.endpoints[ep_config.name].start(host, ep_config.port)
         control = create_control_app(self.cluster, self.endpoints)
-        jupiter_app, telegram_app = self._build_market(control)
+        register_control_routes(
+            control,
+            market=self.market,
+            factory=self.factory,
+            engine=self.engine,
+            telegram=self.telegram,
+        )
+        jupiter = create_jupiter_app(
+            self.market, api_key=self.config.jupiter_api_key, rate_limit=None
+        )
         control_url = await self._serve(control, self.config.control_port)
-        jupiter_url = (
-            "" if jupiter_app is None else await self._serve(jupiter_app, self.config.jupiter_port)
+        jupiter_url = await self._serve(jupiter, self.config.jupiter_port)
+        telegram_url = await self._serve(
+            create_telegram_app(self.telegram), self.config.telegram_port
         )
-        telegram_url = (
-            ""
-            if telegram_app is None
-            else await self._serve(telegram_app, self.config.telegram_port)
-        )
-        if self.engine is not None and hasattr(self.engine, "start"):
-            await self.engine.start()
+        if not self._engine_attached:
+            # tokens launched through the engine (scenario or POST /tokens) get their timed
+            # behaviour (rug timers, freezing buyers, other traders) on every slot
+            self.engine.attach()
+            self._engine_attached = True
+            if self.scenario is not None:
+                self.engine.load(self.scenario)
+                log.info("localnet.scenario", name=self.scenario.name, slot=self.cluster.slot)
         await self.cluster.start()
         self.urls = LocalnetUrls(
             rpc={n: {"http": e.http_url, "ws": e.ws_url} for n, e in self.endpoints.items()},
@@ -201,8 +192,6 @@ class Localnet:
 
     async def stop(self) -> None:
         await self.cluster.stop()
-        if self.engine is not None and hasattr(self.engine, "stop"):
-            await self.engine.stop()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
         for runner in reversed(self._runners):

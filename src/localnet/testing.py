@@ -4,7 +4,8 @@
         url = net.urls.rpc["helius"]["http"]
         net.cluster.advance_slots(32)          # finalize what landed so far
 
-Overrides are `LocalnetConfig` fields (`seed=`, `slot_ms=`, `sigverify=`, `endpoints=`...).
+Overrides are `LocalnetConfig` fields (`seed=`, `slot_ms=`, `sigverify=`, `endpoints=`,
+`scenario=`, `default_scenario=True` to play the endless default mix, `max_transactions=`...).
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ TEST_ENDPOINTS = (
 
 @asynccontextmanager
 async def running_localnet(**overrides: Any) -> AsyncIterator[Localnet]:
-    """A started `Localnet`; `slot_ms=None` (step slots yourself) unless overridden."""
-    values: dict[str, Any] = {"slot_ms": None, "endpoints": TEST_ENDPOINTS}
+    """A started `Localnet`; `slot_ms=None` (step slots yourself) and no scenario unless
+    overridden."""
+    values: dict[str, Any] = {
+        "slot_ms": None,
+        "endpoints": TEST_ENDPOINTS,
+        "default_scenario": False,
+    }
     values.update(overrides)
     net = Localnet(LocalnetConfig(**values))
     await net.start()

@@ -14,7 +14,16 @@ params = { liquidity_sol = 20 }
 at_slot = 10
 launch = 0                # index into [[launch]]
 action = "pump"           # pump | dump | rug
+[stream]                  # endless launches: one every `every_slots` from `start_slot` on
+every_slots = 6
+kinds = ["honest", "freeze_authority", "rug_pull"]   # dealt from a seeded, reshuffled deck
+announce = ["pumpfun", "raydium"]
+params = { rug_pull = { rug_after_slots = 40 } }     # per kind
 ```
+
+`DEFAULT_SCENARIO` (scenarios/default.toml) is the endless mix `python -m localnet` plays. The
+engine keeps the newest `max_tokens` launches; older ones are retired (`TokenFactory.retire`:
+pool forgotten, accounts closed), so a run of any length has bounded memory.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ SOL = 1_000_000_000
 ANNOUNCE = ("pumpfun", "raydium", "none")
 ACTIONS = ("pump", "dump", "rug")
 LIVE_TOKENS = 50  # traders only touch the newest tokens: bounded work per slot
+DEFAULT_MAX_TOKENS = 500
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +72,44 @@ class EventStep:
 
 
 @dataclass(frozen=True, slots=True)
+class Stream:
+    """Endless launches: one every `every_slots` slots, kinds dealt from a shuffled deck."""
+
+    every_slots: int
+    kinds: tuple[str, ...]
+    announce: tuple[str, ...] = ("pumpfun", "raydium")
+    start_slot: int = 1
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     launches: tuple[LaunchStep, ...]
     events: tuple[EventStep, ...] = ()
     traders: int = 0
     trade_probability: float = 0.0
+    stream: Stream | None = None
+
+
+def _parse_stream(raw: Any) -> Stream | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("[stream] must be a table")
+    stream = Stream(
+        int(raw.get("every_slots", 0)), tuple(str(k) for k in raw.get("kinds", ())),
+        tuple(str(a) for a in raw.get("announce", ("pumpfun", "raydium"))),
+        int(raw.get("start_slot", 1)),
+        {str(k): dict(v) for k, v in dict(raw.get("params", {})).items()},
+    )  # fmt: skip
+    if stream.every_slots < 1:
+        raise ValueError("[stream] every_slots must be a positive integer")
+    if not stream.kinds:
+        raise ValueError("[stream] kinds must name at least one token kind")
+    if not stream.announce or any(a not in ANNOUNCE for a in stream.announce):
+        raise ValueError(f"[stream] announce must be a non-empty list of {ANNOUNCE}")
+    return stream
 
 
 def parse_scenario(text: str) -> Scenario:
@@ -89,6 +132,7 @@ def parse_scenario(text: str) -> Scenario:
     return Scenario(
         str(raw.get("name", "scenario")), launches, events,
         int(raw.get("traders", 0)), float(raw.get("trade_probability", 0.0)),
+        _parse_stream(raw.get("stream")),
     )  # fmt: skip
 
 
@@ -98,18 +142,27 @@ def load_scenario(path: str | Path) -> Scenario:
 
 class ScenarioEngine:
     def __init__(self, cluster: ClusterPort, market: Market, factory: TokenFactory,
-                 seed: int = 0) -> None:  # fmt: skip
+                 seed: int = 0, *, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:  # fmt: skip
+        if max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
         self.cluster = cluster
         self.market = market
         self.factory = factory
         self.seed = seed
+        self.max_tokens = max_tokens
         self.rng = random.Random(seed)
         self.traders: list[Keypair] = []
-        self.launched: list[TokenInfo] = []
+        self.launched: list[TokenInfo] = []  # the newest `max_tokens`, oldest first
+        self.retired = 0
         self._pending: list[tuple[int, LaunchStep | EventStep]] = []
         self._scenario_tokens: dict[int, TokenInfo] = {}
         self._rugs: dict[Pubkey, int] = {}  # mint -> slot of the scheduled liquidity pull
+        self._announced: dict[Pubkey, list[Pubkey]] = {}  # mint -> curve / AMM accounts
         self._launch_index: dict[int, int] = {}
+        self._stream: Stream | None = None
+        self._stream_next = 0
+        self._stream_rng = random.Random(f"stream:{seed}")
+        self._deck: list[str] = []
         self.trade_probability = 0.0
 
     # ---- driving -----------------------------------------------------------------------------
@@ -125,6 +178,10 @@ class ScenarioEngine:
         self._launch_index = {id(s): i for i, s in enumerate(scenario.launches)}
         self.add_traders(scenario.traders)
         self.trade_probability = scenario.trade_probability
+        self._stream = scenario.stream
+        self._deck.clear()
+        if scenario.stream is not None:
+            self._stream_next = base + scenario.stream.start_slot
 
     def add_traders(self, n: int) -> None:
         for i in range(len(self.traders), len(self.traders) + n):
@@ -140,15 +197,34 @@ class ScenarioEngine:
                 self._scenario_tokens[self._launch_index[id(step)]] = info
             elif step.launch in self._scenario_tokens:
                 self.act(self._scenario_tokens[step.launch].mint, step.action)
+        self._play_stream(slot)
         for mint, due in list(self._rugs.items()):
             if slot >= due:
                 del self._rugs[mint]
                 self.act(mint, "rug")
         for info in self.launched[-LIVE_TOKENS:]:
             if info.kind == "freeze_authority":
-                self.factory.freeze_buyers(info.mint)
+                try:
+                    self.factory.freeze_buyers(info.mint)
+                except RuntimeError as exc:
+                    log.info("launches.freeze_failed", mint=str(info.mint), error=str(exc))
             if self.traders and self.rng.random() < self.trade_probability:
                 self._random_trade(info)
+
+    def _play_stream(self, slot: int) -> None:
+        stream = self._stream
+        if stream is None or slot < self._stream_next:
+            return
+        self._stream_next = slot + stream.every_slots
+        if not self._deck:
+            self._deck = list(stream.kinds)
+            self._stream_rng.shuffle(self._deck)
+        kind = self._deck.pop()
+        announce = self._stream_rng.choice(stream.announce)
+        try:
+            self.launch(kind, announce=announce, **stream.params.get(kind, {}))
+        except (ValueError, MarketError, RuntimeError) as exc:  # TokenError is a ValueError
+            log.warning("launches.stream_launch_failed", kind=kind, error=str(exc))
 
     # ---- actions -----------------------------------------------------------------------------
     def launch(self, kind: str, *, announce: str = "none", **params: Any) -> TokenInfo:
@@ -163,7 +239,20 @@ class ScenarioEngine:
         if token.spec.rug_after_slots is not None:
             self._rugs[info.mint] = self.cluster.slot + token.spec.rug_after_slots
         self.launched.append(info)
+        while len(self.launched) > self.max_tokens:
+            self.retire(self.launched[0].mint)
         return info
+
+    def retire(self, mint: Pubkey) -> None:
+        """Forget a launched token and close its accounts (announcements included)."""
+        self.launched = [info for info in self.launched if info.mint != mint]
+        self._rugs.pop(mint, None)
+        self._scenario_tokens = {i: t for i, t in self._scenario_tokens.items() if t.mint != mint}
+        for address in self._announced.pop(mint, []):
+            self.cluster.close_account(address)
+        if mint in self.factory.tokens:
+            self.factory.retire(mint)
+        self.retired += 1
 
     def act(self, mint: Pubkey, action: str) -> None:
         """pump: traders buy; dump: the creator sells everything; rug: the kind's rug."""
@@ -207,6 +296,7 @@ class ScenarioEngine:
         data = pumpfun.encode_bonding_curve(event)
         rent = self.cluster.svm.minimum_balance_for_rent_exemption(len(data))
         self.cluster.set_account(curve, Account(rent, data, pumpfun.PUMP_PROGRAM_ID, False, 0))
+        self._announced.setdefault(info.mint, []).append(curve)
         assoc = ix.associated_token_address(curve, info.mint, info.token_program)
         keys = [info.mint, pumpfun.PUMP_MINT_AUTHORITY, curve, assoc, pumpfun.PUMP_GLOBAL,
                 ix.METADATA_PROGRAM_ID, ix.SYSTEM_PROGRAM_ID, info.token_program,
@@ -233,6 +323,7 @@ class ScenarioEngine:
         data = raydium.encode_amm_info(amm)
         rent = self.cluster.svm.minimum_balance_for_rent_exemption(len(data))
         self.cluster.set_account(amm_id, Account(rent, data, raydium.RAYDIUM_AMM_V4, False, 0))
+        self._announced.setdefault(info.mint, []).append(amm_id)
         log.info("launches.raydium_pool", amm=str(amm_id), mint=str(info.mint), tokens=tokens)
 
 

@@ -155,6 +155,15 @@ class Market:
         log.info("market.pool_opened", mint=str(mint), pool=str(pool.key), sol=sol_lamports)
         return pool
 
+    def close_pool(self, mint: Pubkey) -> Pool | None:
+        """Forget the pool of `mint` (quotes then say TOKEN_NOT_TRADABLE); its accounts stay
+        until the caller closes them. None when there was no pool."""
+        pool = self.pools.pop(mint, None)
+        if pool is not None:
+            self._by_key.pop(pool.key, None)
+        self._buyers.pop(mint, None)
+        return pool
+
     def pool_by_key(self, key: Pubkey) -> Pool | None:
         return self._by_key.get(key)
 

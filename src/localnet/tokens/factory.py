@@ -249,6 +249,19 @@ class TokenFactory:
             return [self.pause(mint)]
         return [self.market.drain(token.pool, token.creator.pubkey())]
 
+    def retire(self, mint: Pubkey) -> int:
+        """Forget a token and close its accounts so a long run stays bounded: every token account
+        of the mint (buyers' too), the mint, its metadata, the pool and the creator's wallet.
+        Returns how many accounts were closed."""
+        token = self.get(mint)
+        del self.tokens[mint]
+        self.market.close_pool(mint)
+        addresses = [address for address, _ in self.cluster.token_accounts_by_mint(mint)]
+        addresses += [token.pool.key, metadata_address(mint), mint, token.creator.pubkey()]
+        closed = sum(self.cluster.close_account(address) for address in addresses)
+        log.info("tokens.retired", kind=token.info.kind, mint=str(mint), accounts=closed)
+        return closed
+
     def _holder_accounts(self, token: Token) -> list[tuple[Pubkey, TokenAccount]]:
         found = []
         for owner in self.market.buyers(token.info.mint):
