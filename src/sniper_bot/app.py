@@ -32,6 +32,7 @@ from sniper_bot.observability.server import OpsServer, create_ops_app
 __all__ = ["STOP_DEADLINE_S", "App", "run_app"]
 
 STOP_DEADLINE_S = 10.0
+HOUSEKEEPING_INTERVAL_S = 60.0
 log = structlog.get_logger(__name__)
 
 Service = Callable[[asyncio.Event], Awaitable[None]]
@@ -47,7 +48,7 @@ class App:
 
     def __post_init__(self) -> None:
         from sniper_bot.cache.redis import RedisManager
-        from sniper_bot.components import build_wallets
+        from sniper_bot.components import build_signer_cache, build_wallets
         from sniper_bot.storage.database import Database
         from sniper_bot.storage.repositories import Repositories
 
@@ -55,7 +56,8 @@ class App:
         self.health = HealthRegistry(self.metrics)
         self.database = Database(s.database_url, pool_size=s.database.connection_limit)
         self.repos = Repositories.build(self.database)
-        self.wallets = build_wallets(s, self.repos, self.metrics)
+        self.signers = build_signer_cache(s)
+        self.wallets = build_wallets(s, self.repos, self.metrics, self.signers)
         self.redis = RedisManager(
             s.redis_url,
             max_connections=s.redis.max_connections,
@@ -174,11 +176,28 @@ class App:
 
         self.add_service("chain", chain_background)
         self.add_service("recovery", recovery)
+        self.add_service("housekeeping", self._housekeeping)
         token = s.telegram.bot_token.get_secret_value()
         if token:
             self._add_telegram(token)
         else:
             log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Every minute: drop expired unlocked signers and expired durable sessions."""
+        from datetime import UTC, datetime
+
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_S)
+                self.signers.purge_expired()
+                try:
+                    await self.repos.sessions.purge_expired(datetime.now(UTC))
+                except Exception:  # a database hiccup must not stop the bot; next round retries
+                    log.warning("session_purge_failed", exc_info=True)
+        finally:
+            self.signers.clear()
 
     def _add_telegram(self, token: str) -> None:
         from sniper_bot.telegram.bot import TelegramFrontend, build_bot, build_dispatcher
@@ -191,6 +210,7 @@ class App:
             redis_client=self.redis.client,
             redis_available=lambda: self.redis.available,
             on_redis_failure=self.redis.mark_failed,
+            sessions=self.repos.sessions,
         )
         frontend = TelegramFrontend(build_bot(token, self.settings.telegram.api_url), dispatcher)
         self.telegram = frontend

@@ -42,6 +42,7 @@ __all__ = [
     "breaker_config",
     "build_breakers",
     "build_keyring",
+    "build_signer_cache",
     "build_stack",
     "build_wallets",
     "endpoints",
@@ -81,12 +82,18 @@ def build_keyring(settings: Settings) -> Keyring:
     return Keyring.from_settings(secrets[0], secrets[1] if len(secrets) > 1 else None)
 
 
-def build_wallets(settings: Settings, repos: Repositories, metrics: Metrics) -> WalletService:
+def build_signer_cache(settings: Settings) -> SignerCache:
+    return SignerCache(settings.security.signer_ttl_s, time.monotonic)
+
+
+def build_wallets(
+    settings: Settings, repos: Repositories, metrics: Metrics, signers: SignerCache
+) -> WalletService:
     return WalletService(
         users=repos.users,
         wallets=repos.wallets,
         keyring=build_keyring(settings),
-        signers=SignerCache(settings.security.signer_ttl_s, time.monotonic),
+        signers=signers,
         pins=PinGate(repos.users, PinHasher(), LockoutPolicy(), lambda: datetime.now(UTC)),
         metrics=metrics,
         admin_ids=settings.telegram.admin_id_set,

@@ -20,7 +20,7 @@ from aiogram.types import BotCommand
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
 from sniper_bot.telegram.routers import all_routers
-from sniper_bot.telegram.storage import FallbackStorage
+from sniper_bot.telegram.storage import DurableStorage, FallbackStorage, SessionStore
 
 if TYPE_CHECKING:
     from sniper_bot.control.facade import Control
@@ -54,16 +54,20 @@ def build_dispatcher(
     redis_client: Any = None,
     redis_available: Callable[[], bool] | None = None,
     on_redis_failure: Callable[[Exception], None] | None = None,
+    sessions: SessionStore | None = None,
 ) -> Dispatcher:
-    """Conversation state in Redis when configured (shared by replicas), in memory otherwise."""
+    """Conversation state in Redis when configured and up; else in the database (``sessions``)."""
     redis_storage: BaseStorage | None = None
     if redis_client is not None:
         from aiogram.fsm.storage.redis import RedisStorage
 
         redis_storage = RedisStorage(redis_client, state_ttl=FSM_TTL_S, data_ttl=FSM_TTL_S)
+    fallback: BaseStorage = (
+        DurableStorage(sessions, ttl_s=FSM_TTL_S) if sessions is not None else MemoryStorage()
+    )
     storage: BaseStorage = FallbackStorage(
         redis_storage,
-        MemoryStorage(),
+        fallback,
         redis_available or (lambda: redis_storage is not None),
         on_redis_failure,
     )
