@@ -100,7 +100,7 @@ def register_control_routes(
         return web.json_response(update, status=201)
 
     async def inbox(request: web.Request) -> web.Response:
-        return web.json_response(telegram.inbox(int(request.match_info["id"])))
+        return web.json_response(telegram.inbox_view(int(request.match_info["id"])))
 
     app.router.add_post("/tokens", create_token)
     app.router.add_get("/tokens", list_tokens)

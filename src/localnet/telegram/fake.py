@@ -19,6 +19,7 @@ class FakeTelegram:
     sent: list[dict[str, Any]] = field(default_factory=list)  # every bot call that sends/edits
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     answered_callbacks: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[tuple[int, int]] = field(default_factory=list)  # (chat_id, message_id)
     webhook_url: str = ""
     fail_next: list[int] = field(default_factory=list)  # retry_after seconds for the next calls
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100_000_001))
@@ -80,10 +81,33 @@ class FakeTelegram:
         self.sent.append({"method": "sendPhoto" if photo else "sendMessage", **message})
         return message
 
+    def edit(self, key: tuple[int, int], new: dict[str, Any], method: str) -> dict[str, Any]:
+        """Replace a message with its edited state (the server checked the Bot API's rules)."""
+        new["edit_date"] = BASE_DATE + len(self.sent) + 1
+        self.messages[key] = new
+        self.sent.append({"method": method, **new})
+        return new
+
+    def delete(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """Remove a message from the chat; the call is recorded in `sent` and `deleted`."""
+        removed = self.messages.pop((chat_id, message_id), None)
+        if removed is not None:
+            self.sent.append({"method": "deleteMessage", **removed})
+            self.deleted.append((chat_id, message_id))
+        return removed
+
     def inbox(self, user_id: int) -> list[dict[str, Any]]:
-        """Messages the bot sent to this user, in their current (edited) state."""
+        """Messages the bot sent to this user, in their current state: edits applied, deleted
+        ones gone, oldest first (Bot API `Message` objects)."""
         return [m for (chat, _), m in sorted(self.messages.items())
                 if chat == user_id and m.get("from", {}).get("id") == BOT_ID]  # fmt: skip
+
+    def inbox_view(self, user_id: int) -> list[dict[str, Any]]:
+        """`GET /telegram/users/{id}/inbox`: the inbox with `reply_markup` (null when the message
+        has no keyboard), `text` (the caption for photos) and `edited` always present."""
+        return [{**m, "text": m.get("text", m.get("caption", "")),
+                 "reply_markup": m.get("reply_markup"), "edited": "edit_date" in m}
+                for m in self.inbox(user_id)]  # fmt: skip
 
     async def wait_for_updates(self, offset: int, poll_seconds: float) -> list[dict[str, Any]]:
         if offset:

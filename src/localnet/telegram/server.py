@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from localnet.telegram.fake import BASE_DATE, FakeTelegram
+from localnet.telegram.fake import BOT_ID, FakeTelegram
 
 FAKE_KEY: web.AppKey[FakeTelegram] = web.AppKey("telegram", FakeTelegram)
 
@@ -36,6 +36,47 @@ async def _params(request: web.Request) -> dict[str, Any]:
     return params
 
 
+EDIT_METHODS = ("editmessagetext", "editmessagecaption", "editmessagereplymarkup")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+
+
+def _edit(fake: FakeTelegram, method: str, name: str, p: dict[str, Any]) -> web.Response:
+    """editMessageText/Caption/ReplyMarkup with the Bot API's rules: only the bot's own messages,
+    text edits on text messages and caption edits on media; a missing `reply_markup` removes the
+    inline keyboard; an edit that changes nothing is refused."""
+    if "inline_message_id" in p:
+        return _fail(400, "Bad Request: inline messages are not supported by the fake Bot API")
+    try:
+        key = (int(p["chat_id"]), int(p["message_id"]))
+    except (KeyError, ValueError):
+        return _fail(400, "Bad Request: chat_id and message_id are required")
+    message = fake.messages.get(key)
+    if message is None:
+        return _fail(400, "Bad Request: message to edit not found")
+    if message.get("from", {}).get("id") != BOT_ID:
+        return _fail(400, "Bad Request: message can't be edited")
+    new = dict(message)
+    if name == "editmessagetext":
+        if "text" not in message:
+            return _fail(400, "Bad Request: there is no text in the message to edit")
+        new["text"] = str(p.get("text", ""))
+    elif name == "editmessagecaption":
+        if "photo" not in message:
+            return _fail(400, "Bad Request: there is no caption in the message to edit")
+        new["caption"] = str(p.get("caption", ""))
+    if p.get("reply_markup"):
+        new["reply_markup"] = p["reply_markup"]
+    else:
+        new.pop("reply_markup", None)
+    new.pop("edit_date", None)
+    if new == {k: v for k, v in message.items() if k != "edit_date"}:
+        return _fail(400, NOT_MODIFIED)
+    return _ok(fake.edit(key, new, method))
+
+
 async def _method(request: web.Request) -> web.Response:
     fake = request.app[FAKE_KEY]
     token = request.match_info["token"]
@@ -58,34 +99,15 @@ async def _method(request: web.Request) -> web.Response:
         chat_id = int(p["chat_id"])
         text = str(p.get("text") or p.get("caption") or "")
         return _ok(fake.bot_message(chat_id, text, p.get("reply_markup"), name == "sendphoto"))
-    if name in ("editmessagetext", "editmessagereplymarkup"):
-        key = (int(p["chat_id"]), int(p["message_id"]))
-        message = fake.messages.get(key)
-        if message is None:
-            return _fail(400, "Bad Request: message to edit not found")
-        new = dict(message)
-        if name == "editmessagetext":
-            new["text"] = p["text"]
-        if p.get("reply_markup"):
-            new["reply_markup"] = p["reply_markup"]
-        else:
-            new.pop("reply_markup", None)
-        if new == message:
-            return _fail(400, "Bad Request: message is not modified: specified new message "
-                         "content and reply markup are exactly the same as a current content "
-                         "and reply markup of the message")  # fmt: skip
-        new["edit_date"] = BASE_DATE + len(fake.sent)
-        fake.messages[key] = new
-        fake.sent.append({"method": request.match_info["method"], **new})
-        return _ok(new)
+    if name in EDIT_METHODS:
+        return _edit(fake, request.match_info["method"], name, p)
     if name == "answercallbackquery":
         fake.answered_callbacks.append(p)
         return _ok(True)
     if name == "deletemessage":
-        removed = fake.messages.pop((int(p["chat_id"]), int(p["message_id"])), None)
+        removed = fake.delete(int(p["chat_id"]), int(p["message_id"]))
         if removed is None:
             return _fail(400, "Bad Request: message to delete not found")
-        fake.sent.append({"method": "deleteMessage", **removed})
         return _ok(True)
     if name == "setwebhook":
         fake.webhook_url = str(p.get("url", ""))

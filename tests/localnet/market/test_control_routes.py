@@ -39,8 +39,14 @@ async def test_tokens_and_telegram_control_routes(cluster: Cluster, market: Mark
         sent = await c.post("/telegram/users/42/messages", json={"text": "/start"})
         assert (await sent.json())["message"]["text"] == "/start"
         fake.bot_message(42, "card", {"inline_keyboard": [[{"text": "b", "callback_data": "d"}]]})
+        fake.bot_message(42, "plain")
         inbox = await (await c.get("/telegram/users/42/inbox")).json()
-        assert [m["text"] for m in inbox] == ["card"]
+        assert [m["text"] for m in inbox] == ["card", "plain"]
+        assert inbox[0]["reply_markup"] == {
+            "inline_keyboard": [[{"text": "b", "callback_data": "d"}]]
+        }
+        assert inbox[1]["reply_markup"] is None
+        assert [m["edited"] for m in inbox] == [False, False]
         press = await c.post(
             "/telegram/users/42/press", json={"message_id": inbox[0]["message_id"], "data": "d"}
         )

@@ -8,7 +8,7 @@ import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters import CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp.test_utils import TestServer
@@ -63,3 +63,46 @@ async def test_aiogram_start_and_button_press_round_trip() -> None:
             await dp.stop_polling()
             await task
             await bot.session.close()
+
+
+def _keyboard(*labels: str) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(text=label, callback_data=label) for label in labels]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
+
+
+async def test_aiogram_edits_and_deletes_are_recorded_and_the_inbox_shows_the_latest() -> None:
+    fake = FakeTelegram()
+    async with TestServer(create_telegram_app(fake)) as server:
+        base = str(server.make_url("")).rstrip("/")
+        bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+        try:
+            card = await bot.send_message(42, "Buy?", reply_markup=_keyboard("yes", "no"))
+            other = await bot.send_message(42, "Wallet")
+            await bot.edit_message_text(
+                "Buying...", chat_id=42, message_id=card.message_id, reply_markup=_keyboard("x")
+            )
+            inbox = fake.inbox(42)
+            assert [m["text"] for m in inbox] == ["Buying...", "Wallet"]
+            assert inbox[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == "x"
+            await bot.edit_message_reply_markup(chat_id=42, message_id=card.message_id)
+            assert "reply_markup" not in fake.inbox(42)[0]  # no markup given: keyboard removed
+            with pytest.raises(TelegramBadRequest, match="not modified"):
+                await bot.edit_message_text("Buying...", chat_id=42, message_id=card.message_id)
+            await bot.delete_message(42, other.message_id)
+            with pytest.raises(TelegramBadRequest, match="not found"):
+                await bot.delete_message(42, other.message_id)
+            user_message = fake.user_sends(42, "hi")["message"]["message_id"]
+            with pytest.raises(TelegramBadRequest, match="can't be edited"):
+                await bot.edit_message_text("x", chat_id=42, message_id=user_message)
+        finally:
+            await bot.session.close()
+    assert [m["text"] for m in fake.inbox(42)] == ["Buying..."]
+    assert fake.inbox(42)[0]["edit_date"] > 0
+    assert [s["method"] for s in fake.sent] == [
+        "sendMessage",
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "deleteMessage",
+    ]
+    assert fake.deleted == [(42, other.message_id)]
