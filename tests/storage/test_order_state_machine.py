@@ -92,7 +92,10 @@ async def replay(h: Harness, steps: list[tuple[OrderStatus, OrderStatus]]) -> No
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(steps=attempts)
 def test_persisted_order_agrees_with_the_state_machine(
