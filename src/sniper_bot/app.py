@@ -21,6 +21,7 @@ from sniper_bot.config import Settings, redact_dsn
 if TYPE_CHECKING:
     from sniper_bot.components import Stack
     from sniper_bot.control.facade import Control
+    from sniper_bot.engine import SnipeEngine
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
 from sniper_bot.errors import ConfigError
@@ -174,6 +175,9 @@ class App:
             orders = await trading.recover_all()
             log.info("recovery_done", orders=len(orders))
 
+        self.snipes = self._build_snipes(stack, trading)
+        self.control.attach_snipes(self.snipes)
+        self.add_service("snipes", self.snipes.run)
         self.add_service("chain", chain_background)
         self.add_service("recovery", recovery)
         self.add_service("housekeeping", self._housekeeping)
@@ -182,6 +186,36 @@ class App:
             self._add_telegram(token)
         else:
             log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    def _build_snipes(self, stack: Stack, trading: TradingService) -> SnipeEngine:
+        """Launch detection (pump.fun logs, Raydium v4 accounts) on a dedicated subscription
+        manager, subscribed on two endpoints at once, feeding the snipe engine."""
+        from sniper_bot.chain.ws import SubscriptionManager
+        from sniper_bot.components import endpoints
+        from sniper_bot.detection import LaunchDetector, PumpFunListener, RaydiumV4Listener
+        from sniper_bot.engine import QuoteRouteProbe, SnipeEngine
+        from sniper_bot.storage.snipes import SnipeTargetRepository
+
+        manager = SubscriptionManager(
+            endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
+        )
+        detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], self.metrics)
+        return SnipeEngine(
+            feeds=[detector],
+            targets=SnipeTargetRepository(self.database),
+            trading=trading,
+            risk=stack.risk,
+            metrics=self.metrics,
+            probe=QuoteRouteProbe(stack.venue),
+            on_settled=self._notify_snipe,
+        )
+
+    async def _notify_snipe(self, result: Any) -> None:
+        if self.control is None or self.telegram is None:
+            return
+        outcome = await self.control.snipe_outcome(result)
+        if outcome is not None:
+            await self.telegram.notify_snipe(*outcome)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Every minute: drop expired unlocked signers and expired durable sessions."""

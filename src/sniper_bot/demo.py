@@ -160,6 +160,24 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     if "✅" not in sold["text"]:
         raise DemoFailed(f"demo: the sell did not confirm: {_plain(sold['text'])}")
     await user.send("/orders", expect="with the order list", contains="orders")
+
+    # A snipe: armed on a mint before its pool exists; it fires when localnet announces the pool.
+    from localnet.market.keys import derive_keypair
+
+    upcoming = derive_keypair(net.market.seed, f"mint:{len(net.factory.tokens)}").pubkey()
+    await user.send(f"/snipe {upcoming} 0.05", expect="confirming the snipe", contains="ARMED")
+    launched = net.engine.launch(
+        "honest", announce="raydium", liquidity_sol=100, name="Fresh Launch", symbol="FRESH"
+    )
+    if launched.mint != upcoming:
+        raise DemoFailed("demo: localnet launched a different mint than predicted")
+    say(f"[dim]localnet: pool for FRESH {launched.mint} announced (Raydium v4 account)[/]")
+    sniped = await user.wait_for(
+        lambda m: "Snipe settled" in m.get("text", ""), what="with the snipe result"
+    )
+    say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
+    if "✅" not in sniped["text"]:
+        raise DemoFailed(f"demo: the snipe did not confirm: {_plain(sniped['text'])}")
     await _show_ops(app, say=say)
 
 

@@ -1,4 +1,4 @@
-"""`sniper-bot demo` end to end: the scripted user buys, is blocked on a honeypot, sells."""
+"""`sniper-bot demo` end to end: the scripted user buys, is blocked on a honeypot, sells, snipes."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from pathlib import Path
 from sniper_bot.demo import run_demo
 
 
-async def test_demo_script_completes_and_leaves_two_confirmed_orders(tmp_path: Path) -> None:
+async def test_demo_script_completes_with_a_buy_a_sell_and_a_fired_snipe(tmp_path: Path) -> None:
     await run_demo(seed=11, metrics_port=0, data_dir=tmp_path, duration_s=0.1)
     db = sqlite3.connect(tmp_path / "sniper-bot.sqlite")
     try:
-        rows = db.execute('SELECT side, status FROM "SniperOrder" ORDER BY "createdAt"').fetchall()
+        rows = db.execute(
+            'SELECT kind, side, status FROM "SniperOrder" ORDER BY "createdAt"'
+        ).fetchall()
+        snipes = db.execute('SELECT status FROM "SnipeTarget"').fetchall()
         checks = db.execute('SELECT risk_score, is_honeypot FROM "HoneypotCheck"').fetchall()
     finally:
         db.close()
-    assert rows == [("BUY", "CONFIRMED"), ("SELL", "CONFIRMED")]
+    assert rows == [
+        ("MANUAL", "BUY", "CONFIRMED"),
+        ("MANUAL", "SELL", "CONFIRMED"),
+        ("SNIPE", "BUY", "CONFIRMED"),
+    ]
+    assert snipes == [("FIRED",)]
     assert any(score >= 70 and honeypot for score, honeypot in checks)
     assert any(score < 30 for score, _ in checks)

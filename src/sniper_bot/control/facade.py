@@ -24,6 +24,7 @@ from sniper_bot.control.views import (
     PositionView,
     RiskView,
     SettingsView,
+    SnipeView,
     TokenCardView,
     WalletView,
     WithdrawPreviewView,
@@ -74,6 +75,11 @@ class ControlDeps:
 class Control:
     def __init__(self, deps: ControlDeps) -> None:
         self._d = deps
+        self._snipes: Any = None
+
+    def attach_snipes(self, engine: Any) -> None:
+        """The snipe engine (built after the facade because it shares the trading service)."""
+        self._snipes = engine
 
     # --- identity --------------------------------------------------------------------------
     async def _user(self, ident: Identity) -> User:
@@ -379,6 +385,48 @@ class Control:
             decimals=decimals,
         )
 
+    # --- snipes ----------------------------------------------------------------------------
+    async def snipe(
+        self, ident: Identity, mint_text: str, lamports: int, *, ttl_s: float | None = None
+    ) -> SnipeView:
+        """Arm a snipe: buy ``lamports`` of the mint the moment a pool for it goes live."""
+        user = await self._user(ident)
+        mint = _parse_mint(mint_text)
+        if self._snipes is None:
+            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        target = await self._snipes.arm(
+            user.id,
+            active.id,
+            str(mint),
+            lamports,
+            settings.snipe_slippage_bps,
+            settings.priority_fee_level,
+            ttl_s=ttl_s,
+        )
+        return _snipe_view(target)
+
+    async def snipes(self, ident: Identity) -> list[SnipeView]:
+        user = await self._user(ident)
+        if self._snipes is None:
+            return []
+        return [_snipe_view(t) for t in await self._snipes.list_for_user(user.id)]
+
+    async def cancel_snipe(self, ident: Identity, snipe_id: int) -> SnipeView:
+        user = await self._user(ident)
+        if self._snipes is None:
+            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        return _snipe_view(await self._snipes.cancel(user.id, snipe_id))
+
+    async def snipe_outcome(self, result: Any) -> tuple[int, SnipeView, OrderView | None] | None:
+        """For the notifier: whose snipe settled (Telegram id), and how."""
+        user = await self._d.users.get(result.target.user_id)
+        if user is None:
+            return None
+        order = await self._order_view(result.order) if result.order is not None else None
+        return user.telegram_id, _snipe_view(result.target), order
+
     # --- withdrawals -----------------------------------------------------------------------
     async def withdraw_preview(
         self, ident: Identity, destination: str, amount_text: str, mint: str | None
@@ -414,6 +462,19 @@ class Control:
             ident.telegram_id, destination, amount_text, mint, pin, action_id
         )
         return await self._order_view(order)
+
+
+def _snipe_view(target: Any) -> SnipeView:
+    return SnipeView(
+        id=target.id,
+        token_mint=target.token_mint,
+        amount_lamports=target.amount_lamports,
+        slippage_bps=target.slippage_bps,
+        status=target.status.value,
+        expires_at=target.expires_at.isoformat(timespec="seconds"),
+        order_id=target.order_id,
+        error=target.error,
+    )
 
 
 def _wallet_view(wallet: Any, sol: int | None) -> WalletView:

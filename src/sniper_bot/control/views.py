@@ -19,6 +19,7 @@ __all__ = [
     "PositionView",
     "RiskView",
     "SettingsView",
+    "SnipeView",
     "TokenCardView",
     "WalletView",
     "WithdrawPreviewView",
@@ -116,6 +117,18 @@ class PositionView:
     value_lamports: int | None
     realized_pnl_lamports: int
     unrealized_pnl_lamports: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SnipeView:
+    id: int
+    token_mint: str
+    amount_lamports: int
+    slippage_bps: int
+    status: str
+    expires_at: str
+    order_id: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,8 +96,10 @@ class SnipeEngine:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        on_settled: Callable[[SnipeResult], Awaitable[None]] | None = None,
     ) -> None:
         self._feeds = list(feeds)
+        self._on_settled = on_settled
         self._targets = targets
         self._trading = trading
         self._risk = risk
@@ -215,7 +217,7 @@ class SnipeEngine:
                 failed = await self._targets.mark_failed(
                     target.id, "no route to the pool before the snipe expired"
                 )
-                results.append(SnipeResult(failed or target, None))
+                results.append(await self._report(SnipeResult(failed or target, None)))
             if pending:
                 await self._sleep(self.config.route_backoff.delay(round_no, self._rng))
                 round_no += 1
@@ -258,10 +260,19 @@ class SnipeEngine:
             reason = order.error.type.value if order.error else order.status.value.lower()
             failed = await self._targets.mark_failed(target.id, reason, order.id)
             log.info("snipe_failed", target_id=target.id, order_id=order.id, reason=reason)
-            return SnipeResult(failed or target, order)
+            return await self._report(SnipeResult(failed or target, order))
         log.info("snipe_fired", target_id=target.id, order_id=order.id, status=order.status.value)
         current = await self._targets.get_by_id(target.id)
-        return SnipeResult(current or target, order)
+        return await self._report(SnipeResult(current or target, order))
+
+    async def _report(self, result: SnipeResult) -> SnipeResult:
+        """Tell the user (``on_settled``); a failing notifier never affects the snipe."""
+        if self._on_settled is not None:
+            try:
+                await self._on_settled(result)
+            except Exception as exc:
+                log.warning("snipe_notify_failed", target_id=result.target.id, error=repr(exc))
+        return result
 
     async def _failed(self, target: SnipeTarget, exc: BaseException) -> SnipeResult:
         if not isinstance(exc, Exception):
@@ -269,7 +280,7 @@ class SnipeEngine:
         reason = exc.message if isinstance(exc, SniperBotError) else f"internal error: {exc!r}"
         log.warning("snipe_buy_raised", target_id=target.id, error=reason)
         failed = await self._targets.mark_failed(target.id, reason)
-        return SnipeResult(failed or target, None)
+        return await self._report(SnipeResult(failed or target, None))
 
     async def _fire_if_routable(self, mint: str) -> None:
         if await self._probe.routable(mint):

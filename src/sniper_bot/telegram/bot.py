@@ -17,8 +17,10 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
+from sniper_bot.control.views import OrderView, SnipeView
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
+from sniper_bot.telegram.render import render_order, render_snipes
 from sniper_bot.telegram.routers import all_routers
 from sniper_bot.telegram.storage import DurableStorage, FallbackStorage, SessionStore
 
@@ -35,6 +37,7 @@ COMMANDS = [
     BotCommand(command="orders", description="Last orders"),
     BotCommand(command="wallet", description="Wallets, export, withdraw"),
     BotCommand(command="settings", description="Slippage and priority fee"),
+    BotCommand(command="snipe", description="Buy when a pool goes live"),
     BotCommand(command="help", description="How to use the bot"),
 ]
 
@@ -109,6 +112,15 @@ class TelegramFrontend:
                 await self.dispatcher.stop_polling()
             await polling
         stopper.cancel()
+
+    async def notify_snipe(
+        self, telegram_id: int, snipe: SnipeView, order: OrderView | None
+    ) -> None:
+        """Push a settled snipe to its owner (the only unsolicited message the bot sends)."""
+        text = "🎯 Snipe settled\n" + render_snipes([snipe])
+        if order is not None:
+            text += "\n\n" + render_order(order)
+        await self.bot.send_message(telegram_id, text)
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -9,6 +9,7 @@ from sniper_bot.control.views import (
     OrderView,
     PositionView,
     SettingsView,
+    SnipeView,
     TokenCardView,
     WalletView,
     WithdrawPreviewView,
@@ -20,6 +21,7 @@ __all__ = [
     "render_order",
     "render_positions",
     "render_settings",
+    "render_snipes",
     "render_token_card",
     "render_wallets",
     "render_withdraw_preview",
@@ -128,6 +130,21 @@ def render_wallets(wallets: list[WalletView]) -> str:
         mark = "✅" if w.is_active else "▫️"
         bal = f" — {format_sol(w.sol_lamports)}" if w.sol_lamports is not None else ""
         lines.append(f"{mark} {escape(w.label)}: {_code(w.public_key)}{bal}")
+    return "\n".join(lines)
+
+
+def render_snipes(snipes: list[SnipeView]) -> str:
+    if not snipes:
+        return "No snipes. /snipe MINT SOL buys the moment a pool for MINT goes live."
+    lines = ["<b>Snipes</b>"]
+    for s in snipes:
+        extra = f" ({escape(s.error)})" if s.error else ""
+        lines.append(
+            f"#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {_short(s.token_mint)}, "
+            f"slippage {s.slippage_bps} bps, until {s.expires_at}{extra}"
+        )
+    if any(s.status == "ARMED" for s in snipes):
+        lines.append("Cancel one with /cancel ID.")
     return "\n".join(lines)
 
 

@@ -17,7 +17,8 @@ HELP = (
     "• Paste a token mint address: you get its card with price and risk, and buy buttons.\n"
     "• /positions: your open positions, with sell buttons on each token card.\n"
     "• /orders: your last orders and why any failed.\n"
-    "• /wallet: create, import, export or withdraw; /settings: slippage and priority fee."
+    "• /wallet: create, import, export or withdraw; /settings: slippage and priority fee.\n"
+    "• /snipe MINT SOL: buy the moment a pool for MINT goes live; /snipe lists, /cancel ID."
 )
 
 

@@ -1,4 +1,4 @@
-"""Paste a mint -> token card; buy presets, custom amounts, sells."""
+"""Paste a mint -> token card; buy presets, custom amounts, sells; snipes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import re
 
 from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -15,7 +16,7 @@ from sniper_bot.control.views import Identity, OrderView
 from sniper_bot.domain.money import parse_sol
 from sniper_bot.telegram.callbacks import BuyCb, SellCb
 from sniper_bot.telegram.keyboards import home_kb, token_kb
-from sniper_bot.telegram.render import render_order, render_token_card
+from sniper_bot.telegram.render import render_order, render_snipes, render_token_card
 
 MINT_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
 POLL_S = 0.5
@@ -88,6 +89,35 @@ def build() -> Router:
         order = await control.sell(ident, callback_data.mint, callback_data.percent, action)
         if message is not None:
             await _follow(control, ident, message, order)
+
+    @router.message(Command("snipe"))
+    async def snipe(
+        message: Message, command: CommandObject, control: Control, ident: Identity
+    ) -> None:
+        parts = (command.args or "").split()
+        if not parts:
+            await message.answer(render_snipes(await control.snipes(ident)))
+            return
+        if len(parts) != 2 or not MINT_RE.match(parts[0]):
+            await message.answer("Usage: /snipe MINT SOL, e.g. /snipe 7xKX…AsU 0.1")
+            return
+        try:
+            lamports = parse_sol(parts[1])
+        except ValueError as exc:
+            await message.answer(f"{exc}.")
+            return
+        view = await control.snipe(ident, parts[0], lamports)
+        await message.answer(render_snipes([view]) + "\nIt fires the moment a pool goes live.")
+
+    @router.message(Command("cancel"))
+    async def cancel(
+        message: Message, command: CommandObject, control: Control, ident: Identity
+    ) -> None:
+        arg = (command.args or "").strip().lstrip("#")
+        if not arg.isdigit():
+            await message.answer("Usage: /cancel ID (see /snipe for your snipes)")
+            return
+        await message.answer(render_snipes([await control.cancel_snipe(ident, int(arg))]))
 
     return router
 
