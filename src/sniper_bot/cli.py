@@ -162,15 +162,28 @@ def localnet_cmd(
     scenario: Annotated[
         Path | None, typer.Option(help="scenario file (TOML); default plays a mixed scenario")
     ] = None,
-    slot_ms: Annotated[int, typer.Option(help="slot time in milliseconds")] = 400,
+    slot_ms: Annotated[
+        int, typer.Option(help="slot time in ms; 0 = advance only when asked")
+    ] = 400,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="write the endpoint URLs here once ready")
     ] = None,
+    no_scenario: Annotated[
+        bool, typer.Option("--no-scenario", help="no default launches: only when asked")
+    ] = False,
 ) -> None:
     """Start the localnet proving ground (RPC endpoints, Jupiter, Telegram) until Ctrl-C."""
     from sniper_bot.demo import run_localnet
 
-    run_async(run_localnet(seed=seed, scenario=scenario, slot_ms=slot_ms, json_file=json_file))
+    run_async(
+        run_localnet(
+            seed=seed,
+            scenario=scenario,
+            slot_ms=slot_ms,
+            json_file=json_file,
+            play_default=not no_scenario,
+        )
+    )
 
 
 async def _with_stack(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:

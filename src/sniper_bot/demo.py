@@ -216,7 +216,8 @@ async def run_demo(
     from sniper_bot.app import App, run_app
 
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    net = Localnet(LocalnetConfig(seed=seed, slot_ms=400))
+    # no background launches: the script predicts the next mint for its snipe
+    net = Localnet(LocalnetConfig(seed=seed, slot_ms=400, default_scenario=False))
     urls = await net.start()
     failures: list[BaseException] = []
     try:
@@ -253,13 +254,23 @@ async def run_demo(
 
 
 async def run_localnet(
-    *, seed: int, scenario: Path | None, slot_ms: int, json_file: Path | None
+    *,
+    seed: int,
+    scenario: Path | None,
+    slot_ms: int,
+    json_file: Path | None,
+    play_default: bool = True,
 ) -> None:
     from localnet.__main__ import endpoints_table, serve
     from localnet.node import LocalnetConfig
 
     await serve(
-        LocalnetConfig(seed=seed, slot_ms=slot_ms, scenario=scenario),
+        LocalnetConfig(
+            seed=seed,
+            slot_ms=slot_ms or None,
+            scenario=scenario,
+            default_scenario=None if play_default else False,
+        ),
         json_path=json_file,
         on_ready=lambda urls: console.print(endpoints_table(urls)),
     )
