@@ -48,6 +48,7 @@ async def start_localnet(json_path: Path) -> asyncio.subprocess.Process:
         str(json_path),
         "--slot-ms",
         "400",
+        "--no-scenario",  # measure the RPC server, not the launches of the default scenario
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
