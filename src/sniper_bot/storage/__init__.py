@@ -11,6 +11,7 @@ repositories that return ``sniper_bot.domain.entities`` values.
 from __future__ import annotations
 
 from . import snipes as snipes  # registers "SnipeTarget" on Base.metadata (migrations)
+from . import withdrawals as withdrawals  # registers "Withdrawal" on Base.metadata
 from .database import Database
 from .errors import (
     DatabaseUnavailable,

@@ -1,0 +1,276 @@
+"""``"Withdrawal"``: SOL and token withdrawals as a persisted state machine, and their repository.
+
+* ``create`` is idempotent on ``("userId", "idempotencyKey")`` (``INSERT ... ON CONFLICT DO
+  NOTHING`` then read back): a double-tapped confirm button never makes two withdrawals.
+* ``transition`` is a compare-and-set (``UPDATE ... WHERE id = :id AND status = :expected
+  RETURNING``); the loser gets ``None`` and must reload.
+* User-facing reads are scoped by the user id; another user's withdrawal reads as missing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sniper_bot.domain.withdrawal import (
+    FINAL_WITHDRAWAL_STATES,
+    WithdrawalFailure,
+    WithdrawalRecord,
+    WithdrawalStatus,
+    check_withdrawal_transition,
+)
+from sniper_bot.storage.errors import NotFound
+from sniper_bot.storage.models import Base, UserRow, WalletRow
+from sniper_bot.storage.repositories.base import Repository, insert_for
+from sniper_bot.storage.types import JSONType, UTCDateTime
+
+__all__ = ["WithdrawalRepository", "WithdrawalRow", "to_withdrawal"]
+
+_SETTABLE = frozenset(
+    {"signature", "last_valid_block_height", "signed_tx", "error", "fee_lamports"}
+)
+_NON_FINAL = [s for s in WithdrawalStatus if s not in FINAL_WITHDRAWAL_STATES]
+
+
+class WithdrawalRow(Base):
+    __tablename__ = "Withdrawal"
+    __table_args__ = (
+        UniqueConstraint("userId", "idempotencyKey", name="uq_withdrawal_user_idempotency"),
+        Index("ix_Withdrawal_userId_createdAt", "userId", "createdAt"),
+        Index("ix_Withdrawal_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    asset: Mapped[str] = mapped_column(String(44))
+    token_program: Mapped[str | None] = mapped_column("tokenProgram", String(44))
+    destination: Mapped[str] = mapped_column(String(44))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decimals: Mapped[int] = mapped_column(Integer)
+    fee_lamports: Mapped[int] = mapped_column("feeLamports", BigInteger)
+    rent_lamports: Mapped[int] = mapped_column("rentLamports", BigInteger, server_default=text("0"))
+    status: Mapped[WithdrawalStatus] = mapped_column(
+        Enum(
+            WithdrawalStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        server_default=text("'PENDING'"),
+    )
+    signature: Mapped[str | None] = mapped_column(String(88), unique=True)
+    last_valid_block_height: Mapped[int | None] = mapped_column("lastValidBlockHeight", BigInteger)
+    signed_tx: Mapped[bytes | None] = mapped_column("signedTx", LargeBinary)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    idempotency_key: Mapped[str] = mapped_column("idempotencyKey", String(128))
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+
+
+def to_withdrawal(row: WithdrawalRow) -> WithdrawalRecord:
+    return WithdrawalRecord(
+        id=row.id,
+        user_id=row.user_id,
+        wallet_id=row.wallet_id,
+        asset=row.asset,
+        token_program=row.token_program,
+        destination=row.destination,
+        amount=row.amount,
+        decimals=row.decimals,
+        fee_lamports=row.fee_lamports,
+        rent_lamports=row.rent_lamports,
+        status=WithdrawalStatus(row.status),
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        signature=row.signature,
+        last_valid_block_height=row.last_valid_block_height,
+        signed_tx=row.signed_tx,
+        error=WithdrawalFailure.from_json(row.error) if row.error else None,
+    )
+
+
+class WithdrawalRepository(Repository):
+    async def create(
+        self,
+        *,
+        user_id: int,
+        wallet_id: int,
+        asset: str,
+        token_program: str | None,
+        destination: str,
+        amount: int,
+        decimals: int,
+        fee_lamports: int,
+        rent_lamports: int,
+        idempotency_key: str,
+        withdrawal_id: str | None = None,
+    ) -> tuple[WithdrawalRecord, bool]:
+        """Insert a PENDING withdrawal; ``(record, True)`` if new, ``(existing, False)`` when the
+        same ``(user_id, idempotency_key)`` was seen before (also when two calls race).
+        ``NotFound`` when the wallet is not this user's."""
+        if amount <= 0:
+            raise ValueError(f"withdrawal amount must be positive base units, got {amount}")
+        if not idempotency_key:
+            raise ValueError("a withdrawal needs an idempotency key (one per confirmation)")
+        now = self._now()
+        async with self._db.session() as session:
+            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
+            if owner != user_id:
+                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+            stmt = (
+                insert_for(session, WithdrawalRow)
+                .values(
+                    id=withdrawal_id or str(uuid.uuid4()),
+                    user_id=user_id,
+                    wallet_id=wallet_id,
+                    asset=asset,
+                    token_program=token_program,
+                    destination=destination,
+                    amount=amount,
+                    decimals=decimals,
+                    fee_lamports=fee_lamports,
+                    rent_lamports=rent_lamports,
+                    status=WithdrawalStatus.PENDING,
+                    idempotency_key=idempotency_key,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[WithdrawalRow.user_id, WithdrawalRow.idempotency_key]
+                )
+                .returning(WithdrawalRow.id)
+            )
+            inserted = (await session.execute(stmt)).scalar_one_or_none()
+            row = await session.scalar(
+                select(WithdrawalRow).where(
+                    WithdrawalRow.user_id == user_id,
+                    WithdrawalRow.idempotency_key == idempotency_key,
+                )
+            )
+            if row is None:  # pragma: no cover - the conflicting row cannot vanish in-transaction
+                raise RuntimeError("idempotent insert found neither a new nor an existing row")
+            return to_withdrawal(row), inserted is not None
+
+    # -- user-scoped -----------------------------------------------------------------------------
+
+    async def get(self, user_id: int, withdrawal_id: str) -> WithdrawalRecord | None:
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(WithdrawalRow).where(
+                    WithdrawalRow.id == withdrawal_id, WithdrawalRow.user_id == user_id
+                )
+            )
+            return to_withdrawal(row) if row else None
+
+    async def get_by_idempotency_key(self, user_id: int, key: str) -> WithdrawalRecord | None:
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(WithdrawalRow).where(
+                    WithdrawalRow.user_id == user_id, WithdrawalRow.idempotency_key == key
+                )
+            )
+            return to_withdrawal(row) if row else None
+
+    async def list_for_user(
+        self,
+        user_id: int,
+        statuses: tuple[WithdrawalStatus, ...] | None = None,
+        limit: int = 20,
+    ) -> list[WithdrawalRecord]:
+        """Newest first."""
+        stmt = select(WithdrawalRow).where(WithdrawalRow.user_id == user_id)
+        if statuses is not None:
+            stmt = stmt.where(WithdrawalRow.status.in_(list(statuses)))
+        stmt = stmt.order_by(WithdrawalRow.created_at.desc(), WithdrawalRow.id.desc())
+        async with self._db.session() as session:
+            return [to_withdrawal(r) for r in await session.scalars(stmt.limit(limit))]
+
+    async def user_id_for_telegram(self, telegram_id: int) -> int | None:
+        """The ``"User".id`` a Telegram identity maps to (None: never used the bot)."""
+        async with self._db.session() as session:
+            found: int | None = await session.scalar(
+                select(UserRow.id).where(UserRow.telegram_id == telegram_id)
+            )
+            return found
+
+    # -- workers and recovery (internal: never call with user input) ------------------------------
+
+    async def get_by_id(self, withdrawal_id: str) -> WithdrawalRecord | None:
+        async with self._db.session() as session:
+            row = await session.get(WithdrawalRow, withdrawal_id)
+            return to_withdrawal(row) if row else None
+
+    async def list_non_final(self) -> list[WithdrawalRecord]:
+        """Every withdrawal recovery must resolve on start, oldest first (all users)."""
+        stmt = (
+            select(WithdrawalRow)
+            .where(WithdrawalRow.status.in_(_NON_FINAL))
+            .order_by(WithdrawalRow.created_at, WithdrawalRow.id)
+        )
+        async with self._db.session() as session:
+            return [to_withdrawal(r) for r in await session.scalars(stmt)]
+
+    async def transition(
+        self,
+        withdrawal_id: str,
+        expected: WithdrawalStatus,
+        new: WithdrawalStatus,
+        **fields: Any,
+    ) -> WithdrawalRecord | None:
+        """``expected -> new`` in one conditional UPDATE, setting ``fields`` (signature,
+        last_valid_block_height, signed_tx, error, fee_lamports). ``None``: the row is no
+        longer ``expected`` (someone else moved it) or does not exist; reload and decide."""
+        check_withdrawal_transition(expected, new)
+        unknown = set(fields) - _SETTABLE
+        if unknown:
+            raise TypeError(f"cannot set withdrawal field(s) {sorted(unknown)}")
+        values = dict(fields)
+        if isinstance(values.get("error"), WithdrawalFailure):
+            values["error"] = values["error"].to_json()
+        values["status"] = new
+        values["updated_at"] = self._now()
+        try:
+            async with self._db.session() as session:
+                row = (
+                    await session.execute(
+                        update(WithdrawalRow)
+                        .where(WithdrawalRow.id == withdrawal_id, WithdrawalRow.status == expected)
+                        .values(**values)
+                        .returning(WithdrawalRow)
+                    )
+                ).scalar_one_or_none()
+                return to_withdrawal(row) if row is not None else None
+        except IntegrityError as exc:
+            raise ValueError(
+                f"withdrawal {withdrawal_id}: the update violates a constraint (a signature "
+                "belongs to one withdrawal only)"
+            ) from exc
