@@ -126,6 +126,7 @@ class SwapExecutor:
             return await self._reload(order)
         started = self._monotonic()
         try:
+            await self._hook("claimed", order)
             order = await self._reload(order)
             if order.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
                 order = await self._prepare_and_send(order, account)
