@@ -1,0 +1,577 @@
+"""``WithdrawalService``: SOL and token withdrawals from preview to a final state, crash-safe.
+
+    preview(tg, destination, amount, mint)           -> WithdrawalPlan (reads, signs nothing)
+    execute(tg, destination, amount, mint, pin, key) -> WithdrawalRecord
+        PIN (lock-out counted) -> plan rebuilt from fresh balances -> row PENDING (idempotent on
+        key) -> sign -> row SIGNED(signature, lastValidBlockHeight, bytes) -> send -> SENT
+        -> the same bytes resent until the signature lands (meta.err decides CONFIRMED | FAILED)
+        or the block height passes lastValidBlockHeight with no status (EXPIRED)
+    recover_all()                                    -> resolves every non-final row on start
+
+The same rules as the trade executor: nothing is sent before SIGNED is committed, only those bytes
+are ever sent, EXPIRED needs proof, every transition is a compare-and-set. The same idempotency
+key returns the same withdrawal: a double tap never makes a second transfer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+from solders.account import Account
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from sniper_bot.chain.errors import PreflightFailure
+from sniper_bot.chain.types import LandedTransaction, SignatureStatus
+from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
+from sniper_bot.domain.money import format_sol
+from sniper_bot.domain.orders import OrderError, OrderErrorType
+from sniper_bot.domain.withdrawal import (
+    FINAL_WITHDRAWAL_STATES,
+    SOL_ASSET,
+    AmountRequest,
+    WithdrawalErrorType,
+    WithdrawalFailure,
+    WithdrawalRecord,
+    WithdrawalStatus,
+    parse_amount_request,
+)
+from sniper_bot.errors import TemporaryError
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.trading.classify import classify_tx_error, is_already_processed
+from sniper_bot.wallet.keys import AddressError, parse_address
+from sniper_bot.wallet.service import WalletNotFoundError, WalletService, WalletView
+from sniper_bot.wallet.withdraw import (
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    TokenInfo,
+    WithdrawalError,
+    WithdrawalPreview,
+    associated_token_address,
+    preview_sol,
+    preview_token,
+    sign_withdrawal,
+)
+
+__all__ = [
+    "Boundary",
+    "WithdrawalChain",
+    "WithdrawalConfig",
+    "WithdrawalPlan",
+    "WithdrawalService",
+    "WithdrawalStore",
+]
+
+log = structlog.get_logger(__name__)
+
+Boundary = Callable[[str, WithdrawalRecord], Awaitable[None]]
+_CONFIRMED = ("confirmed", "finalized")
+_SOL_DECIMALS = 9
+# Token-2022 mint extension -> (account extension it forces on every new token account, size).
+_ACCOUNT_EXTENSIONS = {1: 8, 9: 0, 14: 1, 16: 64, 26: 0}  # fee amount, non-transferable, hook...
+_ERROR_TYPES = {
+    OrderErrorType.INSUFFICIENT_FUNDS: WithdrawalErrorType.INSUFFICIENT_FUNDS,
+    OrderErrorType.BLOCKHASH_EXPIRED: WithdrawalErrorType.BLOCKHASH_EXPIRED,
+    OrderErrorType.RPC_UNAVAILABLE: WithdrawalErrorType.RPC_UNAVAILABLE,
+}
+
+
+class WithdrawalChain(Protocol):
+    """What the service reads and sends (``sniper_bot.chain.rpc.SolanaRpc`` satisfies it)."""
+
+    async def get_balance(self, pubkey: Pubkey) -> int: ...
+    async def get_multiple_accounts(self, pubkeys: Sequence[Pubkey]) -> list[Account | None]: ...
+    async def recent_blockhash(self) -> tuple[Hash, int]: ...
+    async def send_transaction(
+        self, tx: VersionedTransaction, *, skip_preflight: bool = False, fanout: int = 1
+    ) -> Signature: ...
+    async def get_signature_statuses(
+        self, sigs: Sequence[Signature]
+    ) -> list[SignatureStatus | None]: ...
+    async def get_block_height(self) -> int: ...
+    async def get_transaction(self, sig: Signature) -> LandedTransaction | None: ...
+
+
+class WithdrawalStore(Protocol):
+    """``sniper_bot.storage.withdrawals.WithdrawalRepository`` satisfies it."""
+
+    async def create(
+        self,
+        *,
+        user_id: int,
+        wallet_id: int,
+        asset: str,
+        token_program: str | None,
+        destination: str,
+        amount: int,
+        decimals: int,
+        fee_lamports: int,
+        rent_lamports: int,
+        idempotency_key: str,
+        withdrawal_id: str | None = None,
+    ) -> tuple[WithdrawalRecord, bool]: ...
+    async def get(self, user_id: int, withdrawal_id: str) -> WithdrawalRecord | None: ...
+    async def get_by_id(self, withdrawal_id: str) -> WithdrawalRecord | None: ...
+    async def get_by_idempotency_key(self, user_id: int, key: str) -> WithdrawalRecord | None: ...
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[WithdrawalStatus, ...] | None = None, limit: int = 20
+    ) -> list[WithdrawalRecord]: ...
+    async def list_non_final(self) -> list[WithdrawalRecord]: ...
+    async def user_id_for_telegram(self, telegram_id: int) -> int | None: ...
+    async def transition(
+        self,
+        withdrawal_id: str,
+        expected: WithdrawalStatus,
+        new: WithdrawalStatus,
+        **fields: object,
+    ) -> WithdrawalRecord | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalConfig:
+    priority_fee_lamports: int = FEE_LEVEL_LAMPORTS[FeeLevel.MEDIUM]
+    poll_interval_s: float = 0.4
+    resend_interval_s: float = 2.0
+    land_deadline_s: float = 120.0  # stop watching; the row stays non-final for recovery
+    send_fanout: int = 1
+    pending_grace_s: float = 60.0  # recovery fails PENDING rows older than this (never signed)
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalPlan:
+    """The confirmation step: the wallet, what leaves, what it costs, where it goes.
+    ``asset`` is ``"SOL"`` or the mint; amounts in base units; ``lines()`` for the message."""
+
+    wallet_id: int
+    asset: str
+    token_program: str | None
+    amount: int
+    decimals: int
+    source: str
+    destination: str
+    fee_lamports: int
+    rent_lamports: int  # the recipient's new token account, paid by the sender
+    total_sol_cost: int
+    preview: WithdrawalPreview = field(repr=False)
+
+    @property
+    def creates_token_account(self) -> bool:
+        return self.rent_lamports > 0
+
+    def lines(self) -> list[str]:
+        return self.preview.lines()
+
+    @classmethod
+    def of(cls, wallet_id: int, p: WithdrawalPreview) -> WithdrawalPlan:
+        token = p.token
+        return cls(
+            wallet_id,
+            SOL_ASSET if token is None else str(token.mint),
+            None if token is None else str(token.token_program),
+            p.amount,
+            _SOL_DECIMALS if token is None else token.decimals,
+            str(p.source),
+            str(p.destination),
+            p.fee_lamports,
+            p.rent_lamports,
+            p.total_sol_cost,
+            p,
+        )
+
+
+def _account_size(mint_data: bytes, program: Pubkey) -> int:
+    """A new ATA's size: Token 165; Token-2022 166 + TLVs (ImmutableOwner + what the mint
+    forces on its accounts: transfer fee amount, non-transferable, hook, pausable)."""
+    if program == TOKEN_PROGRAM_ID:
+        return 165
+    size, offset = 170, 166  # account type byte + ImmutableOwner (4-byte header, no data)
+    while len(mint_data) > 82 and offset + 4 <= len(mint_data):
+        kind, length = struct.unpack_from("<HH", mint_data, offset)
+        if kind == 0:
+            break
+        if kind in _ACCOUNT_EXTENSIONS:
+            size += 4 + _ACCOUNT_EXTENSIONS[kind]
+        offset += 4 + length
+    return size
+
+
+class WithdrawalService:
+    def __init__(
+        self,
+        rpc: WithdrawalChain,
+        wallets: WalletService,
+        repo: WithdrawalStore,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        *,
+        config: WithdrawalConfig | None = None,
+        boundary: Boundary | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rpc = rpc
+        self._wallets = wallets
+        self._repo = repo
+        self._metrics = metrics
+        self._clock = clock
+        self.config = config or WithdrawalConfig()
+        self._boundary = boundary
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    # -- user actions ------------------------------------------------------------------------------
+
+    async def preview(
+        self,
+        telegram_id: int,
+        destination_text: str,
+        amount_text: str,
+        mint_text: str | None = None,
+        *,
+        wallet_id: int | None = None,
+    ) -> WithdrawalPlan:
+        """What would be sent from the active wallet (or ``wallet_id``); signs nothing."""
+        wallet = await self._wallet(telegram_id, wallet_id)
+        source = Pubkey.from_string(wallet.public_key)
+        return await self._plan(source, wallet.id, destination_text, amount_text, mint_text)
+
+    async def execute(
+        self,
+        telegram_id: int,
+        destination_text: str,
+        amount_text: str,
+        mint_text: str | None,
+        pin: str,
+        idempotency_key: str,
+        *,
+        wallet_id: int | None = None,
+    ) -> WithdrawalRecord:
+        """PIN, then one signed transfer driven to a final state (or left SIGNED/SENT for
+        recovery when the network stays silent past the deadline). Input errors raise
+        ``WithdrawalError``; failures after the row exists are in the record's ``error``."""
+        signer = await self._wallets.unlock_for_withdrawal(telegram_id, wallet_id, pin)
+        existing = await self._repo.get_by_idempotency_key(signer.user_id, idempotency_key)
+        if existing is not None:
+            return await self._resume(existing)
+        plan = await self._plan(
+            signer.pubkey, signer.wallet_id, destination_text, amount_text, mint_text
+        )
+        record, created = await self._repo.create(
+            user_id=signer.user_id,
+            wallet_id=signer.wallet_id,
+            asset=plan.asset,
+            token_program=plan.token_program,
+            destination=plan.destination,
+            amount=plan.amount,
+            decimals=plan.decimals,
+            fee_lamports=plan.fee_lamports,
+            rent_lamports=plan.rent_lamports,
+            idempotency_key=idempotency_key,
+        )
+        if not created:
+            return await self._resume(record)
+        log.info("withdrawal_created", withdrawal_id=record.id, user_id=record.user_id)
+        try:
+            blockhash, last_valid = await self._rpc.recent_blockhash()
+        except TemporaryError as exc:
+            failure = WithdrawalFailure(WithdrawalErrorType.RPC_UNAVAILABLE, str(exc))
+            return await self._fail(record, failure)
+        signed = sign_withdrawal(signer, plan.preview, blockhash, last_valid)
+        moved = await self._repo.transition(
+            record.id,
+            WithdrawalStatus.PENDING,
+            WithdrawalStatus.SIGNED,
+            signature=str(signed.signature),
+            last_valid_block_height=signed.last_valid_block_height,
+            signed_tx=signed.wire,
+        )
+        if moved is None:  # recovery failed it meanwhile: these bytes are never sent
+            return await self._reload(record)
+        await self._hook("signed", moved)
+        record = await self._first_send(moved, signed.transaction)
+        return await self._resume(record)
+
+    async def get(self, telegram_id: int, withdrawal_id: str) -> WithdrawalRecord | None:
+        user_id = await self._repo.user_id_for_telegram(telegram_id)
+        return None if user_id is None else await self._repo.get(user_id, withdrawal_id)
+
+    async def list_recent(self, telegram_id: int, limit: int = 10) -> list[WithdrawalRecord]:
+        user_id = await self._repo.user_id_for_telegram(telegram_id)
+        return [] if user_id is None else await self._repo.list_for_user(user_id, limit=limit)
+
+    async def recover_all(self) -> list[WithdrawalRecord]:
+        """Resolve every non-final withdrawal (start-up): PENDING rows past the grace period
+        were never signed and fail; SIGNED/SENT rows are watched to landing or expiry."""
+        rows = await self._repo.list_non_final()
+        log.info("withdrawal_recovery", count=len(rows))
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._recover(r)) for r in rows]
+        return [t.result() for t in tasks]
+
+    async def _recover(self, record: WithdrawalRecord) -> WithdrawalRecord:
+        if record.status is WithdrawalStatus.PENDING:
+            if self._clock() - record.created_at < timedelta(seconds=self.config.pending_grace_s):
+                return record
+            message = "interrupted before signing; nothing was sent"
+            return await self._fail(
+                record, WithdrawalFailure(WithdrawalErrorType.INTERRUPTED, message)
+            )
+        return await self._resume(record)
+
+    # -- the plan ----------------------------------------------------------------------------------
+
+    async def _wallet(self, telegram_id: int, wallet_id: int | None) -> WalletView:
+        if wallet_id is None:
+            return await self._wallets.active_wallet(telegram_id)
+        for wallet in await self._wallets.list_wallets(telegram_id):
+            if wallet.id == wallet_id:
+                return wallet
+        raise WalletNotFoundError
+
+    async def _plan(
+        self,
+        source: Pubkey,
+        wallet_id: int,
+        destination_text: str,
+        amount_text: str,
+        mint_text: str | None,
+    ) -> WithdrawalPlan:
+        try:
+            destination = parse_address(destination_text)
+        except AddressError as exc:
+            raise WithdrawalError(exc.user_message or str(exc)) from exc
+        if mint_text is None or mint_text.strip().upper() == SOL_ASSET:
+            request = _amount(amount_text, _SOL_DECIMALS)
+            balance = await self._rpc.get_balance(source)
+            preview = self._sol(source, str(destination), request, balance)
+        else:
+            preview = await self._token(source, destination, mint_text, amount_text)
+        return WithdrawalPlan.of(wallet_id, preview)
+
+    def _sol(
+        self, source: Pubkey, destination: str, request: AmountRequest, balance: int
+    ) -> WithdrawalPreview:
+        fee = self.config.priority_fee_lamports
+        if request.is_all:
+            return preview_sol(
+                source, destination, None, balance_lamports=balance, priority_fee_lamports=fee
+            )
+        amount = request.exact
+        if amount is None:  # a share of what can leave
+            most = preview_sol(
+                source, destination, None, balance_lamports=balance, priority_fee_lamports=fee
+            )
+            amount = request.resolve(most.amount)
+            if amount <= 0:
+                raise WithdrawalError(
+                    f"That share is less than 1 lamport of {format_sol(most.amount)}."
+                )
+        return preview_sol(
+            source, destination, amount, balance_lamports=balance, priority_fee_lamports=fee
+        )
+
+    async def _token(
+        self, source: Pubkey, destination: Pubkey, mint_text: str, amount_text: str
+    ) -> WithdrawalPreview:
+        try:
+            mint = Pubkey.from_string(mint_text.strip())
+        except ValueError:
+            raise WithdrawalError(
+                "That is not a token mint address; paste the token's mint (base58)."
+            ) from None
+        mint_account, sol_balance = await asyncio.gather(
+            self._rpc.get_multiple_accounts([mint]), self._rpc.get_balance(source)
+        )
+        account = mint_account[0]
+        if account is None:
+            raise WithdrawalError("No token with this mint address exists; check the address.")
+        data = bytes(account.data)
+        if account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID) or len(data) < 82:
+            raise WithdrawalError("That address is not a token mint; paste the token's mint.")
+        token = TokenInfo(
+            mint, account.owner, data[44], account_size=_account_size(data, account.owner)
+        )
+        request = _amount(amount_text, token.decimals)
+        src_ata = associated_token_address(source, mint, token.token_program)
+        dst_ata = associated_token_address(destination, mint, token.token_program)
+        held, recipient = await self._rpc.get_multiple_accounts([src_ata, dst_ata])
+        held_data = bytes(held.data) if held is not None else b""
+        balance = struct.unpack_from("<Q", held_data, 64)[0] if len(held_data) >= 165 else 0
+        if balance == 0:
+            raise WithdrawalError("This wallet holds none of this token; nothing to send.")
+        if held_data[108] == 2:
+            raise WithdrawalError(
+                "Your account for this token is frozen by the token's freeze authority; "
+                "it cannot be sent."
+            )
+        amount = None if request.is_all else request.resolve(balance)
+        if amount == 0:
+            raise WithdrawalError("That share is less than one base unit of the token.")
+        return preview_token(
+            source,
+            str(destination),
+            token,
+            amount,
+            token_balance=balance,
+            sol_balance_lamports=sol_balance,
+            destination_account_exists=recipient is not None,
+            priority_fee_lamports=self.config.priority_fee_lamports,
+        )
+
+    # -- after SIGNED: only the same bytes, until landed or provably expired -----------------------
+
+    async def _first_send(
+        self, record: WithdrawalRecord, tx: VersionedTransaction
+    ) -> WithdrawalRecord:
+        try:
+            await self._rpc.send_transaction(tx, fanout=self.config.send_fanout)
+        except PreflightFailure as exc:
+            if is_already_processed(exc.err):
+                return record
+            if (await self._rpc.get_signature_statuses([tx.signatures[0]]))[0] is not None:
+                return record
+            error = classify_tx_error(
+                exc.err, program_ids=_programs(tx), logs=exc.logs, stage="simulation"
+            )
+            if error.type is OrderErrorType.BLOCKHASH_EXPIRED:  # only the height proves expiry
+                return record
+            return await self._fail(record, _failure(error))
+        except TemporaryError as exc:  # may or may not have reached a leader: keep watching
+            log.warning(
+                "withdrawal_first_send_unconfirmed", withdrawal_id=record.id, error=str(exc)
+            )
+            return record
+        return await self._move(record, WithdrawalStatus.SENT)
+
+    async def _resume(self, record: WithdrawalRecord) -> WithdrawalRecord:
+        if record.status not in (WithdrawalStatus.SIGNED, WithdrawalStatus.SENT):
+            return record  # final, or PENDING in another call's hands
+        if record.signature is None or record.signed_tx is None:
+            raise ValueError(f"withdrawal {record.id} is {record.status} without signed bytes")
+        if record.last_valid_block_height is None:
+            raise ValueError(f"withdrawal {record.id} has no lastValidBlockHeight")
+        sig = Signature.from_string(record.signature)
+        tx = VersionedTransaction.from_bytes(record.signed_tx)
+        cfg, t0 = self.config, self._monotonic()
+        last_send = t0 if record.status is WithdrawalStatus.SENT else float("-inf")
+        while self._monotonic() - t0 < cfg.land_deadline_s and not record.is_final:
+            try:
+                status = (await self._rpc.get_signature_statuses([sig]))[0]
+                if status is not None and status.confirmation_status in _CONFIRMED:
+                    landed = await self._rpc.get_transaction(sig)
+                    if landed is not None:
+                        return await self._finalize(record, landed, tx)
+                elif status is None:
+                    if await self._rpc.get_block_height() > record.last_valid_block_height:
+                        if (await self._rpc.get_signature_statuses([sig]))[0] is None:
+                            return await self._expire(record)
+                        continue
+                    if self._monotonic() - last_send >= cfg.resend_interval_s:
+                        last_send = self._monotonic()
+                        record = await self._resend(record, tx)
+            except TemporaryError as exc:
+                log.warning("withdrawal_rpc_error", withdrawal_id=record.id, error=str(exc))
+            await self._sleep(cfg.poll_interval_s)
+        if not record.is_final:
+            log.warning("withdrawal_landing_deadline", withdrawal_id=record.id)
+        return record
+
+    async def _resend(self, record: WithdrawalRecord, tx: VersionedTransaction) -> WithdrawalRecord:
+        try:
+            await self._rpc.send_transaction(
+                tx, skip_preflight=True, fanout=self.config.send_fanout
+            )
+        except (TemporaryError, PreflightFailure) as exc:
+            log.info("withdrawal_resend_failed", withdrawal_id=record.id, error=str(exc))
+            return record
+        if record.status is WithdrawalStatus.SIGNED:
+            return await self._move(record, WithdrawalStatus.SENT)
+        return record
+
+    async def _finalize(
+        self, record: WithdrawalRecord, landed: LandedTransaction, tx: VersionedTransaction
+    ) -> WithdrawalRecord:
+        if landed.err is None:
+            return await self._move(record, WithdrawalStatus.CONFIRMED, fee_lamports=landed.fee)
+        error = classify_tx_error(landed.err, program_ids=_programs(tx), logs=landed.logs)
+        return await self._fail(record, _failure(error), fee_lamports=landed.fee)
+
+    async def _expire(self, record: WithdrawalRecord) -> WithdrawalRecord:
+        failure = WithdrawalFailure(
+            WithdrawalErrorType.BLOCKHASH_EXPIRED,
+            "block height passed lastValidBlockHeight and the signature never landed",
+            {
+                "signature": record.signature,
+                "last_valid_block_height": record.last_valid_block_height,
+            },
+        )
+        return await self._move(record, WithdrawalStatus.EXPIRED, error=failure)
+
+    # -- persistence helpers -----------------------------------------------------------------------
+
+    async def _fail(
+        self, record: WithdrawalRecord, failure: WithdrawalFailure, **fields: object
+    ) -> WithdrawalRecord:
+        log.info(
+            "withdrawal_failed",
+            withdrawal_id=record.id,
+            error_type=failure.type.value,
+            error=failure.message,
+        )
+        return await self._move(record, WithdrawalStatus.FAILED, error=failure, **fields)
+
+    async def _move(
+        self, record: WithdrawalRecord, new: WithdrawalStatus, **fields: object
+    ) -> WithdrawalRecord:
+        moved = await self._repo.transition(record.id, record.status, new, **fields)
+        if moved is None:  # another worker moved it first: take its word
+            return await self._reload(record)
+        log.info(
+            f"withdrawal_{new.value.lower()}", withdrawal_id=moved.id, signature=moved.signature
+        )
+        self._count(new)
+        await self._hook(new.value.lower(), moved)
+        return moved
+
+    async def _reload(self, record: WithdrawalRecord) -> WithdrawalRecord:
+        current = await self._repo.get_by_id(record.id)
+        if current is None:
+            raise ValueError(f"withdrawal {record.id} disappeared")
+        return current
+
+    async def _hook(self, name: str, record: WithdrawalRecord) -> None:
+        if self._boundary is not None:
+            await self._boundary(name, record)
+
+    def _count(self, status: WithdrawalStatus) -> None:
+        # ``withdrawals_total{outcome}`` is requested in observability.metrics; until it exists
+        # nothing is counted (order metrics must not mix withdrawals into trades).
+        counter = getattr(self._metrics, "withdrawals", None)
+        if counter is not None and status in FINAL_WITHDRAWAL_STATES:
+            counter.labels(outcome=status.value.lower()).inc()
+
+
+def _amount(text: str, decimals: int) -> AmountRequest:
+    try:
+        return parse_amount_request(text, decimals)
+    except ValueError as exc:
+        raise WithdrawalError(str(exc)) from None
+
+
+def _programs(tx: VersionedTransaction) -> list[str]:
+    keys = list(tx.message.account_keys)
+    return [str(keys[ix.program_id_index]) for ix in tx.message.instructions]
+
+
+def _failure(error: OrderError) -> WithdrawalFailure:
+    kind = _ERROR_TYPES.get(error.type, WithdrawalErrorType.REJECTED)
+    return WithdrawalFailure(kind, error.message, dict(error.details))
