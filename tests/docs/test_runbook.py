@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -178,14 +179,13 @@ async def _wait_healthy(proc: asyncio.subprocess.Process, port: int, log: Path) 
     pytest.fail(f"sniper-bot run not healthy in {BOT_READY_TIMEOUT_S:.0f} s:\n{_tail(log)}")
 
 
-async def _bot_reply(net: Localnet, pattern: str, *, after: int) -> re.Match[str]:
+async def _bot_reply(net: Localnet, pattern: str, *, after: int) -> dict[str, Any]:
+    """The first bot message (edits included) newer than ``after`` whose text matches."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for message in net.telegram.inbox(TELEGRAM_USER):
-            if message["message_id"] > after:
-                found = re.search(pattern, message.get("text", ""))
-                if found:
-                    return found
+            if message["message_id"] > after and re.search(pattern, message.get("text", "")):
+                return message
         await asyncio.sleep(0.1)
     texts = [m.get("text", "")[:200] for m in net.telegram.inbox(TELEGRAM_USER)]
     pytest.fail(f"the bot never answered {pattern!r}; inbox: {texts}")
@@ -195,29 +195,42 @@ def _last_message_id(net: Localnet) -> int:
     return max((m["message_id"] for m in net.telegram.inbox(TELEGRAM_USER)), default=0)
 
 
-async def _telegram_user_flow(net: Localnet, pg_url: str, honeypot_mint: str) -> dict[str, str]:
-    """/start (creates the wallet), fund it, paste the honeypot (stores a "HoneypotCheck" row)."""
+async def _say(net: Localnet, text: str, expect: str) -> dict[str, Any]:
     after = _last_message_id(net)
-    net.telegram.user_sends(TELEGRAM_USER, "/start")
-    wallet = (
-        await _bot_reply(net, r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>", after=after)
-    ).group(1)
+    net.telegram.user_sends(TELEGRAM_USER, text)
+    return await _bot_reply(net, expect, after=after)
+
+
+async def _press(net: Localnet, message: dict[str, Any], label: str, expect: str) -> None:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    button = next(b for row in rows for b in row if b["text"].startswith(label))
+    net.telegram.user_presses(TELEGRAM_USER, message["message_id"], button["callback_data"])
+    await _bot_reply(net, expect, after=message["message_id"] - 1)
+
+
+async def _telegram_user_flow(
+    net: Localnet, pg_url: str, *, honest_mint: str, honeypot_mint: str
+) -> dict[str, str]:
+    """What the runbook's queries look at: a user whose first buy FAILED for lack of SOL, a
+    funded wallet, and a honeypot check stored in "HoneypotCheck"."""
+    home = await _say(net, "/start", r"Wallet: <code>[1-9A-HJ-NP-Za-km-z]{32,44}</code>")
+    wallet = re.findall(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>", home["text"])[0]
+    card = await _say(net, honest_mint, r"Risk:")
+    await _press(net, card, "Buy 0.1", r"❌")
     net.cluster.airdrop(Pubkey.from_string(wallet), 2_000_000_000)
-    after = _last_message_id(net)
-    net.telegram.user_sends(TELEGRAM_USER, honeypot_mint)
-    await _bot_reply(net, r"BLOCKED", after=after)
+    await _say(net, honeypot_mint, r"BLOCKED")
     conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         user_id = await conn.fetchval(
             'SELECT id FROM "User" WHERE "telegramId" = $1', TELEGRAM_USER
         )
-        checks = await conn.fetchval(
-            'SELECT count(*) FROM "HoneypotCheck" WHERE token_mint = $1', honeypot_mint
+        failed = await conn.fetchval(
+            """SELECT error->>'type' FROM "SniperOrder" WHERE status = 'FAILED'"""
         )
     finally:
         await conn.close()
     assert user_id is not None
-    assert checks >= 1
+    assert failed == "insufficient_funds"
     return {"<wallet_public_key>": wallet, "<user_id>": str(user_id)}
 
 
@@ -296,8 +309,11 @@ async def test_every_runnable_runbook_command_works(
         try:
             async with _bot(env, log, work) as bot:
                 await _wait_healthy(bot, port, log)
-                user = await _telegram_user_flow(net, pg_url, str(trap.mint))
+                user = await _telegram_user_flow(
+                    net, pg_url, honest_mint=str(honest.mint), honeypot_mint=str(trap.mint)
+                )
                 user_values.set_result(user)
+                ready_s = time.perf_counter() - t0
                 values |= user
                 pg = urlsplit(pg_url)
                 code, out, _ = await _run_shell(
@@ -326,7 +342,7 @@ async def test_every_runnable_runbook_command_works(
     assert [o.command.line for o in outcomes] == [c.line for c in runnable]  # every one ran
     assert not _report(outcomes), "runbook commands that do not work:\n" + _report(outcomes)
     assert override_applied, "SET circuit_breaker:rpc_pool:state CLOSED was not applied"
-    print(f"total {time.perf_counter() - t0:.1f} s")
+    print(f"bot healthy + Telegram flow at {ready_s:.1f} s, total {time.perf_counter() - t0:.1f} s")
     slowest = sorted(outcomes, key=lambda o: -o.seconds)[:12]
     print("slowest:", [(o.command.line, o.shell[:40], round(o.seconds, 1)) for o in slowest])
 
