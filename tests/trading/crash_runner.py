@@ -13,7 +13,7 @@ Job (stdin):   {"job": "7", "mode": "buy" | "recover", "rpc": [url...], "jupiter
                 "buy": {"user_id": 1, "wallet_id": 2, "mint": "...", "lamports": 10000000,
                         "key": "idempotency key"},
                 "kill_at": ["signed", 1] | null,  "kill_after_s": 0.12 | null,
-                "kill_after_claim_s": 0.05 | null}
+                "kill_after_claim_s": 0.05 | null, "warm": false}
 Result (stdout): {"job": "7", "pid": 1234, "exit": 0 | 1 | null, "signal": 9 | null}
 
 The parent process is single-threaded (select + waitpid), so forking it is safe. Children log
@@ -106,11 +106,12 @@ def _killer(kill_at: list[Any] | None, after_claim_s: float | None) -> Any:
     return boundary
 
 
-async def run_job(cmd: dict[str, Any]) -> None:
+async def run_job(cmd: dict[str, Any], db: Database | None = None) -> None:
     if cmd.get("kill_after_s") is not None:
         asyncio.get_running_loop().call_later(float(cmd["kill_after_s"]), _suicide)
     metrics = Metrics()
-    db = Database(cmd["db"], pool_size=2)
+    if db is None:
+        db = Database(cmd["db"], pool_size=2)
     await db.connect(attempts=1)
     repos = Repositories.build(db)
     async with aiohttp.ClientSession() as session:
@@ -163,33 +164,52 @@ async def run_job(cmd: dict[str, Any]) -> None:
             await db.dispose()
 
 
-def _child(cmd: dict[str, Any]) -> None:
-    code = 0
+def _run(cmd: dict[str, Any], db: Database | None) -> int:
     try:
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        )
-        asyncio.run(run_job(cmd))
+        asyncio.run(run_job(cmd, db))
     except BaseException:
         traceback.print_exc(file=sys.stderr)
-        code = 1
+        return 1
     finally:
         sys.stderr.flush()
-        os._exit(code)
+    return 0
 
 
-def _report(job: str, pid: int, status: int) -> None:
+def _report(job: str, pid: int, status: int | None, exit_code: int | None = None) -> None:
+    if status is not None:
+        exit_code = os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None
     result = {
         "job": job,
         "pid": pid,
-        "exit": os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "exit": exit_code,
+        "signal": os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None,
     }
     os.write(1, (json.dumps(result) + "\n").encode())
 
 
+def _start(cmd: dict[str, Any], engines: dict[str, Database]) -> int | None:
+    """Fork a child for ``cmd`` (its pid), or run a ``"warm": true`` job here (None).
+
+    A warm job runs in this process first so the engine it leaves (no open connection, but
+    SQLAlchemy's compiled statements cached) is inherited by every child forked afterwards.
+    """
+    db = engines.get(cmd["db"])
+    if cmd.get("warm"):
+        db = engines.setdefault(cmd["db"], Database(cmd["db"], pool_size=2))
+        _report(str(cmd["job"]), os.getpid(), None, _run(cmd, db))
+        return None
+    pid = os.fork()
+    if pid == 0:
+        os._exit(_run(cmd, db))
+    return pid
+
+
 def serve() -> None:
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+    engines: dict[str, Database] = {}
     children: dict[int, str] = {}
     buffer = b""
     stdin = sys.stdin.fileno()
@@ -209,10 +229,9 @@ def serve() -> None:
                 if not line.strip():
                     continue
                 cmd = json.loads(line)
-                pid = os.fork()
-                if pid == 0:
-                    _child(cmd)
-                children[pid] = str(cmd["job"])
+                pid = _start(cmd, engines)
+                if pid is not None:
+                    children[pid] = str(cmd["job"])
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
