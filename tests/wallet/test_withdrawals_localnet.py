@@ -105,6 +105,13 @@ class Env:
             [creator],
         )
 
+    def freeze(self, mint: Pubkey, owner: Pubkey) -> None:
+        """The token's freeze authority freezes ``owner``'s account (kind "freeze_authority")."""
+        token = self.net.factory.get(mint)
+        program, creator = token.info.token_program, token.creator
+        ata = ix.associated_token_address(owner, mint, program)
+        self.net.market.send([ix.freeze_account(program, ata, mint, creator.pubkey())], [creator])
+
 
 def _rpc(net: Localnet, session: aiohttp.ClientSession, metrics: Metrics) -> SolanaRpc:
     urls = net.urls
@@ -369,3 +376,50 @@ async def test_bad_input_gets_a_sentence_and_sends_nothing(env: Env) -> None:
         await service.execute(ALICE, to, "3", None, PIN, "too-much")
     assert env.balance(owner) == 2 * SOL
     assert await service.list_recent(ALICE) == []
+
+
+async def test_token_frozen_after_signing_fails_at_preflight_and_spends_nothing(env: Env) -> None:
+    info = env.net.factory.create("freeze_authority")
+    owner = await env.funded_wallet(ALICE)
+    env.give_tokens(info.mint, owner, 3_000_000)
+    to = Keypair().pubkey()
+
+    async def freeze(stage: str, _record: WithdrawalRecord) -> None:
+        if stage == "signed":
+            env.freeze(info.mint, owner)
+
+    sol_before = env.balance(owner)
+    service = env.service(boundary=freeze)
+    record = await service.execute(ALICE, str(to), "1", str(info.mint), PIN, "frozen-1")
+    assert record.status is WithdrawalStatus.FAILED
+    assert record.error is not None
+    assert record.error.type is WithdrawalErrorType.REJECTED
+    assert "frozen" in record.error.message
+    assert env.balance(owner) == sol_before
+    assert env.token_balance(owner, info.mint, info.token_program) == 3_000_000
+    with pytest.raises(WithdrawalError, match="frozen"):
+        await env.service().preview(ALICE, str(to), "1", str(info.mint))
+
+
+async def test_recovery_reads_meta_err_of_a_landed_failure_and_records_the_fee(env: Env) -> None:
+    info = env.net.factory.create("freeze_authority")
+    owner = await env.funded_wallet(ALICE)
+    env.give_tokens(info.mint, owner, 3_000_000)
+    to = Keypair().pubkey()
+
+    async def die(stage: str, _record: WithdrawalRecord) -> None:
+        if stage == "signed":
+            raise Crash
+
+    with pytest.raises(Crash):
+        await env.service(boundary=die).execute(ALICE, str(to), "1", str(info.mint), PIN, "m-1")
+    env.freeze(info.mint, owner)  # the resend skips preflight: it lands, and fails on chain
+    sol_before = env.balance(owner)
+    (record,) = await env.service().recover_all()
+    assert record.status is WithdrawalStatus.FAILED
+    assert record.error is not None
+    assert record.error.type is WithdrawalErrorType.REJECTED
+    assert record.error.details.get("custom") == 17
+    assert sol_before - env.balance(owner) == record.fee_lamports > 0
+    assert env.token_balance(owner, info.mint, info.token_program) == 3_000_000
+    assert env.token_balance(to, info.mint, info.token_program) == 0

@@ -187,15 +187,13 @@ def parse_amount_request(text: str, decimals: int) -> AmountRequest:
         return AmountRequest()
     percent = cleaned.endswith("%")
     number = cleaned.removesuffix("%").strip()
+    not_amount = "That is not an amount; send a number like 0.5, a share like 50%, or all."
     try:
         value = Decimal(number)
     except (InvalidOperation, ValueError):
-        raise ValueError(
-            f"{text.strip()[:40]!r} is not an amount; send a number like 0.5, a share like "
-            "50%, or all."
-        ) from None
+        raise ValueError(not_amount) from None
     if not value.is_finite():
-        raise ValueError("That is not an amount; send a number like 0.5, a share like 50%, or all.")
+        raise ValueError(not_amount)
     if value <= 0:
         raise ValueError("The amount must be greater than 0.")
     if percent:
@@ -205,6 +203,8 @@ def parse_amount_request(text: str, decimals: int) -> AmountRequest:
         if bps != bps.to_integral_value():
             raise ValueError("Give the share with at most two decimals, like 12.5%.")
         return AmountRequest(percent_bps=int(bps))
+    if value.adjusted() > 30:  # far past u64 whatever the decimals; keeps scaleb exact
+        raise ValueError("The amount is too large.")
     units = value.scaleb(decimals)
     if units != units.to_integral_value():
         raise ValueError(f"This asset has {decimals} decimal places; the amount has more.")
