@@ -42,7 +42,16 @@ async def settled(stack: Stack, target: SnipeTarget, timeout_s: float = 15.0) ->
                 return current
             if current.order_id is not None:
                 order = await stack.repos.orders.get(stack.user_id, current.order_id)
-                if order is not None and order.is_final:
+                # a failed order marks its target FAILED right after: wait for that too
+                settled_target = (
+                    order is not None
+                    and order.is_final
+                    and (
+                        order.status is OrderStatus.CONFIRMED
+                        or current.status is not SnipeStatus.FIRED
+                    )
+                )
+                if settled_target:
                     return current
             await asyncio.sleep(0.02)
 
