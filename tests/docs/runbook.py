@@ -174,3 +174,22 @@ def normalised(text: str) -> str:
 
 def load() -> str:
     return RUNBOOK.read_text(encoding="utf-8")
+
+
+def section_span(text: str, title: str) -> tuple[int, int]:
+    """1-based line of the heading ``title`` and of the next heading of the same or higher level
+    (``#`` lines inside fenced blocks are comments, not headings)."""
+    headings: list[tuple[int, int, str]] = []
+    fenced = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        match = None if fenced else re.match(r"^(#+) (.+)$", line)
+        if match:
+            headings.append((number, len(match.group(1)), match.group(2).strip()))
+    for i, (number, level, name) in enumerate(headings):
+        if name == title:
+            later = [n for n, lvl, _ in headings[i + 1 :] if lvl <= level]
+            return number, later[0] if later else len(text.splitlines()) + 1
+    raise RunbookFormatError(f"no section {title!r}")

@@ -40,7 +40,7 @@ from sniper_bot.config import all_variables
 from sniper_bot.demo import demo_env
 from sniper_bot.storage.database import Database
 
-from .runbook import Command, load, normalised, parse_commands, substitute
+from .runbook import Command, load, normalised, parse_commands, section_span, substitute
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -125,7 +125,10 @@ def _operator_env(
             "BOT_TOKEN": BOT_TOKEN,
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
+            "PGHOST": pg.hostname or "127.0.0.1",
             "PGPORT": str(pg.port or 5432),
+            "PGUSER": pg.username or "postgres",
+            "PGDATABASE": pg.path.lstrip("/"),
         }
     )
     return env
@@ -247,6 +250,32 @@ async def _override_consumed(redis_url: str) -> bool:
         await client.aclose()
 
 
+async def _breaker_metric(port: int, name: str, want: float) -> float | None:
+    """Poll /metrics (up to 10 s) until ``circuit_breaker_state{name=...}`` is ``want``."""
+    pattern = re.compile(rf'^circuit_breaker_state{{name="{re.escape(name)}"}} (\S+)$', re.M)
+    value: float | None = None
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                found = pattern.search(await r.text())
+            value = float(found.group(1)) if found else None
+            if value == want:
+                break
+            await asyncio.sleep(0.1)
+    return value
+
+
+async def _trip_pool_breaker(redis_url: str, port: int) -> None:
+    """An incident for the reset procedure to clear: the pool breaker OPEN in every process."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await client.set("circuit_breaker:rpc_pool:state", "OPEN")
+    finally:
+        await client.aclose()
+    state = await _breaker_metric(port, "rpc_pool", 1.0)
+    assert state == 1.0, f"the bot did not apply the OPEN override (state {state})"
+
+
 def _report(outcomes: list[Outcome]) -> str:
     lines = []
     for o in outcomes:
@@ -323,7 +352,11 @@ async def test_every_runnable_runbook_command_works(
                     cwd=work,
                 )
                 assert code == 0, out
+                start, end = section_span(load(), "Manual Circuit Breaker Reset")
+                reset = [c for c in runnable if start < c.line < end]
                 for c in runnable:
+                    if c is reset[0]:
+                        await _trip_pool_breaker(redis_url, port)
                     shell_text = resolve(c)
                     assert not re.search(r"<[a-z_]+>", shell_text), f"unresolved: {shell_text}"
                     if c.text.startswith("sniper-bot"):
@@ -333,6 +366,8 @@ async def test_every_runnable_runbook_command_works(
                             await asyncio.gather(*cli_runs.values())
                         code, out, seconds = await _run_shell(shell_text, env=env, cwd=work)
                     outcomes.append(Outcome(c, shell_text, code, out, seconds))
+                    if c is reset[-1]:
+                        after_reset = await _breaker_metric(port, "rpc_pool", 0.0)
                 override_applied = await _override_consumed(redis_url)
                 assert bot.returncode is None, _tail(log)
         finally:
@@ -342,6 +377,7 @@ async def test_every_runnable_runbook_command_works(
     assert [o.command.line for o in outcomes] == [c.line for c in runnable]  # every one ran
     assert not _report(outcomes), "runbook commands that do not work:\n" + _report(outcomes)
     assert override_applied, "SET circuit_breaker:rpc_pool:state CLOSED was not applied"
+    assert after_reset == 0.0, f"the manual reset left rpc_pool at {after_reset}"
     print(f"bot healthy + Telegram flow at {ready_s:.1f} s, total {time.perf_counter() - t0:.1f} s")
     slowest = sorted(outcomes, key=lambda o: -o.seconds)[:12]
     print("slowest:", [(o.command.line, o.shell[:40], round(o.seconds, 1)) for o in slowest])

@@ -29,6 +29,7 @@ from .runbook import (
     dotenv_assignments,
     load,
     parse_commands,
+    section_span,
 )
 
 ROOT = RUNBOOK.parents[1]
@@ -224,3 +225,11 @@ def test_sections_of_the_original_runbook_are_kept() -> None:
         "Recovery Steps", "Prevention",
     ):  # fmt: skip
         assert heading in headings, heading
+
+
+def test_a_section_ends_at_the_next_heading_not_at_a_bash_comment() -> None:
+    text = "## A\n```bash\n# not a heading\necho\n```\n### A.1\ntext\n## B\n"
+    assert section_span(text, "A") == (1, 8)
+    assert section_span(text, "A.1") == (6, 8)
+    with pytest.raises(RunbookFormatError):
+        section_span(text, "missing")
