@@ -40,7 +40,10 @@ __all__ = [
     "TxRecorder",
     "User",
     "bot_under_test",
+    "e2e_env",
+    "final",
     "plain",
+    "running_net",
     "sql_rows",
 ]
 
@@ -81,12 +84,12 @@ class TxRecorder:
 class User:
     """One scripted Telegram user: types messages, presses buttons, reads what the bot sent."""
 
-    bot: BotUnderTest
+    net: Localnet
     user_id: int
 
     @property
     def fake(self) -> Any:
-        return self.bot.net.telegram
+        return self.net.telegram
 
     def inbox(self) -> list[Message]:
         return list(self.fake.inbox(self.user_id))
@@ -192,7 +195,7 @@ class User:
 
     async def funded(self, lamports: int) -> Pubkey:
         wallet = await self.start()
-        self.bot.net.cluster.airdrop(wallet, lamports)
+        self.net.cluster.airdrop(wallet, lamports)
         return wallet
 
     async def card(self, mint: Pubkey | str) -> Message:
@@ -236,7 +239,7 @@ class BotUnderTest:
 
     def user(self) -> User:
         """A Telegram user nobody else in this bot has used."""
-        return User(self, next(self._ids))
+        return User(self.net, next(self._ids))
 
     def launch(self, kind: str = "honest", **params: Any) -> TokenInfo:
         info: TokenInfo = self.net.factory.create(kind, **params)
