@@ -59,9 +59,14 @@ class Env:
     def service(self, boundary: Boundary | None = None) -> WithdrawalService:
         config = WithdrawalConfig(poll_interval_s=0.02, resend_interval_s=0.1, land_deadline_s=15)
         return WithdrawalService(
-            self.rpc, self.wallets, self.repo, self.metrics, self.clock,
-            config=config, boundary=boundary,
-        )  # fmt: skip
+            self.rpc,
+            self.wallets,
+            self.repo,
+            self.metrics,
+            self.clock,
+            config=config,
+            boundary=boundary,
+        )
 
     def balance(self, pubkey: Pubkey | str) -> int:
         key = pubkey if isinstance(pubkey, Pubkey) else Pubkey.from_string(pubkey)

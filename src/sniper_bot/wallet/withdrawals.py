@@ -361,20 +361,16 @@ class WithdrawalService:
         self, source: Pubkey, destination: str, request: AmountRequest, balance: int
     ) -> WithdrawalPreview:
         fee = self.config.priority_fee_lamports
-        if request.is_all:
-            return preview_sol(
-                source, destination, None, balance_lamports=balance, priority_fee_lamports=fee
-            )
         amount = request.exact
-        if amount is None:  # a share of what can leave
+        if amount is None:  # everything, or a share of what can leave after the fee
             most = preview_sol(
                 source, destination, None, balance_lamports=balance, priority_fee_lamports=fee
             )
+            if request.is_all:
+                return most
             amount = request.resolve(most.amount)
             if amount <= 0:
-                raise WithdrawalError(
-                    f"That share is less than 1 lamport of {format_sol(most.amount)}."
-                )
+                raise WithdrawalError(f"That share of {format_sol(most.amount)} is 0 lamports.")
         return preview_sol(
             source, destination, amount, balance_lamports=balance, priority_fee_lamports=fee
         )
