@@ -16,9 +16,10 @@ Rules that make "never buy twice" hold whatever crashes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -40,13 +41,12 @@ from sniper_bot.storage.errors import StaleOrderState
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
+from sniper_bot.trading.executor_config import Boundary, ExecutorConfig, TradeAccount
 from sniper_bot.trading.fees import priority_fee_lamports
 from sniper_bot.trading.ports import ChainPort, OrderStore, RiskGate, TradeStore, WalletKey
 from sniper_bot.trading.simulate import simulate_checked
 from sniper_bot.trading.venue import Venue
 from sniper_bot.trading.verify import (
-    DEFAULT_ALLOWED_PROGRAMS,
-    CosignerPolicy,
     VerifyPolicy,
     sign_swap,
     verify_swap,
@@ -56,34 +56,8 @@ __all__ = ["Boundary", "ExecutorConfig", "SwapExecutor", "TradeAccount"]
 
 log = structlog.get_logger(__name__)
 
-Boundary = Callable[[str, Order], Awaitable[None]]
 _T = TypeVar("_T")
 _CONFIRMED = ("confirmed", "finalized")
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutorConfig:
-    worker_id: str = "worker-1"
-    lease_s: float = 60.0
-    poll_interval_s: float = 0.2
-    resend_interval_s: float = 2.0
-    send_fanout: int = 1
-    skip_preflight: bool = False  # the executor simulated already; skipping saves a round trip
-    honeypot_threshold: int = 70
-    land_deadline_s: float = 180.0  # give up watching (order stays non-final for recovery)
-    allowed_cosigners: frozenset[Pubkey] = frozenset()
-    allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
-    # SWAP_COSIGNER_POLICY: "none" on mainnet; "presigned" for venues that co-sign (localnet).
-    cosigners: CosignerPolicy = "none"
-
-
-@dataclass(frozen=True, slots=True)
-class TradeAccount:
-    """Who trades: the wallet's public key (cached), its key if unlocked, the user's fee cap."""
-
-    owner: Pubkey
-    key: WalletKey | None
-    max_priority_fee_lamports: int
 
 
 class SwapExecutor:
@@ -192,12 +166,22 @@ class SwapExecutor:
                 priority_fee_lamports=fee,
             ),
         )
-        order = await self._move(
-            order, OrderStatus.QUOTED, quote=quote.to_json(), priority_fee_lamports=fee
+        # The venue builds while QUOTED is stored: one round trip off the path to the send.
+        build = asyncio.create_task(
+            self._timed(
+                "build", self._venue.build_swap(quote, str(owner), priority_fee_lamports=fee)
+            )
         )
-        swap = await self._timed(
-            "build", self._venue.build_swap(quote, str(owner), priority_fee_lamports=fee)
-        )
+        try:
+            order = await self._move(
+                order, OrderStatus.QUOTED, quote=quote.to_json(), priority_fee_lamports=fee
+            )
+        except BaseException:
+            build.cancel()
+            with contextlib.suppress(BaseException):
+                await build
+            raise
+        swap = await build
         t = self._monotonic()
         policy = VerifyPolicy(
             max_priority_fee_lamports=max(fee, account.max_priority_fee_lamports),
