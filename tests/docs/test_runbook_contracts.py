@@ -8,6 +8,8 @@ files) checked against the code.
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -233,3 +235,21 @@ def test_a_section_ends_at_the_next_heading_not_at_a_bash_comment() -> None:
     assert section_span(text, "A.1") == (6, 8)
     with pytest.raises(RunbookFormatError):
         section_span(text, "missing")
+
+
+def test_every_dotenv_snippet_also_sources_in_a_shell(tmp_path: Path) -> None:
+    """The runbook loads the env file with `set -a; . /etc/sniper-bot/env`: an unquoted `&` would
+    background half of a line there."""
+    assignments = dotenv_assignments(load())
+    for line, name, value in assignments:
+        snippet = tmp_path / f"env{line}"
+        raw = next(text.strip() for n, text in enumerate(load().splitlines(), start=1) if n == line)
+        snippet.write_text(raw + "\n")
+        shown = subprocess.run(
+            ["bash", "-c", f'set -a; . "{snippet}"; printf %s "${name}"'],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        assert shown.stdout == value, f"line {line}: the shell reads {shown.stdout!r}"
