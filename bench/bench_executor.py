@@ -11,8 +11,9 @@ Localnet runs in another process (its CPU is not ours). Two implementations buy 
   swap, sign, simulate, send, poll statuses, ``getTransaction``; no verification, no persistence.
 
 Every awaited network/storage call is timed (intervals merged where calls overlap), so
-``overhead = wall - network waits - storage waits`` is the CPU each implementation spends per buy
-in this process. Stage latencies of the executor come from ``swap_stage_duration_seconds``.
+``overhead = wall - (network waits U storage waits)`` is the CPU each implementation spends per
+buy in this process. "start to sent" is what a sniper races on: until ``sendTransaction`` returns.
+Stage latencies of the executor come from ``swap_stage_duration_seconds``.
 Machines are noisy (2 shared cores): compare the ratios printed at the end, not absolute times.
 """
 
@@ -77,15 +78,17 @@ class Waits:
 
     def __init__(self) -> None:
         self.intervals: dict[str, list[tuple[float, float]]] = {"net": [], "db": []}
+        self.sent_at: float | None = None
 
     def reset(self) -> None:
+        self.sent_at: float | None = None
         for v in self.intervals.values():
             v.clear()
 
-    def total(self, kind: str) -> float:
+    def total(self, *kinds: str) -> float:
         merged = 0.0
         end = float("-inf")
-        for a, b in sorted(self.intervals[kind]):
+        for a, b in sorted(i for kind in kinds for i in self.intervals[kind]):
             if b <= end:
                 continue
             merged += b - max(a, end)
@@ -106,7 +109,10 @@ class Waits:
                     try:
                         return await attr(*args, **kwargs)
                     finally:
-                        waits.intervals[kind].append((t, time.perf_counter()))
+                        done = time.perf_counter()
+                        waits.intervals[kind].append((t, done))
+                        if name == "send_transaction" and waits.sent_at is None:
+                            waits.sent_at = done
 
                 return timed
 
@@ -139,6 +145,7 @@ async def bench_executor(
     overheads: list[float] = []
     nets: list[float] = []
     dbs: list[float] = []
+    to_send: list[float] = []
     async with aiohttp.ClientSession() as session:
         endpoint = EndpointConfig(name="local", url=urls["rpc"]["helius"]["http"], rate_per_s=0)
         breakers = BreakerRegistry(MemoryBreakerStore(), BreakerConfig(), metrics)
@@ -175,7 +182,9 @@ async def bench_executor(
                 walls.append(wall)
                 nets.append(waits.total("net"))
                 dbs.append(waits.total("db"))
-                overheads.append(wall - nets[-1] - dbs[-1])
+                overheads.append(wall - waits.total("net", "db"))  # calls may overlap
+                assert waits.sent_at is not None
+                to_send.append(waits.sent_at - t)
         await rpc.pool.close()
     await db.dispose()
     stages: dict[str, float] = {}
@@ -187,7 +196,14 @@ async def bench_executor(
             registry.get_sample_value("swap_stage_duration_seconds_count", {"stage": stage}) or 1.0
         )
         stages[stage] = total / count
-    return {"wall": walls, "overhead": overheads, "net": nets, "db": dbs, "stages": stages}
+    return {
+        "wall": walls,
+        "overhead": overheads,
+        "net": nets,
+        "db": dbs,
+        "to_send": to_send,
+        "stages": stages,
+    }
 
 
 # ---------------------------------------------------------------------------- the baseline
@@ -201,6 +217,7 @@ async def bench_baseline(
 
     waits = Waits()
     nets: list[float] = []
+    to_send: list[float] = []
     stages: dict[str, list[float]] = {s: [] for s in ("quote", "build", "sign", "simulate")}
     stages |= {"send": [], "confirm": []}
     walls: list[float] = []
@@ -250,6 +267,7 @@ async def bench_baseline(
             sent = await waits.timed("net", client.send_raw_transaction(bytes(signed)))
             sig: Signature = sent.value
             marks.append(time.perf_counter())
+            to_send.append(marks[-1] - marks[0])
             while True:
                 status = (await waits.timed("net", client.get_signature_statuses([sig]))).value[0]
                 if status is not None and status.confirmation_status in confirmed:
@@ -279,10 +297,12 @@ async def bench_baseline(
             walls.append(wall)
             nets.append(waits.total("net"))
             overheads.append(wall - nets[-1])
+        del to_send[:3]  # warm-up buys
     return {
         "wall": walls,
         "overhead": overheads,
         "net": nets,
+        "to_send": to_send,
         "stages": {k: statistics.mean(v) for k, v in stages.items() if v},
     }
 
@@ -301,10 +321,13 @@ def report(ex: dict[str, Any], base: dict[str, Any]) -> None:
     ex_wall, b_wall = statistics.median(ex["wall"]), statistics.median(base["wall"])
     ex_over, b_over = statistics.median(ex["overhead"]), statistics.median(base["overhead"])
     ex_net, b_net = statistics.median(ex["net"]), statistics.median(base["net"])
+    ex_send, b_send = statistics.median(ex["to_send"]), statistics.median(base["to_send"])
+    print(f"start to sent, median:          {_ms(ex_send)} | {_ms(b_send)}")
     print(f"buy wall time, median:          {_ms(ex_wall)} | {_ms(b_wall)}")
     print(f"network waits, median:          {_ms(ex_net)} | {_ms(b_net)}")
     print(f"order-store waits, median:      {_ms(statistics.median(ex['db']))} |  (no store)")
     print(f"in-process overhead, median:    {_ms(ex_over)} | {_ms(b_over)}")
+    print(f"ratio start-to-sent executor/baseline: {ex_send / b_send:6.2f}x")
     print(f"ratio wall executor/baseline:      {ex_wall / b_wall:6.2f}x")
     print(f"ratio overhead executor/baseline:  {ex_over / b_over:6.2f}x")
 
