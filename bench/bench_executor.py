@@ -6,7 +6,7 @@ Localnet runs in another process (its CPU is not ours). Two implementations buy 
 
 * ``SwapExecutor``: quote, funds, build, verify, sign, simulate (+ the co-signer outflow check),
   send, confirm (+ ``getTransaction`` and accounting), with every state transition persisted in
-  an SQLite order store (aiosqlite) so the crash-safety rules hold.
+  the order store (a temporary SQLite file, or ``--database-url``) so the crash rules hold.
 * a straightforward sequential buy with solana-py ``AsyncClient`` + aiohttp for Jupiter: quote,
   swap, sign, simulate, send, poll statuses, ``getTransaction``; no verification, no persistence.
 

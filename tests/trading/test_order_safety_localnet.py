@@ -64,4 +64,7 @@ async def test_unknown_mint_has_no_route(env: Env) -> None:
     done = await env.executor().run(order, TradeAccount(env.key.pubkey, env.key, 1_000_000))
     assert done.status is OrderStatus.FAILED
     assert done.error is not None
-    assert done.error.type in (OrderErrorType.NO_ROUTE, OrderErrorType.INSUFFICIENT_LIQUIDITY)
+    assert done.error.type is OrderErrorType.NO_ROUTE, done.error
+    assert done.error.user_message == USER_SENTENCES[OrderErrorType.NO_ROUTE]
+    assert done.quote is None
+    assert done.signature is None
