@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sniper_bot.engine import SnipeEngine
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
+    from sniper_bot.wallet.withdrawals import WithdrawalService
 from sniper_bot.errors import ConfigError
 from sniper_bot.observability.health import ComponentHealth, HealthRegistry, Status
 from sniper_bot.observability.logging import configure_logging
@@ -153,6 +154,7 @@ class App:
         self.stack = stack = await build_stack(s, self.metrics, self.redis, self.repos)
         self.add_closer(stack.close)
         self.trading = trading = build_trading(s, stack, self.repos, self.wallets, self.metrics)
+        self.withdrawals = withdrawals = self._build_withdrawals(stack)
         self.control = Control(
             ControlDeps(
                 users=self.repos.users,
@@ -164,6 +166,7 @@ class App:
                 rpc=stack.rpc,
                 venue=stack.venue,
                 risk=stack.risk,
+                withdrawals=withdrawals,
                 risk_threshold=s.safety.block_threshold,
             )
         )
@@ -173,7 +176,8 @@ class App:
 
         async def recovery(stop: asyncio.Event) -> None:
             orders = await trading.recover_all()
-            log.info("recovery_done", orders=len(orders))
+            done = await withdrawals.recover_all()
+            log.info("recovery_done", orders=len(orders), withdrawals=len(done))
 
         self.snipes = self._build_snipes(stack, trading)
         self.control.attach_snipes(self.snipes)
@@ -186,6 +190,20 @@ class App:
             self._add_telegram(token)
         else:
             log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    def _build_withdrawals(self, stack: Stack) -> WithdrawalService:
+        from datetime import UTC, datetime
+
+        from sniper_bot.storage.withdrawals import WithdrawalRepository
+        from sniper_bot.wallet.withdrawals import WithdrawalService
+
+        return WithdrawalService(
+            stack.rpc,
+            self.wallets,
+            WithdrawalRepository(self.database),
+            self.metrics,
+            lambda: datetime.now(UTC),
+        )
 
     def _build_snipes(self, stack: Stack, trading: TradingService) -> SnipeEngine:
         """Launch detection (pump.fun logs, Raydium v4 accounts) on a dedicated subscription

@@ -101,8 +101,12 @@ def build_wallets(
 
 
 def worker_id() -> str:
-    """Unique per process: the executor's lease owner."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """The executor's lease owner: stable across restarts of one replica (``WORKER_ID``, else the
+    host name), so a restarted process reclaims its own orders at once instead of waiting for the
+    dead process's lease to lapse. Two processes sharing an id stay safe: every order transition is
+    compare-and-set and a resend reuses the same signed bytes; the lease only avoids duplicate work.
+    """
+    return os.environ.get("WORKER_ID") or socket.gethostname()
 
 
 @dataclass

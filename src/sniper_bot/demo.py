@@ -178,7 +178,30 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
     if "✅" not in sniped["text"]:
         raise DemoFailed(f"demo: the snipe did not confirm: {_plain(sniped['text'])}")
+    await _withdraw(user, net, say=say)
     await _show_ops(app, say=say)
+
+
+async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None]) -> None:
+    """Set a PIN, then withdraw SOL to another address: preview, PIN, crash-safe send."""
+    from solders.keypair import Keypair
+
+    menu = await user.send("/wallet", expect="with the wallet menu", contains="Wallets")
+    await user.press(menu, "🔢 Set PIN", until=lambda t: "PIN" in t, expect="asking for a PIN")
+    await user.send("482915", expect="confirming the PIN", contains="PIN saved")
+    menu = await user.send("/wallet", expect="with the wallet menu", contains="Wallets")
+    await user.press(
+        menu, "💸 Withdraw", until=lambda t: "DESTINATION" in t, expect="asking where to"
+    )
+    destination = Keypair().pubkey()
+    await user.send(f"{destination} 0.5", expect="with the preview", contains="Confirm withdrawal")
+    sent = await user.send("482915", expect="with the withdrawal result", contains="Withdraw")
+    if "✅" not in sent["text"]:
+        raise DemoFailed(f"demo: the withdrawal did not confirm: {_plain(sent['text'])}")
+    balance = net.cluster.get_balance(destination)
+    say(f"[dim]localnet: {destination} now holds {balance / 1e9:g} SOL[/]")
+    if balance != 500_000_000:
+        raise DemoFailed(f"demo: the destination holds {balance} lamports, not 0.5 SOL")
 
 
 async def _show_ops(app: Any, *, say: Callable[[str], None]) -> None:

@@ -1,4 +1,4 @@
-"""`sniper-bot demo` end to end: the scripted user buys, is blocked on a honeypot, sells, snipes."""
+"""`sniper-bot demo` end to end: the scripted user buys, is blocked, sells, snipes, withdraws."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ async def test_demo_script_completes_with_a_buy_a_sell_and_a_fired_snipe(tmp_pat
             'SELECT kind, side, status FROM "SniperOrder" ORDER BY "createdAt"'
         ).fetchall()
         snipes = db.execute('SELECT status FROM "SnipeTarget"').fetchall()
+        withdrawals = db.execute('SELECT asset, amount, status FROM "Withdrawal"').fetchall()
         checks = db.execute('SELECT risk_score, is_honeypot FROM "HoneypotCheck"').fetchall()
     finally:
         db.close()
@@ -25,5 +26,6 @@ async def test_demo_script_completes_with_a_buy_a_sell_and_a_fired_snipe(tmp_pat
         ("SNIPE", "BUY", "CONFIRMED"),
     ]
     assert snipes == [("FIRED",)]
+    assert withdrawals == [("SOL", 500_000_000, "CONFIRMED")]
     assert any(score >= 70 and honeypot for score, honeypot in checks)
     assert any(score < 30 for score, _ in checks)

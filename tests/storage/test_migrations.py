@@ -24,6 +24,7 @@ TABLES = {
     "HoneypotCheck",
     "Session",
     "SnipeTarget",  # 0002_snipe_targets (sniper_bot.storage.snipes)
+    "Withdrawal",  # 0003_withdrawals (sniper_bot.storage.withdrawals)
 }
 
 

@@ -27,6 +27,7 @@ from sniper_bot.control.views import (
     SnipeView,
     TokenCardView,
     WalletView,
+    WithdrawalView,
     WithdrawPreviewView,
 )
 from sniper_bot.domain.entities import Order, User
@@ -454,14 +455,24 @@ class Control:
         mint: str | None,
         pin: str,
         action_id: str,
-    ) -> OrderView:
+    ) -> WithdrawalView:
         if self._d.withdrawals is None:
             raise ControlError("withdrawals not wired", user_message="Withdrawals are disabled.")
         await self._user(ident)
-        order = await self._d.withdrawals.execute(
+        record = await self._d.withdrawals.execute(
             ident.telegram_id, destination, amount_text, mint, pin, action_id
         )
-        return await self._order_view(order)
+        return WithdrawalView(
+            id=record.id,
+            status=record.status.value,
+            asset=record.asset,
+            amount=record.amount,
+            decimals=record.decimals,
+            destination=record.destination,
+            fee_lamports=record.fee_lamports,
+            signature=record.signature,
+            error_sentence=record.error.user_message if record.error else None,
+        )
 
 
 def _snipe_view(target: Any) -> SnipeView:

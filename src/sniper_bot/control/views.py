@@ -23,6 +23,7 @@ __all__ = [
     "TokenCardView",
     "WalletView",
     "WithdrawPreviewView",
+    "WithdrawalView",
 ]
 
 
@@ -150,6 +151,23 @@ class WithdrawPreviewView:
     destination: str
     fee_lamports: int
     creates_token_account: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    id: str
+    status: str
+    asset: str
+    amount: int
+    decimals: int
+    destination: str
+    fee_lamports: int
+    signature: str | None = None
+    error_sentence: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in ("CONFIRMED", "FAILED", "EXPIRED")
 
 
 @dataclass(frozen=True, slots=True)

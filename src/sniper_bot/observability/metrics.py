@@ -179,6 +179,9 @@ class Metrics:
         )
 
         # --- wallet ---
+        self.withdrawals = Counter(
+            "withdrawals", "Withdrawals by final outcome", ["outcome"], registry=r
+        )
         self.wallet_unlocks = Counter(
             "wallet_unlocks", "Wallet decryptions by outcome", ["outcome"], registry=r
         )

@@ -12,6 +12,7 @@ from sniper_bot.control.views import (
     SnipeView,
     TokenCardView,
     WalletView,
+    WithdrawalView,
     WithdrawPreviewView,
 )
 from sniper_bot.domain.money import format_sol, format_tokens
@@ -25,6 +26,7 @@ __all__ = [
     "render_token_card",
     "render_wallets",
     "render_withdraw_preview",
+    "render_withdrawal",
 ]
 
 _SEVERITY_ICON = {"critical": "⛔", "high": "🔴", "medium": "🟠", "low": "🟡", "info": "ℹ️"}
@@ -180,3 +182,19 @@ def render_withdraw_preview(view: WithdrawPreviewView) -> str:
         f"<b>Confirm withdrawal</b>\nAmount: {amount}{asset}\nTo: {_code(view.destination)}\n"
         f"Network fee: {format_sol(view.fee_lamports)}{extra}\n\nReply with your PIN to confirm."
     )
+
+
+def render_withdrawal(view: WithdrawalView) -> str:
+    amount = (
+        format_sol(view.amount)
+        if view.asset == "SOL"
+        else format_tokens(view.amount, view.decimals)
+    )
+    what = "" if view.asset == "SOL" else f" of {_short(view.asset)}"
+    head = f"Withdraw {amount}{what} to {_short(view.destination)}"
+    if view.status == "CONFIRMED":
+        sig = f"\nTx: {_code(view.signature)}" if view.signature else ""
+        return f"{head}\n✅ Sent. Fee: {format_sol(view.fee_lamports)}{sig}"
+    if view.status in ("FAILED", "EXPIRED"):
+        return f"{head}\n❌ {escape(view.error_sentence or view.status.lower())}"
+    return f"{head}\n⏳ {view.status.lower()}…"

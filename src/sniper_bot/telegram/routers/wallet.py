@@ -15,7 +15,11 @@ from sniper_bot.control.facade import Control
 from sniper_bot.control.views import Identity
 from sniper_bot.telegram.callbacks import MenuCb, WalletCb
 from sniper_bot.telegram.keyboards import home_kb, wallets_kb
-from sniper_bot.telegram.render import render_order, render_wallets, render_withdraw_preview
+from sniper_bot.telegram.render import (
+    render_wallets,
+    render_withdraw_preview,
+    render_withdrawal,
+)
 
 SECRET_MESSAGE_TTL_S = 60.0
 
@@ -92,7 +96,9 @@ def build() -> Router:
             has_pin = (await control.settings(ident)).has_pin
             await state.set_state(WalletFlow.pin_current if has_pin else WalletFlow.pin_new)
             await message.answer(
-                "Send your current PIN." if has_pin else "Choose a PIN (4-12 digits)."
+                "Send your current PIN."
+                if has_pin
+                else "Choose a PIN (6-12 digits; not a run like 123456 or one repeated digit)."
             )
         elif action == "withdraw":
             await state.set_state(WalletFlow.withdraw_request)
@@ -138,7 +144,7 @@ def build() -> Router:
         await state.update_data(current_pin=message.text or "")
         await _forget(message)
         await state.set_state(WalletFlow.pin_new)
-        await message.answer("Now send the new PIN (4-12 digits).")
+        await message.answer("Now send the new PIN (6-12 digits).")
 
     @router.message(WalletFlow.pin_new)
     async def pin_new(
@@ -175,9 +181,9 @@ def build() -> Router:
         data = await state.get_data()
         await state.clear()
         action = f"tg:{message.chat.id}:{message.message_id}:withdraw"
-        order = await control.withdraw(
+        withdrawal = await control.withdraw(
             ident, str(data["destination"]), str(data["amount"]), data.get("mint"), pin, action
         )
-        await message.answer(render_order(order), reply_markup=home_kb())
+        await message.answer(render_withdrawal(withdrawal), reply_markup=home_kb())
 
     return router
