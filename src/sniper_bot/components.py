@@ -6,7 +6,6 @@ objects that need a running event loop (the aiohttp session) and closes them in 
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -100,13 +99,13 @@ def build_wallets(
     )
 
 
-def worker_id() -> str:
+def worker_id(configured: str = "") -> str:
     """The executor's lease owner: stable across restarts of one replica (``WORKER_ID``, else the
     host name), so a restarted process reclaims its own orders at once instead of waiting for the
     dead process's lease to lapse. Two processes sharing an id stay safe: every order transition is
     compare-and-set and a resend reuses the same signed bytes; the lease only avoids duplicate work.
     """
-    return os.environ.get("WORKER_ID") or socket.gethostname()
+    return configured or socket.gethostname()
 
 
 @dataclass
@@ -174,7 +173,7 @@ def build_trading(
     metrics: Metrics,
 ) -> TradingService:
     config = ExecutorConfig(
-        worker_id=worker_id(),
+        worker_id=worker_id(settings.trading.worker_id),
         send_fanout=settings.trading.send_fanout,
         honeypot_threshold=settings.safety.block_threshold,
         land_deadline_s=settings.trading.transaction_timeout_ms / 1000 * 4,

@@ -300,6 +300,7 @@ class TradingSettings(_Section):
         "MAX_PRIORITY_FEE_LAMPORTS": "lamports from 0 to 100000000",
         "SEND_FANOUT": "how many endpoints receive each signed transaction, 1 to 10",
         "SWAP_COSIGNER_POLICY": "none (mainnet: the user is the only signer) or presigned",
+        "WORKER_ID": "a name unique per replica, stable across restarts (default: host name)",
     }
     transaction_timeout_ms: int = Field(
         30_000, ge=1_000, le=600_000, validation_alias="TRANSACTION_TIMEOUT_MS"
@@ -318,6 +319,7 @@ class TradingSettings(_Section):
     cosigner_policy: Literal["none", "presigned"] = Field(
         "none", validation_alias="SWAP_COSIGNER_POLICY"
     )
+    worker_id: str = Field("", max_length=64, validation_alias="WORKER_ID")
 
     @field_validator("default_priority_fee", mode="before")
     @classmethod
