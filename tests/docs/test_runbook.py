@@ -82,6 +82,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
 async def _run_shell(command: str, *, env: dict[str, str], cwd: Path) -> tuple[int, str, float]:
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
@@ -100,10 +106,11 @@ async def _run_shell(command: str, *, env: dict[str, str], cwd: Path) -> tuple[i
     try:
         stdout, _ = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT_S)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        await _kill_group(proc)
         return -1, f"timed out after {COMMAND_TIMEOUT_S:.0f} s", time.perf_counter() - started
+    except asyncio.CancelledError:  # the test failed elsewhere: leave no process behind
+        await _kill_group(proc)
+        raise
     return proc.returncode or 0, stdout.decode(errors="replace"), time.perf_counter() - started
 
 
@@ -373,6 +380,7 @@ async def test_every_runnable_runbook_command_works(
         finally:
             for task in cli_runs.values():
                 task.cancel()
+            await asyncio.gather(*cli_runs.values(), return_exceptions=True)
 
     assert [o.command.line for o in outcomes] == [c.line for c in runnable]  # every one ran
     assert not _report(outcomes), "runbook commands that do not work:\n" + _report(outcomes)
