@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from solders.pubkey import Pubkey
 
+from sniper_bot.chain.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.control.views import (
     ControlError,
     ExportView,
@@ -35,7 +36,6 @@ from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
 from sniper_bot.domain.money import LAMPORTS_PER_SOL, WSOL_MINT
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
-from sniper_bot.safety.snapshot import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 __all__ = ["Control", "ControlDeps"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
+from sniper_bot.chain.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.safety.extensions import MintExtensions
 from sniper_bot.safety.layouts import MintState
 from sniper_bot.safety.metadata import MetaplexMetadata
@@ -29,9 +30,6 @@ __all__ = [
     "SellSimulation",
     "TokenSnapshot",
 ]
-
-TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,12 @@ from typing import Protocol
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from sniper_bot.chain.programs import associated_token_address
 from sniper_bot.chain.types import TokenAccountInfo
 from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.domain.orders import OrderErrorType, OrderSide
 from sniper_bot.trading.errors import OrderFailed
-from sniper_bot.trading.programs import ASSOCIATED_TOKEN_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from sniper_bot.trading.programs import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 __all__ = [
     "ATA_RENT_LAMPORTS",
@@ -33,7 +34,6 @@ __all__ = [
 
 TOKEN = Pubkey.from_string(TOKEN_PROGRAM)
 TOKEN_2022 = Pubkey.from_string(TOKEN_2022_PROGRAM)
-ATA_PROGRAM = Pubkey.from_string(ASSOCIATED_TOKEN_PROGRAM)
 # Rent-exempt minimum of a token account: 165 bytes (SPL Token); Token-2022 ATAs with the
 # ImmutableOwner extension are 170 bytes. We reserve the larger one.
 ATA_RENT_LAMPORTS = 2_074_080
@@ -49,11 +49,6 @@ class _BalanceReader(Protocol):
     async def get_token_accounts_by_owner(
         self, owner: Pubkey, program_id: Pubkey
     ) -> list[TokenAccountInfo]: ...
-
-
-def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey) -> Pubkey:
-    seeds = [bytes(owner), bytes(token_program), bytes(mint)]
-    return Pubkey.find_program_address(seeds, ATA_PROGRAM)[0]
 
 
 def _token_amount(account: Account | None) -> int:

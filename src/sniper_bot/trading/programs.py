@@ -1,6 +1,16 @@
-"""Program ids the trading layer recognises (base58 strings; PROTOCOLS section 0)."""
+"""Program ids the trading layer recognises (re-exported from ``sniper_bot.domain.programs``)."""
 
 from __future__ import annotations
+
+from sniper_bot.domain.programs import (
+    ASSOCIATED_TOKEN_PROGRAM,
+    COMPUTE_BUDGET_PROGRAM,
+    MEMO_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    TOKEN_PROGRAMS,
+)
 
 __all__ = [
     "ASSOCIATED_TOKEN_PROGRAM",
@@ -11,11 +21,3 @@ __all__ = [
     "TOKEN_PROGRAM",
     "TOKEN_PROGRAMS",
 ]
-
-SYSTEM_PROGRAM = "11111111111111111111111111111111"
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # noqa: S105 - a program id
-TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"  # noqa: S105 - a program id
-ASSOCIATED_TOKEN_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"  # noqa: S105 - a program id
-COMPUTE_BUDGET_PROGRAM = "ComputeBudget111111111111111111111111111111"
-MEMO_PROGRAM = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"
-TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM, TOKEN_2022_PROGRAM})

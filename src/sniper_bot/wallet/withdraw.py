@@ -30,6 +30,14 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from sniper_bot.chain.programs import (
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+    COMPUTE_BUDGET_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    associated_token_address,
+)
 from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.errors import PermanentError
 from sniper_bot.wallet.keys import parse_address
@@ -56,11 +64,6 @@ __all__ = [
     "transfer_checked",
 ]
 
-SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
-TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
-COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 
 BASE_FEE_LAMPORTS = 5_000  # per signature; a withdrawal has one
 RENT_EXEMPT_MINIMUM_LAMPORTS = 890_880  # a 0-byte system account: (128 + 0) * 6960
@@ -96,12 +99,6 @@ class TokenInfo:
 def token_account_rent(token: TokenInfo) -> int:
     size = token.account_size or (165 if token.token_program == TOKEN_PROGRAM_ID else 170)
     return (128 + size) * _LAMPORTS_PER_BYTE_YEAR_X2
-
-
-def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey) -> Pubkey:
-    """The ATA of (owner, mint) under the mint's token program: Token and Token-2022 differ."""
-    seeds = [bytes(owner), bytes(token_program), bytes(mint)]
-    return Pubkey.find_program_address(seeds, ASSOCIATED_TOKEN_PROGRAM_ID)[0]
 
 
 @dataclass(frozen=True, slots=True)
