@@ -50,7 +50,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     except ConfigError as exc:
         _fail_config(exc)
     except SniperBotError as exc:
-        err_console.print(f"[bold red]error[/] {exc.user_message}", highlight=False)
+        err_console.print(f"[bold red]error[/] {exc.message}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -79,7 +79,7 @@ def command(fn: Callable[..., T]) -> Callable[..., T]:
         except ConfigError as exc:
             _fail_config(exc)
         except SniperBotError as exc:
-            err_console.print(f"[bold red]error[/] {exc.user_message}", highlight=False)
+            err_console.print(f"[bold red]error[/] {exc.message}", highlight=False)
             raise typer.Exit(1) from None
         raise AssertionError("unreachable")
 
@@ -92,7 +92,7 @@ def run() -> None:
     """Run the bot with the configuration from the environment."""
     from sniper_bot.app import run_app
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(require_bot=True)
     run_async(run_app(settings))
 
 

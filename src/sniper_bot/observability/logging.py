@@ -190,5 +190,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level))
-    for noisy in ("aiohttp.access", "asyncio"):
+    for noisy in ("aiohttp.access", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
