@@ -50,6 +50,9 @@ __all__ = [
 SOL = 1_000_000_000
 SLOT_MS = 40
 REPLY_TIMEOUT_S = 30.0
+# The bot drops a user's updates past 3/s (bursts of 6); scripted users stay under it, as people do.
+HUMAN_RATE_PER_S = 2.5
+HUMAN_BURST = 5
 ADDRESS_RE = re.compile(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>")
 Message = dict[str, Any]
 
@@ -86,6 +89,17 @@ class User:
 
     net: Localnet
     user_id: int
+    _tokens: float = HUMAN_BURST
+    _last: float = field(default_factory=time.monotonic)
+
+    def _pace(self) -> float:
+        """Seconds to wait so that this update stays within a human's pace."""
+        now = time.monotonic()
+        self._tokens = min(HUMAN_BURST, self._tokens + (now - self._last) * HUMAN_RATE_PER_S)
+        self._last = now
+        wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / HUMAN_RATE_PER_S
+        self._tokens -= 1
+        return wait
 
     @property
     def fake(self) -> Any:
@@ -139,18 +153,24 @@ class User:
         timeout_s: float = REPLY_TIMEOUT_S,
     ) -> Message:
         """Send ``text``; return the first bot reply whose text satisfies ``until``."""
-        sent = self.send(text)
+        sent = await self.type(text)
         return await self.wait_for(
             lambda m: until(m.get("text", "")), after=sent, what=what, timeout_s=timeout_s
         )
 
+    async def type(self, text: str) -> int:
+        """Send at a human pace without waiting for the answer; returns the message id."""
+        await asyncio.sleep(self._pace())
+        return self.send(text)
+
     def send(self, text: str) -> int:
-        """Send without waiting; returns the user's message id."""
+        """Send right now (no pacing); returns the user's message id."""
         update = self.fake.user_sends(self.user_id, text)
         return int(update["message"]["message_id"])
 
-    def press_data(self, message_id: int, callback_data: str) -> None:
-        """Press a button carrying ``callback_data`` on a message (may be forged)."""
+    async def press_data(self, message_id: int, callback_data: str) -> None:
+        """Press a button carrying ``callback_data`` (may be forged) at a human pace."""
+        await asyncio.sleep(self._pace())
         self.fake.user_presses(self.user_id, message_id, callback_data)
 
     def button(self, message: Message, label: str) -> str:
@@ -173,7 +193,7 @@ class User:
         """Press the button whose label starts with ``label``; wait for a new bot message."""
         data = self.button(message, label)
         after = self.last_id()
-        self.press_data(message["message_id"], data)
+        await self.press_data(message["message_id"], data)
         return await self.wait_for(lambda m: until(m.get("text", "")), after=after, what=what)
 
     async def edited(self, message_id: int, *, contains: str) -> Message:

@@ -161,7 +161,7 @@ async def test_sigterm_stops_the_app_within_10_seconds_with_orders_persisted(
             card = await user.card(token.mint)
             first = await user.buy(card, "Buy 0.1 SOL")
             assert "✅ Bought" in plain(first["text"])
-            user.press_data(card["message_id"], user.button(card, "Buy 0.5 SOL"))
+            await user.press_data(card["message_id"], user.button(card, "Buy 0.5 SOL"))
             db = tmp_path / "sniper-bot.sqlite"
             await _until(lambda: len(_orders(db)) == 2)
 

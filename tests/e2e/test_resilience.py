@@ -97,7 +97,7 @@ async def test_redis_dies_mid_conversation_and_the_bot_keeps_answering(tmp_path:
             menu = await user.says("/wallet", until=lambda t: "Wallets" in t)
             await user.presses(menu, "📥 Import", until=lambda t: "Send the secret key" in t)
             imported = Keypair()
-            sent = user.send(str(imported))
+            sent = await user.type(str(imported))
             await user.wait_for(lambda m: "Imported wallet" in m.get("text", ""), after=sent,
                                 what="import answer")  # fmt: skip
             assert user.deleted(sent)
@@ -131,7 +131,7 @@ async def test_a_secret_pasted_after_redis_died_is_still_read_and_deleted(tmp_pa
             await user.presses(menu, "📥 Import", until=lambda t: "Send the secret key" in t)
 
             server.kill()
-            sent = user.send(str(Keypair()))
+            sent = await user.type(str(Keypair()))
             reply = await user.wait_for(lambda m: True, after=sent, what="any answer",
                                         timeout_s=5)  # fmt: skip
 

@@ -72,8 +72,8 @@ async def test_double_tap_on_a_buy_button_is_one_order(bot: BotUnderTest) -> Non
     data = user.button(card, "Buy 0.1 SOL")
     after = user.last_id()
 
-    user.press_data(card["message_id"], data)
-    user.press_data(card["message_id"], data)
+    await user.press_data(card["message_id"], data)
+    await user.press_data(card["message_id"], data)
 
     first, second = await user.wait_for_many(
         lambda m: final(m.get("text", "")), 2, after=after, what="answering both taps"
@@ -244,7 +244,7 @@ async def test_settings_change_slippage_and_fee_are_used_by_the_next_order(
     assert "Slippage: 100 bps" in plain(screen["text"])
 
     for label, shown in [("3 %", "Slippage: 300 bps"), ("HIGH", "Priority fee: HIGH")]:
-        user.press_data(screen["message_id"], user.button(screen, label))
+        await user.press_data(screen["message_id"], user.button(screen, label))
         screen = await user.edited(screen["message_id"], contains=shown)
     assert "Priority fee: HIGH (0.0001 SOL)" in plain(screen["text"])
     marked = [b["text"] for row in screen["reply_markup"]["inline_keyboard"] for b in row]
@@ -258,3 +258,23 @@ async def test_settings_change_slippage_and_fee_are_used_by_the_next_order(
     assert (order["slippageBps"], order["priorityFee"]) == (300, "HIGH")
     assert order["priorityFeeLamports"] == 100_000
     assert order["status"] == "CONFIRMED"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="telegram/middlewares.py ThrottleMiddleware drops a Message past 3/s (bursts of 6) "
+    "without a word: callbacks get 'Slow down a little.', messages get nothing, so a user "
+    "typing fast sees the bot ignore them (and a dropped PIN or secret is never deleted)",
+)
+async def test_a_user_typing_too_fast_is_told_to_slow_down(bot: BotUnderTest) -> None:
+    user = bot.user()
+    await user.start()
+    first = user.send("/help")
+    for _ in range(9):
+        user.send("/help")
+
+    slow = await user.wait_for(
+        lambda m: "Slow down" in m.get("text", ""), after=first, what="slow down", timeout_s=3
+    )
+
+    assert slow["message_id"] > first

@@ -28,7 +28,7 @@ async def _set_pin(user: User, pin: str) -> str:
     """Set Telegram PIN through the wallet menu; returns the bot's answer."""
     menu = await _wallet_menu(user)
     await user.presses(menu, "🔢 Set PIN", until=lambda t: "PIN" in t, what="PIN prompt")
-    sent = user.send(pin)
+    sent = await user.type(pin)
     reply = await user.wait_for(lambda m: True, after=sent, what="PIN answer")
     assert user.deleted(sent), "the message carrying the PIN must be deleted"
     return plain(reply["text"])
@@ -42,9 +42,9 @@ async def _export(user: User, pin: str, *, wallet_id: int | None = None) -> tupl
     else:
         after = user.last_id()
         forged = WalletCb(action="export", wallet_id=wallet_id).pack()
-        user.press_data(menu["message_id"], forged)
+        await user.press_data(menu["message_id"], forged)
         await user.wait_for(lambda m: "Send your PIN" in m.get("text", ""), after=after, what="ask")
-    sent = user.send(pin)
+    sent = await user.type(pin)
     reply = await user.wait_for(lambda m: True, after=sent, what="export answer")
     assert user.deleted(sent), "the message carrying the PIN must be deleted"
     return int(reply["message_id"]), str(reply["text"])
@@ -57,7 +57,7 @@ async def test_import_wallet_deletes_the_message_with_the_secret(bot: BotUnderTe
     await user.presses(menu, "📥 Import", until=lambda t: "Send the secret key" in t)
     imported = Keypair()
 
-    sent = user.send(str(imported))
+    sent = await user.type(str(imported))
     reply = await user.wait_for(
         lambda m: "Imported wallet" in m.get("text", ""), after=sent, what="import answer"
     )
@@ -90,7 +90,7 @@ async def test_bad_import_gets_a_specific_error_and_no_wallet(
     await user.presses(menu, "📥 Import", until=lambda t: "Send the secret key" in t)
     text = str(Keypair().pubkey()) if pasted == "address" else pasted
 
-    sent = user.send(text)
+    sent = await user.type(text)
     reply = await user.wait_for(lambda m: True, after=sent, what="import answer")
 
     assert sentence in plain(reply["text"])
@@ -144,12 +144,6 @@ async def test_export_requires_a_pin_and_the_secret_message_is_deleted_later(
     assert all(match.group(1) not in m.get("text", "") for m in user.inbox())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="telegram/routers/wallet.py asks 'Choose a PIN (4-12 digits)' but "
-    "wallet/pin.py validate_new_pin requires PIN_MIN_DIGITS=6: a user following the prompt "
-    "with 4 or 5 digits is refused ('A PIN has 6 to 12 digits.')",
-)
 async def test_set_pin_prompt_states_the_rule_the_pin_policy_enforces(bot: BotUnderTest) -> None:
     user = bot.user()
     await user.start()
@@ -159,7 +153,7 @@ async def test_set_pin_prompt_states_the_rule_the_pin_policy_enforces(bot: BotUn
     assert rule is not None, prompt["text"]
     shortest = "4829130571"[: int(rule.group(1))]
 
-    sent = user.send(shortest)
+    sent = await user.type(shortest)
     reply = await user.wait_for(lambda m: True, after=sent, what="PIN answer")
 
     assert plain(reply["text"]) == "PIN saved."
@@ -203,6 +197,6 @@ async def _forge(user: User, callback_data: str) -> str:
     """Press a button with hand-made callback data on the user's own last bot message."""
     anchor = user.inbox()[-1]
     after = user.last_id()
-    user.press_data(int(anchor["message_id"]), callback_data)
+    await user.press_data(int(anchor["message_id"]), callback_data)
     reply = await user.wait_for(lambda m: True, after=after, what=f"answer to {callback_data}")
     return plain(reply["text"])
