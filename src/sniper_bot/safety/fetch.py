@@ -14,6 +14,10 @@ non-transferable (37), paused (67), transfer hooks, fees. The fee payer is the h
 unless ``fee_payer`` is configured (any funded address works). Hook extra accounts are not
 resolved, so a hooked mint fails with MissingAccount (it is critical anyway).
 The round trip (buy quote, then sell quote of what the buy yields) gives the effective tax.
+
+External opinions (RugCheck, GoPlus; only when ``external`` sources are given) are asked in a task
+started before round 1 and collected after round 3, so they cost nothing when they answer within
+the on-chain rounds and at most their own timeout otherwise.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.safety.extensions import decode_mint_extensions
+from sniper_bot.safety.external import ExternalSource, gather_opinions
 from sniper_bot.safety.layouts import ParseError, parse_mint, parse_token_account
 from sniper_bot.safety.metadata import MetaplexMetadata, metadata_pda, parse_metaplex_metadata
 from sniper_bot.safety.pools import (
@@ -123,8 +128,10 @@ class SnapshotFetcher:
         round_trip_lamports: int = 100_000_000,
         slippage_bps: int = 5_000,
         fee_payer: Pubkey | None = None,
+        external: Sequence[ExternalSource] = (),
     ) -> None:
         self._rpc = rpc
+        self._external = tuple(external)
         self._venue = venue
         self._round_trip_lamports = round_trip_lamports
         self._slippage_bps = slippage_bps
@@ -134,7 +141,24 @@ class SnapshotFetcher:
     def rpc(self) -> ChainReader:
         return self._rpc
 
+    @property
+    def external(self) -> tuple[ExternalSource, ...]:
+        return self._external
+
     async def fetch(self, mint: Pubkey) -> TokenSnapshot:
+        if not self._external:
+            return await self._fetch_chain(mint)
+        opinions = asyncio.create_task(gather_opinions(self._external, str(mint)))
+        try:
+            snapshot = await self._fetch_chain(mint)
+        except BaseException:
+            opinions.cancel()
+            await asyncio.gather(opinions, return_exceptions=True)
+            raise
+        found, missing = await opinions
+        return replace(snapshot, external=found, unavailable=snapshot.unavailable + missing)
+
+    async def _fetch_chain(self, mint: Pubkey) -> TokenSnapshot:
         unavailable: list[str] = []
         r1 = await self._round1(mint, unavailable)
         mint_state = parse_mint(bytes(r1.mint_account.data))

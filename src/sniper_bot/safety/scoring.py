@@ -1,8 +1,12 @@
 """Scoring: findings -> a 0-100 score and a honeypot verdict. Pure, documented, explainable.
 
-    score = min(100, sum of finding weights)
-    any CRITICAL finding -> score = max(score, 70)        (a critical finding blocks on its own)
-    is_honeypot = any CRITICAL finding                    (the chain lets someone stop/tax a sell)
+    chain = min(100, sum of on-chain finding weights)
+    any CRITICAL on-chain finding -> chain = max(chain, 70)   (a critical finding blocks on its own)
+    external = sum of the weights of the "external" layer's findings (RugCheck, GoPlus)
+    score = min(100, chain + external)          when chain >= 70
+          = min(69, chain + external)           otherwise: third-party opinions never carry a
+                                                token across 70 without on-chain evidence
+    is_honeypot = any CRITICAL on-chain finding   (the chain lets someone stop/tax a sell)
 
 Weights per finding are listed in docs/SAFETY.md and in each layer's docstring. A score is
 therefore always the sum a user can recompute from the findings shown.
@@ -15,18 +19,22 @@ from datetime import datetime
 
 from sniper_bot.domain.risk import Finding, RiskReport, Severity
 
-__all__ = ["CRITICAL_FLOOR", "build_report", "score_findings"]
+__all__ = ["CRITICAL_FLOOR", "EXTERNAL_LAYER", "build_report", "score_findings"]
 
 CRITICAL_FLOOR = 70
+EXTERNAL_LAYER = "external"
 
 
 def score_findings(findings: Sequence[Finding]) -> tuple[int, bool]:
     """(score, is_honeypot) for these findings."""
-    score = min(100, sum(f.weight for f in findings))
-    critical = any(f.severity is Severity.CRITICAL for f in findings)
+    chain = [f for f in findings if f.layer != EXTERNAL_LAYER]
+    external = sum(f.weight for f in findings if f.layer == EXTERNAL_LAYER)
+    score = min(100, sum(f.weight for f in chain))
+    critical = any(f.severity is Severity.CRITICAL for f in chain)
     if critical:
         score = max(score, CRITICAL_FLOOR)
-    return score, critical
+    ceiling = 100 if score >= CRITICAL_FLOOR else CRITICAL_FLOOR - 1
+    return min(ceiling, score + external), critical
 
 
 def _order(f: Finding) -> tuple[int, int]:
