@@ -1,6 +1,8 @@
 """The check layers: each a pure function ``TokenSnapshot -> list[Finding]``.
 
 Order is presentation order in a report. Weights and severities are documented in docs/SAFETY.md.
+``run_layers`` then re-weights the issuer powers of well-known regulated stablecoins and wrapped
+assets as issuer risk (``known_tokens``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from sniper_bot.domain.risk import Finding
 from sniper_bot.safety.layers.authority import check_authorities
 from sniper_bot.safety.layers.external import check_external
 from sniper_bot.safety.layers.holders import check_holders
+from sniper_bot.safety.layers.known_tokens import apply_known_tokens
 from sniper_bot.safety.layers.liquidity import check_liquidity
 from sniper_bot.safety.layers.metadata import check_metadata
 from sniper_bot.safety.layers.simulation import check_round_trip, check_sell_simulation
@@ -37,4 +40,4 @@ def run_layers(snapshot: TokenSnapshot, layers: tuple[Layer, ...] = LAYERS) -> l
     findings: list[Finding] = []
     for layer in layers:
         findings.extend(layer(snapshot))
-    return findings
+    return apply_known_tokens(snapshot, findings)
