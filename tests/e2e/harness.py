@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
@@ -34,6 +35,7 @@ from sniper_bot.config import load_settings
 from sniper_bot.demo import demo_env
 
 __all__ = [
+    "ONE_BACKEND",
     "SOL",
     "BotUnderTest",
     "Message",
@@ -55,6 +57,11 @@ HUMAN_RATE_PER_S = 2.5
 HUMAN_BURST = 5
 ADDRESS_RE = re.compile(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>")
 Message = dict[str, Any]
+
+
+# For tests of the frontend and the safety checks alone: storage plays no part, so the module's
+# SQLite bot is enough (overrides the ``bot`` fixture's backend parametrisation).
+ONE_BACKEND = pytest.mark.parametrize("bot", ["sqlite"], indirect=True)
 
 
 def plain(text: str) -> str:

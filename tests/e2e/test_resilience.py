@@ -133,7 +133,7 @@ async def test_a_secret_pasted_after_redis_died_is_still_read_and_deleted(tmp_pa
             server.kill()
             sent = await user.type(str(Keypair()))
             reply = await user.wait_for(lambda m: True, after=sent, what="any answer",
-                                        timeout_s=5)  # fmt: skip
+                                        timeout_s=2)  # fmt: skip
 
             assert "Imported wallet" in plain(reply["text"])
             assert user.deleted(sent)

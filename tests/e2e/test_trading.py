@@ -8,7 +8,7 @@ from solders.signature import Signature
 
 from sniper_bot.domain.money import format_sol, format_tokens
 
-from .harness import SOL, BotUnderTest, final, plain
+from .harness import ONE_BACKEND, SOL, BotUnderTest, final, plain
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -86,6 +86,7 @@ async def test_double_tap_on_a_buy_button_is_one_order(bot: BotUnderTest) -> Non
     assert bot.token_balance(wallet, token.mint) == orders[0]["outAmount"]
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("kind", "params", "mechanic"),
     [
@@ -114,6 +115,7 @@ async def test_honeypot_card_is_blocked_with_the_mechanic_named_and_no_buy_butto
     assert await bot.orders_of(user) == []
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("typed", "sentence"),
     [
@@ -140,7 +142,7 @@ async def test_typo_in_a_mint_gets_a_clear_sentence_and_no_order(
     wallet = await user.funded(SOL)
     text = {"wallet": str(wallet), "unused": str(Keypair().pubkey())}.get(typed, typed)
 
-    reply = await user.says(text, what=f"an answer to {text!r}", timeout_s=3)
+    reply = await user.says(text, what=f"an answer to {text!r}", timeout_s=2)
 
     assert sentence in plain(reply["text"])
     assert "Risk:" not in reply["text"]
@@ -177,6 +179,7 @@ async def test_custom_amount_flow_rejects_negative_and_garbage_then_buys(
     assert bot.token_balance(wallet, token.mint) == order["outAmount"]
 
 
+@ONE_BACKEND
 @pytest.mark.xfail(
     strict=True,
     reason="telegram/routers/trade.py buy_amount puts the user's text into an HTML reply "
@@ -260,6 +263,7 @@ async def test_settings_change_slippage_and_fee_are_used_by_the_next_order(
     assert order["status"] == "CONFIRMED"
 
 
+@ONE_BACKEND
 @pytest.mark.xfail(
     strict=True,
     reason="telegram/middlewares.py ThrottleMiddleware drops a Message past 3/s (bursts of 6) "
@@ -274,7 +278,7 @@ async def test_a_user_typing_too_fast_is_told_to_slow_down(bot: BotUnderTest) ->
         user.send("/help")
 
     slow = await user.wait_for(
-        lambda m: "Slow down" in m.get("text", ""), after=first, what="slow down", timeout_s=3
+        lambda m: "Slow down" in m.get("text", ""), after=first, what="slow down", timeout_s=2
     )
 
     assert slow["message_id"] > first

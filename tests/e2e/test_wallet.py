@@ -12,7 +12,7 @@ from sniper_bot.errors import SniperBotError
 from sniper_bot.telegram.callbacks import SellCb, WalletCb
 from sniper_bot.telegram.routers import wallet as wallet_router
 
-from .harness import SOL, BotUnderTest, Message, User, final, plain
+from .harness import ONE_BACKEND, SOL, BotUnderTest, Message, User, final, plain
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -73,6 +73,7 @@ async def test_import_wallet_deletes_the_message_with_the_secret(bot: BotUnderTe
     assert all(str(imported) not in m.get("text", "") for m in user.inbox())
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("pasted", "sentence"),
     [
@@ -115,6 +116,7 @@ async def test_export_requires_a_pin_and_wrong_pins_count_down(bot: BotUnderTest
     assert all(SECRET_RE.search(m.get("text", "")) is None for m in user.inbox())
 
 
+@ONE_BACKEND
 @pytest.mark.xfail(
     strict=True,
     reason="control/facade.py Control.export_wallet reads exported.public_key and "
@@ -144,6 +146,7 @@ async def test_export_requires_a_pin_and_the_secret_message_is_deleted_later(
     assert all(match.group(1) not in m.get("text", "") for m in user.inbox())
 
 
+@ONE_BACKEND
 async def test_set_pin_prompt_states_the_rule_the_pin_policy_enforces(bot: BotUnderTest) -> None:
     user = bot.user()
     await user.start()
