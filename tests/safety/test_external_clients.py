@@ -93,9 +93,11 @@ class FakeApis:
     hits: dict[str, int] = field(default_factory=lambda: {"rugcheck": 0, "goplus": 0})
     requests: list[str] = field(default_factory=list)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first request
 
     async def _answer(self, name: str, behaviour: Behaviour) -> web.StreamResponse:
         self.hits[name] += 1
+        self.arrived.set()
         if behaviour.mode == "hang":
             await self.released.wait()
         if behaviour.mode == "gated":
