@@ -24,6 +24,7 @@ from sniper_bot.resilience.breaker import BreakerRegistry
 from sniper_bot.resilience.breaker_policy import BreakerConfig
 from sniper_bot.resilience.breaker_redis import RedisBreakerStore
 from sniper_bot.resilience.breaker_store import MemoryBreakerStore
+from sniper_bot.safety.external import external_sources
 from sniper_bot.safety.fetch import SnapshotFetcher
 from sniper_bot.safety.service import RiskService
 from sniper_bot.storage.repositories import Repositories
@@ -155,8 +156,18 @@ async def build_stack(
         breaker=breakers.get("jupiter"),
     )
     venue = JupiterVenue(jupiter)
+    external = (
+        external_sources(
+            http,
+            breakers,
+            rugcheck_url=settings.safety.rugcheck_url,
+            goplus_url=settings.safety.goplus_url,
+        )
+        if settings.safety.external_apis
+        else ()
+    )
     risk = RiskService(
-        SnapshotFetcher(rpc, venue),
+        SnapshotFetcher(rpc, venue, external=external),
         repos.honeypot_checks if repos is not None else None,
         threshold=settings.safety.block_threshold,
         ttl_s=float(settings.safety.cache_ttl_s),

@@ -332,10 +332,21 @@ class SafetySettings(_Section):
         "RISK_BLOCK_THRESHOLD": "a score from 1 to 100",
         "RISK_CACHE_TTL_S": "seconds from 0 to 86400",
         "EXTERNAL_RISK_APIS": "true or false",
+        "RUGCHECK_API_URL": "an http(s) base URL, e.g. https://api.rugcheck.xyz",
+        "GOPLUS_API_URL": "an http(s) base URL, e.g. https://api.gopluslabs.io",
     }
     block_threshold: int = Field(70, ge=1, le=100, validation_alias="RISK_BLOCK_THRESHOLD")
     cache_ttl_s: int = Field(300, ge=0, le=86_400, validation_alias="RISK_CACHE_TTL_S")
     external_apis: bool = Field(False, validation_alias="EXTERNAL_RISK_APIS")
+    rugcheck_url: str = Field("https://api.rugcheck.xyz", validation_alias="RUGCHECK_API_URL")
+    goplus_url: str = Field("https://api.gopluslabs.io", validation_alias="GOPLUS_API_URL")
+
+    @field_validator("rugcheck_url", "goplus_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return _http_url(value, "EXTERNAL")
 
 
 class SecuritySettings(_Section):
