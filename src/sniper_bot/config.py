@@ -491,18 +491,19 @@ def _describe(section: type[_Section], err: Mapping[str, Any]) -> str:
     return f"{line}; expected {form}" if form else line
 
 
-def _semantic_problems(settings: Settings, *, require_bot: bool) -> list[str]:
+def _secret_problems(source: Mapping[str, str], *, embedded: bool, require_bot: bool) -> list[str]:
+    """Checks on the raw secret values, so they are reported together with field problems."""
     problems: list[str] = []
-    sec = settings.security
-    current = sec.master_secret.get_secret_value()
     forms = SecuritySettings.forms
-    if not current and not settings.embedded:
+    current = source.get("SESSION_MASTER_SECRET", "").strip()
+    previous = source.get("SESSION_MASTER_SECRET_PREVIOUS", "").strip()
+    if not current and not embedded:
         problems.append(
             "SESSION_MASTER_SECRET: is not set; expected " + forms["SESSION_MASTER_SECRET"]
         )
     for var, value in (
         ("SESSION_MASTER_SECRET", current),
-        ("SESSION_MASTER_SECRET_PREVIOUS", sec.previous_master_secret.get_secret_value()),
+        ("SESSION_MASTER_SECRET_PREVIOUS", previous),
     ):
         if not value:
             continue
@@ -510,13 +511,18 @@ def _semantic_problems(settings: Settings, *, require_bot: bool) -> list[str]:
             problems.append(f"{var}: is shorter than 32 characters; expected {forms[var]}")
         elif _is_placeholder(value):
             problems.append(f"{var}: looks like a placeholder; expected {forms[var]}")
-    if current and current == sec.previous_master_secret.get_secret_value():
+    if current and current == previous:
         problems.append(
             "SESSION_MASTER_SECRET_PREVIOUS: equals SESSION_MASTER_SECRET; expected the old secret "
             "or empty"
         )
-    if require_bot and not settings.telegram.bot_token.get_secret_value():
+    if require_bot and not source.get("BOT_TOKEN", "").strip():
         problems.append("BOT_TOKEN: is not set; expected " + TelegramSettings.forms["BOT_TOKEN"])
+    return problems
+
+
+def _semantic_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
     if not settings.rpc.urls():
         problems.append(
             "SOLANA_RPC_URL: no RPC endpoint is configured; expected at least one of "
@@ -560,13 +566,13 @@ def load_settings(
             built[key] = section.model_validate(values)
         except ValidationError as exc:
             problems.extend(_describe(section, err) for err in exc.errors())
-    if problems:
-        raise ConfigError("\n".join(problems))
-    settings = Settings(embedded=embedded, **built)  # type: ignore[arg-type]
-    problems = _semantic_problems(settings, require_bot=require_bot)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return settings
+    problems += _secret_problems(source, embedded=embedded, require_bot=require_bot)
+    if not problems:
+        settings = Settings(embedded=embedded, **built)  # type: ignore[arg-type]
+        problems = _semantic_problems(settings)
+        if not problems:
+            return settings
+    raise ConfigError("\n".join(problems))
 
 
 def all_variables() -> dict[str, str]:

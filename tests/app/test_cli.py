@@ -56,6 +56,7 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespa
 def _env(net: SimpleNamespace, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSION_", "DATABASE_"))}
     env.update(demo_env(net, data_dir=tmp_path, metrics_port=0))
+    env["COLUMNS"] = "200"  # rich wraps tables to 80 columns when not on a terminal
     env.update(extra)
     return env
 

@@ -77,12 +77,6 @@ async def test_bad_env_exits_2_with_one_line_per_problem(tmp_path: Path) -> None
     assert "(got 'abc'); expected a TCP port" in stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py load_settings raises on the per-field (pydantic) problems before it runs "
-    "_semantic_problems, so an env with a bad METRICS_PORT and no SESSION_MASTER_SECRET "
-    "reports only METRICS_PORT; the operator finds the second problem one restart later",
-)
 async def test_bad_env_reports_field_and_consistency_problems_together(tmp_path: Path) -> None:
     # A bad METRICS_PORT and no SESSION_MASTER_SECRET; everything else `run` needs is there.
     env = _base_env(tmp_path) | {"METRICS_PORT": "abc", "BOT_TOKEN": TOKEN}

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from solders.keypair import Keypair
 
 from .harness import SOL, BotUnderTest, User, bot_under_test, final, plain
@@ -110,13 +109,6 @@ async def test_redis_dies_mid_conversation_and_the_bot_keeps_answering(tmp_path:
         server.kill()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="telegram/storage.py FallbackStorage writes conversation state only to Redis while "
-    "it is up and reads the Session-table fallback after Redis dies: a step started before "
-    "the outage (Import -> paste the key) is forgotten, the pasted secret key gets no answer "
-    "and is never deleted from the chat",
-)
 async def test_a_secret_pasted_after_redis_died_is_still_read_and_deleted(tmp_path: Path) -> None:
     server = RedisServer()
     server.start()

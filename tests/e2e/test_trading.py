@@ -119,17 +119,7 @@ async def test_honeypot_card_is_blocked_with_the_mechanic_named_and_no_buy_butto
 @pytest.mark.parametrize(
     ("typed", "sentence"),
     [
-        pytest.param(
-            "So1111111111111111111111111111111111111111O",
-            "not a valid token address",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="telegram/routers/trade.py paste_mint only matches MINT_RE (base58 "
-                "alphabet, 32-44 chars) and no other handler takes plain text: a mint with a "
-                "typo such as O/0/I/l gets no answer at all instead of the facade's "
-                "'not a valid token address' sentence",
-            ),
-        ),
+        ("So1111111111111111111111111111111111111111O", "not a valid token address"),
         ("1111111111111111111111111111111111", "not a valid token address"),
         ("wallet", "not a token mint"),
         ("unused", "No token exists at that address"),
@@ -180,12 +170,6 @@ async def test_custom_amount_flow_rejects_negative_and_garbage_then_buys(
 
 
 @ONE_BACKEND
-@pytest.mark.xfail(
-    strict=True,
-    reason="telegram/routers/trade.py buy_amount puts the user's text into an HTML reply "
-    "unescaped (ValueError from parse_sol quotes it): real Telegram rejects '<b' with 400 "
-    "can't parse entities and the user gets no answer",
-)
 async def test_custom_amount_echo_is_html_escaped(bot: BotUnderTest) -> None:
     user = bot.user()
     await user.funded(SOL)
@@ -264,12 +248,6 @@ async def test_settings_change_slippage_and_fee_are_used_by_the_next_order(
 
 
 @ONE_BACKEND
-@pytest.mark.xfail(
-    strict=True,
-    reason="telegram/middlewares.py ThrottleMiddleware drops a Message past 3/s (bursts of 6) "
-    "without a word: callbacks get 'Slow down a little.', messages get nothing, so a user "
-    "typing fast sees the bot ignore them (and a dropped PIN or secret is never deleted)",
-)
 async def test_a_user_typing_too_fast_is_told_to_slow_down(bot: BotUnderTest) -> None:
     user = bot.user()
     await user.start()

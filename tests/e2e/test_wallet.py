@@ -117,13 +117,6 @@ async def test_export_requires_a_pin_and_wrong_pins_count_down(bot: BotUnderTest
 
 
 @ONE_BACKEND
-@pytest.mark.xfail(
-    strict=True,
-    reason="control/facade.py Control.export_wallet reads exported.public_key and "
-    "exported.secret_base58, but WalletService.export_key returns wallet.keys.ExportedKey "
-    "(fields base58, json_array): AttributeError, the user gets 'Something went wrong' "
-    "and no export ever succeeds",
-)
 async def test_export_requires_a_pin_and_the_secret_message_is_deleted_later(
     bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -339,13 +339,18 @@ class RpcPool:
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    exc = task.exception()
+                # retrieve every finished copy's outcome (no "exception never retrieved"), and
+                # prefer a success over an error that finished in the same round
+                outcomes = [(task, task.exception()) for task in done]
+                for task, exc in outcomes:
                     if exc is None:
                         for other in pending:  # let the other copies land too; tracked
                             self._track(other)
                         pending = set()
                         return task.result(), tasks[task].name
+                for task, exc in outcomes:
+                    if exc is None:  # unreachable: a success returned above
+                        continue
                     if not isinstance(exc, RpcError) or not exc.retryable:
                         raise exc
                     errors.append(exc)

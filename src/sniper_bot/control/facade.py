@@ -150,7 +150,9 @@ class Control:
     async def export_wallet(self, ident: Identity, wallet_id: int, pin: str) -> ExportView:
         await self._user(ident)
         exported = await self._d.wallets.export_key(ident.telegram_id, wallet_id, pin)
-        return ExportView(public_key=exported.public_key, secret_base58=exported.secret_base58)
+        wallets = await self._d.wallets.list_wallets(ident.telegram_id)
+        public_key = next(w.public_key for w in wallets if w.id == wallet_id)
+        return ExportView(public_key=public_key, secret_base58=exported.base58)
 
     # --- settings --------------------------------------------------------------------------
     async def settings(self, ident: Identity) -> SettingsView:

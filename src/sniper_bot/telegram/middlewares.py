@@ -42,6 +42,7 @@ class ThrottleMiddleware(BaseMiddleware):
         self._burst = burst
         self._clock = clock
         self._buckets: dict[int, tuple[float, float]] = {}
+        self._warned: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
@@ -53,10 +54,15 @@ class ThrottleMiddleware(BaseMiddleware):
                 self._buckets[user.id] = (tokens, now)
                 if isinstance(event, CallbackQuery):
                     await event.answer("Slow down a little.")
+                elif isinstance(event, Message) and self._warned.get(user.id, 0.0) < now - 1.0:
+                    # tell the user (once a second) instead of silently ignoring what they typed
+                    self._warned[user.id] = now
+                    await event.answer("Slow down a little: that message was not processed.")
                 return None
             self._buckets[user.id] = (tokens - 1.0, now)
             if len(self._buckets) > 100_000:
                 self._buckets.clear()
+                self._warned.clear()
         return await handler(event, data)
 
 

@@ -1,7 +1,9 @@
 """FSM storage that keeps conversations going when Redis vanishes.
 
-``FallbackStorage``: primary (Redis) when it answers; on any error the same call goes to the
-fallback and the primary is skipped until ``is_available()`` says it is back.
+``FallbackStorage``: reads from the primary (Redis) when it answers, else from the fallback; every
+write goes to the fallback too (write-through), so a conversation started before Redis died goes on
+from the fallback after. On a primary error the call is served by the fallback and the primary is
+skipped until ``is_available()`` says it is back.
 ``DurableStorage``: the fallback, conversation state in the ``"Session"`` table through a small
 session-store port, so it survives restarts and is shared by replicas even without Redis.
 """
@@ -46,9 +48,20 @@ class FallbackStorage(BaseStorage):
                     self._on_failure(exc)
         return await fallback()
 
+    async def _write(self, primary: Callable[[], Awaitable[None]] | None,
+                     fallback: Callable[[], Awaitable[None]]) -> None:  # fmt: skip
+        await fallback()
+        if primary is not None and self._is_available():
+            try:
+                await primary()
+            except Exception as exc:  # Redis went away mid-call: the fallback already has it
+                log.warning("fsm_storage_fallback", error=type(exc).__name__)
+                if self._on_failure is not None:
+                    self._on_failure(exc)
+
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         p = self._primary
-        await self._call(
+        await self._write(
             (lambda: p.set_state(key, state)) if p else None,
             lambda: self._fallback.set_state(key, state),
         )
@@ -61,7 +74,7 @@ class FallbackStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         p = self._primary
-        await self._call(
+        await self._write(
             (lambda: p.set_data(key, data)) if p else None,
             lambda: self._fallback.set_data(key, data),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -72,7 +73,9 @@ def build() -> Router:
         try:
             lamports = parse_sol(message.text or "")
         except ValueError as exc:
-            await message.answer(f"{exc}. Send an amount like 0.25, or /home to cancel.")
+            await message.answer(
+                f"{escape(str(exc))}. Send an amount like 0.25, or /home to cancel."
+            )
             return
         await state.clear()
         action = f"tg:{message.chat.id}:{message.message_id}:buyx"
@@ -104,7 +107,7 @@ def build() -> Router:
         try:
             lamports = parse_sol(parts[1])
         except ValueError as exc:
-            await message.answer(f"{exc}.")
+            await message.answer(f"{escape(str(exc))}.")
             return
         view = await control.snipe(ident, parts[0], lamports)
         await message.answer(render_snipes([view]) + "\nIt fires the moment a pool goes live.")
@@ -118,6 +121,19 @@ def build() -> Router:
             await message.answer("Usage: /cancel ID (see /snipe for your snipes)")
             return
         await message.answer(render_snipes([await control.cancel_snipe(ident, int(arg))]))
+
+    @router.message(F.text & ~F.text.startswith("/"))
+    async def anything_else(message: Message, control: Control, ident: Identity) -> None:
+        """Text no other handler took: an address with a typo gets the facade's sentence."""
+        text = (message.text or "").strip()
+        if " " not in text and 20 <= len(text) <= 60:
+            # an address with a typo: the facade answers with the specific sentence
+            card = await control.token_card(ident, text)
+            await message.answer(render_token_card(card), reply_markup=token_kb(card))
+            return
+        await message.answer(
+            "Paste a token mint address to see its card, or send /help for the commands."
+        )
 
     return router
 
