@@ -135,7 +135,7 @@ class RedisSettings(_Section):
 
 class TelegramSettings(_Section):
     forms: ClassVar[dict[str, str]] = {
-        "BOT_TOKEN": "the token from @BotFather, like 123456789:AA... ",
+        "BOT_TOKEN": "the token from @BotFather, like 123456789:AAE1...",
         "TELEGRAM_API_URL": "an http(s) URL of a Bot API server",
         "ADMIN_TELEGRAM_IDS": "comma-separated Telegram user ids, e.g. 1111,2222",
     }

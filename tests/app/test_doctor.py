@@ -73,6 +73,8 @@ async def test_unmigrated_database_and_bad_token_are_named(net: Localnet, tmp_pa
 
 
 async def test_invalid_configuration_is_one_row_per_problem() -> None:
-    checks = await run_checks({"METRICS_PORT": "x", "MAX_CACHE_ITEMS": "-3"})
+    checks = await run_checks(
+        {"METRICS_PORT": "x", "MAX_CACHE_ITEMS": "-3", "SESSION_MASTER_SECRET": SECRET}
+    )
     assert [c.name for c in checks] == ["configuration", "configuration"]
     assert all(not c.ok and c.required for c in checks)

@@ -60,6 +60,8 @@ def _problem_lines(stderr: str) -> list[str]:
 
 async def test_bad_env_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     env = _base_env(tmp_path) | {
+        "SESSION_MASTER_SECRET": secrets.token_hex(32),
+        "BOT_TOKEN": TOKEN,
         "METRICS_PORT": "abc",
         "DEFAULT_SLIPPAGE_BPS": "0",
         "LOG_FORMAT": "xml",
