@@ -41,6 +41,13 @@ def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
+def _fresh_database(data_dir: Path) -> None:
+    """Each demo run starts on a fresh localnet, so it starts on a fresh database too."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for path in data_dir.glob("sniper-bot.sqlite*"):
+        path.unlink()
+
+
 def demo_env(urls: Any, *, data_dir: Path, metrics_port: int) -> dict[str, str]:
     """The settings a deployment would put in its environment, pointing at localnet."""
     rpc = urls.rpc
@@ -238,7 +245,7 @@ async def run_demo(
     from localnet.node import Localnet, LocalnetConfig
     from sniper_bot.app import App, run_app
 
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(_fresh_database, data_dir)
     # no background launches: the script predicts the next mint for its snipe
     net = Localnet(LocalnetConfig(seed=seed, slot_ms=400, default_scenario=False))
     urls = await net.start()
