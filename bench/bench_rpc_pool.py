@@ -41,15 +41,21 @@ def _serve(port_out: Any) -> None:
     asyncio.run(main())
 
 
-async def _latencies(call: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+async def _interleaved(
+    first: Callable[[], Awaitable[Any]], second: Callable[[], Awaitable[Any]], n: int
+) -> tuple[list[float], list[float]]:
+    """Alternate the two calls so machine noise and drift hit both equally (2 shared cores)."""
     for _ in range(50):  # warm-up: connections, caches
-        await call()
-    out = []
+        await first()
+        await second()
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(n):
-        started = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - started)
-    return out
+        for call, out in ((first, a), (second, b)):
+            started = time.perf_counter()
+            await call()
+            out.append(time.perf_counter() - started)
+    return a, b
 
 
 async def _throughput(call: Callable[[], Awaitable[Any]], n: int, concurrency: int) -> float:
@@ -85,8 +91,7 @@ async def run(url: str, n: int, concurrency: int) -> dict[str, float]:
         pool = RpcPool([config], registry, metrics, session, default_timeout_s=5.0)
         rpc = SolanaRpc(pool)
 
-        bare_lat = await _latencies(bare, n)
-        pool_lat = await _latencies(rpc.get_slot, n)
+        bare_lat, pool_lat = await _interleaved(bare, rpc.get_slot, n)
         pool_tput = await _throughput(rpc.get_slot, n, concurrency)
 
     async with AsyncClient(url, timeout=5.0) as client:
