@@ -16,7 +16,18 @@ from localnet.market import Market
 from localnet.market import instructions as ix
 from localnet.tokens import TokenFactory
 
-IDL = Path("/work/shared/data/idl/pump.json")
+# shared/ lies beside the checkout (here and in CI); /work/shared is this workplace's copy
+IDL = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[3].parent / "shared/data/idl/pump.json",
+            Path("/work/shared/data/idl/pump.json"),
+        )
+        if p.exists()
+    ),
+    Path("shared/data/idl/pump.json"),
+)
 SCENARIO = Path(__file__).parents[3] / "src/localnet/scenarios/mixed.toml"
 
 
