@@ -90,6 +90,11 @@ class UserSettings:
     buy_presets_lamports: tuple[int, ...] = DEFAULT_BUY_PRESETS_LAMPORTS
     confirm_trades: bool = True
     updated_at: datetime | None = None  # None: never saved, these are the defaults
+    # automatic exits (sniper_bot.domain.exits): None turns a rule off
+    take_profit_pct: int | None = None
+    stop_loss_pct: int | None = None
+    trailing_stop_pct: int | None = None
+    max_hold_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,11 @@ class UserSettingsRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         "updatedAt", UTCDateTime, server_default=_now_default()
     )
+    # automatic exits (0004_exit_settings); NULL = rule off
+    take_profit_pct: Mapped[int | None] = mapped_column("takeProfitPct", Integer)
+    stop_loss_pct: Mapped[int | None] = mapped_column("stopLossPct", Integer)
+    trailing_stop_pct: Mapped[int | None] = mapped_column("trailingStopPct", Integer)
+    max_hold_minutes: Mapped[int | None] = mapped_column("maxHoldMinutes", Integer)
 
 
 class SniperOrderRow(Base):

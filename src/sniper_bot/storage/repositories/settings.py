@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.entities import UserSettings
+from sniper_bot.domain.exits import LIMITS as EXIT_LIMITS
 from sniper_bot.domain.fees import MAX_SLIPPAGE_BPS, FeeLevel
 from sniper_bot.storage.errors import InvalidSetting, NotFound
 from sniper_bot.storage.models import UserSettingsRow
@@ -33,6 +34,10 @@ def to_settings(row: UserSettingsRow) -> UserSettings:
         buy_presets_lamports=tuple(int(x) for x in row.buy_presets_lamports),
         confirm_trades=row.confirm_trades,
         updated_at=row.updated_at,
+        take_profit_pct=row.take_profit_pct,
+        stop_loss_pct=row.stop_loss_pct,
+        trailing_stop_pct=row.trailing_stop_pct,
+        max_hold_minutes=row.max_hold_minutes,
     )
 
 
@@ -72,8 +77,32 @@ def validate_settings_change(name: str, value: Any) -> Any:
         return value
     if name == "buy_presets_lamports":
         return _presets(value)
+    if name in EXIT_LIMITS:
+        return _exit_rule(name, value)
     if not isinstance(value, bool):
         raise InvalidSetting(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+_EXIT_WORDS = {
+    "take_profit_pct": ("Take-profit", "%"),
+    "stop_loss_pct": ("Stop-loss", "%"),
+    "trailing_stop_pct": ("Trailing stop", "%"),
+    "max_hold_minutes": ("Max hold time", " minutes"),
+}
+
+
+def _exit_rule(name: str, value: Any) -> int | None:
+    """An exit rule is off (``None``) or an integer within ``EXIT_LIMITS[name]``."""
+    if value is None:
+        return None
+    low, high = EXIT_LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        label, unit = _EXIT_WORDS[name]
+        raise InvalidSetting(
+            f"{name} must be None (off) or an integer between {low} and {high}, got {value!r}",
+            user_message=f"{label} must be a whole number from {low} to {high}{unit}, or off.",
+        )
     return value
 
 
@@ -120,6 +149,10 @@ class SettingsRepository(Repository):
                 "max_priority_fee_lamports": merged.max_priority_fee_lamports,
                 "buy_presets_lamports": list(merged.buy_presets_lamports),
                 "confirm_trades": merged.confirm_trades,
+                "take_profit_pct": merged.take_profit_pct,
+                "stop_loss_pct": merged.stop_loss_pct,
+                "trailing_stop_pct": merged.trailing_stop_pct,
+                "max_hold_minutes": merged.max_hold_minutes,
                 "updated_at": now,
             }
             stmt = insert_for(session, UserSettingsRow).values(user_id=user_id, **values)
