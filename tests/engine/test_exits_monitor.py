@@ -252,3 +252,24 @@ async def test_a_failing_quote_never_stops_the_loop_or_the_other_positions(stack
     assert still is not None
     assert still.status is PositionStatus.OPEN
     assert watcher.high_water(stuck) is None  # never valued: every quote failed
+
+
+async def test_trailing_stop_sells_when_the_price_falls_back_from_its_peak(stack: Stack) -> None:
+    trading = stack.trading(stack.risk())
+    mint, position = await bought(stack, trading)
+    await stack.repos.settings.update(stack.user_id, trailing_stop_pct=25, slippage_bps=1_000)
+    watcher = monitor(stack, trading)
+    whale = Whale(stack)
+
+    whale.trade(mint, "buy", PUMP)
+    assert await watcher.check_once() == []  # at the peak: the high-water mark is set
+    peak = watcher.high_water(position)
+    assert peak is not None
+    assert peak > position.cost_basis_lamports
+    whale.dump(mint)  # back to about where we bought: ~40 % off the peak
+    results = await watcher.check_once()
+
+    assert [r.decision.reason for r in results] == [ExitReason.TRAILING_STOP]
+    assert results[0].decision.high_water_lamports == peak
+    assert results[0].order.status is OrderStatus.CONFIRMED, results[0].order.error
+    assert (await closed(stack, mint)).status is PositionStatus.CLOSED
