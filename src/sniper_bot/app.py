@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sniper_bot.components import Stack
     from sniper_bot.control.facade import Control
     from sniper_bot.engine import SnipeEngine
+    from sniper_bot.engine.exits import PositionMonitor
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
     from sniper_bot.wallet.withdrawals import WithdrawalService
@@ -182,6 +183,8 @@ class App:
         self.snipes = self._build_snipes(stack, trading)
         self.control.attach_snipes(self.snipes)
         self.add_service("snipes", self.snipes.run)
+        self.exits = self._build_exits(stack, trading)
+        self.add_service("exits", self.exits.run)
         self.add_service("chain", chain_background)
         self.add_service("recovery", recovery)
         self.add_service("housekeeping", self._housekeeping)
@@ -227,6 +230,27 @@ class App:
             probe=QuoteRouteProbe(stack.venue),
             on_settled=self._notify_snipe,
         )
+
+    def _build_exits(self, stack: Stack, trading: TradingService) -> PositionMonitor:
+        from sniper_bot.engine.exits import PositionMonitor
+
+        return PositionMonitor(
+            positions=self.repos.positions,
+            settings=self.repos.settings,
+            trading=trading,
+            venue=stack.venue,
+            metrics=self.metrics,
+            on_exit=self._notify_exit,
+        )
+
+    async def _notify_exit(self, user_id: int, position: Any, decision: Any, order: Any) -> None:
+        status = getattr(getattr(order, "status", None), "value", "none")
+        self.metrics.position_exits.labels(reason=decision.reason.value, outcome=status).inc()
+        if self.control is None or self.telegram is None:
+            return
+        outcome = await self.control.exit_outcome(user_id, position, decision, order)
+        if outcome is not None:
+            await self.telegram.notify_exit(*outcome)
 
     async def _notify_snipe(self, result: Any) -> None:
         if self.control is None or self.telegram is None:

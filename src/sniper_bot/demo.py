@@ -186,6 +186,7 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     if "✅" not in sniped["text"]:
         raise DemoFailed(f"demo: the snipe did not confirm: {_plain(sniped['text'])}")
     await _withdraw(user, net, say=say)
+    await _take_profit(user, net, honest, say=say)
     await _show_ops(app, say=say)
 
 
@@ -209,6 +210,34 @@ async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None])
     say(f"[dim]localnet: {destination} now holds {balance / 1e9:g} SOL[/]")
     if balance != 500_000_000:
         raise DemoFailed(f"demo: the destination holds {balance} lamports, not 0.5 SOL")
+
+
+async def _take_profit(
+    user: ScriptedUser, net: Any, token: Any, *, say: Callable[[str], None]
+) -> None:
+    """Turn on a 25 % take-profit, buy, let another trader pump the price: the bot sells."""
+    from solders.keypair import Keypair
+
+    settings = await user.send("/settings", expect="with the settings", contains="Settings")
+    await user.press(
+        settings, "TP 25%", until=lambda t: "take-profit +25%" in t, expect="saving the TP"
+    )
+    card = await user.send(str(token.mint), expect="with the card", contains="Risk:")
+    bought = await user.press(
+        card, "Buy 0.1", until=lambda t: "✅" in t or "❌" in t, expect="with the buy"
+    )
+    if "✅" not in bought["text"]:
+        raise DemoFailed(f"demo: the buy did not confirm: {_plain(bought['text'])}")
+    whale = Keypair()
+    net.cluster.airdrop(whale.pubkey(), 100_000_000_000)
+    net.market.trade(token.mint, whale, "buy", 60_000_000_000)
+    say("[dim]localnet: another trader bought 60 SOL of HONEST; the price jumps[/]")
+    exited = await user.wait_for(
+        lambda m: "Take-profit" in m.get("text", ""), what="with the take-profit"
+    )
+    say(f"[bold green]bot[/]  {_plain(exited['text'])}")
+    if "✅" not in exited["text"]:
+        raise DemoFailed(f"demo: the take-profit sell did not confirm: {_plain(exited['text'])}")
 
 
 async def _show_ops(app: Any, *, say: Callable[[str], None]) -> None:

@@ -1,4 +1,4 @@
-"""`sniper-bot demo` end to end: the scripted user buys, is blocked, sells, snipes, withdraws."""
+"""`sniper-bot demo` end to end: buy, honeypot blocked, sell, snipe, withdraw, take-profit."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ async def test_demo_script_completes_with_a_buy_a_sell_and_a_fired_snipe(tmp_pat
         ("MANUAL", "BUY", "CONFIRMED"),
         ("MANUAL", "SELL", "CONFIRMED"),
         ("SNIPE", "BUY", "CONFIRMED"),
+        ("MANUAL", "BUY", "CONFIRMED"),
+        ("MANUAL", "SELL", "CONFIRMED"),  # the automatic take-profit
     ]
     assert snipes == [("FIRED",)]
     assert withdrawals == [("SOL", 500_000_000, "CONFIRMED")]

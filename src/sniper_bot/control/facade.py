@@ -17,6 +17,7 @@ from solders.pubkey import Pubkey
 from sniper_bot.chain.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.control.views import (
     ControlError,
+    ExitView,
     ExportView,
     FindingView,
     HomeView,
@@ -43,6 +44,9 @@ log = structlog.get_logger(__name__)
 
 _TOKEN_PROGRAMS = {TOKEN_PROGRAM_ID: "spl-token", TOKEN_2022_PROGRAM_ID: "token-2022"}
 MAX_FINDINGS_SHOWN = 4
+_EXIT_FIELDS = frozenset(
+    {"take_profit_pct", "stop_loss_pct", "trailing_stop_pct", "max_hold_minutes"}
+)
 
 
 def _parse_mint(text: str) -> Pubkey:
@@ -166,6 +170,10 @@ class Control:
             max_priority_fee_lamports=s.max_priority_fee_lamports,
             buy_presets_lamports=tuple(s.buy_presets_lamports),
             has_pin=user.pin_hash is not None,
+            take_profit_pct=s.take_profit_pct,
+            stop_loss_pct=s.stop_loss_pct,
+            trailing_stop_pct=s.trailing_stop_pct,
+            max_hold_minutes=s.max_hold_minutes,
         )
 
     async def update_settings(
@@ -174,9 +182,16 @@ class Control:
         *,
         slippage_bps: int | None = None,
         priority_fee_level: str | None = None,
+        exits: dict[str, int | None] | None = None,
     ) -> SettingsView:
+        """Change settings; ``exits`` maps take_profit_pct / stop_loss_pct / trailing_stop_pct /
+        max_hold_minutes to a value or None (off)."""
         user = await self._user(ident)
         changes: dict[str, Any] = {}
+        for name, value in (exits or {}).items():
+            if name not in _EXIT_FIELDS:
+                raise ControlError(f"unknown exit {name}", user_message="Unknown exit rule.")
+            changes[name] = value
         if slippage_bps is not None:
             changes["slippage_bps"] = slippage_bps
         if priority_fee_level is not None:
@@ -190,6 +205,8 @@ class Control:
                 ) from None
         try:
             await self._d.settings.update(user.id, **changes)
+        except SniperBotError:
+            raise  # already carries the sentence for the user
         except ValueError as exc:
             raise ControlError(str(exc), user_message=f"Not saved: {exc}.") from None
         return await self.settings(ident)
@@ -421,6 +438,22 @@ class Control:
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
         return _snipe_view(await self._snipes.cancel(user.id, snipe_id))
+
+    async def exit_outcome(
+        self, user_id: int, position: Any, decision: Any, order: Any
+    ) -> tuple[int, ExitView] | None:
+        """For the notifier: whose position an automatic exit sold (Telegram id), and how."""
+        user = await self._d.users.get(user_id)
+        if user is None:
+            return None
+        view = ExitView(
+            token_mint=position.token_mint,
+            reason=decision.reason.value,
+            value_lamports=decision.value_lamports,
+            cost_basis_lamports=decision.cost_basis_lamports,
+            order=await self._order_view(order) if order is not None else None,
+        )
+        return user.telegram_id, view
 
     async def snipe_outcome(self, result: Any) -> tuple[int, SnipeView, OrderView | None] | None:
         """For the notifier: whose snipe settled (Telegram id), and how."""

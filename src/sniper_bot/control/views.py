@@ -11,6 +11,7 @@ from sniper_bot.errors import PermanentError
 
 __all__ = [
     "ControlError",
+    "ExitView",
     "ExportView",
     "FindingView",
     "HomeView",
@@ -121,6 +122,17 @@ class PositionView:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitView:
+    """An automatic exit that sold a position."""
+
+    token_mint: str
+    reason: str
+    value_lamports: int
+    cost_basis_lamports: int
+    order: OrderView | None
+
+
+@dataclass(frozen=True, slots=True)
 class SnipeView:
     id: int
     token_mint: str
@@ -141,6 +153,10 @@ class SettingsView:
     max_priority_fee_lamports: int
     buy_presets_lamports: tuple[int, ...]
     has_pin: bool
+    take_profit_pct: int | None = None
+    stop_loss_pct: int | None = None
+    trailing_stop_pct: int | None = None
+    max_hold_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,13 @@ class Metrics:
             "order_transitions", "Order state transitions", ["to_state"], registry=r
         )
 
+        self.position_exits = Counter(
+            "position_exits",
+            "Automatic exits of open positions by rule and outcome",
+            ["reason", "outcome"],
+            registry=r,
+        )
+
         # --- safety ---
         self.risk_checks = Counter(
             "risk_checks",

@@ -17,10 +17,10 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
-from sniper_bot.control.views import OrderView, SnipeView
+from sniper_bot.control.views import ExitView, OrderView, SnipeView
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
-from sniper_bot.telegram.render import render_order, render_snipes
+from sniper_bot.telegram.render import render_exit, render_order, render_snipes
 from sniper_bot.telegram.routers import all_routers
 from sniper_bot.telegram.storage import DurableStorage, FallbackStorage, SessionStore
 
@@ -121,6 +121,10 @@ class TelegramFrontend:
         if order is not None:
             text += "\n\n" + render_order(order)
         await self.bot.send_message(telegram_id, text)
+
+    async def notify_exit(self, telegram_id: int, view: ExitView) -> None:
+        """Push an automatic exit (take-profit, stop-loss...) to the position's owner."""
+        await self.bot.send_message(telegram_id, render_exit(view))
 
     async def close(self) -> None:
         await self.bot.session.close()

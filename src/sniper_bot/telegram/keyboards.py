@@ -13,6 +13,13 @@ __all__ = ["home_kb", "settings_kb", "token_kb", "wallets_kb"]
 
 SLIPPAGE_CHOICES = (50, 100, 300, 500, 1000)
 FEE_CHOICES = ("NONE", "LOW", "MEDIUM", "HIGH", "TURBO", "ULTRA", "AUTO")
+# automatic exits: (callback field, label, choices); 0 = off
+EXIT_CHOICES = (
+    ("tp", "TP", (0, 25, 50, 100, 200)),
+    ("sl", "SL", (0, 10, 20, 30, 50)),
+    ("trail", "Trail", (0, 10, 20, 30)),
+    ("hold", "Hold", (0, 30, 60, 240)),
+)
 
 
 def home_kb() -> InlineKeyboardMarkup:
@@ -66,8 +73,11 @@ def wallets_kb(wallets: list[WalletView]) -> InlineKeyboardMarkup:
     return b.as_markup()
 
 
-def settings_kb(current_slippage: int, current_fee: str) -> InlineKeyboardMarkup:
+def settings_kb(
+    current_slippage: int, current_fee: str, exits: dict[str, int | None] | None = None
+) -> InlineKeyboardMarkup:
     b = InlineKeyboardBuilder()
+    exits = exits or {}
     for bps in SLIPPAGE_CHOICES:
         mark = "• " if bps == current_slippage else ""
         b.button(
@@ -76,6 +86,15 @@ def settings_kb(current_slippage: int, current_fee: str) -> InlineKeyboardMarkup
     for level in FEE_CHOICES:
         mark = "• " if level == current_fee else ""
         b.button(text=f"{mark}{level}", callback_data=SettingsCb(field="fee", value=level))
+    rows = [len(SLIPPAGE_CHOICES), 4, 3]
+    for field, label, choices in EXIT_CHOICES:
+        current = exits.get(field) or 0
+        for value in choices:
+            mark = "• " if value == current else ""
+            unit = "m" if field == "hold" else "%"
+            text = f"{mark}{label} {value}{unit}" if value else f"{mark}{label} off"
+            b.button(text=text, callback_data=SettingsCb(field=field, value=str(value)))
+        rows.append(len(choices))
     b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
-    b.adjust(len(SLIPPAGE_CHOICES), 4, 3, 1)
+    b.adjust(*rows, 1)
     return b.as_markup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from sniper_bot.control.views import (
+    ExitView,
     HomeView,
     OrderView,
     PositionView,
@@ -18,6 +19,7 @@ from sniper_bot.control.views import (
 from sniper_bot.domain.money import format_sol, format_tokens
 
 __all__ = [
+    "render_exit",
     "render_home",
     "render_order",
     "render_positions",
@@ -163,9 +165,40 @@ def render_settings(view: SettingsView) -> str:
             f"Priority fee: {fee}",
             f"AUTO fee cap: {format_sol(view.max_priority_fee_lamports)}",
             f"Buy presets: {presets}",
+            "Automatic exits: " + _exits_text(view),
             f"PIN: {'set' if view.has_pin else 'not set (needed to export or withdraw)'}",
         ]
     )
+
+
+def _exits_text(view: SettingsView) -> str:
+    parts = [
+        f"take-profit +{view.take_profit_pct}%" if view.take_profit_pct else "",
+        f"stop-loss -{view.stop_loss_pct}%" if view.stop_loss_pct else "",
+        f"trailing stop -{view.trailing_stop_pct}% from the peak" if view.trailing_stop_pct else "",
+        f"max hold {view.max_hold_minutes} min" if view.max_hold_minutes else "",
+    ]
+    shown = [p for p in parts if p]
+    return ", ".join(shown) if shown else "off"
+
+
+_EXIT_REASON = {
+    "take_profit": "🎯 Take-profit",
+    "stop_loss": "🛑 Stop-loss",
+    "trailing_stop": "📉 Trailing stop",
+    "max_hold": "⏱ Max hold time",
+}
+
+
+def render_exit(view: ExitView) -> str:
+    reason = _EXIT_REASON.get(view.reason, view.reason)
+    pnl = view.value_lamports - view.cost_basis_lamports
+    sign = "+" if pnl >= 0 else "-"
+    head = (
+        f"{reason} sold {_short(view.token_mint)}: value {format_sol(view.value_lamports)}, "
+        f"cost {format_sol(view.cost_basis_lamports)} ({sign}{format_sol(abs(pnl))})"
+    )
+    return head if view.order is None else f"{head}\n\n{render_order(view.order)}"
 
 
 def render_withdraw_preview(view: WithdrawPreviewView) -> str:

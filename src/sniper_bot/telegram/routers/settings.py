@@ -12,9 +12,22 @@ from sniper_bot.telegram.callbacks import MenuCb, SettingsCb
 from sniper_bot.telegram.keyboards import settings_kb
 from sniper_bot.telegram.render import render_settings
 
+_EXIT_FIELD = {
+    "tp": "take_profit_pct",
+    "sl": "stop_loss_pct",
+    "trail": "trailing_stop_pct",
+    "hold": "max_hold_minutes",
+}
+
 
 def _kb(view: SettingsView) -> InlineKeyboardMarkup:
-    return settings_kb(view.slippage_bps, view.priority_fee_level)
+    exits = {
+        "tp": view.take_profit_pct,
+        "sl": view.stop_loss_pct,
+        "trail": view.trailing_stop_pct,
+        "hold": view.max_hold_minutes,
+    }
+    return settings_kb(view.slippage_bps, view.priority_fee_level, exits)
 
 
 def build() -> Router:
@@ -36,10 +49,14 @@ def build() -> Router:
     async def change(
         query: CallbackQuery, callback_data: SettingsCb, control: Control, ident: Identity
     ) -> None:
-        if callback_data.field == "slip":
-            view = await control.update_settings(ident, slippage_bps=int(callback_data.value))
+        field, value = callback_data.field, callback_data.value
+        if field == "slip":
+            view = await control.update_settings(ident, slippage_bps=int(value))
+        elif field in _EXIT_FIELD:
+            number = int(value) if value.isdigit() else 0
+            view = await control.update_settings(ident, exits={_EXIT_FIELD[field]: number or None})
         else:
-            view = await control.update_settings(ident, priority_fee_level=callback_data.value)
+            view = await control.update_settings(ident, priority_fee_level=value)
         await query.answer("Saved")
         if isinstance(query.message, Message):
             await query.message.edit_text(render_settings(view), reply_markup=_kb(view))
