@@ -37,9 +37,8 @@ from sniper_bot.domain.withdrawal import (
     WithdrawalStatus,
     check_withdrawal_transition,
 )
-from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import Base, UserRow, WalletRow
-from sniper_bot.storage.repositories.base import Repository, insert_for
+from sniper_bot.storage.repositories.base import Repository, insert_idempotent
 from sniper_bot.storage.types import JSONType, UTCDateTime
 
 __all__ = ["WithdrawalRepository", "WithdrawalRow", "to_withdrawal"]
@@ -143,12 +142,11 @@ class WithdrawalRepository(Repository):
             raise ValueError("a withdrawal needs an idempotency key (one per confirmation)")
         now = self._now()
         async with self._db.session() as session:
-            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
-            if owner != user_id:
-                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
-            stmt = (
-                insert_for(session, WithdrawalRow)
-                .values(
+            row, created = await insert_idempotent(
+                session,
+                WithdrawalRow,
+                WalletRow,
+                dict(
                     id=withdrawal_id or str(uuid.uuid4()),
                     user_id=user_id,
                     wallet_id=wallet_id,
@@ -163,22 +161,9 @@ class WithdrawalRepository(Repository):
                     idempotency_key=idempotency_key,
                     created_at=now,
                     updated_at=now,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[WithdrawalRow.user_id, WithdrawalRow.idempotency_key]
-                )
-                .returning(WithdrawalRow.id)
+                ),
             )
-            inserted = (await session.execute(stmt)).scalar_one_or_none()
-            row = await session.scalar(
-                select(WithdrawalRow).where(
-                    WithdrawalRow.user_id == user_id,
-                    WithdrawalRow.idempotency_key == idempotency_key,
-                )
-            )
-            if row is None:  # pragma: no cover - the conflicting row cannot vanish in-transaction
-                raise RuntimeError("idempotent insert found neither a new nor an existing row")
-            return to_withdrawal(row), inserted is not None
+            return to_withdrawal(row), created
 
     # -- user-scoped -----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,3 +44,35 @@ class Repository:
         if now.tzinfo is None:
             raise ValueError("the repository clock must return aware UTC datetimes")
         return now
+
+
+async def insert_idempotent(
+    session: AsyncSession, model: Any, wallet_model: Any, values: Mapping[str, Any]
+) -> tuple[Any, bool]:
+    """Insert a row keyed by ``(user_id, idempotency_key)`` once: ``(row, True)`` when new,
+    ``(existing row, False)`` when the key was seen before, also when two calls race.
+
+    The row's wallet must belong to its user (``NotFound`` otherwise), so no id a user could guess
+    attaches their action to someone else's wallet.
+    """
+    from sniper_bot.storage.errors import NotFound
+
+    user_id, wallet_id = values["user_id"], values["wallet_id"]
+    owner = await session.scalar(select(wallet_model.user_id).where(wallet_model.id == wallet_id))
+    if owner != user_id:
+        raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+    stmt = (
+        insert_for(session, model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[model.user_id, model.idempotency_key])
+        .returning(model.id)
+    )
+    inserted = (await session.execute(stmt)).scalar_one_or_none()
+    row = await session.scalar(
+        select(model).where(
+            model.user_id == user_id, model.idempotency_key == values["idempotency_key"]
+        )
+    )
+    if row is None:  # pragma: no cover - the conflicting row cannot vanish in-transaction
+        raise RuntimeError("idempotent insert found neither a new nor an existing row")
+    return row, inserted is not None

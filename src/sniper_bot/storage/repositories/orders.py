@@ -30,7 +30,7 @@ from sniper_bot.domain.orders import (
 from sniper_bot.storage.errors import NotFound, StaleOrderState
 from sniper_bot.storage.models import SniperOrderRow, WalletRow
 
-from .base import Repository, insert_for
+from .base import Repository, insert_idempotent
 
 __all__ = ["MUTABLE_ORDER_FIELDS", "OrderRepository"]
 
@@ -122,12 +122,11 @@ class OrderRepository(Repository):
         now = self._now()
         new_id = order_id or str(uuid.uuid4())
         async with self._db.session() as session:
-            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
-            if owner != user_id:
-                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
-            stmt = (
-                insert_for(session, SniperOrderRow)
-                .values(
+            row, created = await insert_idempotent(
+                session,
+                SniperOrderRow,
+                WalletRow,
+                dict(
                     id=new_id,
                     user_id=user_id,
                     wallet_id=wallet_id,
@@ -144,22 +143,9 @@ class OrderRepository(Repository):
                     attempts=0,
                     created_at=now,
                     updated_at=now,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[SniperOrderRow.user_id, SniperOrderRow.idempotency_key]
-                )
-                .returning(SniperOrderRow.id)
+                ),
             )
-            inserted = (await session.execute(stmt)).scalar_one_or_none()
-            row = await session.scalar(
-                select(SniperOrderRow).where(
-                    SniperOrderRow.user_id == user_id,
-                    SniperOrderRow.idempotency_key == idempotency_key,
-                )
-            )
-            if row is None:  # pragma: no cover - the conflicting row cannot vanish in-transaction
-                raise RuntimeError("idempotent insert found neither a new nor an existing order")
-            return to_order(row), inserted is not None
+            return to_order(row), created
 
     async def get(self, user_id: int, order_id: str) -> Order | None:
         async with self._db.session() as session:
