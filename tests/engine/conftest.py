@@ -4,9 +4,7 @@ API), PostgreSQL, the RPC pool, the risk service, the executor and the trading s
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,9 +15,6 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from localnet.market.keys import derive_keypair
 from localnet.node import Localnet
@@ -41,6 +36,7 @@ from sniper_bot.storage.snipes import SnipeTargetRepository
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
 from sniper_bot.trading.service import TradingService
 from sniper_bot.trading.venues.jupiter import JupiterClient, JupiterVenue
+from support.services import session_database
 
 SOL = 1_000_000_000
 FAST_WS = Backoff(base_s=0.01, factor=2.0, max_s=0.05, jitter=0.0)
@@ -192,26 +188,6 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
-PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")  # same variables as tests/conftest.py
-PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("TEST_PG_USER", "postgres")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(
-        f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"timeout": 5},
-    )
-    try:
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql(sql)
-    finally:
-        await engine.dispose()
-
-
 async def _migrate(url: str) -> None:
     database = Database(url)
     await database.upgrade()  # Alembic, 0001 + 0002: the real schema
@@ -222,19 +198,9 @@ async def _migrate(url: str) -> None:
 def engine_pg_url() -> Iterator[str]:
     """One migrated PostgreSQL database for this suite (a database per test costs ~1.5 s on a
     shared box); ``clean_pg_url`` empties it before each test."""
-    name = f"sniper_engine_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not available: {exc!r} (CI=true: this is a failure)")
-        pytest.skip(f"PostgreSQL is not available: {exc!r}")
-    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    asyncio.run(_migrate(url))
-    try:
+    with session_database("sniper_engine") as url:
+        asyncio.run(_migrate(url))
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from sniper_bot.domain.entities import OrderKind, User, Wallet
 from sniper_bot.domain.fees import FeeLevel
@@ -21,11 +16,7 @@ from sniper_bot.domain.orders import OrderSide
 from sniper_bot.domain.wallets import SealedSecret
 from sniper_bot.storage import Database, Repositories
 from sniper_bot.storage.models import Base
-
-PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")  # same variables as tests/conftest.py
-PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("TEST_PG_USER", "postgres")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from support.services import session_database
 
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -44,45 +35,21 @@ class StepClock:
         self.current += timedelta(seconds=seconds)
 
 
-async def _pg_admin(sql: str) -> None:
-    engine = create_async_engine(
-        f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres",
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"timeout": 5},
-    )
-    try:
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql(sql)
-    finally:
-        await engine.dispose()
-
-
 def _session_pg_database(
     prefix: str, prepare: Callable[[Database], Awaitable[None]]
 ) -> Iterator[str]:
     """A PostgreSQL database shared by a whole session (creating one costs ~0.5-1 s)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not available: {exc!r} (CI=true: this is a failure)")
-        pytest.skip(f"PostgreSQL is not available: {exc!r}")
-    url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    with session_database(prefix) as url:
 
-    async def run_prepare() -> None:
-        database = Database(url)
-        try:
-            await prepare(database)
-        finally:
-            await database.dispose()
+        async def run_prepare() -> None:
+            database = Database(url)
+            try:
+                await prepare(database)
+            finally:
+                await database.dispose()
 
-    asyncio.run(run_prepare())
-    try:
+        asyncio.run(run_prepare())
         yield url
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _create_all(database: Database) -> None:

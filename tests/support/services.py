@@ -1,0 +1,182 @@
+"""Real services for tests: a fresh PostgreSQL database, a claimed Redis db, a private Redis server.
+
+The ``pg_url``/``redis_url`` fixtures of ``tests/conftest.py`` wrap the first two per test; suites
+that share a bot or a database for a module or session use the context managers directly. A
+missing service skips the tests, or fails them under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+__all__ = [
+    "IN_CI",
+    "RedisServer",
+    "create_database",
+    "drop_database",
+    "free_port",
+    "postgres_database",
+    "redis_database",
+    "session_database",
+    "unavailable",
+]
+
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "/usr/bin/redis-server")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(what: str, exc: BaseException) -> None:
+    reason = f"{what} is not available: {exc!r}"
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure)")
+    pytest.skip(reason)
+
+
+async def _admin() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)
+        raise AssertionError("unreachable") from exc
+
+
+async def create_database(prefix: str = "sniper_test") -> str:
+    """Create a fresh PostgreSQL database; returns its SQLAlchemy asyncpg URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await _admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+async def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def postgres_database(prefix: str = "sniper_test") -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; yields its SQLAlchemy asyncpg URL."""
+    url = await create_database(prefix)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@contextmanager
+def session_database(prefix: str) -> Iterator[str]:
+    """The same for a synchronous (session-scoped) fixture: each step runs its own loop."""
+    url = asyncio.run(create_database(prefix))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@asynccontextmanager
+async def redis_database() -> AsyncIterator[str]:
+    """A Redis db number (1..15) claimed with a lock key in db 0 (several test processes may share
+    the server), flushed before and after."""
+    control = aioredis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0, socket_timeout=5)
+    try:
+        await control.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        await control.aclose()
+        unavailable("Redis", exc)
+    token = uuid.uuid4().hex
+    claimed: int | None = None
+    try:
+        for _ in range(600):
+            for db in range(1, 16):
+                if await control.set(f"sniper-test:lock:db:{db}", token, nx=True, ex=300):
+                    claimed = db
+                    break
+            if claimed is not None:
+                break
+            await asyncio.sleep(0.1)
+        if claimed is None:
+            pytest.fail("no free Redis test db within 60 s")
+        url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{claimed}"
+        client = aioredis.Redis.from_url(url)
+        await client.flushdb()
+        await client.aclose()
+        yield url
+        client = aioredis.Redis.from_url(url)
+        await client.flushdb()
+        await client.aclose()
+    finally:
+        if claimed is not None:
+            key = f"sniper-test:lock:db:{claimed}"
+            if (await control.get(key)) == token.encode():
+                await control.delete(key)
+        await control.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A private redis-server the test may SIGKILL and restart: the real failure, not a fake."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._dir = tempfile.mkdtemp(prefix="sniper-e2e-redis-")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        if not os.path.exists(REDIS_SERVER):
+            unavailable("redis-server", FileNotFoundError(REDIS_SERVER))
+        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no", "--dir", self._dir]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients, like a crashed or OOM-killed Redis."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
