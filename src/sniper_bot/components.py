@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from sniper_bot.cache import FallbackCache, MemoryCache
 from sniper_bot.cache.redis import RedisManager
 from sniper_bot.chain.endpoints import EndpointConfig, endpoints_from_urls
 from sniper_bot.chain.pool import RpcPool
@@ -172,6 +173,12 @@ async def build_stack(
         threshold=settings.safety.block_threshold,
         ttl_s=float(settings.safety.cache_ttl_s),
         metrics=metrics,
+        # replicas reuse each other's reports through Redis; memory when Redis is gone
+        shared=(
+            FallbackCache(redis, MemoryCache(settings.cache.max_items), metrics)
+            if redis.url is not None
+            else None
+        ),
     )
     return Stack(http, breakers, pool, rpc, jupiter, venue, risk)
 

@@ -239,3 +239,37 @@ async def test_print_corpus_table() -> None:
             f"| {kind} | {report.score} | {'yes' if report.is_honeypot else 'no'} | "
             f"`{d.code if d else ''}`: {d.title if d else ''} |"
         )
+
+
+async def test_a_replica_reuses_the_report_another_replica_stored_in_redis(
+    corpus: Corpus, redis_url: str
+) -> None:
+    from sniper_bot.cache import FallbackCache, MemoryCache, RedisManager
+
+    managers = [RedisManager(redis_url, metrics=Metrics()) for _ in range(2)]
+    for manager in managers:
+        await manager.start()
+    try:
+        sinks = [RecordingSink(), RecordingSink()]
+        replicas = [
+            RiskService(
+                corpus.service.fetcher,
+                sink,
+                shared=FallbackCache(manager, MemoryCache(100)),
+            )
+            for sink, manager in zip(sinks, managers, strict=True)
+        ]
+        info = corpus.net.factory.create("pausable")
+        mint = str(info.mint)
+        first = await replicas[0].check(mint)
+        second = await replicas[1].check(mint)
+        assert second == first  # the same report, read from Redis
+        assert (len(sinks[0].saved), len(sinks[1].saved)) == (1, 0)  # one full check in all
+        corpus.net.factory.pause(info.mint)  # the pause authority acts: the mint changes
+        replicas[1].invalidate(mint)
+        third = await replicas[1].check(mint)
+        assert len(sinks[1].saved) == 1  # the stored report no longer matches the chain
+        assert third.score >= first.score
+    finally:
+        for manager in managers:
+            await manager.close()

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import structlog
 from solders.pubkey import Pubkey
 
+from sniper_bot.cache import keys as cache_keys
 from sniper_bot.domain.risk import DEFAULT_RISK_BLOCK_THRESHOLD, RiskReport
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.safety.fetch import SnapshotFetcher
@@ -32,6 +33,14 @@ from sniper_bot.safety.scoring import build_report
 __all__ = ["HoneypotCheckSink", "RiskService", "authority_fingerprint"]
 
 log = structlog.get_logger(__name__)
+
+
+class SharedCache(Protocol):
+    """The cache port (``sniper_bot.cache``): Redis shared by replicas, memory when it is gone."""
+
+    async def get_json(self, key: str) -> Any: ...
+
+    async def set_json(self, key: str, value: Any, ttl_s: float | None = None) -> None: ...
 
 
 class HoneypotCheckSink(Protocol):
@@ -72,6 +81,7 @@ class RiskService:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
         max_entries: int = 10_000,
+        shared: SharedCache | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.threshold = threshold
@@ -84,6 +94,9 @@ class RiskService:
         self._max_entries = max_entries
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[RiskReport]] = {}
+        # Reports other replicas computed (Redis with an in-process fallback): a hit is reused
+        # after one mint read proves the authorities are the ones the report was built on.
+        self._shared = shared
 
     def cached(self, mint: str) -> RiskReport | None:
         entry = self._cache.get(mint)
@@ -119,7 +132,7 @@ class RiskService:
                     entry.verified_at = now
                     self._count("cache", entry.report)
                     return entry.report
-        return await self._single_flight(mint, lambda: self._full_check(mint))
+        return await self._single_flight(mint, lambda: self._shared_or_full_check(mint, force))
 
     async def _authorities_unchanged(self, mint: str, entry: _Entry) -> bool:
         accounts = await self.fetcher.rpc.get_multiple_accounts([Pubkey.from_string(mint)])
@@ -155,6 +168,32 @@ class RiskService:
         finally:
             del self._inflight[mint]
 
+    async def _shared_or_full_check(self, mint: str, force: bool) -> RiskReport:
+        if self._shared is not None and not force:
+            data = await self._shared.get_json(cache_keys.risk(mint))
+            if isinstance(data, dict):
+                try:
+                    report = RiskReport.from_json(data)
+                except (KeyError, TypeError, ValueError):
+                    report = None
+                now = self._clock()
+                if report is not None and report.mint == mint:
+                    entry = _Entry(report, now, now)
+                    if await self._authorities_unchanged(mint, entry):
+                        self._remember(mint, entry)
+                        self._count("shared", report)
+                        return report
+        report = await self._full_check(mint)
+        if self._shared is not None:
+            await self._shared.set_json(cache_keys.risk(mint), report.to_json(), ttl_s=self._ttl_s)
+        return report
+
+    def _remember(self, mint: str, entry: _Entry) -> None:
+        if len(self._cache) >= self._max_entries:
+            oldest = min(self._cache, key=lambda k: self._cache[k].stored_at)
+            del self._cache[oldest]
+        self._cache[mint] = entry
+
     async def _full_check(self, mint: str) -> RiskReport:
         started = self._clock()
         snapshot = await self.fetcher.fetch(Pubkey.from_string(mint))
@@ -169,10 +208,7 @@ class RiskService:
         if self._metrics is not None:
             self._metrics.risk_check_duration_seconds.observe(max(0.0, now - started))
         self._count("chain", report)
-        if len(self._cache) >= self._max_entries:
-            oldest = min(self._cache, key=lambda k: self._cache[k].stored_at)
-            del self._cache[oldest]
-        self._cache[mint] = _Entry(report, now, now)
+        self._remember(mint, _Entry(report, now, now))
         if self._repo is not None:
             await self._repo.save(mint, report.score, report.is_honeypot, report.to_json())
         log.info(
