@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,7 +121,6 @@ class Stack:
     jupiter: JupiterClient
     venue: JupiterVenue
     risk: RiskService
-    closers: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.pool.close()

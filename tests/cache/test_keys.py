@@ -6,7 +6,6 @@ from sniper_bot.cache import keys
 def test_runbook_key_names() -> None:
     assert keys.breaker("rpc_pool") == "circuit_breaker:rpc_pool"
     assert keys.breaker_override("rpc_pool") == "circuit_breaker:rpc_pool:state"
-    assert keys.session(42) == "session:42"
     assert keys.risk("So11111111111111111111111111111111111111112").startswith("risk:")
 
 
