@@ -92,6 +92,8 @@ class WithdrawalRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         "updatedAt", UTCDateTime, server_default=func.now()
     )
+    # When the owner was told the final result; NULL until then (claimed before the send).
+    notified_at: Mapped[datetime | None] = mapped_column("notifiedAt", UTCDateTime)
 
 
 def to_withdrawal(row: WithdrawalRow) -> WithdrawalRecord:
