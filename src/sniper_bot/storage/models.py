@@ -194,6 +194,8 @@ class SniperOrderRow(Base):
     fee_lamports: Mapped[int | None] = mapped_column("feeLamports", BigInteger)
     locked_by: Mapped[str | None] = mapped_column("lockedBy", String(128))
     locked_until: Mapped[datetime | None] = mapped_column("lockedUntil", UTCDateTime)
+    # When the owner was told the final result (NULL: still owed; see the order outbox).
+    notified_at: Mapped[datetime | None] = mapped_column("notifiedAt", UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(
         "createdAt", UTCDateTime, server_default=_now_default()
     )
@@ -213,6 +215,13 @@ Index(
     SniperOrderRow.user_id,
     SniperOrderRow.status,
     SniperOrderRow.created_at.desc(),
+)
+# The order outbox's query: final results still owed to their owners (a few rows at most).
+Index(
+    "ix_SniperOrder_unnotified",
+    SniperOrderRow.updated_at,
+    postgresql_where=SniperOrderRow.notified_at.is_(None),
+    sqlite_where=SniperOrderRow.notified_at.is_(None),
 )
 
 
