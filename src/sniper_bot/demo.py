@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from rich.console import Console
@@ -25,7 +25,18 @@ from rich.table import Table
 from sniper_bot.config import load_settings
 from sniper_bot.errors import SniperBotError
 
-__all__ = ["DemoFailed", "run_demo", "run_localnet"]
+if TYPE_CHECKING:
+    from sniper_bot.observability.metrics import Metrics
+
+__all__ = [
+    "DemoFailed",
+    "HumanPace",
+    "ScriptedUser",
+    "demo_env",
+    "error_replies",
+    "run_demo",
+    "run_localnet",
+]
 
 console = Console()
 DEMO_BOT_TOKEN = "123456789:DEMO-localnet-token-not-a-secret-000"  # noqa: S105 - public
@@ -77,53 +88,202 @@ def demo_env(urls: Any, *, data_dir: Path, metrics_port: int) -> dict[str, str]:
     }
 
 
-class ScriptedUser:
-    """A Telegram user typing and pressing buttons on localnet's fake Bot API."""
+# The bot drops a user's updates past 3/s (bursts of 6); scripted users stay under it, as people do.
+HUMAN_RATE_PER_S = 2.5
+HUMAN_BURST = 5
+# What the bot answers when it did not do what the user asked (its throttle and error middlewares).
+THROTTLE_NOTICE = "Slow down"
+GENERIC_ERROR = "Something went wrong"
+Message = dict[str, Any]
 
-    def __init__(self, fake: Any, user_id: int, *, say: Callable[[str], None]) -> None:
+
+class HumanPace:
+    """A person's pace for a scripted user: ``rate_per_s`` actions a second, bursts of ``burst``.
+
+    A token bucket on the user's side: ``delay()`` books the next action and says how long to wait
+    before taking it. Shared by the demo's user and the e2e harness's users.
+    """
+
+    def __init__(
+        self,
+        rate_per_s: float = HUMAN_RATE_PER_S,
+        burst: int = HUMAN_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._last = clock()
+
+    def delay(self) -> float:
+        """Seconds to wait so that the next action stays within the pace (books that action)."""
+        now = self._clock()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate_per_s)
+        self._last = now
+        wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate_per_s
+        self._tokens -= 1
+        return wait
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay())
+
+
+def error_replies(metrics: Metrics) -> int:
+    """Updates the bot has answered with an error sentence so far (its error middleware counts)."""
+    total = 0.0
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "telegram_updates_total" and sample.labels.get("outcome") in (
+                "user_error",
+                "error",
+            ):
+                total += sample.value
+    return int(total)
+
+
+class ScriptedUser:
+    """A Telegram user typing and pressing buttons on localnet's fake Bot API, at a human pace.
+
+    Each step waits for the reply it expects, but fails at once when the bot answered otherwise: a
+    throttle notice, the generic error, a refused button press, or (given ``refusals``, a count of
+    updates the bot answered with an error sentence) any error sentence. On timeout the failure
+    lists every bot message seen since the action.
+    """
+
+    def __init__(
+        self,
+        fake: Any,
+        user_id: int,
+        *,
+        say: Callable[[str], None],
+        pace: HumanPace | None = None,
+        refusals: Callable[[], int] | None = None,
+    ) -> None:
         self.fake = fake
         self.user_id = user_id
         self._say = say
+        self._pace = pace or HumanPace()
+        self._refusals = refusals or (lambda: 0)
 
-    def inbox(self) -> list[dict[str, Any]]:
+    def inbox(self) -> list[Message]:
         return list(self.fake.inbox(self.user_id))
 
+    def last_id(self) -> int:
+        """The newest message id in this chat (the user's own or the bot's)."""
+        return max((mid for (chat, mid) in self.fake.messages if chat == self.user_id), default=0)
+
+    def _since(self, after: int, edited: Message | None) -> list[Message]:
+        """Bot messages newer than ``after``, plus ``edited`` (a pressed message) once changed."""
+        out = []
+        for m in self.inbox():
+            if m["message_id"] > after or (
+                edited is not None and m["message_id"] == edited["message_id"] and m != edited
+            ):
+                out.append(m)
+        return out
+
     async def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], *, what: str, after: int = 0
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + STEP_TIMEOUT_S
+        self,
+        predicate: Callable[[Message], bool],
+        *,
+        what: str,
+        after: int | None = None,
+        edited: Message | None = None,
+        callback_id: str | None = None,
+        refusals: int | None = None,
+        timeout_s: float | None = None,
+    ) -> Message:
+        """The first bot message newer than ``after`` (or ``edited``, changed) that fits.
+
+        ``after`` defaults to the chat's newest message, ``refusals`` to the count right now.
+        """
+        after = self.last_id() if after is None else after
+        refusals = self._refusals() if refusals is None else refusals
+        limit = STEP_TIMEOUT_S if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
+        refused: tuple[float, int] | None = None  # when the bot refused, and what it had said then
         while time.monotonic() < deadline:
-            for message in self.inbox():
-                if message["message_id"] > after and predicate(message):
+            seen = self._since(after, edited)
+            for message in seen:
+                if predicate(message):
                     return message
+            for message in seen:
+                text = _plain(message.get("text", ""))
+                if text.startswith((THROTTLE_NOTICE, GENERIC_ERROR)):
+                    raise DemoFailed(f"demo: no bot message {what}: the bot answered {text!r}")
+            if callback_id is not None:
+                for answer in self.fake.answered_callbacks:
+                    notice = str(answer.get("text") or "")
+                    if str(answer.get("callback_query_id")) == callback_id and notice.startswith(
+                        THROTTLE_NOTICE
+                    ):
+                        raise DemoFailed(
+                            f"demo: no bot message {what}: the bot refused the press ({notice!r})"
+                        )
+            if refused is None and self._refusals() > refusals:
+                refused = (time.monotonic(), len(seen))
+            if refused is not None and (
+                len(seen) > refused[1] or time.monotonic() > refused[0] + 2
+            ):
+                # an error sentence answered the action: among what the bot said, or on its way
+                said = [_plain(m.get("text", "")) for m in seen]
+                raise DemoFailed(f"demo: no bot message {what}: the bot refused, saying {said}")
             await asyncio.sleep(0.05)
-        raise DemoFailed(f"demo: no bot message {what} within {STEP_TIMEOUT_S:.0f} s")
+        said = [_plain(m.get("text", "")) for m in self._since(after, edited)]
+        raise DemoFailed(
+            f"demo: no bot message {what} within {limit:.0f} s; the bot said meanwhile: {said}"
+        )
 
-    def _last_id(self) -> int:
-        return max((m["message_id"] for m in self.inbox()), default=0)
-
-    async def send(self, text: str, *, expect: str, contains: str = "") -> dict[str, Any]:
+    async def send(
+        self,
+        text: str,
+        *,
+        expect: str,
+        contains: str = "",
+        until: Callable[[str], bool] | None = None,
+    ) -> Message:
+        """Type ``text``; return the first reply containing ``contains`` (or fitting ``until``)."""
+        fits = until or (lambda t: contains in t)
+        await self._pace.wait()
         self._say(f"[bold cyan]user[/] {text}")
-        after = self._last_id()
-        self.fake.user_sends(self.user_id, text)
+        refusals = self._refusals()
+        update = self.fake.user_sends(self.user_id, text)
         reply = await self.wait_for(
-            lambda m: contains in m.get("text", ""), what=expect, after=after
+            lambda m: fits(m.get("text", "")),
+            what=expect,
+            after=int(update["message"]["message_id"]),
+            refusals=refusals,
         )
         self._say(f"[bold green]bot[/]  {_plain(reply.get('text', ''))}")
         return reply
 
     async def press(
-        self, message: dict[str, Any], label: str, *, until: Callable[[str], bool], expect: str
-    ) -> dict[str, Any]:
+        self, message: Message, label: str, *, until: Callable[[str], bool], expect: str
+    ) -> Message:
+        """Press the button starting with ``label``; return the new or edited message that fits."""
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         button = next((b for row in rows for b in row if b["text"].startswith(label)), None)
         if button is None:
-            raise DemoFailed(f"demo: no button {label!r} on message {message['message_id']}")
+            labels = [b["text"] for row in rows for b in row]
+            raise DemoFailed(
+                f"demo: no button {label!r} on message {message['message_id']}; buttons: {labels}"
+            )
+        await self._pace.wait()
         self._say(f"[bold cyan]user[/] presses [{button['text']}]")
-        after = self._last_id()
-        self.fake.user_presses(self.user_id, message["message_id"], button["callback_data"])
+        before = dict(self.fake.messages.get((self.user_id, message["message_id"]), message))
+        after = self.last_id()
+        refusals = self._refusals()
+        update = self.fake.user_presses(
+            self.user_id, message["message_id"], button["callback_data"]
+        )
         reply = await self.wait_for(
-            lambda m: until(m.get("text", "")), what=expect, after=after - 1
+            lambda m: until(m.get("text", "")),
+            what=expect,
+            after=after,
+            edited=before,
+            callback_id=str(update["callback_query"]["id"]),
+            refusals=refusals,
         )
         self._say(f"[bold green]bot[/]  {_plain(reply.get('text', ''))}")
         return reply
@@ -132,7 +292,9 @@ class ScriptedUser:
 async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     from solders.pubkey import Pubkey
 
-    user = ScriptedUser(net.telegram, DEMO_USER, say=say)
+    user = ScriptedUser(
+        net.telegram, DEMO_USER, say=say, refusals=lambda: error_replies(app.metrics)
+    )
     home = await user.send("/start", expect="with the new wallet", contains="Wallet:")
     match = re.search(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>", home["text"])
     if match is None:
@@ -173,6 +335,7 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
 
     upcoming = derive_keypair(net.market.seed, f"mint:{len(net.factory.tokens)}").pubkey()
     await user.send(f"/snipe {upcoming} 0.05", expect="confirming the snipe", contains="ARMED")
+    after = user.last_id()
     launched = net.engine.launch(
         "honest", announce="raydium", liquidity_sol=100, name="Fresh Launch", symbol="FRESH"
     )
@@ -180,7 +343,7 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
         raise DemoFailed("demo: localnet launched a different mint than predicted")
     say(f"[dim]localnet: pool for FRESH {launched.mint} announced (Raydium v4 account)[/]")
     sniped = await user.wait_for(
-        lambda m: "Snipe settled" in m.get("text", ""), what="with the snipe result"
+        lambda m: "Snipe settled" in m.get("text", ""), what="with the snipe result", after=after
     )
     say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
     if "✅" not in sniped["text"]:
@@ -203,7 +366,11 @@ async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None])
     )
     destination = Keypair().pubkey()
     await user.send(f"{destination} 0.5", expect="with the preview", contains="Confirm withdrawal")
-    sent = await user.send("482915", expect="with the withdrawal result", contains="Withdraw")
+    sent = await user.send(
+        "482915",
+        expect="with the withdrawal result",
+        until=lambda t: "Withdraw" in t and ("✅" in t or "❌" in t),
+    )
     if "✅" not in sent["text"]:
         raise DemoFailed(f"demo: the withdrawal did not confirm: {_plain(sent['text'])}")
     balance = net.cluster.get_balance(destination)
@@ -229,11 +396,12 @@ async def _take_profit(
     if "✅" not in bought["text"]:
         raise DemoFailed(f"demo: the buy did not confirm: {_plain(bought['text'])}")
     whale = Keypair()
+    after = user.last_id()
     net.cluster.airdrop(whale.pubkey(), 100_000_000_000)
     net.market.trade(token.mint, whale, "buy", 60_000_000_000)
     say("[dim]localnet: another trader bought 60 SOL of HONEST; the price jumps[/]")
     exited = await user.wait_for(
-        lambda m: "Take-profit" in m.get("text", ""), what="with the take-profit"
+        lambda m: "Take-profit" in m.get("text", ""), what="with the take-profit", after=after
     )
     say(f"[bold green]bot[/]  {_plain(exited['text'])}")
     if "✅" not in exited["text"]:

@@ -32,7 +32,7 @@ from localnet.testing import TEST_ENDPOINTS
 from localnet.tokens import TokenInfo
 from sniper_bot.app import App
 from sniper_bot.config import load_settings
-from sniper_bot.demo import demo_env
+from sniper_bot.demo import HumanPace, demo_env
 
 __all__ = [
     "ONE_BACKEND",
@@ -52,9 +52,6 @@ __all__ = [
 SOL = 1_000_000_000
 SLOT_MS = 40
 REPLY_TIMEOUT_S = 30.0
-# The bot drops a user's updates past 3/s (bursts of 6); scripted users stay under it, as people do.
-HUMAN_RATE_PER_S = 2.5
-HUMAN_BURST = 5
 ADDRESS_RE = re.compile(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>")
 Message = dict[str, Any]
 
@@ -96,17 +93,8 @@ class User:
 
     net: Localnet
     user_id: int
-    _tokens: float = HUMAN_BURST
-    _last: float = field(default_factory=time.monotonic)
-
-    def _pace(self) -> float:
-        """Seconds to wait so that this update stays within a human's pace."""
-        now = time.monotonic()
-        self._tokens = min(HUMAN_BURST, self._tokens + (now - self._last) * HUMAN_RATE_PER_S)
-        self._last = now
-        wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / HUMAN_RATE_PER_S
-        self._tokens -= 1
-        return wait
+    # the demo's pace: the bot drops a user's updates past 3/s, scripted users stay under it
+    _pace: HumanPace = field(default_factory=HumanPace)
 
     @property
     def fake(self) -> Any:
@@ -167,7 +155,7 @@ class User:
 
     async def type(self, text: str) -> int:
         """Send at a human pace without waiting for the answer; returns the message id."""
-        await asyncio.sleep(self._pace())
+        await self._pace.wait()
         return self.send(text)
 
     def send(self, text: str) -> int:
@@ -177,7 +165,7 @@ class User:
 
     async def press_data(self, message_id: int, callback_data: str) -> None:
         """Press a button carrying ``callback_data`` (may be forged) at a human pace."""
-        await asyncio.sleep(self._pace())
+        await self._pace.wait()
         self.fake.user_presses(self.user_id, message_id, callback_data)
 
     def button(self, message: Message, label: str) -> str:
