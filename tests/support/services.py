@@ -1,4 +1,5 @@
-"""Real services for tests: a fresh PostgreSQL database, a claimed Redis db, a private Redis server.
+"""Real services for tests: a fresh PostgreSQL database, a claimed Redis db, a private Redis server,
+a private PostgreSQL cluster (``PostgresServer``: stop and start it for a real outage).
 
 The ``pg_url``/``redis_url`` fixtures of ``tests/conftest.py`` wrap the first two per test; suites
 that share a bot or a database for a module or session use the context managers directly. A
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -23,11 +25,13 @@ import redis.asyncio as aioredis
 
 __all__ = [
     "IN_CI",
+    "PostgresServer",
     "RedisServer",
     "create_database",
     "drop_database",
     "free_port",
     "postgres_database",
+    "postgres_server",
     "redis_database",
     "session_database",
     "unavailable",
@@ -180,3 +184,84 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+
+
+PG_BIN = os.environ.get("TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster the test may stop and start: a real outage, not a fake.
+
+    ``initdb`` in a temporary directory (as the ``postgres`` user when the tests run as root,
+    since PostgreSQL refuses to run as root), trust authentication on 127.0.0.1, fsync off. The
+    data survives ``stop``/``start`` like a server restart; ``remove`` deletes the cluster.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._dir = tempfile.mkdtemp(prefix="sniper-pg-")
+        self.data = os.path.join(self._dir, "data")
+        self._log = os.path.join(self._dir, "server.log")
+        self._initialised = False
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        command = [os.path.join(PG_BIN, args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, check=False, timeout=120)
+        if check and done.returncode != 0:
+            log = ""
+            if os.path.exists(self._log):
+                with open(self._log, errors="replace") as handle:
+                    log = handle.read()[-2000:]
+            raise RuntimeError(
+                f"{args[0]} failed ({done.returncode}): {done.stdout.decode(errors='replace')}"
+                f"{done.stderr.decode(errors='replace')}\nserver log:\n{log}"
+            )
+        return done
+
+    def start(self) -> None:
+        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+            unavailable("PostgreSQL binaries", FileNotFoundError(PG_BIN))
+        if not self._initialised:
+            if os.geteuid() == 0:
+                shutil.chown(self._dir, "postgres")
+            self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+            self._initialised = True
+        options = (
+            f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", self.data, "-l", self._log, "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast``: disconnect clients and shut down; ``immediate``: like a crash (no checkpoint)."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
+
+    async def create_database(self, name: str = "sniper") -> str:
+        admin = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", database="postgres", timeout=10
+        )
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        return self.url(name)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster, started; stopped and deleted afterwards."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
