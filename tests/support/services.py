@@ -238,7 +238,7 @@ class PostgresServer:
         self._run("pg_ctl", "-D", self.data, "-l", self._log, "-o", options, "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
-        """``fast``: disconnect clients and shut down; ``immediate``: like a crash (no checkpoint)."""
+        """``fast``: disconnect clients, shut down; ``immediate``: like a crash (no checkpoint)."""
         self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
 
     async def create_database(self, name: str = "sniper") -> str:
