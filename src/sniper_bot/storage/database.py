@@ -19,18 +19,19 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event, pool, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from sniper_bot.errors import ConfigError
 
 from . import migrate
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, DatabaseWriteFailed
 from .urls import DatabaseUrl, parse_database_url
 
 __all__ = ["Database"]
@@ -42,6 +43,62 @@ _AUTH_SQLSTATES = {"28P01": "the password is wrong", "28000": "the role may not 
 _MISSING_DB_SQLSTATE = "3D000"
 
 Sleep = Callable[[float], Awaitable[None]]
+# Waits before re-trying to get a connection for a session (about 5 s in all: a restart).
+SESSION_RETRY_DELAYS_S = (0.25, 0.75, 1.5, 2.5)
+# SQLSTATEs of a lost or refused connection: class 08, admin/crash shutdown, "starting up".
+_CONNECTION_SQLSTATE_CLASS = "08"
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+_WROTE = "sniper_wrote"  # Session.info key: the transaction ran something other than a SELECT
+UNREACHABLE_SENTENCE = (
+    "The database is restarting or unreachable; nothing was changed. Try again in a few seconds."
+)
+NOT_SAVED_SENTENCE = (
+    "The database connection dropped; nothing was saved. Try again in a few seconds."
+)
+MAYBE_SAVED_SENTENCE = (
+    "The database connection dropped while saving, so it may not have been saved. "
+    "Check before you repeat it."
+)
+
+
+class _TrackedSession(Session):
+    """A session that notes whether its transaction ran anything but a SELECT."""
+
+
+@event.listens_for(_TrackedSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(_TrackedSession, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A lost, refused or not-yet-accepting connection (the same call may work in a moment).
+
+    Integrity and data errors are never transient: repeating them gives the same answer.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, IntegrityError):
+            return False
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError):  # refused, reset, timed out
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (
+            state.startswith(_CONNECTION_SQLSTATE_CLASS) or state in _SHUTDOWN_SQLSTATES
+        ):
+            return True
+        nxt = getattr(current, "orig", None) if isinstance(current, DBAPIError) else None
+        current = nxt or current.__cause__
+    return False
 
 
 class Database:
@@ -55,13 +112,19 @@ class Database:
         max_overflow: int = 5,
         connect_timeout_s: float = 5.0,
         echo: bool = False,
+        retry_delays_s: tuple[float, ...] = SESSION_RETRY_DELAYS_S,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.url: DatabaseUrl = parse_database_url(url)
         self.pool_size = pool_size or self.url.pool_size_hint or 10
         self._connect_timeout_s = connect_timeout_s
         self._echo = echo
+        self._retry_delays_s = retry_delays_s
+        self._sleep = sleep
         self.engine = self._make_engine(foreign_keys=True, pooled=True, max_overflow=max_overflow)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_TrackedSession
+        )
 
     @property
     def backend(self) -> str:
@@ -105,9 +168,98 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: commits on normal exit, rolls back on an exception."""
-        async with self._sessions.begin() as session:
-            yield session
+        """One transaction: commits on normal exit, rolls back on an exception.
+
+        The connection is taken before the body runs; a refused or lost connection at that point
+        (nothing was sent yet, so reads and writes alike) is tried again after each of
+        ``retry_delays_s``: a restarting server answers a moment later. A connection lost while
+        the body or the ``COMMIT`` runs is never re-run: it raises ``DatabaseUnavailable`` (the
+        transaction only read) or ``DatabaseWriteFailed`` (it wrote; ``saved`` says whether the
+        change can have been kept), each with a sentence for the user. Other errors pass through.
+        """
+        session = await self._open_session()
+        try:
+            try:
+                yield session
+            except BaseException as exc:
+                await _quiet_rollback(session)
+                if isinstance(exc, Exception) and is_transient(exc):
+                    raise self._lost(exc, session, committing=False) from exc
+                raise
+            try:
+                await session.commit()
+            except Exception as exc:
+                await _quiet_rollback(session)
+                if is_transient(exc):
+                    raise self._lost(exc, session, committing=True) from exc
+                raise
+        finally:
+            await _quiet_close(session)
+
+    async def _open_session(self) -> AsyncSession:
+        attempt = 0
+        while True:
+            session = self._sessions()
+            try:
+                await session.connection()
+            except Exception as exc:
+                await _quiet_close(session)
+                if not is_transient(exc):
+                    raise
+                if attempt >= len(self._retry_delays_s):
+                    raise DatabaseUnavailable(
+                        f"{self._what()} refused or dropped the connection "
+                        f"{attempt + 1} times ({type(_root(exc)).__name__}: {_root_text(exc)}); "
+                        "check that the server runs and accepts connections.",
+                        user_message=UNREACHABLE_SENTENCE,
+                        retry_after=self._retry_delays_s[-1] if self._retry_delays_s else 1.0,
+                    ) from exc
+                delay = self._retry_delays_s[attempt]
+                attempt += 1
+                log.warning(
+                    "database_session_retry",
+                    target=self._target(),
+                    attempt=attempt,
+                    delay_s=delay,
+                    error=type(_root(exc)).__name__,
+                )
+                await self._sleep(delay)
+                continue
+            return session
+
+    def _lost(
+        self, exc: BaseException, session: AsyncSession, *, committing: bool
+    ) -> DatabaseUnavailable:
+        cause = f"{type(_root(exc)).__name__}: {_root_text(exc)}"
+        wrote = bool(session.info.get(_WROTE))
+        log.warning(
+            "database_connection_lost",
+            target=self._target(),
+            during="commit" if committing else "transaction",
+            wrote=wrote,
+            error=type(_root(exc)).__name__,
+        )
+        if committing and wrote:
+            return DatabaseWriteFailed(
+                f"{self._what()} dropped the connection during COMMIT ({cause}); the "
+                "transaction may or may not have been applied. It was not run again.",
+                saved=None,
+                user_message=MAYBE_SAVED_SENTENCE,
+                retry_after=1.0,
+            )
+        if wrote:
+            return DatabaseWriteFailed(
+                f"{self._what()} dropped the connection in a transaction before COMMIT "
+                f"({cause}); nothing was applied and it was not run again.",
+                saved=False,
+                user_message=NOT_SAVED_SENTENCE,
+                retry_after=1.0,
+            )
+        return DatabaseUnavailable(
+            f"{self._what()} dropped the connection during a read ({cause}).",
+            user_message=UNREACHABLE_SENTENCE,
+            retry_after=1.0,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -284,6 +436,20 @@ def _sqlite_events(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def _quiet_rollback(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    except Exception as exc:  # the connection is gone: the server has rolled back already
+        log.debug("database_rollback_failed", error=type(exc).__name__)
+
+
+async def _quiet_close(session: AsyncSession) -> None:
+    try:
+        await session.close()
+    except Exception as exc:
+        log.debug("database_session_close_failed", error=type(exc).__name__)
 
 
 def _root(exc: BaseException | None) -> BaseException | None:

@@ -7,6 +7,7 @@ from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
 
 __all__ = [
     "DatabaseUnavailable",
+    "DatabaseWriteFailed",
     "DuplicateWallet",
     "InvalidSetting",
     "NotFound",
@@ -17,6 +18,25 @@ __all__ = [
 
 class DatabaseUnavailable(TemporaryError):
     """The database server did not answer; retry later (the message names host:port)."""
+
+
+class DatabaseWriteFailed(DatabaseUnavailable):
+    """The connection dropped in a transaction that writes; it was not run again.
+
+    ``saved`` is False when the transaction cannot have been committed (it failed before
+    ``COMMIT``), None when the ``COMMIT`` itself was cut off and the outcome is unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        saved: bool | None,
+        user_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, user_message=user_message, retry_after=retry_after)
+        self.saved = saved
 
 
 class NotFound(PermanentError):
