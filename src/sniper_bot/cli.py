@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -139,7 +140,13 @@ def demo(
     seed: Annotated[
         int, typer.Option(help="localnet seed: the same seed replays the same run")
     ] = 7,
-    metrics_port: Annotated[int, typer.Option(help="ops port for /metrics and /health")] = 3000,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="ops port for /metrics and /health (default: METRICS_PORT, else 3000)",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: Annotated[Path, typer.Option(help="where the demo keeps its SQLite file")] = Path(
         "data/demo"
     ),
@@ -150,6 +157,10 @@ def demo(
     """Run the bot offline on localnet: SQLite, no Redis, no Telegram token, no secrets."""
     from sniper_bot.demo import run_demo  # imports localnet lazily: the only place that may
 
+    if metrics_port is None:
+        # the demo sets every other variable itself; METRICS_PORT is read and checked as `run` would
+        env = {k: os.environ[k] for k in ("METRICS_PORT",) if k in os.environ}
+        metrics_port = settings_or_exit(env=env, embedded=True).observability.metrics_port
     run_async(
         run_demo(seed=seed, metrics_port=metrics_port, data_dir=data_dir, duration_s=duration)
     )

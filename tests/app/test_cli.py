@@ -19,6 +19,7 @@ from solders.keypair import Keypair
 
 from sniper_bot.config import load_settings
 from sniper_bot.demo import demo_env
+from support.services import free_port
 
 BIN = Path(sys.executable).parent / "sniper-bot"
 OLD_SECRET = "6a1d3f5b7c9e0a2c4e6f8a0b2d4c6e8f0a1b3c5d7e9f1a3b"
@@ -153,3 +154,52 @@ def test_rotate_secret_rewraps_every_wallet(localnet: SimpleNamespace, tmp_path:
     assert "re-wrapped 0 wallet(s)" in again.stdout
     new_only = _env(localnet, tmp_path, SESSION_MASTER_SECRET=NEW_SECRET)
     assert asyncio.run(open_all(new_only)) == 3
+
+
+def _demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESSION_", "DATABASE_"))}
+    env.pop("METRICS_PORT", None)
+    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def test_demo_serves_its_ops_port_on_metrics_port(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN), "demo", "--data-dir", str(tmp_path / "demo")],
+        env=_demo_env(tmp_path, METRICS_PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    health: Any = None
+    try:
+        deadline = time.monotonic() + 90
+        while health is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/health", timeout=5
+                ) as response:
+                    health = json.loads(response.read())
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert health is not None, f"nothing answered on METRICS_PORT={port}:\n{output}"
+    assert "status" in health
+    assert f"http://127.0.0.1:{port}/metrics" in output
+
+
+def test_demo_refuses_a_bad_metrics_port_naming_the_variable(tmp_path: Path) -> None:
+    result = _run(
+        ["demo", "--data-dir", str(tmp_path / "demo")], _demo_env(tmp_path, METRICS_PORT="70000")
+    )
+    assert result.returncode == 2
+    assert "METRICS_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
