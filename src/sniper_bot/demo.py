@@ -369,7 +369,8 @@ async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None])
     sent = await user.send(
         "482915",
         expect="with the withdrawal result",
-        until=lambda t: "Withdraw" in t and ("✅" in t or "❌" in t),
+        # the final result: the answer edited, or pushed as a new message once it lands
+        until=lambda t: ("✅" in t or "❌" in t) and ("Withdraw" in t or str(destination)[:4] in t),
     )
     if "✅" not in sent["text"]:
         raise DemoFailed(f"demo: the withdrawal did not confirm: {_plain(sent['text'])}")
