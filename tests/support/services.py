@@ -29,6 +29,7 @@ __all__ = [
     "RedisServer",
     "create_database",
     "drop_database",
+    "find_pg_dump",
     "free_port",
     "postgres_database",
     "postgres_server",
@@ -51,6 +52,23 @@ def unavailable(what: str, exc: BaseException) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: a missing service is a failure)")
     pytest.skip(reason)
+
+
+def find_pg_dump(roots: tuple[str, ...] = ("/usr/lib/postgresql", "/usr/pgsql")) -> str:
+    """``pg_dump`` from PATH, else the newest one under ``roots`` (Debian's postgresql-client keeps
+    it in /usr/lib/postgresql/N/bin, off PATH). None: skipped, or under ``CI=true`` a failure."""
+    exe = shutil.which("pg_dump")
+    if exe is not None:
+        return exe
+    found: list[tuple[int, str]] = []
+    for root in roots:
+        for version in os.listdir(root) if os.path.isdir(root) else ():
+            candidate = os.path.join(root, version, "bin", "pg_dump")
+            if version.isdigit() and os.access(candidate, os.X_OK):
+                found.append((int(version), candidate))
+    if not found:
+        unavailable("pg_dump", FileNotFoundError(f"not on PATH nor in {', '.join(roots)}/*/bin"))
+    return max(found)[1]
 
 
 async def _admin() -> asyncpg.Connection:

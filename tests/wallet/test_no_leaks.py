@@ -14,9 +14,9 @@ import io
 import json
 import logging
 import secrets
-import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import base58
@@ -32,6 +32,8 @@ from sniper_bot.wallet.keys import KeyImportError
 from sniper_bot.wallet.pin import WrongPinError
 from sniper_bot.wallet.rotation import rotate
 from sniper_bot.wallet.withdraw import preview_sol, sign_withdrawal
+from support import services
+from support.services import find_pg_dump
 
 from .conftest import TestClock, build_service
 
@@ -95,13 +97,42 @@ def captured_logs() -> Iterator[tuple[io.StringIO, list[str]]]:
 
 
 def pg_dump(pg_url: str) -> bytes:
-    exe = shutil.which("pg_dump")
-    if exe is None:
-        pytest.skip("pg_dump is not installed")
+    exe = find_pg_dump()  # not found: a failure under CI=true, else skipped
     url = pg_url.replace("postgresql+asyncpg://", "postgresql://")
     return subprocess.run(
         [exe, "--no-owner", f"--dbname={url}"], check=True, capture_output=True, timeout=60
     ).stdout
+
+
+def fake_pg_dumps(root: Path, *versions: str) -> None:
+    for version in versions:
+        exe = root / version / "bin" / "pg_dump"
+        exe.parent.mkdir(parents=True)
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+
+
+def test_pg_dump_off_path_is_found_in_the_newest_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    fake_pg_dumps(tmp_path, "9", "15", "13")
+    (tmp_path / "16").mkdir()  # a server-only install: no pg_dump
+    assert find_pg_dump((str(tmp_path / "nothing"), str(tmp_path))) == str(
+        tmp_path / "15" / "bin" / "pg_dump"
+    )
+
+
+@pytest.mark.parametrize(("in_ci", "outcome"), [(True, "Failed"), (False, "Skipped")])
+def test_a_missing_pg_dump_fails_under_ci_and_is_skipped_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_ci: bool, outcome: str
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(services, "IN_CI", in_ci)
+    with pytest.raises(BaseException) as info:  # noqa: PT011 - pytest's outcome exceptions
+        find_pg_dump((str(tmp_path),))
+    assert type(info.value).__name__ == outcome
+    assert "pg_dump" in str(info.value)
 
 
 async def test_dump_and_logs_hold_no_secret_in_any_encoding(
