@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from sniper_bot.storage import (
     parse_database_url,
 )
 from sniper_bot.storage.migrate import MIGRATIONS_DIR, head_revision
+from support.services import unavailable
 
 SECRET = "s3cr3t-pw"
 
@@ -83,7 +86,7 @@ def test_rejected_urls_name_the_variable_the_problem_and_the_fix(raw: str, probl
     assert SECRET not in message
 
 
-@settings(derandomize=True, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=80))
 def test_parsing_any_text_either_works_or_raises_a_config_error_without_the_secret(
     junk: str,
@@ -152,35 +155,59 @@ async def test_sqlite_creates_its_directory_and_sets_wal_and_foreign_keys(
     await db.dispose()
 
 
-def unwritable_dir(tmp_path: Path) -> Path:
-    """A directory this process cannot write: chmod 555, or (as root) a sysfs directory."""
+def _refuses_new_files(directory: Path) -> bool:
+    try:
+        (directory / ".probe").touch()
+    except OSError:
+        return True
+    (directory / ".probe").unlink()
+    return False
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory this process cannot write. chmod 555; as root (modes do not bind it) the same
+    directory made immutable (chattr +i), else a sysfs directory. None: skipped, or a failure under
+    CI=true."""
     directory = tmp_path / "ro"
     directory.mkdir()
     directory.chmod(0o555)
-    if not os.access(directory, os.W_OK):
-        return directory
-    directory.chmod(0o755)
-    sysfs = Path("/sys/fs")
     try:
-        (sysfs / "probe").touch()
-    except OSError:
-        return sysfs
-    pytest.skip("no unwritable directory available (root without a read-only /sys)")
-    raise AssertionError("unreachable")
+        if _refuses_new_files(directory):
+            yield directory
+            return
+    finally:
+        directory.chmod(0o755)
+    chattr = shutil.which("chattr")
+    if (
+        chattr
+        and subprocess.run([chattr, "+i", str(directory)], capture_output=True).returncode == 0
+    ):
+        try:
+            if _refuses_new_files(directory):
+                yield directory
+                return
+        finally:
+            subprocess.run([chattr, "-i", str(directory)], check=True)
+    sysfs = Path("/sys/fs")
+    if sysfs.is_dir() and _refuses_new_files(sysfs):
+        yield sysfs
+        return
+    unavailable(
+        "an unwritable directory",
+        OSError("chmod 555 does not bind this user, chattr +i failed and /sys/fs is writable"),
+    )
 
 
-async def test_read_only_sqlite_directory_is_a_clear_config_error(tmp_path: Path) -> None:
-    directory = unwritable_dir(tmp_path)
-    db = Database(f"sqlite+aiosqlite:///{directory / 'bot.sqlite'}")
+async def test_read_only_sqlite_directory_is_a_clear_config_error(unwritable_dir: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{unwritable_dir / 'bot.sqlite'}")
     try:
         with pytest.raises(ConfigError) as info:
             await db.connect(attempts=1)
     finally:
         await db.dispose()
-        if directory.is_relative_to(tmp_path):
-            directory.chmod(0o755)
     message = str(info.value)
-    assert str(directory) in message
+    assert str(unwritable_dir) in message
     assert "not writable" in message
     assert "DATABASE_URL" in message
 

@@ -94,7 +94,6 @@ async def replay(h: Harness, steps: list[tuple[OrderStatus, OrderStatus]]) -> No
 @settings(
     max_examples=40,
     deadline=None,
-    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(steps=attempts)

@@ -16,7 +16,7 @@ fills = st.lists(
 )
 
 
-@settings(derandomize=True, deadline=None)
+@settings(deadline=None)
 @given(fills)
 def test_realised_pnl_reconciles_exactly_with_cash_flows(
     steps: list[tuple[OrderSide, int, int, int]],
@@ -36,7 +36,7 @@ def test_realised_pnl_reconciles_exactly_with_cash_flows(
         assert pos.realized_pnl_lamports == received - spent + pos.cost_basis_lamports
 
 
-@settings(derandomize=True, deadline=None)
+@settings(deadline=None)
 @given(st.integers(1, 10**12), st.integers(1, 10**12), st.integers(1, 10**12))
 def test_selling_everything_releases_the_whole_cost(cost: int, tokens: int, proceeds: int) -> None:
     pos = apply_fill(PositionTotals(0, 0, 0), OrderSide.BUY, cost, tokens, 0)

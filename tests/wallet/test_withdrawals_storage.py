@@ -1,6 +1,6 @@
 """The "Withdrawal" repository on SQLite and PostgreSQL, and the pure withdrawal values.
 
-The state machine and the amount parser are property-tested (hypothesis, derandomized).
+The state machine and the amount parser are property-tested (hypothesis).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .conftest import TestClock, open_db
 
 SEALED = SealedSecret("k1", b"s" * 16, b"n" * 12, b"c" * 80)
 S = WithdrawalStatus
-DERANDOMIZED = settings(derandomize=True, max_examples=200, deadline=None)
+PROPERTY = settings(max_examples=200, deadline=None)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -178,7 +178,7 @@ async def test_a_signature_belongs_to_one_withdrawal_and_recovery_lists_oldest_f
 # -- pure values ---------------------------------------------------------------------------------
 
 
-@DERANDOMIZED
+@PROPERTY
 @given(st.lists(st.sampled_from(list(WithdrawalStatus)), max_size=8))
 def test_every_walk_of_the_state_machine_stops_at_a_final_state(steps: list[S]) -> None:
     state = S.PENDING
@@ -193,7 +193,7 @@ def test_every_walk_of_the_state_machine_stops_at_a_final_state(steps: list[S]) 
     assert S.SENT not in WITHDRAWAL_TRANSITIONS[S.PENDING]  # never sent before SIGNED
 
 
-@DERANDOMIZED
+@PROPERTY
 @given(st.integers(0, 2**64 - 1).filter(bool), st.integers(0, 12))
 def test_an_amount_written_with_its_decimals_parses_back_exactly(units: int, decimals: int) -> None:
     text = format(Decimal(units).scaleb(-decimals), "f")
@@ -201,7 +201,7 @@ def test_an_amount_written_with_its_decimals_parses_back_exactly(units: int, dec
     assert parse_amount_request(text.replace(".", ","), decimals).exact == units
 
 
-@DERANDOMIZED
+@PROPERTY
 @given(st.integers(1, 10_000), st.integers(0, 2**64 - 1))
 def test_a_share_never_exceeds_the_maximum(bps: int, maximum: int) -> None:
     text = format(Decimal(bps) / 100, "f") + "%"
@@ -211,7 +211,7 @@ def test_a_share_never_exceeds_the_maximum(bps: int, maximum: int) -> None:
     assert (request.resolve(maximum) == maximum) == (bps == 10_000 or maximum == 0)
 
 
-@DERANDOMIZED
+@PROPERTY
 @given(st.text(max_size=20))
 def test_any_text_either_parses_to_a_positive_request_or_raises_a_sentence(text: str) -> None:
     try:
