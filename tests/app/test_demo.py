@@ -5,9 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from sniper_bot.demo import run_demo
 
 
+# the whole demo script, ~20 s on an idle machine: allow for two busy cores (each step keeps its own
+# STEP_TIMEOUT_S, and a step the bot answered otherwise fails at once)
+@pytest.mark.timeout(360)
 async def test_demo_script_completes_with_a_buy_a_sell_and_a_fired_snipe(tmp_path: Path) -> None:
     await run_demo(seed=11, metrics_port=0, data_dir=tmp_path, duration_s=0.1)
     db = sqlite3.connect(tmp_path / "sniper-bot.sqlite")
