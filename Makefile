@@ -36,8 +36,12 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
-pytest: $(STAMP)
+pytest: $(STAMP) tests/oracle/node_modules/.stamp
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The pump.fun SDK oracle (tests/oracle, its own package-lock.json)
+tests/oracle/node_modules/.stamp: tests/oracle/package-lock.json
+	npm ci --prefix tests/oracle --no-audit --no-fund && touch $@
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

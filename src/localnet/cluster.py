@@ -40,6 +40,7 @@ from localnet.execution import (
     GuardFailure,
     TransactionExecution,
     TransactionGuard,
+    TransactionProcessor,
     as_versioned,
     compute_unit_price,
     with_blockhash,
@@ -107,6 +108,7 @@ class Cluster(TransactionExecution):
         self._decimals: dict[Pubkey, int] = {}
         self.hub = SubscriptionHub(self.decimals_of)
         self._guards: list[TransactionGuard] = []
+        self._processors: list[TransactionProcessor] = []
         self._slot_listeners: list[Callable[[int], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._airdrops = itertools.count(1)

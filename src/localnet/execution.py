@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from solders.account import Account
 from solders.hash import Hash
@@ -35,8 +35,10 @@ from localnet.pubsub import SubscriptionHub
 __all__ = [
     "COMPUTE_BUDGET_PROGRAM",
     "GuardFailure",
+    "HostedResult",
     "TransactionExecution",
     "TransactionGuard",
+    "TransactionProcessor",
     "as_versioned",
     "compute_unit_price",
     "with_blockhash",
@@ -56,6 +58,32 @@ class GuardFailure:
 
 
 TransactionGuard = Callable[[VersionedTransaction], GuardFailure | None]
+
+
+@dataclass(frozen=True, slots=True)
+class HostedResult:
+    """What a `TransactionProcessor` made of a transaction: `dropped` set = failed before
+    execution (not landed, no fee); else `err` (None = success), logs, units and the fee it
+    charged. `post_accounts` are the accounts after a simulation (state already restored)."""
+
+    err: Any
+    logs: tuple[str, ...] = ()
+    units_consumed: int = 0
+    fee: int = 0
+    dropped: Any = None
+    post_accounts: dict[Pubkey, Account] = field(default_factory=dict)
+
+
+class TransactionProcessor(Protocol):
+    """Executes transactions with instructions of programs whose bytecode localnet lacks
+    (pump.fun): `claims` says whether it must run `tx`; `execute` runs it atomically (every
+    account restored on failure, or always when `commit` is false)."""
+
+    def claims(self, tx: VersionedTransaction) -> bool: ...
+
+    def execute(
+        self, tx: VersionedTransaction, *, commit: bool, sig_verify: bool
+    ) -> HostedResult: ...
 
 
 def as_versioned(tx: VersionedTransaction | Transaction) -> VersionedTransaction:
@@ -116,6 +144,7 @@ class TransactionExecution:
     history: History
     hub: SubscriptionHub
     _guards: list[TransactionGuard]
+    _processors: list[TransactionProcessor]
 
     def latest_blockhash(self) -> Hash:
         raise NotImplementedError
@@ -137,6 +166,12 @@ class TransactionExecution:
 
     def add_transaction_guard(self, guard: TransactionGuard) -> None:
         self._guards.append(guard)
+
+    def add_transaction_processor(self, processor: TransactionProcessor) -> None:
+        self._processors.append(processor)
+
+    def _processor(self, tx: VersionedTransaction) -> TransactionProcessor | None:
+        return next((p for p in self._processors if p.claims(tx)), None)
 
     def _guard(self, tx: VersionedTransaction) -> GuardFailure | None:
         for guard in self._guards:
@@ -176,8 +211,15 @@ class TransactionExecution:
             return self._dropped(vtx, "BlockhashNotFound")
         keys = list(message.account_keys)
         pre = [self.svm.get_account(k) for k in keys]
-        failure = self._guard(vtx)
-        if failure is None:
+        processor = self._processor(vtx)
+        failure = self._guard(vtx) if processor is None else None
+        hosted: HostedResult | None = None
+        if processor is not None:
+            hosted = processor.execute(vtx, commit=True, sig_verify=self.sigverify)
+            if hosted.dropped is not None:
+                return self._dropped(vtx, hosted.dropped)
+            err = hosted.err
+        elif failure is None:
             result = self.svm.send_transaction(vtx)
             if isinstance(result, FailedTransactionMetadata):
                 err = transaction_error_to_json(result.err())
@@ -206,19 +248,23 @@ class TransactionExecution:
         post_payer = post[0].lamports if post[0] is not None else 0
         if err is not None and pre_payer == post_payer:
             return self._dropped(vtx, err)  # failed before execution: not landed, no fee
-        logs = tuple(failure.logs) if failure is not None else tuple(meta.logs())
         return_data = None
-        if isinstance(meta, TransactionMetadata) and bytes(meta.return_data().data):
-            rd = meta.return_data()
-            return_data = (rd.program_id, bytes(rd.data))
+        if hosted is not None:
+            logs, units, fee = hosted.logs, hosted.units_consumed, hosted.fee
+        else:
+            logs = tuple(failure.logs) if failure is not None else tuple(meta.logs())
+            units, fee = meta.compute_units_consumed(), meta.fee()
+            if isinstance(meta, TransactionMetadata) and bytes(meta.return_data().data):
+                rd = meta.return_data()
+                return_data = (rd.program_id, bytes(rd.data))
         outcome = TxOutcome(
             signature=signature,
             slot=self.slot,
             landed=True,
             err=err,
             logs=logs,
-            units_consumed=meta.compute_units_consumed(),
-            fee=meta.fee(),
+            units_consumed=units,
+            fee=fee,
             pre_balances=tuple(a.lamports if a else 0 for a in pre),
             post_balances=tuple(a.lamports if a else 0 for a in post),
             pre_token_balances=self._token_balances(keys, pre),
@@ -269,6 +315,9 @@ class TransactionExecution:
             return SimOutcome(self.slot, "AlreadyProcessed", (), 0, 0)
         keys = list(message.account_keys)
         pre = [self.svm.get_account(k) for k in keys]
+        processor = self._processor(vtx)
+        if processor is not None:
+            return self._simulate_hosted(processor, vtx, keys, pre, sig_verify, replacement)
         toggled = self.sigverify and not sig_verify
         if toggled:
             self.svm.with_sigverify(False)
@@ -305,6 +354,34 @@ class TransactionExecution:
             pre_token_balances=self._token_balances(keys, pre),
             post_token_balances=self._token_balances(keys, post),
             return_data=return_data,
+            post_accounts=post_accounts,
+            replacement_blockhash=replacement,
+        )
+
+    def _simulate_hosted(
+        self,
+        processor: TransactionProcessor,
+        vtx: VersionedTransaction,
+        keys: list[Pubkey],
+        pre: list[Account | None],
+        sig_verify: bool,
+        replacement: tuple[str, int] | None,
+    ) -> SimOutcome:
+        hosted = processor.execute(vtx, commit=False, sig_verify=sig_verify and self.sigverify)
+        if hosted.dropped is not None:
+            return SimOutcome(self.slot, hosted.dropped, (), 0, 0)
+        post_accounts = hosted.post_accounts if hosted.err is None else {}
+        post = [post_accounts.get(k, a) for k, a in zip(keys, pre, strict=True)]
+        return SimOutcome(
+            slot=self.slot,
+            err=hosted.err,
+            logs=hosted.logs,
+            units_consumed=hosted.units_consumed,
+            fee=hosted.fee,
+            pre_balances=tuple(a.lamports if a else 0 for a in pre),
+            post_balances=tuple(a.lamports if a else 0 for a in post),
+            pre_token_balances=self._token_balances(keys, pre),
+            post_token_balances=self._token_balances(keys, post),
             post_accounts=post_accounts,
             replacement_blockhash=replacement,
         )

@@ -35,6 +35,7 @@ from localnet.launches import (
 )
 from localnet.market import Market
 from localnet.market.api import create_jupiter_app
+from localnet.pump import install as install_pump
 from localnet.rpc.server import SHUTDOWN_TIMEOUT_S, RpcEndpoint
 from localnet.telegram import FakeTelegram, create_telegram_app
 from localnet.tokens import TokenFactory
@@ -127,6 +128,7 @@ class Localnet:
             for ep in self.config.endpoints
         }
         self.market = Market(self.cluster, seed)
+        self.pump = install_pump(self.cluster)  # pump.fun + pump fees (localnet.pump)
         self.factory = TokenFactory(self.cluster, self.market)
         self.engine = ScenarioEngine(
             self.cluster, self.market, self.factory, seed, max_tokens=self.config.max_tokens

@@ -1,0 +1,747 @@
+"""The pump.fun bonding-curve program (`6EF8rr...`), hosted by localnet (`localnet.pump`).
+
+Instructions: `create`, `create_v2`, `buy`, `buy_exact_sol_in`, `sell`, `buy_v2`, `sell_v2`;
+anything else fails with Anchor's `InstructionFallbackNotFound` (101). Account positions, seeds and
+argument layouts follow pump-sdk 2.0.0's IDL; checks and errors follow the program's (IDL error
+codes, Anchor's constraint codes and log lines).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Final
+
+from solders.account import Account
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+from solders.system_program import (
+    CreateAccountParams,
+    TransferParams,
+    create_account,
+    transfer,
+)
+
+from localnet.encoding import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, mint_fields
+from localnet.market import instructions as tix
+from localnet.pump import curve as math
+from localnet.pump.borsh import Struct
+from localnet.pump.hosted import Invocation, ProgramError
+from localnet.pump.state import (
+    BONDING_CURVE_LAYOUT,
+    BONDING_CURVE_SIZE,
+    COMPLETE_EVENT_LAYOUT,
+    CREATE_EVENT_LAYOUT,
+    EVENT_AUTHORITY,
+    FEE_CONFIG,
+    FEE_CONFIG_LAYOUT,
+    GLOBAL,
+    GLOBAL_LAYOUT,
+    GLOBAL_VOLUME_ACCUMULATOR,
+    MINT_AUTHORITY,
+    PUMP_FEE_PROGRAM_ID,
+    PUMP_PROGRAM_ID,
+    TOKEN_DECIMALS,
+    TRADE_EVENT_LAYOUT,
+    USER_VOLUME_ACCUMULATOR_LAYOUT,
+    USER_VOLUME_ACCUMULATOR_SIZE,
+    ZERO,
+    bonding_curve_address,
+    bonding_curve_v2_address,
+    creator_vault_address,
+    decode_account,
+    discriminator,
+    encode_account,
+    event_log,
+    pump_pda,
+    sharing_config_address,
+    user_volume_accumulator_address,
+)
+from localnet.tokens.metadata import Metadata, encode_metadata, metadata_address
+
+SYSTEM_PROGRAM: Final = tix.SYSTEM_PROGRAM_ID
+WSOL: Final = tix.WSOL_MINT
+METADATA_PROGRAM: Final = tix.METADATA_PROGRAM_ID
+METADATA_LEN: Final = 679
+MINT_LEN: Final = 82
+MAX_NAME, MAX_SYMBOL, MAX_URI = 32, 10, 200
+
+# IDL error codes (pump.json "errors")
+NOT_AUTHORIZED = 6000
+TOO_MUCH_SOL_REQUIRED = 6002
+TOO_LITTLE_SOL_RECEIVED = 6003
+BONDING_CURVE_COMPLETE = 6005
+CREATOR_SHOULD_NOT_BE_ZERO = 6030
+BUY_ZERO_AMOUNT = 6020
+NOT_ENOUGH_TOKENS_TO_BUY = 6021
+SELL_ZERO_AMOUNT = 6022
+OVERFLOW = 6024
+BUY_SLIPPAGE_BELOW_MIN_TOKENS_OUT = 6042
+NAME_TOO_LONG, SYMBOL_TOO_LONG, URI_TOO_LONG = 6043, 6044, 6045
+CREATE_V2_DISABLED = 6046
+MAYHEM_MODE_DISABLED = 6048
+BUYBACK_FEE_RECIPIENT_NOT_AUTHORIZED = 6057
+BUYBACK_FEE_RECIPIENT_MISSING = 6062
+UNSUPPORTED_QUOTE_MINT = 6063
+INVALID_BONDING_CURVE_V2 = 6074
+CASHBACK_DEPRECATED = 6082
+HOLDER_REWARD_DISABLED = 6084
+ERROR_NAMES: Final = {
+    6000: ("NotAuthorized", "The given account is not authorized to execute this instruction."),
+    6002: ("TooMuchSolRequired",
+           "slippage: Too much SOL required to buy the given amount of tokens."),
+    6003: ("TooLittleSolReceived",
+           "slippage: Too little SOL received to sell the given amount of tokens."),
+    6005: ("BondingCurveComplete",
+           "The bonding curve has completed and liquidity migrated to raydium."),
+    6020: ("BuyZeroAmount", "Buy zero amount"),
+    6021: ("NotEnoughTokensToBuy", "Not enough tokens to buy"),
+    6022: ("SellZeroAmount", "Sell zero amount"),
+    6024: ("Overflow", "Overflow"),
+    6030: ("CreatorShouldNotBeZero", "Creator should not be zero"),
+    6042: ("BuySlippageBelowMinTokensOut",
+           "Slippage: Would buy less tokens than expected min_tokens_out"),
+    6043: ("NameTooLong", "NameTooLong"),
+    6044: ("SymbolTooLong", "SymbolTooLong"),
+    6045: ("UriTooLong", "UriTooLong"),
+    6046: ("CreateV2Disabled", "CreateV2Disabled"),
+    6048: ("MayhemModeDisabled", "MayhemModeDisabled"),
+    6057: ("BuybackFeeRecipientNotAuthorized", "Buyback fee recipient not authorized"),
+    6062: ("BuybackFeeRecipientMissing", "BuybackFeeRecipientMissing"),
+    6063: ("UnsupportedQuoteMint", "Unsupported quote mint"),
+    6074: ("InvalidBondingCurveV2", "bonding_curve_v2 remaining account is missing or invalid"),
+    6082: ("CashbackDeprecated", "Cashback coins can no longer be created"),
+    6084: ("HolderRewardDisabled", "Holder-reward coins are disabled"),
+}  # fmt: skip
+
+# Anchor framework error codes
+INSTRUCTION_FALLBACK_NOT_FOUND = 101
+INSTRUCTION_DID_NOT_DESERIALIZE = 102
+CONSTRAINT_MUT = 2000
+CONSTRAINT_SEEDS = 2006
+CONSTRAINT_ADDRESS = 2012
+ACCOUNT_NOT_ENOUGH_KEYS = 3005
+ACCOUNT_OWNED_BY_WRONG_PROGRAM = 3007
+ACCOUNT_NOT_SIGNER = 3010
+ACCOUNT_NOT_INITIALIZED = 3012
+ANCHOR_ERRORS: Final = {
+    101: ("InstructionFallbackNotFound", "Fallback functions are not supported"),
+    102: ("InstructionDidNotDeserialize",
+          "The program could not deserialize the given instruction"),
+    2000: ("ConstraintMut", "A mut constraint was violated"),
+    2006: ("ConstraintSeeds", "A seeds constraint was violated"),
+    2012: ("ConstraintAddress", "An address constraint was violated"),
+    3005: ("AccountNotEnoughKeys", "Not enough account keys given to the instruction"),
+    3007: ("AccountOwnedByWrongProgram",
+           "The given account is owned by a different program than expected"),
+    3010: ("AccountNotSigner", "The given account did not sign"),
+    3012: ("AccountNotInitialized", "The program expected this account to be already initialized"),
+}  # fmt: skip
+
+IX_NAMES: Final = ("create", "create_v2", "buy", "buy_exact_sol_in", "sell", "buy_v2", "sell_v2")
+DISCRIMINATORS: Final = {discriminator("global", name): name for name in IX_NAMES}
+_PASCAL: Final = {
+    "create": "Create", "create_v2": "CreateV2", "buy": "Buy",
+    "buy_exact_sol_in": "BuyExactSolIn", "sell": "Sell", "buy_v2": "BuyV2", "sell_v2": "SellV2",
+}  # fmt: skip
+BASE_UNITS: Final = {
+    "create": 36_000, "create_v2": 42_000, "buy": 28_000, "buy_exact_sol_in": 29_000,
+    "sell": 26_000, "buy_v2": 31_000, "sell_v2": 29_000,
+}  # fmt: skip
+
+
+# ---- errors as the program logs them -----------------------------------------------------------
+def program_error(
+    inv: Invocation, code: int, source: str = "instructions/trade.rs:0"
+) -> ProgramError:
+    name, message = ERROR_NAMES.get(code, (str(code), ""))
+    inv.log(
+        f"Program log: AnchorError thrown in programs/pump/src/{source}. Error Code: {name}. "
+        f"Error Number: {code}. Error Message: {message}."
+    )
+    return ProgramError({"Custom": code}, inv.logs)
+
+
+def account_error(
+    inv: Invocation, code: int, account: str, left: Pubkey | None = None,
+    right: Pubkey | None = None,
+) -> ProgramError:  # fmt: skip
+    name, message = ANCHOR_ERRORS[code]
+    inv.log(
+        f"Program log: AnchorError caused by account: {account}. Error Code: {name}. "
+        f"Error Number: {code}. Error Message: {message}."
+    )
+    if left is not None and right is not None:
+        inv.logs += ["Program log: Left:", f"Program log: {left}", "Program log: Right:",
+                     f"Program log: {right}"]  # fmt: skip
+    return ProgramError({"Custom": code}, inv.logs)
+
+
+def framework_error(inv: Invocation, code: int) -> ProgramError:
+    name, message = ANCHOR_ERRORS[code]
+    inv.log(f"Program log: AnchorError occurred. Error Code: {name}. Error Number: {code}. "
+            f"Error Message: {message}.")  # fmt: skip
+    return ProgramError({"Custom": code}, inv.logs)
+
+
+# ---- argument decoding -----------------------------------------------------------------------
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.offset = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.offset + n > len(self.data):
+            raise ValueError("instruction data too short")
+        out = self.data[self.offset : self.offset + n]
+        self.offset += n
+        return out
+
+    def u64(self) -> int:
+        return int(struct.unpack("<Q", self.take(8))[0])
+
+    def boolean(self) -> bool:
+        return self.take(1) != b"\x00"
+
+    def string(self) -> str:
+        (n,) = struct.unpack("<I", self.take(4))
+        return self.take(n).decode()
+
+    def pubkey(self) -> Pubkey:
+        return Pubkey.from_bytes(self.take(32))
+
+    def optional_bool(self, default: bool = False) -> bool:
+        return self.boolean() if self.offset < len(self.data) else default  # EOF-tolerant
+
+    def optional_u64(self, default: int = 0) -> int:
+        return self.u64() if self.offset + 8 <= len(self.data) else default
+
+
+# ---- accounts ---------------------------------------------------------------------------------
+@dataclass
+class Accounts:
+    inv: Invocation
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.inv.accounts) < len(self.names):
+            raise framework_error(self.inv, ACCOUNT_NOT_ENOUGH_KEYS)
+
+    def meta(self, name: str) -> AccountMeta:
+        return self.inv.accounts[self.names.index(name)]
+
+    def key(self, name: str) -> Pubkey:
+        return self.meta(name).pubkey
+
+    def remaining(self) -> list[AccountMeta]:
+        return self.inv.accounts[len(self.names) :]
+
+    def expect(self, name: str, expected: Pubkey, code: int = CONSTRAINT_SEEDS) -> Pubkey:
+        given = self.key(name)
+        if given != expected:
+            raise account_error(self.inv, code, name, given, expected)
+        return given
+
+    def writable(self, *names: str) -> None:
+        for name in names:
+            if not self.meta(name).is_writable:
+                raise account_error(self.inv, CONSTRAINT_MUT, name)
+
+    def signer(self, *names: str) -> None:
+        for name in names:
+            if not self.meta(name).is_signer:
+                raise account_error(self.inv, ACCOUNT_NOT_SIGNER, name)
+
+    def load(self, name: str, kind: str, layout: Struct, owner: Pubkey) -> dict[str, Any]:
+        account = self.inv.read(self.key(name))
+        if account is None:
+            raise account_error(self.inv, ACCOUNT_NOT_INITIALIZED, name)
+        if account.owner != owner:
+            raise account_error(
+                self.inv, ACCOUNT_OWNED_BY_WRONG_PROGRAM, name, account.owner, owner
+            )
+        fields = decode_account(kind, layout, bytes(account.data))
+        if fields is None:
+            raise account_error(self.inv, ACCOUNT_NOT_INITIALIZED, name)
+        return fields
+
+
+def _system_transfer(source: Pubkey, dest: Pubkey, lamports: int) -> list[Instruction]:
+    if lamports <= 0:
+        return []
+    return [transfer(TransferParams(from_pubkey=source, to_pubkey=dest, lamports=lamports))]
+
+
+# ---- the program ------------------------------------------------------------------------------
+def handle(inv: Invocation) -> None:
+    if len(inv.data) < 8 or inv.data[:8] not in DISCRIMINATORS:
+        raise framework_error(inv, INSTRUCTION_FALLBACK_NOT_FOUND)
+    name = DISCRIMINATORS[inv.data[:8]]
+    inv.log(f"Program log: Instruction: {_PASCAL[name]}")
+    reader = _Reader(inv.data[8:])
+    try:
+        if name in ("create", "create_v2"):
+            _create(inv, reader, v2=name == "create_v2")
+        else:
+            _trade(inv, reader, name)
+    except ValueError as exc:
+        if "too short" in str(exc) or "decode" in str(exc):
+            raise framework_error(inv, INSTRUCTION_DID_NOT_DESERIALIZE) from exc
+        raise
+
+
+def base_units(inv: Invocation) -> int:
+    return BASE_UNITS.get(DISCRIMINATORS.get(inv.data[:8], ""), 2_000)
+
+
+CREATE_ACCOUNTS: Final = (
+    "mint", "mint_authority", "bonding_curve", "associated_bonding_curve", "global",
+    "mpl_token_metadata", "metadata", "user", "system_program", "token_program",
+    "associated_token_program", "rent", "event_authority", "program",
+)  # fmt: skip
+CREATE_V2_ACCOUNTS: Final = (
+    "mint", "mint_authority", "bonding_curve", "associated_bonding_curve", "global", "user",
+    "system_program", "token_program", "associated_token_program", "mayhem_program_id",
+    "global_params", "sol_vault", "mayhem_state", "mayhem_token_vault", "event_authority",
+    "program",
+)  # fmt: skip
+
+
+def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
+    acc = Accounts(inv, CREATE_V2_ACCOUNTS if v2 else CREATE_ACCOUNTS)
+    name, symbol, uri, creator = r.string(), r.string(), r.string(), r.pubkey()
+    mayhem = r.boolean() if v2 else False
+    cashback = r.optional_bool() if v2 else False
+    r.optional_u64() if v2 else 0  # creator_fee_bps: ignored on a SOL quote
+    holder_reward = r.optional_bool() if v2 else False
+    acc.signer("mint", "user")
+    acc.writable("mint", "bonding_curve", "associated_bonding_curve", "user")
+    token_program = TOKEN_2022_PROGRAM_ID if v2 else TOKEN_PROGRAM_ID
+    acc.expect("token_program", token_program, CONSTRAINT_ADDRESS)
+    acc.expect("system_program", SYSTEM_PROGRAM, CONSTRAINT_ADDRESS)
+    acc.expect("mint_authority", MINT_AUTHORITY)
+    acc.expect("global", GLOBAL)
+    acc.expect("event_authority", EVENT_AUTHORITY)
+    mint, user = acc.key("mint"), acc.key("user")
+    curve_key = acc.expect("bonding_curve", bonding_curve_address(mint))
+    curve_ata = acc.expect(
+        "associated_bonding_curve", tix.associated_token_address(curve_key, mint, token_program)
+    )
+    global_ = acc.load("global", "Global", GLOBAL_LAYOUT, PUMP_PROGRAM_ID)
+    if not v2:
+        acc.expect("mpl_token_metadata", METADATA_PROGRAM, CONSTRAINT_ADDRESS)
+        acc.expect("metadata", metadata_address(mint))
+    if v2 and not global_["create_v2_enabled"]:
+        raise program_error(inv, CREATE_V2_DISABLED, "instructions/create_v2.rs:0")
+    if mayhem and not global_["mayhem_mode_enabled"]:
+        raise program_error(inv, MAYHEM_MODE_DISABLED, "instructions/create_v2.rs:0")
+    if cashback:
+        raise program_error(inv, CASHBACK_DEPRECATED, "instructions/create_v2.rs:0")
+    if holder_reward and not global_["is_holder_reward_enabled"]:
+        raise program_error(inv, HOLDER_REWARD_DISABLED, "instructions/create_v2.rs:0")
+    remaining = acc.remaining()
+    if v2 and remaining and remaining[0].pubkey not in (WSOL, ZERO):
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, "instructions/create_v2.rs:0")
+    limits = ((name, MAX_NAME, NAME_TOO_LONG), (symbol, MAX_SYMBOL, SYMBOL_TOO_LONG),
+              (uri, MAX_URI, URI_TOO_LONG))  # fmt: skip
+    for text, limit, code in limits:
+        if len(text.encode()) > limit:
+            raise program_error(inv, code, "instructions/create.rs:0")
+    if creator == ZERO:
+        raise program_error(inv, CREATOR_SHOULD_NOT_BE_ZERO, "instructions/create.rs:0")
+    if holder_reward:
+        creator = pump_pda(b"holder-rewards", bytes(mint))
+
+    supply = int(global_["token_total_supply"])
+    ixs: list[Instruction] = []
+    if v2:
+        meta_len = 4 + 32 + 32 + sum(4 + len(t.encode()) for t in (name, symbol, uri)) + 4
+        base_len = tix.ACCOUNT_BASE_LEN + 1 + 4 + 64  # mint + MetadataPointer
+        ixs += [
+            create_account(CreateAccountParams(
+                from_pubkey=user, to_pubkey=mint, lamports=inv.rent(base_len + meta_len),
+                space=base_len, owner=token_program)),
+            _initialize_metadata_pointer(mint, MINT_AUTHORITY, mint),
+            tix.initialize_mint2(token_program, mint, TOKEN_DECIMALS, user, None),
+            _initialize_token_metadata(mint, MINT_AUTHORITY, user, name, symbol, uri),
+        ]  # fmt: skip
+    else:
+        ixs += [
+            create_account(CreateAccountParams(
+                from_pubkey=user, to_pubkey=mint, lamports=inv.rent(MINT_LEN), space=MINT_LEN,
+                owner=token_program)),
+            tix.initialize_mint2(token_program, mint, TOKEN_DECIMALS, user, None),
+        ]  # fmt: skip
+    existing_curve = inv.read(curve_key)
+    curve_rent = inv.rent(BONDING_CURVE_SIZE) - (existing_curve.lamports if existing_curve else 0)
+    ixs += _system_transfer(user, curve_key, curve_rent)
+    ixs += [
+        tix.create_associated_token_account_idempotent(user, curve_key, mint, token_program),
+        tix.mint_to(token_program, mint, curve_ata, user, supply),
+        tix.set_authority(token_program, mint, user, tix.AUTHORITY_MINT_TOKENS, None),
+    ]
+    metadata = metadata_address(mint)
+    if not v2:
+        ixs += _system_transfer(user, metadata, inv.rent(METADATA_LEN))
+    inv.invoke(ixs)
+
+    curve = {
+        "virtual_token_reserves": global_["initial_virtual_token_reserves"],
+        "virtual_quote_reserves": global_["initial_virtual_sol_reserves"],
+        "real_token_reserves": global_["initial_real_token_reserves"],
+        "real_quote_reserves": 0, "token_total_supply": supply, "complete": False,
+        "creator": creator, "is_mayhem_mode": mayhem, "is_cashback_coin": False,
+        "quote_mint": ZERO, "creator_fee_bps": 0, "can_edit_creator_fee": False,
+        "is_holder_reward": holder_reward,
+    }  # fmt: skip
+    funded = inv.read(curve_key)
+    inv.write(curve_key, Account(
+        funded.lamports if funded else inv.rent(BONDING_CURVE_SIZE),
+        encode_account("BondingCurve", BONDING_CURVE_LAYOUT, curve, BONDING_CURVE_SIZE),
+        PUMP_PROGRAM_ID, False, 0))  # fmt: skip
+    if not v2:
+        meta = Metadata(MINT_AUTHORITY, mint, name, symbol, uri, is_mutable=False)
+        funded_meta = inv.read(metadata)
+        inv.write(metadata, Account(
+            funded_meta.lamports if funded_meta else inv.rent(METADATA_LEN),
+            encode_metadata(meta), METADATA_PROGRAM, False, 0))  # fmt: skip
+    inv.log(event_log(CREATE_EVENT_LAYOUT, {
+        "name": name, "symbol": symbol, "uri": uri, "mint": mint, "bonding_curve": curve_key,
+        "user": user, "creator": creator, "timestamp": inv.now(),
+        "virtual_token_reserves": curve["virtual_token_reserves"],
+        "virtual_sol_reserves": curve["virtual_quote_reserves"],
+        "real_token_reserves": curve["real_token_reserves"], "token_total_supply": supply,
+        "token_program": token_program, "is_mayhem_mode": mayhem, "is_cashback_enabled": False,
+        "quote_mint": ZERO, "virtual_quote_reserves": curve["virtual_quote_reserves"],
+        "creator_fee_bps": 0, "is_holder_reward": holder_reward,
+    }))  # fmt: skip
+
+
+def _initialize_metadata_pointer(mint: Pubkey, authority: Pubkey, address: Pubkey) -> Instruction:
+    data = bytes([39, 0]) + bytes(authority) + bytes(address)
+    return Instruction(TOKEN_2022_PROGRAM_ID, data, [AccountMeta(mint, False, True)])
+
+
+_TOKEN_METADATA_INITIALIZE: Final = discriminator(
+    "spl_token_metadata_interface", "initialize_account"
+)
+
+
+def _initialize_token_metadata(
+    mint: Pubkey, update_authority: Pubkey, mint_authority: Pubkey, name: str, symbol: str, uri: str
+) -> Instruction:
+    data = _TOKEN_METADATA_INITIALIZE + b"".join(
+        struct.pack("<I", len(t.encode())) + t.encode() for t in (name, symbol, uri)
+    )
+    return Instruction(TOKEN_2022_PROGRAM_ID, data, [
+        AccountMeta(mint, False, True), AccountMeta(update_authority, False, False),
+        AccountMeta(mint, False, False), AccountMeta(mint_authority, True, False),
+    ])  # fmt: skip
+
+
+# ---- trades -----------------------------------------------------------------------------------
+LEGACY_BUY_ACCOUNTS: Final = (
+    "global", "fee_recipient", "mint", "bonding_curve", "associated_bonding_curve",
+    "associated_user", "user", "system_program", "token_program", "creator_vault",
+    "event_authority", "program", "global_volume_accumulator", "user_volume_accumulator",
+    "fee_config", "fee_program",
+)  # fmt: skip
+LEGACY_SELL_ACCOUNTS: Final = (
+    "global", "fee_recipient", "mint", "bonding_curve", "associated_bonding_curve",
+    "associated_user", "user", "system_program", "creator_vault", "token_program",
+    "event_authority", "program", "fee_config", "fee_program",
+)  # fmt: skip
+_V2_HEAD: Final = (
+    "global", "base_mint", "quote_mint", "base_token_program", "quote_token_program",
+    "associated_token_program", "fee_recipient", "associated_quote_fee_recipient",
+    "buyback_fee_recipient", "associated_quote_buyback_fee_recipient", "bonding_curve",
+    "associated_base_bonding_curve", "associated_quote_bonding_curve", "user",
+    "associated_base_user", "associated_quote_user", "creator_vault", "associated_creator_vault",
+    "sharing_config",
+)  # fmt: skip
+BUY_V2_ACCOUNTS: Final = (*_V2_HEAD, "global_volume_accumulator", "user_volume_accumulator",
+    "associated_user_volume_accumulator", "fee_config", "fee_program", "system_program",
+    "event_authority", "program")  # fmt: skip
+SELL_V2_ACCOUNTS: Final = (*_V2_HEAD, "user_volume_accumulator",
+    "associated_user_volume_accumulator", "fee_config", "fee_program", "system_program",
+    "event_authority", "program")  # fmt: skip
+
+
+@dataclass
+class TradeKeys:
+    mint: Pubkey
+    token_program: Pubkey
+    fee_recipient: Pubkey
+    buyback: Pubkey
+    curve: Pubkey
+    curve_ata: Pubkey
+    user: Pubkey
+    user_ata: Pubkey
+    creator_vault: Pubkey
+    uva: Pubkey | None
+
+
+def _trade(inv: Invocation, r: _Reader, name: str) -> None:
+    v2 = name.endswith("_v2")
+    is_buy = name.startswith("buy")
+    if v2:
+        acc = Accounts(inv, BUY_V2_ACCOUNTS if is_buy else SELL_V2_ACCOUNTS)
+    else:
+        acc = Accounts(inv, LEGACY_BUY_ACCOUNTS if is_buy else LEGACY_SELL_ACCOUNTS)
+    amount, limit = r.u64(), r.u64()
+    track_volume = r.optional_bool(True) if name in ("buy", "buy_exact_sol_in") else True
+    mint = acc.key("base_mint" if v2 else "mint")
+    token_program = acc.key("base_token_program" if v2 else "token_program")
+    acc.signer("user")
+    acc.writable("user", "bonding_curve", "fee_recipient", "creator_vault")
+    acc.expect("global", GLOBAL)
+    acc.expect("event_authority", EVENT_AUTHORITY)
+    acc.expect("program", PUMP_PROGRAM_ID, CONSTRAINT_ADDRESS)
+    acc.expect("fee_program", PUMP_FEE_PROGRAM_ID, CONSTRAINT_ADDRESS)
+    acc.expect("system_program", SYSTEM_PROGRAM, CONSTRAINT_ADDRESS)
+    curve_key = acc.expect("bonding_curve", bonding_curve_address(mint))
+    acc.expect("fee_config", FEE_CONFIG)
+    global_ = acc.load("global", "Global", GLOBAL_LAYOUT, PUMP_PROGRAM_ID)
+    curve = acc.load("bonding_curve", "BondingCurve", BONDING_CURVE_LAYOUT, PUMP_PROGRAM_ID)
+    fee_config = acc.load("fee_config", "FeeConfig", FEE_CONFIG_LAYOUT, PUMP_FEE_PROGRAM_ID)
+    mint_account = inv.read(mint)
+    if mint_account is None:
+        raise account_error(inv, ACCOUNT_NOT_INITIALIZED, "base_mint" if v2 else "mint")
+    if mint_account.owner != token_program:
+        raise account_error(inv, ACCOUNT_OWNED_BY_WRONG_PROGRAM, "base_mint" if v2 else "mint",
+                            mint_account.owner, token_program)  # fmt: skip
+    curve_ata = acc.expect(
+        "associated_base_bonding_curve" if v2 else "associated_bonding_curve",
+        tix.associated_token_address(curve_key, mint, token_program),
+    )
+    user = acc.key("user")
+    creator_vault = acc.expect("creator_vault", creator_vault_address(curve["creator"]))
+    uva: Pubkey | None = None
+    if v2:
+        quote_mint, quote_program = acc.key("quote_mint"), acc.key("quote_token_program")
+        if curve["quote_mint"] != ZERO or quote_mint != WSOL:
+            raise program_error(inv, UNSUPPORTED_QUOTE_MINT)
+        for ata_name, owner in (
+            ("associated_quote_fee_recipient", acc.key("fee_recipient")),
+            ("associated_quote_buyback_fee_recipient", acc.key("buyback_fee_recipient")),
+            ("associated_quote_bonding_curve", curve_key),
+            ("associated_creator_vault", creator_vault),
+        ):
+            acc.expect(ata_name, tix.associated_token_address(owner, quote_mint, quote_program))
+        acc.expect("sharing_config", sharing_config_address(mint))
+        uva = acc.expect("user_volume_accumulator", user_volume_accumulator_address(user))
+        acc.expect("associated_user_volume_accumulator",
+                   tix.associated_token_address(uva, quote_mint, quote_program))  # fmt: skip
+        if is_buy:
+            acc.expect("global_volume_accumulator", GLOBAL_VOLUME_ACCUMULATOR)
+        buyback = acc.key("buyback_fee_recipient")
+        user_ata = acc.key("associated_base_user")
+    else:
+        if is_buy:
+            acc.expect("global_volume_accumulator", GLOBAL_VOLUME_ACCUMULATOR)
+            uva = acc.expect("user_volume_accumulator", user_volume_accumulator_address(user))
+        remaining = acc.remaining()
+        if not is_buy and curve["is_cashback_coin"]:
+            remaining = remaining[1:]
+        if not remaining:
+            raise program_error(inv, OVERFLOW)  # what mainnet reports without bonding-curve-v2
+        if remaining[0].pubkey != bonding_curve_v2_address(mint):
+            raise program_error(inv, INVALID_BONDING_CURVE_V2)
+        if len(remaining) < 2:
+            raise program_error(inv, BUYBACK_FEE_RECIPIENT_MISSING)
+        buyback = remaining[1].pubkey
+        user_ata = acc.key("associated_user")
+    if curve["complete"]:
+        raise program_error(inv, BONDING_CURVE_COMPLETE)
+    recipients = (
+        [global_["reserved_fee_recipient"], *global_["reserved_fee_recipients"]]
+        if curve["is_mayhem_mode"]
+        else [global_["fee_recipient"], *global_["fee_recipients"]]
+    )
+    fee_recipient = acc.key("fee_recipient")
+    if fee_recipient not in recipients:
+        raise program_error(inv, NOT_AUTHORIZED)
+    if buyback not in global_["buyback_fee_recipients"]:
+        raise program_error(inv, BUYBACK_FEE_RECIPIENT_NOT_AUTHORIZED)
+    keys = TradeKeys(mint, token_program, fee_recipient, buyback, curve_key, curve_ata, user,
+                     user_ata, creator_vault, uva)  # fmt: skip
+    decimals = mint_fields(bytes(mint_account.data))[1]
+    rates = math.fee_rates(global_, fee_config, curve)
+    if is_buy:
+        _buy(inv, keys, global_, curve, rates, name, amount, limit, decimals, track_volume)
+    else:
+        _sell(inv, keys, global_, curve, rates, name, amount, limit, decimals)
+
+
+def _buy(
+    inv: Invocation, k: TradeKeys, global_: dict[str, Any], curve: dict[str, Any],
+    rates: math.FeeRates, name: str, amount: int, limit: int, decimals: int, track_volume: bool,
+) -> None:  # fmt: skip
+    if amount == 0:
+        raise program_error(inv, BUY_ZERO_AMOUNT)
+    if name == "buy_exact_sol_in":
+        tokens, sol = math.exact_sol_in_tokens(curve, amount, rates)
+        tokens = min(tokens, curve["real_token_reserves"])
+        if tokens == 0:
+            raise program_error(inv, NOT_ENOUGH_TOKENS_TO_BUY)
+        if tokens < limit:
+            raise program_error(inv, BUY_SLIPPAGE_BELOW_MIN_TOKENS_OUT)
+        max_cost = amount
+    else:
+        tokens = min(amount, curve["real_token_reserves"])
+        if tokens == 0:
+            raise program_error(inv, NOT_ENOUGH_TOKENS_TO_BUY)
+        sol = math.buy_cost(curve, tokens)
+        max_cost = limit
+    protocol = math.fee(sol, rates.protocol_bps)
+    creator_fee = math.fee(sol, rates.creator_bps)
+    if sol + protocol + creator_fee > max_cost:
+        raise program_error(inv, TOO_MUCH_SOL_REQUIRED)
+    buyback = protocol * global_["buyback_basis_points"] // 10_000
+    ixs = _system_transfer(k.user, k.curve, sol)
+    ixs += _system_transfer(k.user, k.fee_recipient, protocol - buyback)
+    ixs += _system_transfer(k.user, k.buyback, buyback)
+    vault = inv.read(k.creator_vault)
+    vault_lamports = vault.lamports if vault else 0
+    top_up = max(0, inv.rent(0) - vault_lamports - creator_fee) if creator_fee else 0
+    ixs += _system_transfer(k.user, k.creator_vault, creator_fee + top_up)
+    uva_fields = _user_volume(inv, k, ixs)
+    # The curve's token account pays out: the program signs for it; here the user is made its
+    # delegate for exactly `tokens` (the token program clears the delegate when it is used up).
+    _delegate(inv, k.curve_ata, k.user, tokens)
+    ixs.append(tix.transfer_checked(k.token_program, k.curve_ata, k.mint, k.user_ata, k.user,
+                                    tokens, decimals))  # fmt: skip
+    inv.invoke(ixs)
+    after = dict(curve)
+    after["virtual_token_reserves"] -= tokens
+    after["virtual_quote_reserves"] += sol
+    after["real_token_reserves"] -= tokens
+    after["real_quote_reserves"] += sol
+    complete = after["real_token_reserves"] == 0
+    after["complete"] = complete
+    _write_curve(inv, k.curve, after)
+    if uva_fields is not None and k.uva is not None:
+        if track_volume:
+            uva_fields["current_sol_volume"] += sol
+            uva_fields["last_update_timestamp"] = inv.now()
+        _write_uva(inv, k.uva, uva_fields)
+    _trade_event(inv, k, after, rates, name, sol, tokens, True, protocol, creator_fee, buyback,
+                 global_, uva_fields, track_volume)  # fmt: skip
+    if complete:
+        inv.log(event_log(COMPLETE_EVENT_LAYOUT, {
+            "user": k.user, "mint": k.mint, "bonding_curve": k.curve, "timestamp": inv.now(),
+            "quote_mint": ZERO,
+        }))  # fmt: skip
+
+
+def _sell(
+    inv: Invocation, k: TradeKeys, global_: dict[str, Any], curve: dict[str, Any],
+    rates: math.FeeRates, name: str, amount: int, limit: int, decimals: int,
+) -> None:  # fmt: skip
+    if amount == 0:
+        raise program_error(inv, SELL_ZERO_AMOUNT)
+    sol = math.sell_proceeds(curve, amount)
+    protocol = math.fee(sol, rates.protocol_bps)
+    creator_fee = math.fee(sol, rates.creator_bps)
+    proceeds = sol - protocol - creator_fee
+    if proceeds < limit:
+        raise program_error(inv, TOO_LITTLE_SOL_RECEIVED)
+    if sol > curve["real_quote_reserves"]:
+        raise program_error(inv, OVERFLOW)
+    buyback = protocol * global_["buyback_basis_points"] // 10_000
+    ixs = [tix.transfer_checked(k.token_program, k.user_ata, k.mint, k.curve_ata, k.user, amount,
+                                decimals)]  # fmt: skip
+    uva_fields = _user_volume(inv, k, ixs) if k.uva is not None else None
+    inv.invoke(ixs)
+    inv.move_lamports(k.curve, k.user, proceeds)
+    inv.move_lamports(k.curve, k.fee_recipient, protocol - buyback)
+    inv.move_lamports(k.curve, k.buyback, buyback)
+    inv.move_lamports(k.curve, k.creator_vault, creator_fee)
+    after = dict(curve)
+    after["virtual_token_reserves"] += amount
+    after["virtual_quote_reserves"] -= sol
+    after["real_token_reserves"] += amount
+    after["real_quote_reserves"] -= sol
+    _write_curve(inv, k.curve, after)
+    if uva_fields is not None and k.uva is not None:
+        _write_uva(inv, k.uva, uva_fields)
+    _trade_event(inv, k, after, rates, name, sol, amount, False, protocol, creator_fee, buyback,
+                 global_, uva_fields, True)  # fmt: skip
+
+
+def _delegate(inv: Invocation, token_account: Pubkey, delegate: Pubkey, amount: int) -> None:
+    account = inv.read(token_account)
+    if account is None:
+        raise ProgramError({"Custom": ACCOUNT_NOT_INITIALIZED}, inv.logs)
+    data = bytearray(account.data)
+    data[72:76] = (1).to_bytes(4, "little")
+    data[76:108] = bytes(delegate)
+    data[121:129] = amount.to_bytes(8, "little")
+    inv.write(token_account, Account(account.lamports, bytes(data), account.owner, False, 0))
+
+
+def _user_volume(inv: Invocation, k: TradeKeys, ixs: list[Instruction]) -> dict[str, Any] | None:
+    """The user's volume accumulator (created, rent paid by the user, when missing)."""
+    if k.uva is None:
+        return None
+    account = inv.read(k.uva)
+    if account is not None and account.owner == PUMP_PROGRAM_ID:
+        fields = decode_account("UserVolumeAccumulator", USER_VOLUME_ACCUMULATOR_LAYOUT,
+                                bytes(account.data))  # fmt: skip
+        if fields is not None:
+            return fields
+    have = account.lamports if account else 0
+    ixs += _system_transfer(k.user, k.uva, max(0, inv.rent(USER_VOLUME_ACCUMULATOR_SIZE) - have))
+    return {
+        "user": k.user, "needs_claim": False, "total_unclaimed_tokens": 0,
+        "total_claimed_tokens": 0, "current_sol_volume": 0, "last_update_timestamp": 0,
+        "has_total_claimed_tokens": True, "cashback_earned": 0, "total_cashback_claimed": 0,
+        "stable_cashback_earned": 0, "total_stable_cashback_claimed": 0,
+    }  # fmt: skip
+
+
+def _write_uva(inv: Invocation, key: Pubkey, fields: dict[str, Any]) -> None:
+    account = inv.read(key)
+    lamports = account.lamports if account else inv.rent(USER_VOLUME_ACCUMULATOR_SIZE)
+    data = encode_account("UserVolumeAccumulator", USER_VOLUME_ACCUMULATOR_LAYOUT, fields,
+                          USER_VOLUME_ACCUMULATOR_SIZE)  # fmt: skip
+    inv.write(key, Account(lamports, data, PUMP_PROGRAM_ID, False, 0))
+
+
+def _write_curve(inv: Invocation, key: Pubkey, fields: dict[str, Any]) -> None:
+    account = inv.read(key)
+    if account is None:
+        raise ProgramError({"Custom": ACCOUNT_NOT_INITIALIZED}, inv.logs)
+    size = max(len(account.data), BONDING_CURVE_SIZE)
+    data = encode_account("BondingCurve", BONDING_CURVE_LAYOUT, fields, size)
+    inv.write(key, Account(account.lamports, data, PUMP_PROGRAM_ID, False, 0))
+
+
+def _trade_event(
+    inv: Invocation, k: TradeKeys, after: dict[str, Any], rates: math.FeeRates, name: str,
+    sol: int, tokens: int, is_buy: bool, protocol: int, creator_fee: int, buyback: int,
+    global_: dict[str, Any], uva: dict[str, Any] | None, track_volume: bool,
+) -> None:  # fmt: skip
+    holder = bool(after["is_holder_reward"])
+    inv.log(event_log(TRADE_EVENT_LAYOUT, {
+        "mint": k.mint, "sol_amount": sol, "token_amount": tokens, "is_buy": is_buy,
+        "user": k.user, "timestamp": inv.now(),
+        "virtual_sol_reserves": after["virtual_quote_reserves"],
+        "virtual_token_reserves": after["virtual_token_reserves"],
+        "real_sol_reserves": after["real_quote_reserves"],
+        "real_token_reserves": after["real_token_reserves"], "fee_recipient": k.fee_recipient,
+        "fee_basis_points": rates.protocol_bps, "fee": protocol, "creator": after["creator"],
+        "creator_fee_basis_points": rates.creator_bps, "creator_fee": creator_fee,
+        "track_volume": track_volume,
+        "total_unclaimed_tokens": uva["total_unclaimed_tokens"] if uva else 0,
+        "total_claimed_tokens": uva["total_claimed_tokens"] if uva else 0,
+        "current_sol_volume": uva["current_sol_volume"] if uva else 0,
+        "last_update_timestamp": uva["last_update_timestamp"] if uva else 0,
+        "ix_name": name if name == "buy_exact_sol_in" else ("buy" if is_buy else "sell"),
+        "mayhem_mode": after["is_mayhem_mode"], "cashback_fee_basis_points": 0, "cashback": 0,
+        "buyback_fee_basis_points": global_["buyback_basis_points"], "buyback_fee": buyback,
+        "shareholders": [], "quote_mint": after["quote_mint"], "quote_amount": sol,
+        "virtual_quote_reserves": after["virtual_quote_reserves"],
+        "real_quote_reserves": after["real_quote_reserves"],
+        "holder_rewards_bps": rates.creator_bps if holder else 0,
+        "holder_rewards": creator_fee if holder else 0,
+    }))  # fmt: skip
