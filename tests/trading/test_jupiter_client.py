@@ -14,6 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sniper_bot.domain.orders import OrderErrorType
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience import BreakerConfig, BreakerState, CircuitBreaker, MemoryBreakerStore
 from sniper_bot.trading.errors import (
     NoRouteError,
     VenueAuthError,
@@ -313,40 +315,47 @@ async def test_wait_longer_than_max_fails_fast_without_a_request(
     assert jf.requests == []
 
 
-class CountingBreaker:
-    def __init__(self, open_: bool = False) -> None:
-        self.open = open_
-        self.successes = 0
-        self.failures = 0
-
-    async def acquire(self) -> None:
-        if self.open:
-            raise RuntimeError("circuit jupiter is OPEN")
-
-    async def record_success(self) -> None:
-        self.successes += 1
-
-    def record_failure(self) -> None:  # sync on purpose: both shapes are accepted
-        self.failures += 1
+def breaker_count(metrics: Metrics, what: str) -> float:
+    value = metrics.registry.get_sample_value(f"circuit_breaker_{what}_total", {"name": "jupiter"})
+    return value or 0.0
 
 
-async def test_breaker_counts_5xx_as_failure_and_4xx_as_success(
+async def test_the_breaker_opens_on_5xx_not_on_4xx_and_lets_a_probe_through_after_its_timeout(
     fake: tuple[FakeJupiter, str], session: aiohttp.ClientSession
 ) -> None:
     jf, url = fake
-    breaker = CountingBreaker()
+    clock, metrics = Clock(1_000_000.0), Metrics()
+    config = BreakerConfig(failure_threshold=2, success_threshold=1, timeout_s=30)
+    breaker = CircuitBreaker("jupiter", config, MemoryBreakerStore(), metrics, clock=clock)
     client = JupiterClient(session, url, breaker=breaker)
+
     jf.quote_reply = lambda: web.Response(status=502)
     with pytest.raises(VenueUnavailable):
         await client.quote(SOL, USDC, 1, 100)
     jf.quote_reply = lambda: web.json_response({"errorCode": "NO_ROUTES_FOUND"}, status=400)
-    with pytest.raises(NoRouteError):
+    with pytest.raises(NoRouteError):  # Jupiter answered: the venue is healthy
         await client.quote(SOL, USDC, 1, 100)
-    assert (breaker.failures, breaker.successes) == (1, 1)
-    breaker.open = True
-    with pytest.raises(VenueUnavailable, match="breaker"):
+    assert (breaker_count(metrics, "failures"), breaker_count(metrics, "successes")) == (1, 1)
+    assert breaker.state() is BreakerState.CLOSED
+
+    jf.quote_reply = lambda: web.Response(status=503)
+    with pytest.raises(VenueUnavailable):
         await client.quote(SOL, USDC, 1, 100)
-    assert len(jf.requests) == 2
+    assert breaker.state() is BreakerState.OPEN  # the second 5xx within the period
+    with pytest.raises(VenueUnavailable, match="breaker refused"):
+        await client.quote(SOL, USDC, 1, 100)
+    assert len(jf.requests) == 3  # the refused call never reached Jupiter
+    assert breaker_count(metrics, "rejections") == 1
+
+    clock.now += 29
+    with pytest.raises(VenueUnavailable, match="breaker refused"):
+        await client.quote(SOL, USDC, 1, 100)
+    clock.now += 1  # the OPEN timeout has elapsed: one probe goes through and closes it
+    jf.quote_reply = lambda: web.json_response(DOCS_QUOTE)
+    quote = await client.quote(SOL, USDC, 100_000_000, 100)
+    assert quote.out_amount == 17_057_460
+    assert breaker.state() is BreakerState.CLOSED
+    assert len(jf.requests) == 4
 
 
 def test_rate_limiter_spaces_requests_at_rps() -> None:
