@@ -1,15 +1,17 @@
 """The corpus: every localnet token kind, checked through the real RPC facade and Jupiter venue.
 
 Honest tokens score below 30; every honeypot kind scores at or above 70 with its mechanic named in
-the findings. Results are the table in docs/SAFETY.md (print them with ``-s``).
+the findings. The table in docs/SAFETY.md must be these results (print them with ``-s``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -58,13 +60,23 @@ async def corpus() -> AsyncIterator[Corpus]:
         await pool.close()
 
 
-RESULTS: dict[str, RiskReport] = {}
+RESULTS: dict[str, RiskReport] = {}  # by their row label in docs/SAFETY.md
+SAFETY_DOC = Path(__file__).resolve().parents[2] / "docs" / "SAFETY.md"
+TABLE_HEAD = "| kind | score | honeypot | decisive finding |"
+# kinds whose row label in the docs names their default parameters or moment
+DOC_LABELS = {
+    "transfer_fee": "transfer_fee (75%)",
+    "low_liquidity": "low_liquidity (0.5 SOL)",
+    "rug_pull": "rug_pull (before the rug)",
+}
+# rows of a token after something happened to it: only their own tests produce them
+AFTER_AN_EVENT = {"rug_pull (after the rug)", "freeze_authority (after freezing buyers)"}
 
 
 async def check(corpus: Corpus, kind: str, **params: Any) -> RiskReport:
     info = corpus.net.factory.create(kind, **params)
     report = await corpus.service.check(str(info.mint))
-    RESULTS[kind] = report
+    RESULTS[DOC_LABELS.get(kind, kind)] = report
     decisive = report.decisive_finding
     print(
         f"| {kind} | {report.score} | {report.is_honeypot} | {decisive.code if decisive else ''} |"
@@ -230,15 +242,42 @@ async def test_check_token_prints_json_and_exits_3_when_blocked(corpus: Corpus) 
     assert "risk" in table_console.export_text()
 
 
-async def test_print_corpus_table() -> None:
-    """``pytest -s`` prints the docs/SAFETY.md table (runs last in this module)."""
-    print("\n| kind | score | honeypot | decisive finding |\n|---|---|---|---|")
-    for kind, report in RESULTS.items():
+def documented_rows() -> dict[str, tuple[int, bool, str]]:
+    """docs/SAFETY.md's corpus table: row label -> (score, honeypot, decisive finding code)."""
+    lines = SAFETY_DOC.read_text(encoding="utf-8").splitlines()
+    rows: dict[str, tuple[int, bool, str]] = {}
+    for line in lines[lines.index(TABLE_HEAD) + 2 :]:
+        if not line.startswith("|"):
+            break
+        label, score, honeypot, finding = (c.strip() for c in line.strip("|").split("|")[:4])
+        code = re.match(r"`([^`]*)`", finding)
+        rows[label] = (int(score), honeypot == "yes", code.group(1) if code else "")
+    return rows
+
+
+def measured(report: RiskReport) -> tuple[int, bool, str]:
+    decisive = report.decisive_finding
+    return report.score, report.is_honeypot, decisive.code if decisive else ""
+
+
+async def test_the_docs_table_is_what_the_corpus_scores(corpus: Corpus) -> None:
+    """docs/SAFETY.md's table is these results (runs last in this module; ``-s`` prints them)."""
+    documented = documented_rows()
+    kinds = {label: kind for kind, label in DOC_LABELS.items()}
+    for label in documented.keys() - RESULTS.keys() - AFTER_AN_EVENT:  # run alone: check them now
+        await check(corpus, kinds.get(label, label))
+    print(f"\n{TABLE_HEAD}\n|---|---|---|---|")
+    for label, report in RESULTS.items():
         d = report.decisive_finding
         print(
-            f"| {kind} | {report.score} | {'yes' if report.is_honeypot else 'no'} | "
+            f"| {label} | {report.score} | {'yes' if report.is_honeypot else 'no'} | "
             f"`{d.code if d else ''}`: {d.title if d else ''} |"
         )
+    assert RESULTS.keys() <= documented.keys(), "a corpus result has no row in docs/SAFETY.md"
+    assert documented.keys() - RESULTS.keys() <= AFTER_AN_EVENT
+    assert {label: measured(r) for label, r in RESULTS.items()} == {
+        label: documented[label] for label in RESULTS
+    }
 
 
 async def test_a_replica_reuses_the_report_another_replica_stored_in_redis(
