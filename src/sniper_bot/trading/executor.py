@@ -11,17 +11,28 @@ Rules that make "never buy twice" hold whatever crashes:
 * Success is declared only from the landed transaction's ``meta.err``; the trade is recorded
   (idempotently, per order) before CONFIRMED, so a crash between them is redone by recovery.
 * Every transition is a compare-and-set; a worker that loses one stops and reloads.
+
+The database may go away at any step (``storage.transient.is_transient``). Before SIGNED a write
+is retried for ``store_retry_s``, then ``StoreUnavailable`` stops the worker with nothing sent
+(the order is resumed by a claimer once its lease lapses). From SIGNED on the swap may be on
+chain: the landing loop never stops watching for a failed write (marking SENT is tried again on
+the next resend), and the landed result is written until the database takes it. While it holds
+an order the worker renews its lease; releasing it never masks the error that stopped the run.
+``run(..., progress=)`` hears ``store_unavailable`` and ``landed_unrecorded`` so the caller can
+tell the user the truth meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from solders.message import MessageV0
@@ -37,7 +48,9 @@ from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderSide, OrderStatus
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience.backoff import Backoff
 from sniper_bot.storage.errors import StaleOrderState
+from sniper_bot.storage.transient import is_transient
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
@@ -52,12 +65,52 @@ from sniper_bot.trading.verify import (
     verify_swap,
 )
 
-__all__ = ["Boundary", "ExecutorConfig", "SwapExecutor", "TradeAccount"]
+__all__ = [
+    "Boundary",
+    "ExecutorConfig",
+    "Progress",
+    "StoreUnavailable",
+    "SwapExecutor",
+    "TradeAccount",
+]
 
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
 _CONFIRMED = ("confirmed", "finalized")
+_ON_CHAIN = (OrderStatus.SIGNED, OrderStatus.SENT)
+_STORE_BACKOFF = Backoff(base_s=0.1, factor=2.0, max_s=2.0, jitter=0.5)
+_RELEASE_ATTEMPTS = 3
+
+# What the caller of one ``run`` hears while it waits: (event, order as the worker knows it).
+#   "store_unavailable"  a write is waiting for the database (the order is kept as stored)
+#   "landed_unrecorded"  the swap landed on chain; its result waits for the database
+Progress = Callable[[str, Order], Awaitable[None]]
+_progress: ContextVar[Progress | None] = ContextVar("executor_progress", default=None)
+Retry = Literal["budget", "forever", "once"]
+
+
+class StoreUnavailable(TemporaryError):
+    """The database did not take an order's write within ``store_retry_s``, before anything was
+    sent. The order stays as stored; a claimer resumes (or cancels, if too old) it later."""
+
+    def __init__(self, order: Order, operation: str) -> None:
+        super().__init__(
+            f"order {order.id} ({order.status.value}): the database did not take '{operation}' "
+            "in time; nothing was sent, the order is resumed when its lease lapses",
+            user_message=(
+                "Our database stopped answering before your order was sent, so nothing has been "
+                "sent yet. The order is kept: it will be finished (or cancelled, if it waited "
+                "too long) automatically once the database is back, and you will get a message "
+                "with the result. Do not place it again."
+            ),
+            retry_after=1.0,
+        )
+        self.order = order
+
+
+class _NotStored(Exception):
+    """A write tried once (``retry="once"``) did not reach the database; the caller goes on."""
 
 
 class SwapExecutor:
@@ -90,32 +143,82 @@ class SwapExecutor:
 
     # -- entry point -----------------------------------------------------------------------------
 
-    async def run(self, order: Order, account: TradeAccount) -> Order:
-        """Drive ``order`` as far as it can go; returns the latest stored order."""
+    async def run(
+        self, order: Order, account: TradeAccount, *, progress: Progress | None = None
+    ) -> Order:
+        """Drive ``order`` as far as it can go; returns the latest stored order.
+
+        Raises ``StoreUnavailable`` when the database is gone before anything was sent.
+        """
         if order.is_final:
             return order
+        token = _progress.set(progress)
+        try:
+            return await self._run(order, account)
+        finally:
+            _progress.reset(token)
+
+    async def _run(self, order: Order, account: TradeAccount) -> Order:
         cfg = self.config
-        if not await self._orders.claim(order.id, cfg.worker_id, cfg.lease_s, self._now()):
+        claimed = await self._store(
+            order,
+            "claim",
+            lambda: self._orders.claim(order.id, cfg.worker_id, cfg.lease_s, self._now()),
+        )
+        if not claimed:
             log.info("order_claimed_elsewhere", order_id=order.id)
             return await self._reload(order)
         started = self._monotonic()
+        lease = asyncio.create_task(self._keep_lease(order.id), name=f"lease-{order.id}")
         try:
             await self._hook("claimed", order)
             order = await self._reload(order)
             if order.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
                 order = await self._prepare_and_send(order, account)
-            if order.status in (OrderStatus.SIGNED, OrderStatus.SENT):
+            if order.status in _ON_CHAIN:
                 order = await self._land(order, account.owner)
         except _Lost:
             order = await self._reload(order)
         finally:
-            await self._orders.release(order.id, cfg.worker_id)
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
+            await self._release(order.id)
         if order.is_final:
             outcome = order.status.value.lower()
             self._metrics.swap_execution_duration_seconds.labels(
                 side=order.side.value.lower(), outcome=outcome
             ).observe(self._monotonic() - started)
         return order
+
+    async def _keep_lease(self, order_id: str) -> None:
+        """Renew the lease while this worker holds the order, so no claimer takes it over."""
+        cfg = self.config
+        while True:
+            await self._sleep(max(cfg.lease_s / 3, 0.05))
+            try:
+                if not await self._orders.claim(order_id, cfg.worker_id, cfg.lease_s, self._now()):
+                    return  # final, or another worker holds it now
+            except Exception as exc:  # the next renewal tries again; the lease has slack
+                log.info("lease_renew_failed", order_id=order_id, error=_brief(exc))
+
+    async def _release(self, order_id: str) -> None:
+        """Give the lease back; a failure is logged (the lease lapses) and never raised, so it
+        cannot replace the error that ended the run."""
+        for attempt in range(_RELEASE_ATTEMPTS):
+            try:
+                await self._orders.release(order_id, self.config.worker_id)
+                return
+            except Exception as exc:
+                if attempt + 1 == _RELEASE_ATTEMPTS or not is_transient(exc):
+                    log.warning(
+                        "lease_release_failed",
+                        order_id=order_id,
+                        error=_brief(exc),
+                        lapses_in_s=self.config.lease_s,
+                    )
+                    return
+                await self._sleep(_STORE_BACKOFF.delay(attempt, _RNG))
 
     # -- before the first send -------------------------------------------------------------------
 
@@ -126,7 +229,7 @@ class SwapExecutor:
             raise ValueError("the wallet is locked: unlock it before executing a new order")
         try:
             return await self._prepare(order, account, account.key)
-        except _Lost:
+        except (_Lost, StoreUnavailable):
             raise
         except Exception as exc:  # classified and stored; the order never reached SIGNED
             current = await self._reload(order)
@@ -244,7 +347,15 @@ class SwapExecutor:
         except TemporaryError as exc:  # may or may not have reached a leader: keep watching
             log.warning("first_send_unconfirmed", order_id=order.id, error=str(exc))
             return order
-        return await self._move(order, OrderStatus.SENT)
+        return await self._mark_sent(order)
+
+    async def _mark_sent(self, order: Order) -> Order:
+        """SIGNED -> SENT is bookkeeping: with the database away the watch goes on as SIGNED
+        (SIGNED -> CONFIRMED is allowed) and the next resend tries again."""
+        try:
+            return await self._move(order, OrderStatus.SENT, retry="once")
+        except _NotStored:
+            return order
 
     async def _priority_fee(self, order: Order, amm_keys: tuple[str, ...], cap: int) -> int:
         if order.priority_fee is not FeeLevel.AUTO:
@@ -309,7 +420,7 @@ class SwapExecutor:
             log.info("resend_failed", order_id=order.id, error=str(exc))
             return order
         if order.status is OrderStatus.SIGNED:
-            order = await self._move(order, OrderStatus.SENT)
+            order = await self._mark_sent(order)
         return order
 
     async def _finalize(
@@ -325,15 +436,22 @@ class SwapExecutor:
             )
             error = classify_tx_error(landed.err, program_ids=programs, logs=landed.logs)
             error = replace(error, details={**error.details, "signature": str(landed.signature)})
-            return await self._fail(order, error, fee_lamports=landed.fee)
+            return await self._fail(
+                order, error, fee_lamports=landed.fee, event="landed_unrecorded"
+            )
         fill = fill_from_landed(landed, owner=owner, mint=order.token_mint, side=order.side)
-        await self._trades.record_trade(
-            order_id=order.id,
-            in_amount=fill.in_amount,
-            out_amount=fill.out_amount,
-            fee_lamports=fill.fee_lamports,
-            signature=str(landed.signature),
-            slot=fill.slot,
+        await self._store(
+            order,
+            "record_trade",
+            lambda: self._trades.record_trade(  # idempotent per order: safe to repeat
+                order_id=order.id,
+                in_amount=fill.in_amount,
+                out_amount=fill.out_amount,
+                fee_lamports=fill.fee_lamports,
+                signature=str(landed.signature),
+                slot=fill.slot,
+            ),
+            event="landed_unrecorded",
         )
         await self._hook("trade_recorded", order)
         return await self._move(
@@ -358,27 +476,128 @@ class SwapExecutor:
 
     # -- persistence helpers ---------------------------------------------------------------------
 
-    async def _fail(self, order: Order, error: OrderError, **fields: object) -> Order:
+    async def _fail(
+        self, order: Order, error: OrderError, *, event: str | None = None, **fields: Any
+    ) -> Order:
         self._metrics.swap_failures.labels(reason=error.type.value).inc()
         log.info(
             "order_failed", order_id=order.id, error_type=error.type.value, error=error.message
         )
-        return await self._move(order, OrderStatus.FAILED, error=error, **fields)
+        return await self._move(order, OrderStatus.FAILED, event=event, error=error, **fields)
 
-    async def _move(self, order: Order, new: OrderStatus, **fields: object) -> Order:
+    async def _move(
+        self,
+        order: Order,
+        new: OrderStatus,
+        *,
+        retry: Retry | None = None,
+        event: str | None = None,
+        **fields: Any,
+    ) -> Order:
+        failed = False
+
+        def note_failure() -> None:
+            nonlocal failed
+            failed = True
+
         try:
-            moved = await self._orders.transition(order.id, order.status, new, **fields)
+            moved = await self._store(
+                order,
+                f"move to {new.value}",
+                lambda: self._orders.transition(order.id, order.status, new, **fields),
+                retry=retry,
+                event=event,
+                on_failure=note_failure,
+            )
         except StaleOrderState as exc:
-            raise _Lost(order.id) from exc
+            ours = await self._own_commit(order, new, fields, exc) if failed else None
+            if ours is None:
+                raise _Lost(order.id) from exc
+            moved = ours
         self._metrics.order_transitions.labels(to_state=new.value).inc()
         await self._hook(new.value.lower(), moved)
         return moved
 
+    async def _own_commit(
+        self, order: Order, new: OrderStatus, fields: dict[str, Any], exc: StaleOrderState
+    ) -> Order | None:
+        """After a failed attempt, "not in the expected state" may be our own write that did
+        commit (the connection dropped during COMMIT). It is ours if the row holds what we wrote;
+        for SIGNED the signature decides, as only those bytes may ever be sent."""
+        if exc.actual is not new:
+            return None
+        current = await self._reload(order)
+        if "signature" in fields and current.signature != fields["signature"]:
+            return None
+        log.info("order_write_committed_before_drop", order_id=order.id, status=new.value)
+        return current
+
     async def _reload(self, order: Order) -> Order:
-        current = await self._orders.get_by_id(order.id)
+        current = await self._store(order, "reload", lambda: self._orders.get_by_id(order.id))
         if current is None:
             raise ValueError(f"order {order.id} disappeared")
         return current
+
+    async def _store(
+        self,
+        order: Order,
+        operation: str,
+        call: Callable[[], Awaitable[_T]],
+        *,
+        retry: Retry | None = None,
+        event: str | None = None,
+        on_failure: Callable[[], None] | None = None,
+    ) -> _T:
+        """Run one database call for ``order`` through an outage (see the module docstring).
+
+        ``retry``: "budget" (``store_retry_s``, then ``StoreUnavailable``), "forever", or "once"
+        (``_NotStored``); by default "forever" once the swap may be on chain, else "budget".
+        """
+        mode = retry or ("forever" if order.status in _ON_CHAIN else "budget")
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            try:
+                result = await call()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if on_failure is not None:
+                    on_failure()
+                if attempt == 0:
+                    log.warning(
+                        "order_store_unavailable",
+                        order_id=order.id,
+                        status=order.status.value,
+                        operation=operation,
+                        error=_brief(exc),
+                    )
+                    if mode != "once":
+                        await self._tell(event or "store_unavailable", order)
+                if mode == "once":
+                    raise _NotStored(operation) from exc
+                if mode == "budget" and self._monotonic() - started >= self.config.store_retry_s:
+                    raise StoreUnavailable(order, operation) from exc
+                await self._sleep(_STORE_BACKOFF.delay(min(attempt, 16), _RNG))
+                attempt += 1
+                continue
+            if attempt:
+                log.info(
+                    "order_store_recovered",
+                    order_id=order.id,
+                    operation=operation,
+                    attempts=attempt + 1,
+                )
+            return result
+
+    async def _tell(self, event: str, order: Order) -> None:
+        progress = _progress.get()
+        if progress is None:
+            return
+        try:
+            await progress(event, order)
+        except Exception as exc:  # telling the user must never stop the order
+            log.info("order_progress_failed", order_id=order.id, event=event, error=_brief(exc))
 
     async def _hook(self, name: str, order: Order) -> None:
         if self._boundary is not None:
@@ -399,3 +618,12 @@ class SwapExecutor:
 
 class _Lost(Exception):
     """Another worker moved the order first; stop and reload."""
+
+
+_RNG = random.Random()
+
+
+def _brief(exc: BaseException) -> str:
+    """The failure in one line for the logs: type and first line, no statement text."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -32,6 +32,9 @@ class ExecutorConfig:
     skip_preflight: bool = False  # the executor simulated already; skipping saves a round trip
     honeypot_threshold: int = 70
     land_deadline_s: float = 180.0  # give up watching (order stays non-final for recovery)
+    # How long a database write before the first send is retried through an outage; once the
+    # swap may be on chain (SIGNED and later) writes are retried until they succeed.
+    store_retry_s: float = 30.0
     allowed_cosigners: frozenset[Pubkey] = frozenset()
     allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
     # SWAP_COSIGNER_POLICY: "none" on mainnet; "presigned" for venues that co-sign (localnet).

@@ -6,13 +6,19 @@
 A double-tap (same idempotency key) returns the first order and never runs a second swap.
 On start, ``recover_all()`` resolves every non-final order: SIGNED/SENT ones are watched with the
 same bytes until they land or provably expire; PENDING/QUOTED ones (nothing was sent) are re-run
-when younger than ``max_pending_age_s``, otherwise cancelled.
+when younger than ``max_pending_age_s``, otherwise cancelled. While the bot runs,
+``run_claimer(stop)`` does the same for orders whose lease lapsed (a worker that died or gave up
+during a database outage): ``claim_batch`` leases them (``FOR UPDATE SKIP LOCKED``, so replicas
+split the work) and each is recovered. One process drives an order once: a buy, recovery and the
+claimer that meet on the same order share one run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,12 +29,35 @@ from solders.signature import Signature
 from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.orders import OrderSide, OrderStatus
+from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
-from sniper_bot.trading.executor import SwapExecutor, TradeAccount
+from sniper_bot.resilience.backoff import Backoff
+from sniper_bot.storage.transient import is_transient
+from sniper_bot.trading.executor import Progress, SwapExecutor, TradeAccount
 
-__all__ = ["OrderCreator", "SignerSource", "TradingService", "UnlockedKey"]
+__all__ = ["OrderCreator", "OrderNotRecorded", "SignerSource", "TradingService", "UnlockedKey"]
 
 log = structlog.get_logger(__name__)
+
+CLAIM_INTERVAL_S = 2.0
+CLAIM_BATCH = 20
+_CREATE_BACKOFF = Backoff(base_s=0.1, factor=2.0, max_s=2.0, jitter=0.5)
+_RNG = random.Random()
+
+
+class OrderNotRecorded(TemporaryError):
+    """The database did not answer while the order was being written: it may or may not exist."""
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(
+            f"order {idempotency_key!r}: the database did not answer the insert",
+            user_message=(
+                "Our database is not answering, so we cannot tell whether your order was "
+                "recorded. If it was, it runs automatically and you will get a message with its "
+                "result; check /orders before you place it again."
+            ),
+            retry_after=1.0,
+        )
 
 
 class UnlockedKey(Protocol):
@@ -61,8 +90,13 @@ class OrderCreator(Protocol):
         priority_fee_lamports: int = 0,
         quote: Any = None,
         order_id: str | None = None,
+        locked_by: str | None = None,
+        lease_s: float | None = None,
     ) -> tuple[Order, bool]: ...
     async def list_non_final(self) -> list[Order]: ...
+    async def claim_batch(
+        self, worker_id: str, lease_s: float, now: datetime, limit: int = 50
+    ) -> list[Order]: ...
     async def get_by_id(self, order_id: str) -> Order | None: ...
     async def transition(
         self, order_id: str, expected: OrderStatus, new: OrderStatus, **fields: Any
@@ -89,6 +123,8 @@ class TradingService:
         self._max_fee = max_priority_fee_lamports
         self._max_pending_age_s = max_pending_age_s
         self._now = now
+        # Orders this process is driving right now: whoever else wants one joins its run.
+        self._running: dict[str, asyncio.Task[Order]] = {}
 
     async def buy(
         self,
@@ -101,6 +137,7 @@ class TradingService:
         idempotency_key: str,
         *,
         kind: OrderKind = OrderKind.MANUAL,
+        progress: Progress | None = None,
     ) -> Order:
         return await self._trade(
             user_id,
@@ -112,6 +149,7 @@ class TradingService:
             fee_level,
             idempotency_key,
             kind,
+            progress,
         )
 
     async def sell(
@@ -123,6 +161,8 @@ class TradingService:
         slippage_bps: int,
         fee_level: FeeLevel,
         idempotency_key: str,
+        *,
+        progress: Progress | None = None,
     ) -> Order:
         return await self._trade(
             user_id,
@@ -134,6 +174,7 @@ class TradingService:
             fee_level,
             idempotency_key,
             OrderKind.MANUAL,
+            progress,
         )
 
     async def _trade(
@@ -147,31 +188,78 @@ class TradingService:
         fee_level: FeeLevel,
         idempotency_key: str,
         kind: OrderKind,
+        progress: Progress | None = None,
     ) -> Order:
         Pubkey.from_string(mint)  # a malformed mint fails here, before any row is written
         validate_slippage_bps(slippage_bps)
         key = await self._signers.signer(user_id, wallet_id)
-        order, created = await self._orders.create(
-            user_id=user_id,
-            wallet_id=key.wallet_id,
-            kind=kind,
-            token_mint=mint,
-            side=side,
-            amount=amount,
-            slippage_bps=slippage_bps,
-            priority_fee=fee_level,
-            idempotency_key=idempotency_key,
+        cfg = self._executor.config
+        order, created = await self._insert(
+            lambda: self._orders.create(
+                user_id=user_id,
+                wallet_id=key.wallet_id,
+                kind=kind,
+                token_mint=mint,
+                side=side,
+                amount=amount,
+                slippage_bps=slippage_bps,
+                priority_fee=fee_level,
+                idempotency_key=idempotency_key,
+                locked_by=cfg.worker_id,  # born leased: no claimer takes it from under us
+                lease_s=cfg.lease_s,
+            ),
+            idempotency_key,
         )
         if not created:
             log.info("order_idempotent_replay", order_id=order.id, status=order.status.value)
             if order.is_final:
                 return order
-        result = await self._executor.run(order, self._account(key))
-        await self.refresh_gauge()
+        result = await self._drive(order, self._account(key), progress)
+        await self._refresh_gauge_quietly()
         return result
+
+    async def _insert(
+        self, create: Callable[[], Awaitable[tuple[Order, bool]]], idempotency_key: str
+    ) -> tuple[Order, bool]:
+        """The insert is idempotent on (user, key), so a restarting database is simply asked
+        again for ``store_retry_s``; after that nobody knows whether the row exists."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = 0
+        while True:
+            try:
+                return await create()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if loop.time() - started >= self._executor.config.store_retry_s:
+                    raise OrderNotRecorded(idempotency_key) from exc
+                log.warning("order_insert_retry", attempt=attempt + 1, error=type(exc).__name__)
+                await asyncio.sleep(_CREATE_BACKOFF.delay(min(attempt, 16), _RNG))
+                attempt += 1
+
+    async def _drive(
+        self, order: Order, account: TradeAccount, progress: Progress | None = None
+    ) -> Order:
+        """Run the executor on ``order``, or join the run this process already has for it."""
+        running = self._running.get(order.id)
+        if running is None:
+            running = asyncio.create_task(
+                self._executor.run(order, account, progress=progress), name=f"order-{order.id}"
+            )
+            self._running[order.id] = running
+            running.add_done_callback(self._finished)
+        # a caller that goes away (a cancelled handler) does not cancel the order's run
+        return await asyncio.shield(running)
 
     def _account(self, key: UnlockedKey) -> TradeAccount:
         return TradeAccount(owner=key.pubkey, key=key, max_priority_fee_lamports=self._max_fee)
+
+    def _finished(self, task: asyncio.Task[Order]) -> None:
+        order_id = task.get_name().removeprefix("order-")
+        self._running.pop(order_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            pass  # retrieved here; every caller that joined it got the exception itself
 
     async def recover_all(self, *, concurrency: int = 8) -> list[Order]:
         """Resolve every non-final order (run on start); returns them in their new state."""
@@ -188,8 +276,56 @@ class TradingService:
                     return order
 
         results = list(await asyncio.gather(*(one(o) for o in pending)))
-        await self.refresh_gauge()
+        await self._refresh_gauge_quietly()
         return results
+
+    async def run_claimer(
+        self,
+        stop: asyncio.Event,
+        *,
+        interval_s: float = CLAIM_INTERVAL_S,
+        batch: int = CLAIM_BATCH,
+        concurrency: int = 8,
+    ) -> None:
+        """Until ``stop``: every ``interval_s`` lease orders nobody holds (or whose lease lapsed)
+        and recover each, at most ``concurrency`` at a time. A database outage only delays it."""
+        cfg = self._executor.config
+        gate = asyncio.Semaphore(concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def one(order: Order) -> None:
+            async with gate:
+                try:
+                    await self.recover(order)
+                except Exception as exc:  # its lease lapses; a later round tries again
+                    log.warning("claimed_order_failed", order_id=order.id, error=repr(exc))
+
+        try:
+            while not stop.is_set():
+                free = concurrency - len(tasks)
+                if free > 0:
+                    try:
+                        claimed = await self._orders.claim_batch(
+                            cfg.worker_id, cfg.lease_s, self._now(), limit=min(batch, free)
+                        )
+                    except Exception as exc:
+                        if not is_transient(exc):
+                            raise
+                        log.info("claimer_database_unavailable", error=type(exc).__name__)
+                        claimed = []
+                    for order in claimed:
+                        if order.id in self._running:
+                            continue
+                        log.info("order_claimed", order_id=order.id, status=order.status.value)
+                        task = asyncio.create_task(one(order), name=f"claimed-{order.id}")
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval_s)
+        finally:
+            for task in tasks:
+                task.cancel()  # orders are persisted at every step: the next owner resumes
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def recover(self, order: Order) -> Order:
         if order.is_final:
@@ -201,12 +337,19 @@ class TradingService:
             if age > self._max_pending_age_s:
                 return await self._orders.transition(order.id, order.status, OrderStatus.CANCELLED)
         key = await self._signers.signer(order.user_id, order.wallet_id)
-        return await self._executor.run(order, self._account(key))
+        return await self._drive(order, self._account(key))
 
     async def refresh_gauge(self) -> None:
         counts = await self._orders.count_by_status()
         for status in OrderStatus:
             self._metrics.orders.labels(state=status.value).set(counts.get(status, 0))
+
+    async def _refresh_gauge_quietly(self) -> None:
+        """The gauge is bookkeeping: a database hiccup here must not turn a result into an error."""
+        try:
+            await self.refresh_gauge()
+        except Exception as exc:
+            log.info("orders_gauge_refresh_failed", error=type(exc).__name__)
 
 
 def describe(orders: Sequence[Order]) -> list[str]:

@@ -5,7 +5,11 @@
 * ``transition`` is a compare-and-set: ``UPDATE ... WHERE id = :id AND status = :expected
   RETURNING``; losing the race raises ``StaleOrderState``.
 * ``claim`` is a worker lease (``lockedBy``/``lockedUntil``) taken with one conditional UPDATE;
-  ``claim_batch`` uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas split the work.
+  ``claim_batch`` uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas split the work (the
+  trading service's claimer loop). ``create`` can take the lease with the insert, so a claimer
+  never grabs an order its creator is about to run.
+* ``mark_notified`` is the owner-notified marker (``notifiedAt``), a compare-and-set so one
+  sender wins; ``list_unnotified`` is the outbox: final orders whose result no one delivered.
 """
 
 from __future__ import annotations
@@ -114,9 +118,12 @@ class OrderRepository(Repository):
         priority_fee_lamports: int = 0,
         quote: Mapping[str, Any] | None = None,
         order_id: str | None = None,
+        locked_by: str | None = None,
+        lease_s: float | None = None,
     ) -> tuple[Order, bool]:
         """Insert a PENDING order; ``(order, True)`` if new, ``(existing, False)`` if the same
-        ``(user_id, idempotency_key)`` was seen before (also when two calls race)."""
+        ``(user_id, idempotency_key)`` was seen before (also when two calls race). With
+        ``locked_by`` and ``lease_s`` the new row is born leased to that worker."""
         if amount <= 0:
             raise ValueError(f"order amount must be positive base units, got {amount}")
         now = self._now()
@@ -143,6 +150,12 @@ class OrderRepository(Repository):
                     attempts=0,
                     created_at=now,
                     updated_at=now,
+                    locked_by=locked_by if lease_s is not None else None,
+                    locked_until=(
+                        now + timedelta(seconds=lease_s)
+                        if locked_by is not None and lease_s is not None
+                        else None
+                    ),
                 ),
             )
             return to_order(row), created
@@ -275,6 +288,49 @@ class OrderRepository(Repository):
                 .returning(SniperOrderRow)
             )
             return sorted((to_order(r) for r in rows), key=lambda o: (o.created_at, o.id))
+
+    # -- owner notification (the outbox) ---------------------------------------------------------
+
+    async def mark_notified(
+        self, order_id: str, at: datetime, *, user_id: int | None = None
+    ) -> bool:
+        """Set ``notifiedAt`` on a final order that has none; True for the one caller that set it.
+
+        ``user_id`` scopes it to the owner (the frontend path); None is internal (the outbox).
+        """
+        conditions = [
+            SniperOrderRow.id == order_id,
+            SniperOrderRow.notified_at.is_(None),
+            SniperOrderRow.status.in_(list(FINAL_STATES)),
+        ]
+        if user_id is not None:
+            conditions.append(SniperOrderRow.user_id == user_id)
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(SniperOrderRow)
+                .where(*conditions)
+                .values(notified_at=at)
+                .returning(SniperOrderRow.id)
+            )
+            return result.scalar_one_or_none() is not None
+
+    async def is_notified(self, order_id: str) -> bool:
+        async with self._db.session() as session:
+            at = await session.scalar(
+                select(SniperOrderRow.notified_at).where(SniperOrderRow.id == order_id)
+            )
+            return at is not None
+
+    async def list_unnotified(self, finished_before: datetime, limit: int = 50) -> list[Order]:
+        """Final orders whose owner was not told, last changed before ``finished_before`` (the
+        grace lets the path that finished an order deliver it first), oldest first."""
+        return await self._list(
+            SniperOrderRow.notified_at.is_(None),
+            SniperOrderRow.status.in_(list(FINAL_STATES)),
+            SniperOrderRow.updated_at < finished_before,
+            limit=limit,
+            oldest_first=True,
+        )
 
     # -- listings --------------------------------------------------------------------------------
 

@@ -1,0 +1,45 @@
+"""Is a storage failure worth retrying? ``is_transient(exc)`` for callers that must not import
+SQLAlchemy (the executor, the trading service, the app's loops).
+
+Transient: the server did not answer or went away (connection refused or reset, a pooled
+connection closed by a restart, "the database system is starting up", a timeout), or asked for a
+retry (serialization failure, deadlock, too many connections). Everything else (a constraint, bad
+data, a bug) is not: retrying the same statement cannot help.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from sniper_bot.errors import TemporaryError
+
+__all__ = ["is_transient"]
+
+# SQLSTATE classes/codes that mean "try again": 08 connection exception, 53 insufficient
+# resources, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now, 40001/40P01.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P0")
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+_MAX_DEPTH = 8
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a storage outage or an explicit retry request."""
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen and len(seen) < _MAX_DEPTH:
+        seen.add(id(current))
+        if isinstance(current, TemporaryError | OSError | DisconnectionError | PoolTimeout):
+            return True
+        if isinstance(current, OperationalError | InterfaceError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (
+            state in _TRANSIENT_SQLSTATES or state.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+        ):
+            return True
+        nxt = getattr(current, "orig", None) if isinstance(current, DBAPIError) else None
+        current = nxt or current.__cause__
+    return False
