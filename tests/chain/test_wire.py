@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -101,29 +100,54 @@ def test_bodies_that_are_not_jsonrpc_are_malformed(body: bytes) -> None:
         wire.decode_single("public", body)
 
 
-@given(st.binary(max_size=200))
-def test_any_body_yields_a_result_or_an_rpc_error(body: bytes) -> None:
-    with contextlib.suppress(RpcError):
-        wire.decode_single("public", body)
-
-
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-        lambda children: (
-            st.lists(children, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(["code", "message", "data", "error", "result", "id"]),
-                children,
-                max_size=4,
-            )
-        ),
-        max_leaves=12,
-    )
+json_documents = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["code", "message", "data", "error", "result", "id"]),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
 )
-def test_any_json_document_yields_a_result_or_an_rpc_error(document: object) -> None:
-    with contextlib.suppress(RpcError):
-        wire.decode_single("public", json.dumps(document).encode())
+NOT_JSON = object()
+
+
+def check_decoded(body: bytes, document: object) -> None:
+    """A JSON-RPC object without an error gives back its ``result``, exactly; anything else raises
+    an ``RpcError`` (``RpcMalformedResponse`` when there is no error object to classify)."""
+    if isinstance(document, dict) and document.get("error") is None and "result" in document:
+        assert wire.decode_single("public", body) == document["result"]
+        return
+    with pytest.raises(RpcError) as info:
+        wire.decode_single("public", body)
+    if not isinstance(document, dict) or document.get("error") is None:
+        assert isinstance(info.value, RpcMalformedResponse)
+
+
+def parsed_or_not_json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return NOT_JSON
+
+
+@given(st.binary(max_size=200) | json_documents.map(lambda d: json.dumps(d).encode()))
+def test_any_body_yields_its_result_or_an_rpc_error(body: bytes) -> None:
+    check_decoded(body, parsed_or_not_json(body))
+
+
+@given(json_documents)
+def test_any_json_document_yields_its_result_or_an_rpc_error(document: object) -> None:
+    check_decoded(json.dumps(document).encode(), document)
+
+
+@given(st.none() | st.booleans() | st.integers() | st.text(max_size=20) | json_documents)
+def test_a_result_comes_back_exactly_as_sent(result: object) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "result": result, "id": 3}).encode()
+    assert wire.decode_single("public", body) == result
 
 
 def test_batch_answers_are_matched_by_id_not_position() -> None:

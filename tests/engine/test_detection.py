@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import random
 from collections.abc import AsyncIterator
@@ -82,10 +81,40 @@ def test_truncated_events_decode_up_to_their_last_whole_field_or_are_refused(
     assert parsed.user == event.user
 
 
-@given(st.binary(max_size=300))
-def test_random_bytes_after_the_discriminator_raise_only_decode_error(tail: bytes) -> None:
-    with contextlib.suppress(DecodeError):
-        parse_create_event(CREATE_EVENT_DISCRIMINATOR + tail)
+EVENT_FIELDS = (
+    "name", "symbol", "uri", "mint", "bonding_curve", "user", "creator", "timestamp",
+    "virtual_token_reserves", "virtual_sol_reserves", "real_token_reserves",
+    "token_total_supply", "token_program",
+)  # fmt: skip
+
+
+def fields(event: object) -> list[object]:
+    return [getattr(event, name) for name in EVENT_FIELDS]
+
+
+def borsh_string(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(4, "little") + raw
+
+
+@given(st.binary(max_size=300), st.none() | create_events())
+def test_bytes_after_the_discriminator_decode_to_what_they_say_or_raise_only_decode_error(
+    tail: bytes, event: lp.CreateEvent | None
+) -> None:
+    """Random bytes, or a real event followed by random bytes (newer fields we do not read)."""
+    data = CREATE_EVENT_DISCRIMINATOR + tail if event is None else lp.encode_create_event(event)
+    try:
+        parsed = parse_create_event(data if event is None else data + tail)
+    except DecodeError:
+        assert event is None, "a real event was refused"
+        return
+    if event is not None:
+        assert [getattr(parsed, f) for f in EVENT_FIELDS] == [
+            getattr(event, f) for f in EVENT_FIELDS
+        ]
+    head = b"".join(map(borsh_string, (parsed.name, parsed.symbol, parsed.uri)))
+    keys_ = bytes(parsed.mint) + bytes(parsed.bonding_curve) + bytes(parsed.user)
+    assert data[8:].startswith(head + keys_)  # the strings and keys are the bytes' own
 
 
 def _event(mint: Pubkey | None = None) -> lp.CreateEvent:
