@@ -76,19 +76,39 @@ def test_bad_imports_say_what_is_wrong_without_echoing(text: str, fragment: str)
     assert info.value.__context__ is None or info.value.__suppress_context__
 
 
+pasted_keys = st.tuples(
+    st.binary(min_size=32, max_size=32).map(Keypair.from_seed),
+    st.booleans(),
+    st.sampled_from(["", " ", "\n", "\t ", "\r\n"]),
+).map(lambda t: t[2] + (export_key(t[0]).json_array if t[1] else export_key(t[0]).base58) + t[2])
+
+
+def decoded(text: str) -> bytes:
+    """The bytes the pasted text spells, read independently of the parser."""
+    cleaned = text.strip()
+    return bytes(json.loads(cleaned)) if cleaned.startswith("[") else base58.b58decode(cleaned)
+
+
 @settings(max_examples=200)
-@given(st.text(max_size=200))
-def test_any_text_either_parses_or_raises_a_key_import_error(text: str) -> None:
+@given(st.text(max_size=200) | pasted_keys)
+def test_any_text_parses_to_the_key_it_spells_or_raises_a_key_import_error(text: str) -> None:
     message = ""
     try:
         kp = parse_secret_key(text)
     except KeyImportError as exc:
         message = str(exc)
     else:
-        assert len(bytes(kp)) == 64
+        raw = decoded(text)
+        assert bytes(kp) == raw
+        assert kp.pubkey() == Keypair.from_seed(raw[:32]).pubkey()
     stripped = text.strip()
     if len(stripped) >= 12:
         assert stripped not in message
+
+
+@given(pasted_keys)
+def test_a_pasted_key_is_never_refused(text: str) -> None:
+    assert bytes(parse_secret_key(text)) == decoded(text)
 
 
 def test_parse_address_accepts_a_wallet() -> None:
