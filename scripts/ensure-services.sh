@@ -44,6 +44,22 @@ else
   wait_for redis redis_up && echo "services: Redis started" || missing+=("Redis on $REDIS_HOST:$REDIS_PORT")
 fi
 
+# pg_dump, for the test that searches a whole dump for secrets: Debian's postgresql-client keeps it
+# in /usr/lib/postgresql/N/bin, off PATH (the tests look there too). Under CI=true, installed if absent.
+pg_dump_found() {
+  command -v pg_dump >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/pg_dump" >/dev/null
+}
+if pg_dump_found; then
+  echo "services: pg_dump found"
+else
+  if $ci && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "services: installing postgresql-client (pg_dump)"
+    { apt-get install -y -q postgresql-client || { apt-get update -q && apt-get install -y -q postgresql-client; }; } \
+      >/tmp/sniper-bot-apt.log 2>&1 || true
+  fi
+  pg_dump_found && echo "services: pg_dump installed" || missing+=("pg_dump (package postgresql-client)")
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   for m in "${missing[@]}"; do echo "services: NOT AVAILABLE: $m" >&2; done
   if $ci; then
