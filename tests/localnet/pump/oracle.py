@@ -3,6 +3,7 @@ requests batched as a JSON list. `npm ci` runs once when node_modules is missing
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -51,6 +52,18 @@ class Oracle:
         if done.returncode != 0:
             raise RuntimeError(f"oracle failed: {done.stderr[-3000:]}")
         return json.loads(done.stdout)
+
+    async def run(self, request: Any) -> Any:
+        """The same, without blocking the event loop (for requests that call localnet's RPC)."""
+        self.calls += 1
+        proc = await asyncio.create_subprocess_exec(
+            "node", str(SCRIPT), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "NODE_NO_WARNINGS": "1"},
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), 300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"oracle failed: {err.decode()[-3000:]}")
+        return json.loads(out)
 
 
 def b64(data: bytes) -> str:
