@@ -180,6 +180,7 @@ class App:
             done = await withdrawals.recover_all()
             log.info("recovery_done", orders=len(orders), withdrawals=len(done))
 
+        self.add_service("withdrawals", withdrawals.run)
         self.snipes = self._build_snipes(stack, trading)
         self.control.attach_snipes(self.snipes)
         self.add_service("snipes", self.snipes.run)
@@ -206,7 +207,17 @@ class App:
             WithdrawalRepository(self.database),
             self.metrics,
             lambda: datetime.now(UTC),
+            # without a bot nobody can be told: results stay untold for a start that has one
+            notify=self._notify_withdrawal if self.settings.telegram.bot_token else None,
         )
+
+    async def _notify_withdrawal(self, record: Any) -> None:
+        """A withdrawal ended: tell its owner (raises to be retried when Telegram is down)."""
+        if self.control is None or self.telegram is None:
+            raise RuntimeError("the Telegram frontend is not built yet; kept for later")
+        outcome = await self.control.withdrawal_outcome(record)
+        if outcome is not None:
+            await self.telegram.notify_withdrawal(*outcome)
 
     def _build_snipes(self, stack: Stack, trading: TradingService) -> SnipeEngine:
         """Launch detection (pump.fun logs, Raydium v4 accounts) on a dedicated subscription

@@ -38,7 +38,7 @@ from sniper_bot.domain.money import LAMPORTS_PER_SOL, WSOL_MINT
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
 
-__all__ = ["Control", "ControlDeps"]
+__all__ = ["Control", "ControlDeps", "WithdrawPinRetry"]
 
 log = structlog.get_logger(__name__)
 
@@ -491,23 +491,62 @@ class Control:
         pin: str,
         action_id: str,
     ) -> WithdrawalView:
+        """PIN, sign, store, send once; returns within a second or two, usually SENT. The
+        frontend shows it, then calls ``withdrawal_shown``: the final result is pushed to the
+        owner when it lands. A wrong PIN with attempts left raises ``WithdrawPinRetry``."""
         if self._d.withdrawals is None:
             raise ControlError("withdrawals not wired", user_message="Withdrawals are disabled.")
         await self._user(ident)
-        record = await self._d.withdrawals.execute(
-            ident.telegram_id, destination, amount_text, mint, pin, action_id
+        from sniper_bot.wallet.pin import WrongPinError
+
+        try:
+            record = await self._d.withdrawals.submit(
+                ident.telegram_id, destination, amount_text, mint, pin, action_id
+            )
+        except WrongPinError as exc:
+            if exc.attempts_left <= 0:
+                raise
+            raise WithdrawPinRetry(exc.attempts_left) from None
+        return _withdrawal_view(record)
+
+    async def withdrawal_shown(self, ident: Identity, view: WithdrawalView) -> None:
+        """The owner saw ``view``: final, it is never pushed again; otherwise it is watched and
+        its final result pushed (through ``withdrawal_outcome``) when it lands."""
+        if self._d.withdrawals is not None:
+            await self._d.withdrawals.shown(ident.telegram_id, view.id, final=view.is_final)
+
+    async def withdrawal_outcome(self, record: Any) -> tuple[int, WithdrawalView] | None:
+        """For the notifier: whose withdrawal ended (Telegram id), and how."""
+        user = await self._d.users.get(record.user_id)
+        if user is None:
+            return None
+        return user.telegram_id, _withdrawal_view(record)
+
+
+class WithdrawPinRetry(ControlError):
+    """A wrong PIN at a withdrawal with attempts left: the same confirmation can take another."""
+
+    def __init__(self, attempts_left: int) -> None:
+        sentence = (
+            f"Wrong PIN. {attempts_left} attempt(s) left before the PIN is locked. Send the PIN "
+            "again, or /home to cancel."
         )
-        return WithdrawalView(
-            id=record.id,
-            status=record.status.value,
-            asset=record.asset,
-            amount=record.amount,
-            decimals=record.decimals,
-            destination=record.destination,
-            fee_lamports=record.fee_lamports,
-            signature=record.signature,
-            error_sentence=record.error.user_message if record.error else None,
-        )
+        super().__init__("wrong withdrawal PIN", user_message=sentence)
+        self.attempts_left = attempts_left
+
+
+def _withdrawal_view(record: Any) -> WithdrawalView:
+    return WithdrawalView(
+        id=record.id,
+        status=record.status.value,
+        asset=record.asset,
+        amount=record.amount,
+        decimals=record.decimals,
+        destination=record.destination,
+        fee_lamports=record.fee_lamports,
+        signature=record.signature,
+        error_sentence=record.error.user_message if record.error else None,
+    )
 
 
 def _snipe_view(target: Any) -> SnipeView:

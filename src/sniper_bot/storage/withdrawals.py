@@ -5,6 +5,9 @@
 * ``transition`` is a compare-and-set (``UPDATE ... WHERE id = :id AND status = :expected
   RETURNING``); the loser gets ``None`` and must reload.
 * User-facing reads are scoped by the user id; another user's withdrawal reads as missing.
+* ``claim_notification`` is the "tell the owner once" marker: a compare-and-set on
+  ``"notifiedAt" IS NULL`` of a final row; ``release_notification`` undoes a claim whose message
+  could not be sent, so a later sweep sends it.
 """
 
 from __future__ import annotations
@@ -225,6 +228,52 @@ class WithdrawalRepository(Repository):
         )
         async with self._db.session() as session:
             return [to_withdrawal(r) for r in await session.scalars(stmt)]
+
+    async def list_unnotified(self, limit: int = 100) -> list[WithdrawalRecord]:
+        """Final withdrawals whose owner was not told yet, oldest first (all users)."""
+        stmt = (
+            select(WithdrawalRow)
+            .where(
+                WithdrawalRow.status.in_(list(FINAL_WITHDRAWAL_STATES)),
+                WithdrawalRow.notified_at.is_(None),
+            )
+            .order_by(WithdrawalRow.updated_at, WithdrawalRow.id)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [to_withdrawal(r) for r in await session.scalars(stmt)]
+
+    async def claim_notification(self, withdrawal_id: str) -> bool:
+        """Mark a final withdrawal as told to its owner; True only for the one caller that
+        marked it (False: not final, already claimed, or missing)."""
+        async with self._db.session() as session:
+            claimed = await session.scalar(
+                update(WithdrawalRow)
+                .where(
+                    WithdrawalRow.id == withdrawal_id,
+                    WithdrawalRow.status.in_(list(FINAL_WITHDRAWAL_STATES)),
+                    WithdrawalRow.notified_at.is_(None),
+                )
+                .values(notified_at=self._now())
+                .returning(WithdrawalRow.id)
+            )
+            return claimed is not None
+
+    async def release_notification(self, withdrawal_id: str) -> None:
+        """Undo a claim whose message did not go out (the next sweep tries again)."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(WithdrawalRow)
+                .where(WithdrawalRow.id == withdrawal_id)
+                .values(notified_at=None)
+            )
+
+    async def notified_at(self, withdrawal_id: str) -> datetime | None:
+        async with self._db.session() as session:
+            found: datetime | None = await session.scalar(
+                select(WithdrawalRow.notified_at).where(WithdrawalRow.id == withdrawal_id)
+            )
+            return found
 
     async def transition(
         self,

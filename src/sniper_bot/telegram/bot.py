@@ -17,11 +17,17 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
-from sniper_bot.control.views import ExitView, OrderView, SnipeView
+from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
-from sniper_bot.telegram.render import render_exit, render_order, render_snipes
+from sniper_bot.telegram.render import (
+    render_exit,
+    render_order,
+    render_snipes,
+    render_withdrawal,
+)
 from sniper_bot.telegram.routers import all_routers
+from sniper_bot.telegram.routers.wallet import SECRET_STATES
 from sniper_bot.telegram.storage import DurableStorage, FallbackStorage, SessionStore
 
 if TYPE_CHECKING:
@@ -79,7 +85,7 @@ def build_dispatcher(
     error_mw = ErrorMiddleware(metrics)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(IdentityMiddleware())
-        observer.outer_middleware(ThrottleMiddleware())
+        observer.outer_middleware(ThrottleMiddleware(secret_states=SECRET_STATES))
         observer.middleware(error_mw)
     dp.include_routers(*all_routers())
     return dp
@@ -125,6 +131,16 @@ class TelegramFrontend:
     async def notify_exit(self, telegram_id: int, view: ExitView) -> None:
         """Push an automatic exit (take-profit, stop-loss...) to the position's owner."""
         await self.bot.send_message(telegram_id, render_exit(view))
+
+    async def notify_withdrawal(self, telegram_id: int, view: WithdrawalView) -> None:
+        """Push a withdrawal's final result to its owner. Returns when sent, or when the owner
+        can never be reached (blocked the bot, chat gone); raises when a retry may succeed."""
+        from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+
+        try:
+            await self.bot.send_message(telegram_id, render_withdrawal(view))
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            log.warning("withdrawal_notify_undeliverable", withdrawal_id=view.id, error=str(exc))
 
     async def close(self) -> None:
         await self.bot.session.close()

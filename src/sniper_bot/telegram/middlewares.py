@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import structlog
@@ -33,37 +34,67 @@ class IdentityMiddleware(BaseMiddleware):
 
 
 class ThrottleMiddleware(BaseMiddleware):
-    """At most ``rate`` updates/s per user, bursts up to ``burst``; extra ones are dropped."""
+    """Per user, at most ``rate`` updates/s with bursts up to ``burst``, counted separately for
+    messages and button presses (a user tapping buttons can still type, and the other way round).
+
+    An update over the limit is not handled, and never silently: a press gets the notice as its
+    callback answer; a message gets a reply (at most one a second per user, so a flood does not
+    become a flood of replies). A message dropped in one of ``secret_states`` (a PIN, a secret
+    key) is deleted too, as its handler would have done.
+    """
 
     def __init__(
-        self, rate: float = 3.0, burst: int = 6, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float = 3.0,
+        burst: int = 6,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        secret_states: Collection[str] = (),
     ) -> None:
         self._rate = rate
         self._burst = burst
         self._clock = clock
-        self._buckets: dict[int, tuple[float, float]] = {}
+        self._secret_states = frozenset(secret_states)
+        self._buckets: dict[tuple[str, int], tuple[float, float]] = {}
         self._warned: dict[int, float] = {}
+
+    def allow(self, kind: str, user_id: int) -> bool:
+        """Take one token from the user's ``kind`` bucket ("message" or "callback")."""
+        now = self._clock()
+        key = (kind, user_id)
+        tokens, last = self._buckets.get(key, (float(self._burst), now))
+        tokens = min(float(self._burst), tokens + (now - last) * self._rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            return False
+        self._buckets[key] = (tokens - 1.0, now)
+        if len(self._buckets) > 100_000:
+            self._buckets.clear()
+            self._warned.clear()
+        return True
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
-        if user is not None:
+        if user is None:
+            return await handler(event, data)
+        kind = "callback" if isinstance(event, CallbackQuery) else "message"
+        if self.allow(kind, user.id):
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery):
+            await event.answer("Slow down a little.")
+        elif isinstance(event, Message):
+            secret = data.get("raw_state") in self._secret_states
+            if secret:
+                with contextlib.suppress(Exception):
+                    await event.delete()
             now = self._clock()
-            tokens, last = self._buckets.get(user.id, (float(self._burst), now))
-            tokens = min(float(self._burst), tokens + (now - last) * self._rate)
-            if tokens < 1.0:
-                self._buckets[user.id] = (tokens, now)
-                if isinstance(event, CallbackQuery):
-                    await event.answer("Slow down a little.")
-                elif isinstance(event, Message) and self._warned.get(user.id, 0.0) < now - 1.0:
-                    # tell the user (once a second) instead of silently ignoring what they typed
-                    self._warned[user.id] = now
-                    await event.answer("Slow down a little: that message was not processed.")
-                return None
-            self._buckets[user.id] = (tokens - 1.0, now)
-            if len(self._buckets) > 100_000:
-                self._buckets.clear()
-                self._warned.clear()
-        return await handler(event, data)
+            if secret or self._warned.get(user.id, float("-inf")) < now - 1.0:
+                self._warned[user.id] = now
+                await event.answer(
+                    "Slow down a little: that message was not processed"
+                    + (" and was deleted; send it again." if secret else ".")
+                )
+        return None
 
 
 class ErrorMiddleware(BaseMiddleware):

@@ -230,4 +230,4 @@ def render_withdrawal(view: WithdrawalView) -> str:
         return f"{head}\n✅ Sent. Fee: {format_sol(view.fee_lamports)}{sig}"
     if view.status in ("FAILED", "EXPIRED"):
         return f"{head}\n❌ {escape(view.error_sentence or view.status.lower())}"
-    return f"{head}\n⏳ {view.status.lower()}…"
+    return f"{head}\n⏳ Sent, confirming… I will message you the result when it lands."

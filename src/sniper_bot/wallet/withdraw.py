@@ -1,15 +1,16 @@
 """Withdrawals of SOL and tokens: a preview to confirm, then one signed v0 transaction.
 
-Flow (the control facade drives it):
+Flow (``wallet.withdrawals.WithdrawalService`` drives it; this module only computes and signs):
 1. ``preview_sol`` / ``preview_token`` check the amount against balances the caller read from the
    chain and return a ``WithdrawalPreview`` (amount, network fee, rent for a new token account,
    destination) for the confirmation step. Nothing is signed yet.
 2. After the user confirms and passes the PIN (``WalletService.unlock_for_withdrawal``),
    ``sign_withdrawal`` builds and signs the transaction against a fresh blockhash.
-3. The result goes through the trading executor's crash-safe path: persist the signature, the
-   signed bytes and ``last_valid_block_height`` BEFORE the first send, resend the same bytes until
-   that height passes, and only then, after ``getSignatureStatuses`` proves it did not land, may a
-   new transaction be signed. A withdrawal is never re-signed while an older one may still land.
+3. ``WithdrawalService`` (not the trading executor: it has its own path, on the same rules)
+   persists the signature, the signed bytes and ``last_valid_block_height`` BEFORE the first send
+   and resends only those bytes until they land or that height passes with no status (EXPIRED,
+   final). It never signs a second transaction for the same withdrawal: after EXPIRED the user
+   starts a new one.
 
 Instructions (PROTOCOLS 2.10 and 7): ComputeBudget SetComputeUnitLimit (tag 2, u32) and
 SetComputeUnitPrice (tag 3, u64 micro-lamports); System Transfer (u32 2, u64 lamports);

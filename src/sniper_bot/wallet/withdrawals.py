@@ -1,12 +1,23 @@
 """``WithdrawalService``: SOL and token withdrawals from preview to a final state, crash-safe.
 
     preview(tg, destination, amount, mint)           -> WithdrawalPlan (reads, signs nothing)
-    execute(tg, destination, amount, mint, pin, key) -> WithdrawalRecord
+    submit(tg, destination, amount, mint, pin, key)  -> WithdrawalRecord, within a second or two:
         PIN (lock-out counted) -> plan rebuilt from fresh balances -> row PENDING (idempotent on
         key) -> sign -> row SIGNED(signature, lastValidBlockHeight, bytes) -> send -> SENT
-        -> the same bytes resent until the signature lands (meta.err decides CONFIRMED | FAILED)
-        or the block height passes lastValidBlockHeight with no status (EXPIRED)
-    recover_all()                                    -> resolves every non-final row on start
+    shown(tg, id, final)                             -> the caller showed the record: a final one
+        is marked told; otherwise a background watch resends the same bytes until the signature
+        lands (meta.err decides CONFIRMED | FAILED) or the block height passes
+        lastValidBlockHeight with no status (EXPIRED), then ``notify`` tells the owner
+    execute(...)                                     -> submit + watch in the call (tests, tools)
+    recover_all()                                    -> resolves every non-final row on start and
+                                                        tells owners what ended untold
+    run(stop)                                        -> every ``sweep_interval_s``: results whose
+                                                        message failed, rows nobody watches
+
+Telling the owner exactly once: the ``"notifiedAt"`` marker is claimed by compare-and-set before
+the message goes out and released when sending raised, so of two replicas (or a live watch and a
+recovery) one sends; a process killed between the claim and the send loses that one message
+(it never sends two).
 
 The same rules as the trade executor: nothing is sent before SIGNED is committed, only those bytes
 are ever sent, EXPIRED needs proof, every transition is a compare-and-set. The same idempotency
@@ -16,6 +27,7 @@ key returns the same withdrawal: a double tap never makes a second transfer.
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +45,7 @@ from solders.transaction import VersionedTransaction
 from sniper_bot.chain.errors import PreflightFailure
 from sniper_bot.chain.types import LandedTransaction, SignatureStatus
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
-from sniper_bot.domain.money import format_sol
+from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.domain.orders import OrderError, OrderErrorType
 from sniper_bot.domain.withdrawal import (
     FINAL_WITHDRAWAL_STATES,
@@ -51,6 +63,7 @@ from sniper_bot.trading.classify import classify_tx_error, is_already_processed
 from sniper_bot.wallet.keys import AddressError, parse_address
 from sniper_bot.wallet.service import WalletNotFoundError, WalletService, WalletView
 from sniper_bot.wallet.withdraw import (
+    SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     TokenInfo,
@@ -74,8 +87,12 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Boundary = Callable[[str, WithdrawalRecord], Awaitable[None]]
+# Tells the owner a final withdrawal; returns when told (or when the owner cannot be reached for
+# good, e.g. the user blocked the bot); raises to be retried by the next sweep.
+Notify = Callable[[WithdrawalRecord], Awaitable[None]]
 _CONFIRMED = ("confirmed", "finalized")
 _SOL_DECIMALS = 9
+_ETHEREUM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 # Token-2022 mint extension -> (account extension it forces on every new token account, size).
 _ACCOUNT_EXTENSIONS = {1: 8, 9: 0, 14: 1, 16: 64, 26: 0}  # fee amount, non-transferable, hook...
 _ERROR_TYPES = {
@@ -91,6 +108,7 @@ class WithdrawalChain(Protocol):
     async def get_balance(self, pubkey: Pubkey) -> int: ...
     async def get_multiple_accounts(self, pubkeys: Sequence[Pubkey]) -> list[Account | None]: ...
     async def recent_blockhash(self) -> tuple[Hash, int]: ...
+    async def get_latest_blockhash(self) -> tuple[Hash, int]: ...
     async def send_transaction(
         self, tx: VersionedTransaction, *, skip_preflight: bool = False, fanout: int = 1
     ) -> Signature: ...
@@ -126,6 +144,9 @@ class WithdrawalStore(Protocol):
         self, user_id: int, statuses: tuple[WithdrawalStatus, ...] | None = None, limit: int = 20
     ) -> list[WithdrawalRecord]: ...
     async def list_non_final(self) -> list[WithdrawalRecord]: ...
+    async def list_unnotified(self, limit: int = 100) -> list[WithdrawalRecord]: ...
+    async def claim_notification(self, withdrawal_id: str) -> bool: ...
+    async def release_notification(self, withdrawal_id: str) -> None: ...
     async def user_id_for_telegram(self, telegram_id: int) -> int | None: ...
     async def transition(
         self,
@@ -141,9 +162,11 @@ class WithdrawalConfig:
     priority_fee_lamports: int = FEE_LEVEL_LAMPORTS[FeeLevel.MEDIUM]
     poll_interval_s: float = 0.4
     resend_interval_s: float = 2.0
-    land_deadline_s: float = 120.0  # stop watching; the row stays non-final for recovery
+    land_deadline_s: float = 120.0  # one watch round; a background watch starts another
     send_fanout: int = 1
     pending_grace_s: float = 60.0  # recovery fails PENDING rows older than this (never signed)
+    sweep_interval_s: float = 30.0  # untold results and unwatched rows are picked up this often
+    retry_pause_s: float = 2.0  # a watch round that ended non-final or on an error waits this
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +240,7 @@ class WithdrawalService:
         boundary: Boundary | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        notify: Notify | None = None,
     ) -> None:
         self._rpc = rpc
         self._wallets = wallets
@@ -227,6 +251,8 @@ class WithdrawalService:
         self._boundary = boundary
         self._sleep = sleep
         self._monotonic = monotonic
+        self._notify = notify
+        self._watches: dict[str, asyncio.Task[None]] = {}
 
     # -- user actions ------------------------------------------------------------------------------
 
@@ -255,13 +281,43 @@ class WithdrawalService:
         *,
         wallet_id: int | None = None,
     ) -> WithdrawalRecord:
-        """PIN, then one signed transfer driven to a final state (or left SIGNED/SENT for
-        recovery when the network stays silent past the deadline). Input errors raise
-        ``WithdrawalError``; failures after the row exists are in the record's ``error``."""
+        """``submit``, then watch in the call until final (or left SIGNED/SENT for recovery
+        when the network stays silent past the deadline); the caller shows the result, so a
+        final one is marked told."""
+        record = await self.submit(
+            telegram_id,
+            destination_text,
+            amount_text,
+            mint_text,
+            pin,
+            idempotency_key,
+            wallet_id=wallet_id,
+        )
+        record = await self._resume(record)
+        if record.is_final:
+            await self._repo.claim_notification(record.id)
+        return record
+
+    async def submit(
+        self,
+        telegram_id: int,
+        destination_text: str,
+        amount_text: str,
+        mint_text: str | None,
+        pin: str,
+        idempotency_key: str,
+        *,
+        wallet_id: int | None = None,
+    ) -> WithdrawalRecord:
+        """PIN, then one signed transfer stored and sent once: the record comes back SENT (or
+        SIGNED when the send's fate is unknown, FAILED when it was refused) without waiting for
+        it to land; the caller shows it and calls ``shown``. Input errors raise
+        ``WithdrawalError``; failures after the row exists are in the record's ``error``. The
+        same key returns the same withdrawal as it is now."""
         signer = await self._wallets.unlock_for_withdrawal(telegram_id, wallet_id, pin)
         existing = await self._repo.get_by_idempotency_key(signer.user_id, idempotency_key)
         if existing is not None:
-            return await self._resume(existing)
+            return existing
         plan = await self._plan(
             signer.pubkey, signer.wallet_id, destination_text, amount_text, mint_text
         )
@@ -278,10 +334,12 @@ class WithdrawalService:
             idempotency_key=idempotency_key,
         )
         if not created:
-            return await self._resume(record)
+            return record
         log.info("withdrawal_created", withdrawal_id=record.id, user_id=record.user_id)
         try:
-            blockhash, last_valid = await self._rpc.recent_blockhash()
+            # asked now, not the background cache: its hash may be most of 150 blocks old (with
+            # localnet's 40 ms slots it can be past them) and a withdrawal can wait one round trip
+            blockhash, last_valid = await self._rpc.get_latest_blockhash()
         except TemporaryError as exc:
             failure = WithdrawalFailure(WithdrawalErrorType.RPC_UNAVAILABLE, str(exc))
             return await self._fail(record, failure)
@@ -297,8 +355,100 @@ class WithdrawalService:
         if moved is None:  # recovery failed it meanwhile: these bytes are never sent
             return await self._reload(record)
         await self._hook("signed", moved)
-        record = await self._first_send(moved, signed.transaction)
-        return await self._resume(record)
+        return await self._first_send(moved, signed.transaction)
+
+    async def shown(self, telegram_id: int, withdrawal_id: str, *, final: bool) -> None:
+        """The owner was shown this withdrawal; ``final``: in a final state (so it is told).
+        Otherwise the final result is pushed through ``notify`` when it lands."""
+        record = await self.get(telegram_id, withdrawal_id)
+        if record is None:
+            return
+        if final:
+            await self._repo.claim_notification(record.id)
+        else:
+            self.follow(record)
+
+    def follow(self, record: WithdrawalRecord) -> None:
+        """Watch ``record`` in the background until final, then tell its owner (one watch per
+        withdrawal in this process; another process watching too is harmless)."""
+        if record.id in self._watches:
+            return
+        task = asyncio.create_task(self._watch(record), name=f"withdrawal-{record.id}")
+        self._watches[record.id] = task
+        task.add_done_callback(lambda _: self._watches.pop(record.id, None))
+
+    async def _watch(self, record: WithdrawalRecord) -> None:
+        while True:
+            try:
+                record = await self._recover(record)
+                if record.is_final:
+                    await self._deliver(record)
+                    return
+            except ValueError:  # a row that can never be resumed (no bytes): recovery logs it
+                log.exception("withdrawal_watch_gave_up", withdrawal_id=record.id)
+                return
+            except Exception:  # a database or network error: the row is intact, try again
+                log.warning("withdrawal_watch_error", withdrawal_id=record.id, exc_info=True)
+            await self._sleep(self.config.retry_pause_s)
+            try:
+                record = await self._reload(record)
+            except ValueError:
+                return
+            except Exception:
+                log.warning("withdrawal_watch_reload_failed", withdrawal_id=record.id)
+
+    async def _deliver(self, record: WithdrawalRecord) -> None:
+        """Tell the owner a final withdrawal, once: claim the marker, send, release on error."""
+        if self._notify is None or not await self._repo.claim_notification(record.id):
+            return
+        try:
+            await self._notify(record)
+        except Exception:
+            log.warning("withdrawal_notify_failed", withdrawal_id=record.id, exc_info=True)
+            await self._repo.release_notification(record.id)
+            return
+        log.info("withdrawal_notified", withdrawal_id=record.id, status=record.status.value)
+
+    async def deliver_pending(self) -> int:
+        """Tell owners every final withdrawal nobody told them about; returns how many."""
+        if self._notify is None:
+            return 0
+        rows = await self._repo.list_unnotified()
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: every ``sweep_interval_s`` tell untold results and watch non-final
+        rows nobody in this process watches (a watch that died, another replica's leftovers).
+        On stop the watches are cancelled; their rows stay non-final for the next start."""
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), self.config.sweep_interval_s)
+                    break
+                except TimeoutError:
+                    pass
+                try:
+                    await self.sweep()
+                except Exception:  # a database hiccup: the next sweep tries again
+                    log.warning("withdrawal_sweep_failed", exc_info=True)
+        finally:
+            await self.close()
+
+    async def sweep(self) -> None:
+        await self.deliver_pending()
+        stale = self._clock() - timedelta(seconds=self.config.pending_grace_s)
+        for row in await self._repo.list_non_final():
+            if row.id not in self._watches and row.updated_at < stale:
+                self.follow(row)
+
+    async def close(self) -> None:
+        """Cancel the background watches (rows stay as stored; recovery finishes them)."""
+        tasks = list(self._watches.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def get(self, telegram_id: int, withdrawal_id: str) -> WithdrawalRecord | None:
         user_id = await self._repo.user_id_for_telegram(telegram_id)
@@ -311,11 +461,13 @@ class WithdrawalService:
     async def recover_all(self) -> list[WithdrawalRecord]:
         """Resolve every non-final withdrawal (start-up): PENDING rows past the grace period
         were never signed and fail; SIGNED/SENT rows are watched to landing or expiry."""
-        rows = await self._repo.list_non_final()
+        rows = [r for r in await self._repo.list_non_final() if r.id not in self._watches]
         log.info("withdrawal_recovery", count=len(rows))
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._recover(r)) for r in rows]
-        return [t.result() for t in tasks]
+        done = [t.result() for t in tasks]
+        await self.deliver_pending()  # what recovery just ended, and what ended untold before
+        return done
 
     async def _recover(self, record: WithdrawalRecord) -> WithdrawalRecord:
         if record.status is WithdrawalStatus.PENDING:
@@ -345,17 +497,46 @@ class WithdrawalService:
         amount_text: str,
         mint_text: str | None,
     ) -> WithdrawalPlan:
+        if _ETHEREUM_ADDRESS.fullmatch(destination_text.strip()):
+            raise WithdrawalError(
+                "That is an Ethereum address; this wallet sends on Solana only. Paste a Solana "
+                "wallet address (base58, 32-44 characters)."
+            )
         try:
             destination = parse_address(destination_text)
         except AddressError as exc:
             raise WithdrawalError(exc.user_message or str(exc)) from exc
+        await self._check_destination(destination)
         if mint_text is None or mint_text.strip().upper() == SOL_ASSET:
-            request = _amount(amount_text, _SOL_DECIMALS)
+            request = _amount(amount_text, _SOL_DECIMALS, " SOL")
             balance = await self._rpc.get_balance(source)
             preview = self._sol(source, str(destination), request, balance)
         else:
             preview = await self._token(source, destination, mint_text, amount_text)
         return WithdrawalPlan.of(wallet_id, preview)
+
+    async def _check_destination(self, destination: Pubkey) -> None:
+        """A wallet owns nothing but SOL: a program, a token account or a mint is not one."""
+        (account,) = await self._rpc.get_multiple_accounts([destination])
+        if account is None or account.owner == SYSTEM_PROGRAM_ID:
+            return
+        if account.executable:
+            raise WithdrawalError(
+                "That address is a program, not a wallet; funds sent there are lost. Paste the "
+                "address of a wallet."
+            )
+        if account.owner in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            if len(account.data) == 82 or (len(account.data) > 165 and account.data[165] == 1):
+                raise WithdrawalError(
+                    "That is a token's mint address, not a wallet; nothing was sent."
+                )
+            raise WithdrawalError(
+                "That is a token account, not a wallet: paste its owner's wallet address "
+                "(tokens are sent to the wallet's own account for them)."
+            )
+        raise WithdrawalError(
+            "That address is an account of a program, not a wallet; paste a wallet address."
+        )
 
     def _sol(
         self, source: Pubkey, destination: str, request: AmountRequest, balance: int
@@ -396,7 +577,7 @@ class WithdrawalService:
         token = TokenInfo(
             mint, account.owner, data[44], account_size=_account_size(data, account.owner)
         )
-        request = _amount(amount_text, token.decimals)
+        request = _amount(amount_text, token.decimals, " of this token")
         src_ata = associated_token_address(source, mint, token.token_program)
         dst_ata = associated_token_address(destination, mint, token.token_program)
         held, recipient = await self._rpc.get_multiple_accounts([src_ata, dst_ata])
@@ -549,18 +730,20 @@ class WithdrawalService:
             await self._boundary(name, record)
 
     def _count(self, status: WithdrawalStatus) -> None:
-        # ``withdrawals_total{outcome}`` is requested in observability.metrics; until it exists
-        # nothing is counted (order metrics must not mix withdrawals into trades).
-        counter = getattr(self._metrics, "withdrawals", None)
-        if counter is not None and status in FINAL_WITHDRAWAL_STATES:
-            counter.labels(outcome=status.value.lower()).inc()
+        # ``withdrawals_total{outcome}``, its own counter: order metrics never count withdrawals.
+        if status in FINAL_WITHDRAWAL_STATES:
+            self._metrics.withdrawals.labels(outcome=status.value.lower()).inc()
 
 
-def _amount(text: str, decimals: int) -> AmountRequest:
+def _amount(text: str, decimals: int, unit: str) -> AmountRequest:
     try:
-        return parse_amount_request(text, decimals)
+        request = parse_amount_request(text, decimals)
     except ValueError as exc:
         raise WithdrawalError(str(exc)) from None
+    if request.exact == 0:  # e.g. 1e-999999999: positive as written, zero once in base units
+        smallest = format_tokens(1, decimals)
+        raise WithdrawalError(f"That amount is zero; the least you can send is {smallest}{unit}.")
+    return request
 
 
 def _programs(tx: VersionedTransaction) -> list[str]:

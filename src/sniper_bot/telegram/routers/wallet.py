@@ -11,7 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
-from sniper_bot.control.facade import Control
+from sniper_bot.control.facade import Control, WithdrawPinRetry
 from sniper_bot.control.views import Identity
 from sniper_bot.telegram.callbacks import MenuCb, WalletCb
 from sniper_bot.telegram.keyboards import home_kb, wallets_kb
@@ -31,6 +31,19 @@ class WalletFlow(StatesGroup):
     pin_new = State()
     withdraw_request = State()
     withdraw_pin = State()
+
+
+# The states whose next message carries a secret or a PIN: deleted even when it is not handled.
+SECRET_STATES = frozenset(
+    str(s.state)
+    for s in (
+        WalletFlow.import_secret,
+        WalletFlow.export_pin,
+        WalletFlow.pin_current,
+        WalletFlow.pin_new,
+        WalletFlow.withdraw_pin,
+    )
+)
 
 
 async def _delete_later(bot: Bot, chat_id: int, message_id: int, delay: float) -> None:
@@ -168,7 +181,10 @@ def build() -> Router:
             return
         mint = parts[2] if len(parts) == 3 else None
         preview = await control.withdraw_preview(ident, parts[0], parts[1], mint)
-        await state.update_data(destination=parts[0], amount=parts[1], mint=mint)
+        # one confirmed preview = one withdrawal: every PIN sent for it (a retry after a wrong
+        # one, a message sent twice) carries the same idempotency key
+        key = f"tg:{message.chat.id}:{message.message_id}:withdraw"
+        await state.update_data(destination=parts[0], amount=parts[1], mint=mint, key=key)
         await state.set_state(WalletFlow.withdraw_pin)
         await message.answer(render_withdraw_preview(preview))
 
@@ -179,11 +195,19 @@ def build() -> Router:
         pin = message.text or ""
         await _forget(message)
         data = await state.get_data()
-        await state.clear()
-        action = f"tg:{message.chat.id}:{message.message_id}:withdraw"
-        withdrawal = await control.withdraw(
-            ident, str(data["destination"]), str(data["amount"]), data.get("mint"), pin, action
-        )
+        await state.clear()  # first, so a PIN sent twice is not a second attempt
+        key = str(data.get("key") or f"tg:{message.chat.id}:{message.message_id}:withdraw")
+        try:
+            withdrawal = await control.withdraw(
+                ident, str(data["destination"]), str(data["amount"]), data.get("mint"), pin, key
+            )
+        except WithdrawPinRetry:
+            # the same confirmation takes another PIN; the error middleware says how many left
+            await state.set_state(WalletFlow.withdraw_pin)
+            await state.set_data(data)
+            raise
+        # answered within a second or two ("sent, confirming…"); the result is pushed on landing
         await message.answer(render_withdrawal(withdrawal), reply_markup=home_kb())
+        await control.withdrawal_shown(ident, withdrawal)
 
     return router
