@@ -184,6 +184,7 @@ class SessionRecord:
     user_id: int | None
     data: Mapping[str, Any]
     expires_at: datetime
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,3 +305,4 @@ class SessionRow(Base):
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime, index=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

@@ -28,7 +28,7 @@ from sniper_bot.telegram.render import (
 )
 from sniper_bot.telegram.routers import all_routers
 from sniper_bot.telegram.routers.wallet import SECRET_STATES
-from sniper_bot.telegram.storage import DurableStorage, FallbackStorage, SessionStore
+from sniper_bot.telegram.storage import FallbackStorage, RedisDocStore, SessionStore
 
 if TYPE_CHECKING:
     from sniper_bot.control.facade import Control
@@ -65,21 +65,17 @@ def build_dispatcher(
     on_redis_failure: Callable[[Exception], None] | None = None,
     sessions: SessionStore | None = None,
 ) -> Dispatcher:
-    """Conversation state in Redis when configured and up; else in the database (``sessions``)."""
-    redis_storage: BaseStorage | None = None
-    if redis_client is not None:
-        from aiogram.fsm.storage.redis import RedisStorage
-
-        redis_storage = RedisStorage(redis_client, state_ttl=FSM_TTL_S, data_ttl=FSM_TTL_S)
-    fallback: BaseStorage = (
-        DurableStorage(sessions, ttl_s=FSM_TTL_S) if sessions is not None else MemoryStorage()
-    )
-    storage: BaseStorage = FallbackStorage(
-        redis_storage,
-        fallback,
-        redis_available or (lambda: redis_storage is not None),
-        on_redis_failure,
-    )
+    """Conversation state in the database (``sessions``), read from its Redis copy while that copy
+    is provably up to date (``telegram/storage.py``); in memory when there is no database."""
+    storage: BaseStorage = MemoryStorage()
+    if sessions is not None:
+        storage = FallbackStorage(
+            RedisDocStore(redis_client) if redis_client is not None else None,
+            sessions,
+            redis_available or (lambda: redis_client is not None),
+            on_redis_failure,
+            ttl_s=FSM_TTL_S,
+        )
     dp = Dispatcher(storage=storage)
     dp["control"] = control
     error_mw = ErrorMiddleware(metrics)
