@@ -36,6 +36,7 @@ from localnet.launches import (
 from localnet.market import Market
 from localnet.market.api import create_jupiter_app
 from localnet.pump import install as install_pump
+from localnet.pump.control import register_pump_routes
 from localnet.rpc.server import SHUTDOWN_TIMEOUT_S, RpcEndpoint
 from localnet.telegram import FakeTelegram, create_telegram_app
 from localnet.tokens import TokenFactory
@@ -166,6 +167,7 @@ class Localnet:
             engine=self.engine,
             telegram=self.telegram,
         )
+        self.launchpad = register_pump_routes(control, self.cluster, self.config.seed)
         jupiter = create_jupiter_app(
             self.market, api_key=self.config.jupiter_api_key, rate_limit=None
         )

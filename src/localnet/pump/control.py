@@ -1,0 +1,102 @@
+"""Control-API routes for the pump.fun curve (documented in docs/LOCALNET.md):
+
+    POST /pump/launch        {"name", "symbol", "dev_buy_lamports"?, "creator_index"?}
+    POST /pump/{mint}/trade  {"side": "buy"|"sell", "lamports"? (buy), "tokens"? (sell; default
+                              all), "trader_index"?}
+    GET  /pump/{mint}        the BondingCurve fields
+
+Creators and traders are wallets derived from the seed (`pump-creator-N`, `pump-trader-N`), each
+airdropped 100 SOL the first time it is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from localnet.cluster import Cluster
+from localnet.market.keys import derive_keypair
+from localnet.pump.launchpad import LaunchError, PumpLaunchpad
+
+WALLET_LAMPORTS = 100 * 1_000_000_000
+
+
+def _json(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Pubkey) else v) for k, v in fields.items()}
+
+
+def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> PumpLaunchpad:
+    pad = PumpLaunchpad(cluster, seed)
+    funded: set[Pubkey] = set()
+
+    def wallet(kind: str, index: int) -> Keypair:
+        kp = derive_keypair(seed, f"pump-{kind}-{index}")
+        if kp.pubkey() not in funded:
+            cluster.airdrop(kp.pubkey(), WALLET_LAMPORTS)
+            funded.add(kp.pubkey())
+        return kp
+
+    async def body(request: web.Request) -> dict[str, Any]:
+        data = await request.json() if request.can_read_body else {}
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}',
+                                     content_type="application/json")  # fmt: skip
+        return data
+
+    def bad(message: str, status: int = 400) -> web.Response:
+        return web.json_response({"error": message}, status=status)
+
+    async def launch(request: web.Request) -> web.Response:
+        params = await body(request)
+        try:
+            creator = wallet("creator", int(params.get("creator_index", 0)))
+            done = pad.launch(
+                creator, name=str(params.get("name", "Localnet Coin")),
+                symbol=str(params.get("symbol", "LOCAL")), uri=str(params.get("uri", "")),
+                dev_buy_lamports=int(params.get("dev_buy_lamports", 0)),
+            )  # fmt: skip
+        except (TypeError, ValueError) as exc:
+            return bad(str(exc))
+        except LaunchError as exc:
+            return bad(f"{exc} logs={list(exc.logs[-3:])}")
+        return web.json_response({
+            "mint": str(done.mint), "creator": str(done.creator),
+            "bonding_curve": str(done.bonding_curve), "create_signature": done.create_signature,
+            "dev_buy_signature": done.dev_buy_signature, "dev_tokens": done.dev_tokens,
+        }, status=201)  # fmt: skip
+
+    async def trade(request: web.Request) -> web.Response:
+        params = await body(request)
+        side = params.get("side", "buy")
+        if side not in ("buy", "sell"):
+            return bad("side must be 'buy' or 'sell'")
+        try:
+            mint = Pubkey.from_string(request.match_info["mint"])
+            trader = wallet("trader", int(params.get("trader_index", 0)))
+            if side == "buy":
+                signature = pad.buy(mint, trader, lamports=int(params.get("lamports", 10**8)))
+            else:
+                held = pad.token_balance(mint, trader.pubkey())
+                signature = pad.sell(mint, trader, tokens=int(params.get("tokens", held)))
+        except (TypeError, ValueError) as exc:
+            return bad(str(exc))
+        except LaunchError as exc:
+            return web.json_response({"error": str(exc), "err": exc.err}, status=400)
+        return web.json_response({"signature": signature, "trader": str(trader.pubkey()),
+                                  "tokens": pad.token_balance(mint, trader.pubkey())})  # fmt: skip
+
+    async def curve(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(
+                _json(pad.curve(Pubkey.from_string(request.match_info["mint"])))
+            )
+        except ValueError as exc:
+            return bad(str(exc), 404)
+
+    app.router.add_post("/pump/launch", launch)
+    app.router.add_post("/pump/{mint}/trade", trade)
+    app.router.add_get("/pump/{mint}", curve)
+    return pad

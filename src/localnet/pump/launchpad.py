@@ -1,0 +1,242 @@
+"""Launch coins on the pump.fun curve and trade them as other wallets, with the same instructions
+a client sends (`create_v2`, `buy_v2`, `sell_v2`, account lists of pump-sdk 2.0.0), so every
+launch and trade is a real transaction on localnet's pump program (`localnet.pump`).
+
+    pad = PumpLaunchpad(cluster)
+    launch = pad.launch(creator, name="Moon", symbol="MOON", dev_buy_lamports=SOL)
+    pad.buy(launch.mint, trader, lamports=SOL // 10)
+    pad.sell(launch.mint, trader, tokens=pad.token_balance(launch.mint, trader.pubkey()))
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from solders.compute_budget import set_compute_unit_limit
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.token.state import TokenAccount
+from solders.transaction import VersionedTransaction
+
+from localnet.encoding import TOKEN_2022_PROGRAM_ID
+from localnet.market import instructions as tix
+from localnet.pump import curve as math
+from localnet.pump import program
+from localnet.pump.state import (
+    BONDING_CURVE_LAYOUT,
+    BUYBACK_FEE_RECIPIENTS,
+    EVENT_AUTHORITY,
+    FEE_CONFIG,
+    FEE_CONFIG_LAYOUT,
+    FEE_RECIPIENTS,
+    GLOBAL,
+    GLOBAL_LAYOUT,
+    GLOBAL_VOLUME_ACCUMULATOR,
+    MAYHEM_PROGRAM_ID,
+    MINT_AUTHORITY,
+    PUMP_FEE_PROGRAM_ID,
+    PUMP_PROGRAM_ID,
+    ZERO,
+    bonding_curve_address,
+    creator_vault_address,
+    decode_account,
+    discriminator,
+    sharing_config_address,
+    user_volume_accumulator_address,
+)
+
+
+class LaunchpadBank(Protocol):
+    def latest_blockhash(self) -> Any: ...
+
+    def get_account(self, pubkey: Pubkey) -> Any: ...
+
+    def send_transaction(self, tx: VersionedTransaction) -> Any: ...
+
+
+class LaunchError(Exception):
+    """A launch or trade transaction failed; `err` is the transaction error."""
+
+    def __init__(self, what: str, err: Any, logs: tuple[str, ...]) -> None:
+        super().__init__(f"{what} failed: {err}")
+        self.err, self.logs = err, logs
+
+
+@dataclass(frozen=True, slots=True)
+class CurveLaunch:
+    mint: Pubkey
+    creator: Pubkey
+    bonding_curve: Pubkey
+    create_signature: str
+    dev_buy_signature: str | None
+    dev_tokens: int
+
+
+def _string(text: str) -> bytes:
+    raw = text.encode()
+    return struct.pack("<I", len(raw)) + raw
+
+
+def _metas(names: tuple[str, ...], keys: dict[str, Pubkey], writable: set[str],
+           signers: set[str]) -> list[AccountMeta]:  # fmt: skip
+    return [AccountMeta(keys[n], n in signers, n in writable) for n in names]
+
+
+def create_v2_instruction(
+    mint: Pubkey, creator: Pubkey, user: Pubkey, name: str, symbol: str, uri: str
+) -> Instruction:
+    curve = bonding_curve_address(mint)
+
+    def mayhem(*seeds: bytes) -> Pubkey:
+        return Pubkey.find_program_address(list(seeds), MAYHEM_PROGRAM_ID)[0]
+
+    sol_vault = mayhem(b"sol-vault")
+    keys = {
+        "mint": mint, "mint_authority": MINT_AUTHORITY, "bonding_curve": curve,
+        "associated_bonding_curve": tix.associated_token_address(
+            curve, mint, TOKEN_2022_PROGRAM_ID),
+        "global": GLOBAL, "user": user, "system_program": tix.SYSTEM_PROGRAM_ID,
+        "token_program": TOKEN_2022_PROGRAM_ID,
+        "associated_token_program": tix.ASSOCIATED_TOKEN_PROGRAM_ID,
+        "mayhem_program_id": MAYHEM_PROGRAM_ID, "global_params": mayhem(b"global-params"),
+        "sol_vault": sol_vault, "mayhem_state": mayhem(b"mayhem-state", bytes(mint)),
+        "mayhem_token_vault": tix.associated_token_address(
+            sol_vault, mint, TOKEN_2022_PROGRAM_ID),
+        "event_authority": EVENT_AUTHORITY, "program": PUMP_PROGRAM_ID,
+    }  # fmt: skip
+    writable = {"mint", "bonding_curve", "associated_bonding_curve", "user", "mayhem_program_id",
+                "sol_vault", "mayhem_state", "mayhem_token_vault"}  # fmt: skip
+    data = (discriminator("global", "create_v2") + _string(name) + _string(symbol) + _string(uri)
+            + bytes(creator) + b"\x00" + b"\x00" + struct.pack("<Q", 0) + b"\x00")  # fmt: skip
+    metas = _metas(program.CREATE_V2_ACCOUNTS, keys, writable, {"mint", "user"})
+    return Instruction(PUMP_PROGRAM_ID, data, metas)
+
+
+def trade_v2_instruction(
+    side: str, mint: Pubkey, creator: Pubkey, user: Pubkey, amount: int, limit: int,
+    fee_recipient: Pubkey, buyback: Pubkey, token_program: Pubkey = TOKEN_2022_PROGRAM_ID,
+) -> Instruction:  # fmt: skip
+    """`buy_v2` (amount = tokens, limit = max SOL) or `sell_v2` (limit = min SOL) on a SOL curve."""
+    curve, vault = bonding_curve_address(mint), creator_vault_address(creator)
+    uva = user_volume_accumulator_address(user)
+    wsol, spl = tix.WSOL_MINT, tix.TOKEN_PROGRAM_ID
+
+    def quote_ata(owner: Pubkey) -> Pubkey:
+        return tix.associated_token_address(owner, wsol, spl)
+
+    keys = {
+        "global": GLOBAL, "base_mint": mint, "quote_mint": wsol,
+        "base_token_program": token_program,
+        "quote_token_program": spl, "associated_token_program": tix.ASSOCIATED_TOKEN_PROGRAM_ID,
+        "fee_recipient": fee_recipient, "associated_quote_fee_recipient": quote_ata(fee_recipient),
+        "buyback_fee_recipient": buyback,
+        "associated_quote_buyback_fee_recipient": quote_ata(buyback), "bonding_curve": curve,
+        "associated_base_bonding_curve": tix.associated_token_address(curve, mint, token_program),
+        "associated_quote_bonding_curve": quote_ata(curve), "user": user,
+        "associated_base_user": tix.associated_token_address(user, mint, token_program),
+        "associated_quote_user": quote_ata(user), "creator_vault": vault,
+        "associated_creator_vault": quote_ata(vault),
+        "sharing_config": sharing_config_address(mint),
+        "global_volume_accumulator": GLOBAL_VOLUME_ACCUMULATOR, "user_volume_accumulator": uva,
+        "associated_user_volume_accumulator": quote_ata(uva), "fee_config": FEE_CONFIG,
+        "fee_program": PUMP_FEE_PROGRAM_ID, "system_program": tix.SYSTEM_PROGRAM_ID,
+        "event_authority": EVENT_AUTHORITY, "program": PUMP_PROGRAM_ID,
+    }  # fmt: skip
+    names = program.BUY_V2_ACCOUNTS if side == "buy" else program.SELL_V2_ACCOUNTS
+    writable = {n for n in names if n.startswith("associated_") and n != "associated_token_program"}
+    writable |= {"fee_recipient", "buyback_fee_recipient", "bonding_curve", "user",
+                 "creator_vault", "user_volume_accumulator"}  # fmt: skip
+    data = discriminator("global", f"{side}_v2") + struct.pack("<QQ", amount, limit)
+    return Instruction(PUMP_PROGRAM_ID, data, _metas(names, keys, writable, {"user"}))
+
+
+class PumpLaunchpad:
+    """Creators launch, other wallets trade: each call is one or two real transactions."""
+
+    def __init__(self, bank: LaunchpadBank, seed: int = 0) -> None:
+        self.bank = bank
+        self.rng = random.Random(seed)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def _fields(self, key: Pubkey, kind: str, layout: Any) -> dict[str, Any]:
+        account = self.bank.get_account(key)
+        fields = None if account is None else decode_account(kind, layout, bytes(account.data))
+        if fields is None:
+            raise ValueError(f"no {kind} account at {key}")
+        return fields
+
+    def curve(self, mint: Pubkey) -> dict[str, Any]:
+        return self._fields(bonding_curve_address(mint), "BondingCurve", BONDING_CURVE_LAYOUT)
+
+    def token_balance(self, mint: Pubkey, owner: Pubkey) -> int:
+        ata = tix.associated_token_address(owner, mint, TOKEN_2022_PROGRAM_ID)
+        account = self.bank.get_account(ata)
+        if account is None or not account.data:
+            return 0
+        return int(TokenAccount.from_bytes(bytes(account.data[:165])).amount)
+
+    def quote_buy(self, mint: Pubkey, lamports: int) -> int:
+        """Tokens `lamports` (fees included) buy now: the SDK's getBuyTokenAmountFromSolAmount."""
+        global_ = self._fields(GLOBAL, "Global", GLOBAL_LAYOUT)
+        fee_config = self._fields(FEE_CONFIG, "FeeConfig", FEE_CONFIG_LAYOUT)
+        state = self.curve(mint)
+        rates = math.fee_rates(global_, fee_config, state)
+        total = rates.protocol_bps + (rates.creator_bps if state["creator"] != ZERO else 0)
+        spend = (lamports - 1) * 10_000 // (total + 10_000)
+        tokens = (
+            spend * state["virtual_token_reserves"] // (state["virtual_quote_reserves"] + spend)
+        )
+        return int(min(tokens, state["real_token_reserves"]))
+
+    # -- transactions ------------------------------------------------------------------------------
+    def _send(self, what: str, payer: Keypair, ixs: list[Instruction],
+              signers: list[Keypair]) -> str:  # fmt: skip
+        msg = MessageV0.try_compile(payer.pubkey(), ixs, [], self.bank.latest_blockhash())
+        outcome = self.bank.send_transaction(VersionedTransaction(msg, [payer, *signers]))
+        if outcome.err is not None or not outcome.landed:
+            raise LaunchError(what, outcome.err, tuple(outcome.logs))
+        return str(outcome.signature)
+
+    def launch(self, creator: Keypair, *, name: str, symbol: str, uri: str = "",
+               dev_buy_lamports: int = 0, mint: Keypair | None = None) -> CurveLaunch:  # fmt: skip
+        """`create_v2` (Token-2022 mint, 6 decimals), then the creator's dev buy of that many
+        lamports (fees included) in the next transaction, as launch tools send them."""
+        mint = mint or Keypair()
+        uri = uri or f"https://localnet.invalid/{mint.pubkey()}.json"
+        ix = create_v2_instruction(mint.pubkey(), creator.pubkey(), creator.pubkey(), name, symbol,
+                                   uri)  # fmt: skip
+        create_sig = self._send("create_v2", creator, [set_compute_unit_limit(300_000), ix], [mint])
+        dev_sig, dev_tokens = None, 0
+        if dev_buy_lamports > 0:
+            dev_tokens = self.quote_buy(mint.pubkey(), dev_buy_lamports)
+            dev_sig = self.buy(mint.pubkey(), creator, lamports=dev_buy_lamports, tokens=dev_tokens)
+        return CurveLaunch(mint.pubkey(), creator.pubkey(), bonding_curve_address(mint.pubkey()),
+                           create_sig, dev_sig, dev_tokens)  # fmt: skip
+
+    def buy(self, mint: Pubkey, trader: Keypair, *, lamports: int, tokens: int | None = None,
+            slippage_bps: int = 100) -> str:  # fmt: skip
+        """Spend up to `lamports` (+ slippage) on the tokens they buy now."""
+        tokens = self.quote_buy(mint, lamports) if tokens is None else tokens
+        creator = self.curve(mint)["creator"]
+        user = trader.pubkey()
+        ixs = [
+            set_compute_unit_limit(250_000),
+            tix.create_associated_token_account_idempotent(user, user, mint, TOKEN_2022_PROGRAM_ID),
+            trade_v2_instruction("buy", mint, creator, user, tokens,
+                                 lamports + lamports * slippage_bps // 10_000,
+                                 self.rng.choice(FEE_RECIPIENTS),
+                                 self.rng.choice(BUYBACK_FEE_RECIPIENTS)),
+        ]  # fmt: skip
+        return self._send("buy_v2", trader, ixs, [])
+
+    def sell(self, mint: Pubkey, trader: Keypair, *, tokens: int, min_lamports: int = 0) -> str:
+        creator = self.curve(mint)["creator"]
+        ix = trade_v2_instruction("sell", mint, creator, trader.pubkey(), tokens, min_lamports,
+                                  self.rng.choice(FEE_RECIPIENTS),
+                                  self.rng.choice(BUYBACK_FEE_RECIPIENTS))  # fmt: skip
+        return self._send("sell_v2", trader, [set_compute_unit_limit(250_000), ix], [])
