@@ -256,7 +256,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="fsm-interleavings-"))
 
 
 @settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
