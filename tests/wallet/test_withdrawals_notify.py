@@ -32,12 +32,15 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def both_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
+def both_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'withdrawals.sqlite'}"
-    else:
-        url = str(request.getfixturevalue("pg_url"))
-    async for e in _env(url):
+        return f"sqlite+aiosqlite:///{tmp_path / 'withdrawals.sqlite'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def both_env(both_url: str) -> AsyncIterator[Env]:
+    async for e in _env(both_url):
         yield e
 
 
