@@ -62,6 +62,7 @@ def encode_create_event(e: CreateEvent) -> bytes:
                       e.real_token_reserves, e.token_total_supply)
         + bytes(e.token_program) + bytes([e.is_mayhem_mode, e.is_cashback_enabled])
         + bytes(e.quote_mint) + struct.pack("<Q", e.virtual_sol_reserves)
+        + struct.pack("<Q", 0) + b"\x00"  # creator_fee_bps (schedule rate), is_holder_reward
     )  # fmt: skip
 
 
