@@ -17,7 +17,7 @@ import aiohttp
 from sniper_bot.cache import FallbackCache, MemoryCache
 from sniper_bot.cache.redis import RedisManager
 from sniper_bot.chain.endpoints import EndpointConfig, endpoints_from_urls
-from sniper_bot.chain.pool import RpcPool
+from sniper_bot.chain.pool import DEFAULT_HEALTH_INTERVAL_S, RpcPool
 from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.config import Settings
 from sniper_bot.observability.metrics import Metrics
@@ -47,8 +47,11 @@ __all__ = [
     "build_stack",
     "build_wallets",
     "endpoints",
+    "health_interval_s",
     "worker_id",
 ]
+
+MIN_HEALTH_INTERVAL_S = 0.5
 
 
 def breaker_config(settings: Settings) -> BreakerConfig:
@@ -58,6 +61,14 @@ def breaker_config(settings: Settings) -> BreakerConfig:
         success_threshold=b.success_threshold,
         timeout_s=b.timeout_ms / 1000,
         monitoring_period_s=b.monitoring_period_ms / 1000,
+    )
+
+
+def health_interval_s(settings: Settings) -> float:
+    """How often the RPC health probe runs: every 10 s, or every breaker timeout when that is
+    shorter, so an idle endpoint's OPEN breaker is probed (and closed) soon after its timeout."""
+    return max(
+        MIN_HEALTH_INTERVAL_S, min(DEFAULT_HEALTH_INTERVAL_S, breaker_config(settings).timeout_s)
     )
 
 
@@ -123,9 +134,12 @@ class Stack:
     risk: RiskService
 
     async def close(self) -> None:
+        """After every service stopped: whatever fails from here on is our own doing, so the
+        breakers (shared through Redis, outliving this process) stop counting first."""
+        self.breakers.stop()
         await self.pool.close()
-        await self.breakers.close()
         await self.http.close()
+        await self.breakers.close()
 
 
 async def build_stack(
@@ -146,6 +160,7 @@ async def build_stack(
         session=http,
         default_timeout_s=settings.rpc.timeout_ms / 1000,
         cache_items=settings.cache.max_items,
+        health_interval_s=health_interval_s(settings),
     )
     rpc = SolanaRpc(pool)
     jupiter = JupiterClient(

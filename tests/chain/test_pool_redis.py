@@ -16,6 +16,8 @@ from sniper_bot.resilience import BreakerConfig, BreakerRegistry, BreakerState, 
 
 from . import fake_rpc
 from .conftest import ManualClock, PoolFactory
+from .test_health_recovery import TIMEOUT_S as BREAKER_TIMEOUT_S
+from .test_health_recovery import open_primary_and_backup
 
 Providers = dict[str, fake_rpc.FakeRpc]
 
@@ -126,3 +128,38 @@ async def test_redis_killed_mid_run_breakers_keep_working_in_memory(
         await pool.request("getSlot")
     assert registry.get("rpc:helius").state() is BreakerState.CLOSED
     await registry.close()
+
+
+async def test_two_replicas_probing_one_shared_breaker_close_it_once_and_leave_no_probe_held(
+    make_pool: PoolFactory, providers: Providers, redis_url: str, clock: ManualClock
+) -> None:
+    registry_a = await redis_registry(redis_url, Metrics(), clock)
+    registry_b = await redis_registry(redis_url, Metrics(), clock)
+    pool_a = make_pool(breakers=registry_a, metrics=Metrics())
+    pool_b = make_pool(breakers=registry_b, metrics=Metrics())
+    await open_primary_and_backup(pool_a, providers)
+    await pool_b.check_health()  # replica B learns the shared OPEN state from Redis
+    assert {s.name: s.breaker_state for s in pool_b.status()}["quicknode"] == "OPEN"
+
+    clock.advance(BREAKER_TIMEOUT_S)
+    await asyncio.gather(pool_a.check_health(), pool_b.check_health())
+    await asyncio.gather(pool_a.check_health(), pool_b.check_health())
+
+    raw = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        for name in ("rpc:helius", "rpc:quicknode"):
+            shared = await raw.hgetall(f"circuit_breaker:{name}")
+            assert (shared["state"], shared["failureCount"], shared["successCount"]) == (
+                "CLOSED",
+                "0",
+                "0",
+            )
+            assert int(await raw.get("{circuit_breaker:" + name + "}:probes") or 0) == 0
+    finally:
+        await raw.aclose()
+    for pool in (pool_a, pool_b):
+        assert {s.breaker_state for s in pool.status()} == {"CLOSED"}
+    # HALF_OPEN admits one probe at a time across both replicas: at most 2 per success needed
+    assert 2 <= providers["quicknode"].count("getHealth") <= 4
+    await registry_a.close()
+    await registry_b.close()

@@ -189,3 +189,26 @@ async def test_per_breaker_config_overrides_the_default(registry: BreakerRegistr
     breaker = registry.get("jupiter", BreakerConfig(failure_threshold=1))
     await breaker.record_failure()
     assert breaker.state() is BreakerState.OPEN
+
+
+async def test_after_the_registry_stops_failures_are_not_counted_and_probe_slots_are_freed(
+    registry: BreakerRegistry, store: BreakerStore, metrics: Metrics, clock: FakeClock
+) -> None:
+    closed = registry.get("rpc:primary")
+    await trip(registry, "rpc:backup")
+    probing = registry.get("rpc:backup")
+    clock.advance(30)
+    await probing.acquire()  # the HALF_OPEN probe slot, held when the stop comes
+    await closed.acquire()
+
+    registry.stop()  # the process is stopping: calls now fail because of us
+    for _ in range(CFG.failure_threshold):
+        await closed.record_failure()
+    await probing.record_failure()
+
+    assert closed.state() is BreakerState.CLOSED
+    assert (await store.load("rpc:primary", CFG, int(clock() * 1000))).failure_count == 0
+    assert probing.state() is BreakerState.HALF_OPEN
+    assert (await store.load("rpc:backup", CFG, int(clock() * 1000))).probes == 0
+    assert sample(metrics.registry, "circuit_breaker_failures_total", name="rpc:primary") is None
+    assert registry.get("rpc:later").stopped  # created after the stop: stopped as well

@@ -18,6 +18,8 @@ import aiohttp
 
 from sniper_bot.chain import wire
 from sniper_bot.chain.errors import (
+    RpcClientClosed,
+    RpcError,
     RpcMalformedResponse,
     RpcTimeout,
     RpcTransportError,
@@ -114,10 +116,20 @@ class JsonRpcClient:
         return wire.decode_batch(self.name, body, ids)
 
     async def post(self, payload: bytes, *, timeout_s: float | None = None) -> bytes:
-        """POST a body; returns the 200 body or raises the classified transport error."""
+        """POST a body; returns the 200 body or raises the classified transport error.
+
+        A failure after this process closed its HTTP session (its own stop) is
+        ``RpcClientClosed``: no fault of the endpoint.
+        """
         timeout = aiohttp.ClientTimeout(
             total=timeout_s if timeout_s is not None else self._timeout_s
         )
+        if self._session.closed:
+            raise RpcClientClosed(
+                f"{self.name}: not sent: this process closed its HTTP session",
+                endpoint=self.name,
+                sent=False,
+            )
         try:
             async with self._session.post(
                 self.url, data=payload, headers=self._headers, timeout=timeout
@@ -132,17 +144,25 @@ class JsonRpcClient:
                         self._wall_clock(),
                     )
                 return body
-        except TimeoutError as exc:
-            raise RpcTimeout(
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            if self._session.closed:  # our own stop cut the request short
+                raise RpcClientClosed(
+                    f"{self.name}: interrupted: this process closed its HTTP session",
+                    endpoint=self.name,
+                ) from exc
+            raise self._transport_error(exc, timeout) from exc
+
+    def _transport_error(self, exc: BaseException, timeout: aiohttp.ClientTimeout) -> RpcError:
+        if isinstance(exc, TimeoutError):
+            return RpcTimeout(
                 f"{self.name}: no answer within {timeout.total:.2f}s", endpoint=self.name
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
+            )
+        if isinstance(exc, aiohttp.ClientConnectorError):
             err = RpcTransportError(
                 f"{self.name}: cannot connect: {exc.os_error or exc}", endpoint=self.name
             )
             err.not_processed = True
-            raise err from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise RpcTransportError(
-                f"{self.name}: transport error: {type(exc).__name__}: {exc}", endpoint=self.name
-            ) from exc
+            return err
+        return RpcTransportError(
+            f"{self.name}: transport error: {type(exc).__name__}: {exc}", endpoint=self.name
+        )

@@ -8,7 +8,8 @@
     ├── RpcTransportError(TemporaryError)    connection refused/reset, HTTP 5xx, other statuses
     ├── RpcMalformedResponse(TemporaryError) not JSON, wrong shape, solders' bare int / panic
     ├── RpcRequestError(PermanentError)      the node rejected the request (-32602, -32601...)
-    └── PreflightFailure(RpcRequestError)    -32002 simulation failed (.err, .logs, .units_consumed)
+    │   └── PreflightFailure                 -32002 simulation failed (.err, .logs, .units_consumed)
+    └── RpcClientClosed(PermanentError)      this process is stopping: its HTTP session is closed
 
 ``RpcError`` is the common root so ``except RpcError`` catches every chain failure, while
 ``TemporaryError``/``PermanentError`` tell the caller whether trying again can help.
@@ -22,6 +23,7 @@ from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
 
 __all__ = [
     "PreflightFailure",
+    "RpcClientClosed",
     "RpcError",
     "RpcMalformedResponse",
     "RpcNodeBehind",
@@ -147,3 +149,17 @@ class PreflightFailure(RpcRequestError):
         self.err = err
         self.logs = logs or []
         self.units_consumed = units_consumed
+
+
+class RpcClientClosed(RpcError, PermanentError):
+    """The call failed because this process closed its own HTTP session (a stop), not because of
+    the endpoint: no breaker counts it, and no other endpoint is tried. Retrying in this process
+    cannot help; the next process will (every order is persisted before its first send)."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None, sent: bool = True) -> None:
+        super().__init__(
+            message,
+            endpoint=endpoint,
+            user_message="The bot is restarting. Please try again in a minute.",
+        )
+        self.not_processed = not sent

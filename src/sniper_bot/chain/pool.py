@@ -31,6 +31,7 @@ from sniper_bot.chain.endpoint_state import (
 )
 from sniper_bot.chain.endpoints import EndpointConfig, redact_url
 from sniper_bot.chain.errors import (
+    RpcClientClosed,
     RpcError,
     RpcNodeBehind,
     RpcRateLimited,
@@ -49,6 +50,7 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 POOL_BREAKER = "rpc_pool"
+DEFAULT_HEALTH_INTERVAL_S = 10.0
 _DEFAULT_RETRY_AFTER_S = 1.0
 
 
@@ -68,6 +70,7 @@ class RpcPool:
         deadline_s: float | None = None,
         max_slot_lag: int = 50,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
     ) -> None:
         if not endpoints:
             raise ConfigError("RpcPool needs at least one endpoint (set SOLANA_RPC_URL)")
@@ -80,6 +83,7 @@ class RpcPool:
         self._timeout_s = default_timeout_s
         self._deadline_s = deadline_s if deadline_s is not None else 3 * default_timeout_s
         self._max_slot_lag = max_slot_lag
+        self.health_interval_s = health_interval_s
         self._session = session
         self._owns_session = session is None
         self._pool_breaker = breakers.get(POOL_BREAKER)
@@ -93,9 +97,12 @@ class RpcPool:
         ]
         self._cache: LruCache[Hashable, Any] = LruCache(cache_items, clock)
         self._background: set[asyncio.Task[Any]] = set()
+        self._closing = False
 
     # ----------------------------------------------------------------------------- lifecycle
     async def close(self) -> None:
+        """Stop: from now on a failing call is this process's doing, never an endpoint's."""
+        self._closing = True
         for task in list(self._background):
             task.cancel()
         if self._background:
@@ -231,6 +238,8 @@ class RpcPool:
         fanout: int,
     ) -> tuple[T, str]:
         deadline = self._clock() + (deadline_s if deadline_s is not None else self._deadline_s)
+        if self._closing:
+            raise RpcClientClosed(f"RPC pool is closed: {method} was not sent", sent=False)
         try:
             await self._pool_breaker.acquire()
         except TemporaryError as exc:
@@ -251,7 +260,9 @@ class RpcPool:
                 method, params, parse, idempotent, timeout_s, deadline, tried, errors
             )
         except RpcError as exc:
-            if exc.retryable:
+            if self._ours(exc):
+                await self._pool_breaker.release()
+            elif exc.retryable:
                 await self._pool_breaker.record_failure()
             else:  # an endpoint answered: the pool works, the request was refused
                 await self._pool_breaker.record_success()
@@ -261,6 +272,10 @@ class RpcPool:
             raise
         await self._pool_breaker.record_success()
         return result
+
+    def _ours(self, exc: RpcError) -> bool:
+        """A failure this process caused by stopping (closed session, closed pool)."""
+        return isinstance(exc, RpcClientClosed) or self._closing
 
     async def _failover(
         self,
@@ -295,7 +310,9 @@ class RpcPool:
                 try:
                     return await self._attempt(ep, method, params, parse, per_call), ep.name
                 except RpcError as exc:
-                    if not exc.retryable or (not idempotent and not exc.not_processed):
+                    if self._ours(exc) or not exc.retryable:
+                        raise
+                    if not idempotent and not exc.not_processed:
                         raise
                     errors.append(exc)
                     self._metrics.rpc_failovers.labels(
@@ -351,15 +368,16 @@ class RpcPool:
                 for task, exc in outcomes:
                     if exc is None:  # unreachable: a success returned above
                         continue
-                    if not isinstance(exc, RpcError) or not exc.retryable:
+                    if not isinstance(exc, RpcError) or not exc.retryable or self._ours(exc):
                         raise exc
                     errors.append(exc)
                     self._metrics.rpc_failovers.labels(
                         from_endpoint=tasks[task].name, reason=outcome(exc)
                     ).inc()
         finally:
-            for task in pending:
+            for task in pending:  # cancelled copies still settle their breakers: tracked
                 task.cancel()
+                self._track(task)
         return None
 
     def _track(self, task: asyncio.Task[Any]) -> None:
@@ -386,6 +404,10 @@ class RpcPool:
             raw = await client.call(method, params, timeout_s=timeout_s)
             value: T = raw if parse is None else wire.guarded(ep.name, method, lambda: parse(raw))
         except RpcError as exc:
+            if self._ours(exc):  # our own stop: nothing learned about the endpoint
+                self._observe(ep, method, "cancelled", self._clock() - started)
+                await ep.breaker.release()
+                raise
             self._observe(ep, method, outcome(exc), self._clock() - started)
             if isinstance(exc, RpcRateLimited) and ep.limiter is not None:
                 ep.limiter.block_for(exc.retry_after or _DEFAULT_RETRY_AFTER_S)
@@ -415,14 +437,15 @@ class RpcPool:
 
     # ----------------------------------------------------------------------------- health
     async def check_health(self) -> list[EndpointStatus]:
-        """Probe every endpoint (getHealth + getSlot in one batch); mark the lagging ones behind."""
+        """Probe every endpoint (getHealth + getSlot in one batch); mark the lagging ones behind;
+        probe refused endpoints through their breakers so they close again without traffic."""
         await probe_health(
             self._endpoints, self._client, self._metrics, self._max_slot_lag, self._timeout_s
         )
         return self.status()
 
-    async def run_health_checks(self, interval_s: float = 10.0) -> None:
-        """Background loop for the app's TaskGroup; cancel to stop."""
+    async def run_health_checks(self, interval_s: float | None = None) -> None:
+        """Background loop for the app's TaskGroup, every ``health_interval_s``; cancel to stop."""
         while True:
             await self.check_health()
-            await self._sleep(interval_s)
+            await self._sleep(self.health_interval_s if interval_s is None else interval_s)

@@ -52,7 +52,7 @@ class SolanaRpc:
             max_age_s=blockhash_max_age_s,
         )
 
-    async def run_background(self, health_interval_s: float = 10.0) -> None:
+    async def run_background(self, health_interval_s: float | None = None) -> None:
         """Blockhash refresh + endpoint health probe; run inside the app's TaskGroup."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self.blockhash_cache.run())

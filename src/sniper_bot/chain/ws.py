@@ -185,7 +185,7 @@ class SubscriptionManager:
         self, ep: EndpointConfig, session: aiohttp.ClientSession, url: str
     ) -> None:
         attempt = 0
-        while True:
+        while not session.closed:  # closed: this process is stopping, nothing to reconnect to
             try:
                 async with session.ws_connect(
                     url, heartbeat=self._heartbeat_s, headers=dict(ep.headers)
@@ -202,9 +202,13 @@ class SubscriptionManager:
                         elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
                             break
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                if session.closed:
+                    return
                 log.warning("ws_connect_failed", endpoint=ep.name, reason=repr(exc))
             finally:
                 self._conns.pop(ep.name, None)
+            if session.closed:
+                return
             self._metrics.ws_reconnects.labels(endpoint=ep.name).inc()
             delay = self._backoff.delay(attempt, self._rng)
             attempt += 1

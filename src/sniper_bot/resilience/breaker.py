@@ -11,6 +11,10 @@ operator's ``redis-cli HSET circuit_breaker:<name> state CLOSED`` is seen within
 
 Or by hand: ``acquire()`` then exactly one of ``record_success()`` / ``record_failure()`` /
 ``release()`` (the call ended neither way, e.g. the caller's own bad request).
+
+Once its registry is closed (the process is stopping) a breaker counts no more failures: a call
+cut short by our own shutdown says nothing about the dependency, and the state is shared with
+every replica and outlives this process.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class CircuitBreaker:
         self._loading: asyncio.Future[None] | None = None
         self._seq = 0
         self._probes_held = 0
+        self.stopped = False  # set when the process stops: failures are no longer counted
         metrics.set_breaker_state(name, BreakerState.CLOSED.value)
 
     def __repr__(self) -> str:
@@ -128,6 +133,9 @@ class CircuitBreaker:
         self._apply(await self._store.success(self.name, self.config, now, True), now)
 
     async def record_failure(self) -> None:
+        if self.stopped:  # our own shutdown cut the call short: not the dependency's fault
+            await self.release()
+            return
         self._metrics.circuit_breaker_failures.labels(name=self.name).inc()
         probe = self._take_probe()
         if not probe and self._snap.state is not BreakerState.CLOSED:
@@ -251,6 +259,7 @@ class BreakerRegistry:
         self._clock = clock
         self._refresh_s = refresh_s
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._stopped = False
 
     def get(self, name: str, config: BreakerConfig | None = None) -> CircuitBreaker:
         """The breaker called ``name``, created on first use (``config`` applies only then)."""
@@ -264,11 +273,19 @@ class BreakerRegistry:
                 self._clock,
                 self._refresh_s,
             )
+            breaker.stopped = self._stopped
             self._breakers[name] = breaker
         return breaker
 
     def all(self) -> list[CircuitBreaker]:
         return list(self._breakers.values())
 
+    def stop(self) -> None:
+        """The process is stopping: no breaker counts a failure from now on."""
+        self._stopped = True
+        for breaker in self._breakers.values():
+            breaker.stopped = True
+
     async def close(self) -> None:
+        self.stop()
         await self.store.close()
