@@ -90,10 +90,18 @@ def build_dispatcher(
 class TelegramFrontend:
     """Long-polls the Bot API until the stop event; aiogram backs off through Telegram outages."""
 
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, polling_timeout_s: int = 10) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        polling_timeout_s: int = 10,
+        stop_grace_s: float = 5.0,
+    ) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self._polling_timeout_s = polling_timeout_s
+        self._stop_grace_s = stop_grace_s
 
     async def run(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(Exception):
@@ -108,12 +116,34 @@ class TelegramFrontend:
             name="telegram-polling",
         )
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if not polling.done():
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
-            await polling
-        stopper.cancel()
+        try:
+            await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not polling.done():
+                with contextlib.suppress(RuntimeError):
+                    await self.dispatcher.stop_polling()
+                await polling
+            stopper.cancel()
+        finally:
+            await self._finish_handlers()
+
+    async def _finish_handlers(self) -> None:
+        """Updates still being handled (a buy in its landing loop) get ``stop_grace_s`` to end,
+        then are cancelled (orders are persisted before every send; recovery resumes them). The
+        service returns only after, so the app closes its HTTP sessions and database under no one.
+        """
+        # aiogram runs each update as a task it never awaits; this set is its only handle on them
+        handlers = set(self.dispatcher._handle_update_tasks)
+        if not handlers:
+            return
+        try:
+            await asyncio.wait(handlers, timeout=self._stop_grace_s)
+        finally:  # also when this service is cancelled at the app's stop deadline
+            late = {task for task in handlers if not task.done()}
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+        if late:
+            log.warning("telegram_handlers_cancelled_at_stop", count=len(late))
 
     async def notify_snipe(
         self, telegram_id: int, snipe: SnipeView, order: OrderView | None
