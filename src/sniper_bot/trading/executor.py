@@ -14,7 +14,8 @@ Rules that make "never buy twice" hold whatever crashes:
 
 The database may go away at any step (``storage.transient.is_transient``). Before SIGNED a write
 is retried for ``store_retry_s``, then ``StoreUnavailable`` stops the worker with nothing sent
-(the order is resumed by a claimer once its lease lapses). From SIGNED on the swap may be on
+(the order is resumed by a claimer once its lease lapses); signed bytes whose blockhash would
+expire before the database takes them are built again instead. From SIGNED on the swap may be on
 chain: the landing loop never stops watching for a failed write (marking SENT is tried again on
 the next resend), and the landed result is written until the database takes it. While it holds
 an order the worker renews its lease; releasing it never masks the error that stopped the run.
@@ -81,6 +82,8 @@ _CONFIRMED = ("confirmed", "finalized")
 _ON_CHAIN = (OrderStatus.SIGNED, OrderStatus.SENT)
 _STORE_BACKOFF = Backoff(base_s=0.1, factor=2.0, max_s=2.0, jitter=0.5)
 _RELEASE_ATTEMPTS = 3
+_FRESH_BLOCKS = 30  # a signed swap is stored (then sent) only with this many blocks left
+_MAX_REBUILDS = 3
 
 # What the caller of one ``run`` hears while it waits: (event, order as the worker knows it).
 #   "store_unavailable"  a write is waiting for the database (the order is kept as stored)
@@ -107,6 +110,10 @@ class StoreUnavailable(TemporaryError):
             retry_after=1.0,
         )
         self.order = order
+
+
+class _Stale(Exception):
+    """The signed swap was not stored before its blockhash got too old to send."""
 
 
 class _NotStored(Exception):
@@ -223,19 +230,26 @@ class SwapExecutor:
     # -- before the first send -------------------------------------------------------------------
 
     async def _prepare_and_send(self, order: Order, account: TradeAccount) -> Order:
-        if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
-            order = await self._move(order, OrderStatus.PENDING)
         if account.key is None:
             raise ValueError("the wallet is locked: unlock it before executing a new order")
-        try:
-            return await self._prepare(order, account, account.key)
-        except (_Lost, StoreUnavailable):
-            raise
-        except Exception as exc:  # classified and stored; the order never reached SIGNED
-            current = await self._reload(order)
-            if current.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
-                return await self._fail(current, classify_exception(exc))
-            raise
+        for _ in range(_MAX_REBUILDS):
+            if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
+                order = await self._move(order, OrderStatus.PENDING)
+            try:
+                return await self._prepare(order, account, account.key)
+            except _Stale:  # the outage outlived the signed swap's blockhash: build it anew
+                log.info("signed_swap_went_stale", order_id=order.id)
+                order = await self._reload(order)
+                if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                    return order  # SIGNED after all (the COMMIT went through): land those bytes
+            except (_Lost, StoreUnavailable):
+                raise
+            except Exception as exc:  # classified and stored; the order never reached SIGNED
+                current = await self._reload(order)
+                if current.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                    return await self._fail(current, classify_exception(exc))
+                raise
+        raise StoreUnavailable(order, "store a signed swap before its blockhash expires")
 
     async def _prepare(self, order: Order, account: TradeAccount, key: WalletKey) -> Order:
         owner, mint = account.owner, Pubkey.from_string(order.token_mint)
@@ -307,15 +321,39 @@ class SwapExecutor:
                 sim.err, program_ids=verified.program_ids, logs=sim.logs, stage="simulation"
             )
             return await self._fail(order, error)
-        order = await self._move(
+        order = await self._store_signed(
             order,
-            OrderStatus.SIGNED,
+            swap.last_valid_block_height,
             signature=str(signed.signatures[verified.user_index]),
             last_valid_block_height=swap.last_valid_block_height,
             signed_tx=bytes(signed),
             attempts=order.attempts + 1,
         )
         return await self._first_send(order, signed, verified.program_ids)
+
+    async def _store_signed(self, order: Order, last_valid: int, **fields: Any) -> Order:
+        """Commit SIGNED (nothing is sent before it). Through an outage it is tried again only
+        while the blockhash keeps ``_FRESH_BLOCKS`` blocks: bytes that would expire on arrival
+        are dropped (``_Stale``) and the swap is built again with a fresh quote."""
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            try:
+                return await self._move(
+                    order, OrderStatus.SIGNED, retry="once", after_failure=attempt > 0, **fields
+                )
+            except _NotStored:
+                pass
+            if self._monotonic() - started >= self.config.store_retry_s:
+                raise StoreUnavailable(order, "move to SIGNED")
+            await self._sleep(_STORE_BACKOFF.delay(min(attempt, 16), _RNG))
+            attempt += 1
+            try:
+                height = await self._rpc.get_block_height()
+            except TemporaryError:
+                continue
+            if height > last_valid - _FRESH_BLOCKS:
+                raise _Stale(order.id)
 
     async def _first_send(
         self, order: Order, signed: VersionedTransaction, program_ids: tuple[str, ...]
@@ -492,9 +530,10 @@ class SwapExecutor:
         *,
         retry: Retry | None = None,
         event: str | None = None,
+        after_failure: bool = False,
         **fields: Any,
     ) -> Order:
-        failed = False
+        failed = after_failure  # an earlier attempt failed: its COMMIT may have gone through
 
         def note_failure() -> None:
             nonlocal failed

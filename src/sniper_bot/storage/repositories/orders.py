@@ -314,6 +314,17 @@ class OrderRepository(Repository):
             )
             return result.scalar_one_or_none() is not None
 
+    async def unmark_notified(self, order_id: str, at: datetime) -> bool:
+        """Give back a marker set at ``at`` (the send failed): owed again to the outbox."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(SniperOrderRow)
+                .where(SniperOrderRow.id == order_id, SniperOrderRow.notified_at == at)
+                .values(notified_at=None)
+                .returning(SniperOrderRow.id)
+            )
+            return result.scalar_one_or_none() is not None
+
     async def is_notified(self, order_id: str) -> bool:
         async with self._db.session() as session:
             at = await session.scalar(
