@@ -24,7 +24,19 @@ from solders.system_program import (
 
 from localnet.encoding import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, mint_fields
 from localnet.market import instructions as tix
+from localnet.pump import anchor
 from localnet.pump import curve as math
+from localnet.pump.anchor import (
+    ACCOUNT_NOT_INITIALIZED,
+    ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+    CONSTRAINT_ADDRESS,
+    INSTRUCTION_DID_NOT_DESERIALIZE,
+    INSTRUCTION_FALLBACK_NOT_FOUND,
+    Reader,
+    account_error,
+    framework_error,
+    thrown,
+)
 from localnet.pump.borsh import Struct
 from localnet.pump.hosted import Invocation, ProgramError
 from localnet.pump.state import (
@@ -114,39 +126,17 @@ ERROR_NAMES: Final = {
     6084: ("HolderRewardDisabled", "Holder-reward coins are disabled"),
 }  # fmt: skip
 
-# Anchor framework error codes
-INSTRUCTION_FALLBACK_NOT_FOUND = 101
-INSTRUCTION_DID_NOT_DESERIALIZE = 102
-CONSTRAINT_MUT = 2000
-CONSTRAINT_SEEDS = 2006
-CONSTRAINT_ADDRESS = 2012
-ACCOUNT_NOT_ENOUGH_KEYS = 3005
-ACCOUNT_OWNED_BY_WRONG_PROGRAM = 3007
-ACCOUNT_NOT_SIGNER = 3010
-ACCOUNT_NOT_INITIALIZED = 3012
-ANCHOR_ERRORS: Final = {
-    101: ("InstructionFallbackNotFound", "Fallback functions are not supported"),
-    102: ("InstructionDidNotDeserialize",
-          "The program could not deserialize the given instruction"),
-    2000: ("ConstraintMut", "A mut constraint was violated"),
-    2006: ("ConstraintSeeds", "A seeds constraint was violated"),
-    2012: ("ConstraintAddress", "An address constraint was violated"),
-    3005: ("AccountNotEnoughKeys", "Not enough account keys given to the instruction"),
-    3007: ("AccountOwnedByWrongProgram",
-           "The given account is owned by a different program than expected"),
-    3010: ("AccountNotSigner", "The given account did not sign"),
-    3012: ("AccountNotInitialized", "The program expected this account to be already initialized"),
-}  # fmt: skip
-
-IX_NAMES: Final = ("create", "create_v2", "buy", "buy_exact_sol_in", "sell", "buy_v2", "sell_v2")
+IX_NAMES: Final = ("create", "create_v2", "buy", "buy_exact_sol_in", "sell", "buy_v2", "sell_v2",
+                   "migrate", "migrate_v2")  # fmt: skip
 DISCRIMINATORS: Final = {discriminator("global", name): name for name in IX_NAMES}
 _PASCAL: Final = {
     "create": "Create", "create_v2": "CreateV2", "buy": "Buy",
     "buy_exact_sol_in": "BuyExactSolIn", "sell": "Sell", "buy_v2": "BuyV2", "sell_v2": "SellV2",
+    "migrate": "Migrate", "migrate_v2": "MigrateV2",
 }  # fmt: skip
 BASE_UNITS: Final = {
     "create": 36_000, "create_v2": 42_000, "buy": 28_000, "buy_exact_sol_in": 29_000,
-    "sell": 26_000, "buy_v2": 31_000, "sell_v2": 29_000,
+    "sell": 26_000, "buy_v2": 31_000, "sell_v2": 29_000, "migrate": 60_000, "migrate_v2": 62_000,
 }  # fmt: skip
 
 
@@ -154,115 +144,17 @@ BASE_UNITS: Final = {
 def program_error(
     inv: Invocation, code: int, source: str = "instructions/trade.rs:0"
 ) -> ProgramError:
-    name, message = ERROR_NAMES.get(code, (str(code), ""))
-    inv.log(
-        f"Program log: AnchorError thrown in programs/pump/src/{source}. Error Code: {name}. "
-        f"Error Number: {code}. Error Message: {message}."
-    )
-    return ProgramError({"Custom": code}, inv.logs)
+    return thrown(inv, code, ERROR_NAMES, f"programs/pump/src/{source}")
 
 
-def account_error(
-    inv: Invocation, code: int, account: str, left: Pubkey | None = None,
-    right: Pubkey | None = None,
-) -> ProgramError:  # fmt: skip
-    name, message = ANCHOR_ERRORS[code]
-    inv.log(
-        f"Program log: AnchorError caused by account: {account}. Error Code: {name}. "
-        f"Error Number: {code}. Error Message: {message}."
-    )
-    if left is not None and right is not None:
-        inv.logs += ["Program log: Left:", f"Program log: {left}", "Program log: Right:",
-                     f"Program log: {right}"]  # fmt: skip
-    return ProgramError({"Custom": code}, inv.logs)
+class Accounts(anchor.Accounts):
+    def load(  # type: ignore[override]
+        self, name: str, kind: str, layout: Struct, owner: Pubkey
+    ) -> dict[str, Any]:
+        return super().load(name, kind, layout, owner, decode_account)
 
 
-def framework_error(inv: Invocation, code: int) -> ProgramError:
-    name, message = ANCHOR_ERRORS[code]
-    inv.log(f"Program log: AnchorError occurred. Error Code: {name}. Error Number: {code}. "
-            f"Error Message: {message}.")  # fmt: skip
-    return ProgramError({"Custom": code}, inv.logs)
-
-
-# ---- argument decoding -----------------------------------------------------------------------
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.offset = data, 0
-
-    def take(self, n: int) -> bytes:
-        if self.offset + n > len(self.data):
-            raise ValueError("instruction data too short")
-        out = self.data[self.offset : self.offset + n]
-        self.offset += n
-        return out
-
-    def u64(self) -> int:
-        return int(struct.unpack("<Q", self.take(8))[0])
-
-    def boolean(self) -> bool:
-        return self.take(1) != b"\x00"
-
-    def string(self) -> str:
-        (n,) = struct.unpack("<I", self.take(4))
-        return self.take(n).decode()
-
-    def pubkey(self) -> Pubkey:
-        return Pubkey.from_bytes(self.take(32))
-
-    def optional_bool(self, default: bool = False) -> bool:
-        return self.boolean() if self.offset < len(self.data) else default  # EOF-tolerant
-
-    def optional_u64(self, default: int = 0) -> int:
-        return self.u64() if self.offset + 8 <= len(self.data) else default
-
-
-# ---- accounts ---------------------------------------------------------------------------------
-@dataclass
-class Accounts:
-    inv: Invocation
-    names: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.inv.accounts) < len(self.names):
-            raise framework_error(self.inv, ACCOUNT_NOT_ENOUGH_KEYS)
-
-    def meta(self, name: str) -> AccountMeta:
-        return self.inv.accounts[self.names.index(name)]
-
-    def key(self, name: str) -> Pubkey:
-        return self.meta(name).pubkey
-
-    def remaining(self) -> list[AccountMeta]:
-        return self.inv.accounts[len(self.names) :]
-
-    def expect(self, name: str, expected: Pubkey, code: int = CONSTRAINT_SEEDS) -> Pubkey:
-        given = self.key(name)
-        if given != expected:
-            raise account_error(self.inv, code, name, given, expected)
-        return given
-
-    def writable(self, *names: str) -> None:
-        for name in names:
-            if not self.meta(name).is_writable:
-                raise account_error(self.inv, CONSTRAINT_MUT, name)
-
-    def signer(self, *names: str) -> None:
-        for name in names:
-            if not self.meta(name).is_signer:
-                raise account_error(self.inv, ACCOUNT_NOT_SIGNER, name)
-
-    def load(self, name: str, kind: str, layout: Struct, owner: Pubkey) -> dict[str, Any]:
-        account = self.inv.read(self.key(name))
-        if account is None:
-            raise account_error(self.inv, ACCOUNT_NOT_INITIALIZED, name)
-        if account.owner != owner:
-            raise account_error(
-                self.inv, ACCOUNT_OWNED_BY_WRONG_PROGRAM, name, account.owner, owner
-            )
-        fields = decode_account(kind, layout, bytes(account.data))
-        if fields is None:
-            raise account_error(self.inv, ACCOUNT_NOT_INITIALIZED, name)
-        return fields
+_Reader = Reader
 
 
 def _system_transfer(source: Pubkey, dest: Pubkey, lamports: int) -> list[Instruction]:
