@@ -32,11 +32,12 @@ from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
-from solders.transaction import Transaction
+from solders.transaction import Transaction, VersionedTransaction
 
 from localnet.encoding import TOKEN_PROGRAMS, mint_fields, token_account_kind
 from localnet.execution import (
     COMPUTE_BUDGET_PROGRAM,
+    BundleResult,
     GuardFailure,
     TransactionExecution,
     TransactionGuard,
@@ -59,6 +60,7 @@ from localnet.pubsub import SubscriptionHub
 __all__ = [
     "BLOCKHASH_WINDOW",
     "COMPUTE_BUDGET_PROGRAM",
+    "BundleResult",
     "Cluster",
     "GuardFailure",
     "SimOutcome",
@@ -77,6 +79,7 @@ GENESIS_SLOT = 1_000
 MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 AIRDROP_LIMIT = 10**15
 DECIMALS_CACHE_SIZE = 4_096
+BLOCKS_KEPT = 1_024  # slots whose blockhash getBlock can still name
 
 
 class Cluster(TransactionExecution):
@@ -91,18 +94,30 @@ class Cluster(TransactionExecution):
         wall_clock: Callable[[], float] = time.time,
         max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
         status_slots: int = STATUS_CACHE_SLOTS,
+        block_building: bool = False,
     ) -> None:
-        """`max_transactions`/`status_slots`: history retention (see `localnet.history`)."""
+        """`max_transactions`/`status_slots`: history retention (see `localnet.history`).
+        `block_building`: `submit_transaction` (RPC sendTransaction) queues for the end of the slot
+        instead of executing at once (`Localnet` turns it on; a bare cluster is immediate)."""
         self.seed = seed
         self.slot_ms = slot_ms
         self.sigverify = sigverify
         self._wall_clock = wall_clock
-        self.svm = LiteSVM().with_blockhash_check(False).with_sigverify(sigverify)
+        # the cluster keeps the blockhash window and deduplicates signatures itself (History), so
+        # a bundle rolled back leaves no trace in LiteSVM that would refuse it when resent
+        self.svm = (
+            LiteSVM()
+            .with_blockhash_check(False)
+            .with_sigverify(sigverify)
+            .with_transaction_history(0)
+        )
         self.slot = GENESIS_SLOT
         self.block_height = GENESIS_SLOT
         self.genesis_time = int(wall_clock())
         self._blockhashes: OrderedDict[Hash, int] = OrderedDict()
         self._blockhashes[self.svm.latest_blockhash()] = self.block_height
+        self._slot_hashes: OrderedDict[int, Hash] = OrderedDict()
+        self._slot_hashes[self.slot] = self.svm.latest_blockhash()
         self._sync_clock()
         self.history = History(max_transactions=max_transactions, keep_slots=status_slots)
         self._decimals: dict[Pubkey, int] = {}
@@ -110,6 +125,11 @@ class Cluster(TransactionExecution):
         self._guards: list[TransactionGuard] = []
         self._processors: list[TransactionProcessor] = []
         self._slot_listeners: list[Callable[[int], None]] = []
+        self.block_building = block_building
+        self._pending: list[tuple[int, int, VersionedTransaction]] = []
+        self._pending_signatures: set[Signature] = set()
+        self._block_hooks: list[Callable[[int], None]] = []
+        self._arrivals = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self._airdrops = itertools.count(1)
         faucet_seed = hashlib.sha256(f"localnet-faucet-{seed}".encode()).digest()
@@ -131,6 +151,13 @@ class Cluster(TransactionExecution):
         issued = self._blockhashes.get(blockhash)
         return issued is not None and issued + BLOCKHASH_WINDOW >= self.block_height
 
+    def block_hashes(self, slot: int) -> tuple[Hash, Hash] | None:
+        """(blockhash, previousBlockhash) of a produced block still kept, else None."""
+        blockhash = self._slot_hashes.get(slot)
+        if blockhash is None:
+            return None
+        return blockhash, self._slot_hashes.get(slot - 1, blockhash)
+
     def slot_at(self, depth: int) -> int:
         """The slot seen at a commitment depth (`processed` 0, `confirmed` 1, `finalized` 32)."""
         return max(GENESIS_SLOT, self.slot - depth)
@@ -149,16 +176,26 @@ class Cluster(TransactionExecution):
         self._slot_listeners.append(listener)
 
     def advance_slots(self, n: int = 1) -> None:
-        """Produce `n` slots, each with a new blockhash; blockhashes over 150 blocks old expire."""
+        """Produce `n` slots, each with a new blockhash; blockhashes over 150 blocks old expire.
+
+        `self.slot` is the newest produced block; user transactions received meanwhile are built
+        into the next one: each step enters the next slot, fills its block (`_build_block`:
+        block hooks, then the queued transactions by priority), then issues its blockhash."""
         if n < 0:
             raise ValueError("n must be >= 0")
         for _ in range(n):
             self.slot += 1
             self.block_height += 1
+            if self._pending or self._block_hooks:
+                self._sync_clock()
+                self._build_block()
             self.svm.expire_blockhash()
             self._blockhashes[self.svm.latest_blockhash()] = self.block_height
             while len(self._blockhashes) > BLOCKHASH_WINDOW + 1:
                 self._blockhashes.popitem(last=False)
+            self._slot_hashes[self.slot] = self.svm.latest_blockhash()
+            if len(self._slot_hashes) > BLOCKS_KEPT:
+                self._slot_hashes.popitem(last=False)
             self.history.prune(self.slot)
             self.hub.on_slot(self.slot, self.slot - 1, self.slot_at(FINALITY_DEPTH))
             for listener in tuple(self._slot_listeners):

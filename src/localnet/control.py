@@ -126,6 +126,8 @@ async def state(request: web.Request) -> web.Response:
             "slot_ms": cluster.slot_ms,
             "transactions": len(cluster.history),
             "transactions_evicted": cluster.history.evicted,
+            "block_building": cluster.block_building,
+            "pending_transactions": cluster.pending_transactions,
             "subscriptions": len(cluster.hub),
             "endpoints": sorted(endpoints),
         }

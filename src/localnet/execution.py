@@ -7,11 +7,13 @@ over solders messages. Only `Cluster` instantiates it.
 
 from __future__ import annotations
 
+import itertools
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import structlog
 from solders.account import Account
 from solders.hash import Hash
 from solders.keypair import Keypair
@@ -32,8 +34,14 @@ from localnet.encoding import (
 from localnet.history import History, SimOutcome, TokenBalance, TxOutcome
 from localnet.pubsub import SubscriptionHub
 
+log = structlog.get_logger(__name__)
+
 __all__ = [
     "COMPUTE_BUDGET_PROGRAM",
+    "MAX_PENDING",
+    "BundleCheck",
+    "BundleResult",
+    "Executed",
     "GuardFailure",
     "HostedResult",
     "TransactionExecution",
@@ -46,6 +54,8 @@ __all__ = [
 ]
 
 COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
+MAX_PENDING = 100_000  # transactions queued for the next block; past that a leader drops them
+LOOKUP_TABLE_META_SIZE = 56  # address lookup table header; the addresses follow, 32 bytes each
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +94,35 @@ class TransactionProcessor(Protocol):
     def execute(
         self, tx: VersionedTransaction, *, commit: bool, sig_verify: bool
     ) -> HostedResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """A transaction that ran (landed, ok or failed) but is not recorded yet."""
+
+    outcome: TxOutcome
+    keys: list[Pubkey]
+    pre: list[Account | None]
+    post: list[Account | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleResult:
+    """What `execute_bundle` did. `landed`: every transaction succeeded and is recorded, in order.
+    Otherwise nothing changed: `failed_index` is the transaction that failed (None when the
+    bundle's `check` refused it), `err` why, `dropped` whether it failed before execution
+    (blockhash, fee payer, signature, already processed) rather than during it."""
+
+    landed: bool
+    outcomes: tuple[TxOutcome, ...] = ()
+    failed_index: int | None = None
+    err: Any = None
+    dropped: bool = False
+
+
+BundleCheck = Callable[[Mapping[Pubkey, Account | None]], Any]
+"""Called after a bundle executed, with every account it loads as it was before; a non-None
+answer (the reason) rolls the whole bundle back."""
 
 
 def as_versioned(tx: VersionedTransaction | Transaction) -> VersionedTransaction:
@@ -145,6 +184,12 @@ class TransactionExecution:
     hub: SubscriptionHub
     _guards: list[TransactionGuard]
     _processors: list[TransactionProcessor]
+    _decimals: dict[Pubkey, int]
+    block_building: bool
+    _pending: list[tuple[int, int, VersionedTransaction]]
+    _pending_signatures: set[Signature]
+    _block_hooks: list[Callable[[int], None]]
+    _arrivals: itertools.count[int]
 
     def latest_blockhash(self) -> Hash:
         raise NotImplementedError
@@ -169,6 +214,104 @@ class TransactionExecution:
 
     def add_transaction_processor(self, processor: TransactionProcessor) -> None:
         self._processors.append(processor)
+
+    # -- block building --------------------------------------------------------------------------
+    def submit_transaction(self, tx: VersionedTransaction | Transaction) -> Signature:
+        """A user transaction (RPC `sendTransaction`): with block building it waits for the end of
+        the slot and lands in that block, ordered like a leader orders them (compute-unit price
+        descending, then arrival); without, it executes now. Returns its signature either way."""
+        vtx = as_versioned(tx)
+        signature = vtx.signatures[0]
+        if not self.block_building:
+            self.send_transaction(vtx)
+            return signature
+        if signature in self._pending_signatures or self.history.get(signature) is not None:
+            return signature  # a resend while queued or after landing changes nothing
+        if len(self._pending) >= MAX_PENDING:
+            log.warning("localnet.block_queue_full", signature=str(signature))
+            return signature
+        self._pending.append((-compute_unit_price(vtx.message), next(self._arrivals), vtx))
+        self._pending_signatures.add(signature)
+        return signature
+
+    @property
+    def pending_transactions(self) -> int:
+        """Transactions queued for the block being built."""
+        return len(self._pending)
+
+    def add_block_hook(self, hook: Callable[[int], None]) -> None:
+        """`hook(slot)` runs at the top of every block, before its queued transactions (the Jito
+        block engine lands its bundles there)."""
+        self._block_hooks.append(hook)
+
+    def _build_block(self) -> None:
+        """Fill the block of the current slot: block hooks (bundles) first, then the queued user
+        transactions by compute-unit price (descending), ties by arrival."""
+        for hook in tuple(self._block_hooks):
+            try:
+                hook(self.slot)
+            except Exception:  # one failing hook must not cost the block its transactions
+                log.exception("localnet.block_hook_failed", slot=self.slot)
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self._pending_signatures.clear()
+        pending.sort(key=lambda item: (item[0], item[1]))
+        for _, _, vtx in pending:
+            self.send_transaction(vtx)
+
+    def loaded_keys(self, vtx: VersionedTransaction) -> list[Pubkey]:
+        """Every account a transaction loads: static keys, then lookup-table addresses."""
+        message = vtx.message
+        keys = list(message.account_keys)
+        if isinstance(message, MessageV0):
+            for lookup in message.address_table_lookups:
+                table = self.svm.get_account(lookup.account_key)
+                if table is None:
+                    continue
+                data = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
+                addresses = [Pubkey.from_bytes(data[i : i + 32]) for i in range(0, len(data), 32)]
+                for index in (*lookup.writable_indexes, *lookup.readonly_indexes):
+                    if index < len(addresses):
+                        keys.append(addresses[index])
+        return keys
+
+    def execute_bundle(
+        self, txs: Sequence[VersionedTransaction], check: BundleCheck | None = None
+    ) -> BundleResult:
+        """Execute `txs` in order, all or nothing: if one is dropped or fails, or `check` refuses
+        the result, every account is restored and nothing is recorded (no fee either)."""
+        keys = dict.fromkeys(k for vtx in txs for k in self.loaded_keys(vtx))
+        snapshot = {k: self.svm.get_account(k) for k in keys}
+        done: list[Executed] = []
+        for index, vtx in enumerate(txs):
+            if any(vtx.signatures[0] == e.outcome.signature for e in done):
+                executed: TxOutcome | Executed = self._dropped(vtx, "AlreadyProcessed")
+            else:
+                executed = self._execute(vtx)
+            if isinstance(executed, TxOutcome):
+                self._restore(snapshot)
+                err = "AlreadyProcessed" if executed.landed else executed.err
+                return BundleResult(False, (), index, err, dropped=True)
+            if executed.outcome.err is not None:
+                self._restore(snapshot)
+                return BundleResult(False, (), index, executed.outcome.err)
+            done.append(executed)
+        problem = check(snapshot) if check is not None else None
+        if problem is not None:
+            self._restore(snapshot)
+            return BundleResult(False, (), None, problem)
+        for executed in done:
+            self._commit(executed)
+        return BundleResult(True, tuple(e.outcome for e in done))
+
+    def _restore(self, snapshot: Mapping[Pubkey, Account | None]) -> None:
+        for key, before in snapshot.items():
+            if before is not None:
+                self.svm.set_account(key, before)
+            elif self.svm.get_account(key) is not None:
+                self.svm.set_account(key, Account(0, b"", Pubkey.default(), False, 0))
+            self._decimals.pop(key, None)
 
     def _processor(self, tx: VersionedTransaction) -> TransactionProcessor | None:
         return next((p for p in self._processors if p.claims(tx)), None)
@@ -200,8 +343,18 @@ class TransactionExecution:
         return TxOutcome(tx.signatures[0], self.slot, False, err, (), 0, 0, transaction=tx)
 
     def send_transaction(self, tx: VersionedTransaction | Transaction) -> TxOutcome:
-        """Execute like a leader: drop on pre-execution errors, else land (ok, or failed + fee)."""
-        vtx = as_versioned(tx)
+        """Execute now, like a leader at this point of the block: drop on pre-execution errors,
+        else land (ok, or failed + fee) in the current slot. Localnet's own setup uses this;
+        user transactions from RPC go through `submit_transaction` (block building)."""
+        executed = self._execute(as_versioned(tx))
+        if isinstance(executed, TxOutcome):
+            return executed
+        self._commit(executed)
+        return executed.outcome
+
+    def _execute(self, vtx: VersionedTransaction) -> TxOutcome | Executed:
+        """Run `vtx` against the bank without recording it: a `TxOutcome` when it was dropped or
+        already landed (nothing changed), else what `_commit` records and publishes."""
         signature = vtx.signatures[0]
         existing = self.history.get(signature)
         if existing is not None:
@@ -273,11 +426,17 @@ class TransactionExecution:
             block_time=self.block_time(self.slot),
             transaction=vtx,
         )
-        flags = writable_flags(message)
+        return Executed(outcome, keys, pre, post)
+
+    def _commit(self, executed: Executed) -> None:
+        """Record an executed transaction in history and notify subscribers."""
+        outcome, keys = executed.outcome, executed.keys
+        message = outcome.transaction.message if outcome.transaction is not None else None
+        flags = writable_flags(message) if message is not None else [False] * len(keys)
         writable = frozenset(k for k, w in zip(keys, flags, strict=True) if w)
-        self.history.add(outcome, cu_price=compute_unit_price(message), writable=writable)
-        self._publish(outcome, keys, pre, post)
-        return outcome
+        price = compute_unit_price(message) if message is not None else 0
+        self.history.add(outcome, cu_price=price, writable=writable)
+        self._publish(outcome, keys, executed.pre, executed.post)
 
     def _publish(
         self,

@@ -163,6 +163,18 @@ class History:
         self._fees.append((outcome.slot, cu_price, writable))
         self._evict(outcome.slot)
 
+    def block(self, slot: int) -> list[TxOutcome]:
+        """The transactions held that landed in `slot`, in the order they executed."""
+        out: list[TxOutcome] = []
+        for landed_slot, signature in reversed(self._order):
+            if landed_slot < slot:
+                break
+            outcome = self._by_signature.get(signature) if landed_slot == slot else None
+            if outcome is not None:
+                out.append(outcome)
+        out.reverse()
+        return out
+
     def prune(self, current_slot: int) -> None:
         """Once per slot: drop fees older than 150 slots and transactions over the limit."""
         oldest = current_slot - PRIORITIZATION_FEE_SLOTS

@@ -76,6 +76,7 @@ class LocalnetConfig:
     max_transactions: int = DEFAULT_MAX_TRANSACTIONS  # history kept (statuses, getTransaction)
     status_slots: int = STATUS_CACHE_SLOTS  # ...but never what landed within this many slots
     max_tokens: int = DEFAULT_MAX_TOKENS  # engine launches kept; older ones are retired
+    block_building: bool = True  # RPC transactions land in the slot's block (False: at once)
 
     def scenario_path(self) -> Path | None:
         """The scenario file this config plays, or None."""
@@ -121,6 +122,7 @@ class Localnet:
             sigverify=self.config.sigverify,
             max_transactions=self.config.max_transactions,
             status_slots=self.config.status_slots,
+            block_building=self.config.block_building,
         )
         self.endpoints: dict[str, RpcEndpoint] = {
             ep.name: RpcEndpoint(

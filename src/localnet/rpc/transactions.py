@@ -8,7 +8,7 @@ from typing import Any
 from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
-from localnet.cluster import Cluster
+from localnet.cluster import Cluster, writable_flags
 from localnet.encoding import (
     EncodingError,
     JsonDict,
@@ -85,8 +85,9 @@ def send_transaction(cluster: Cluster, params: Any) -> Any:
                 f"Transaction simulation failed: {transaction_error_display(sim.err)}",
                 simulation_value(sim, None, False),
             )
-    cluster.send_transaction(tx)
-    return str(tx.signatures[0])
+    # with block building it lands when the slot's block is produced (getSignatureStatuses
+    # answers null until then), as a leader's block on mainnet
+    return str(cluster.submit_transaction(tx))
 
 
 def simulate_transaction(cluster: Cluster, params: Any) -> Any:
@@ -213,17 +214,86 @@ def get_transaction(cluster: Cluster, params: Any) -> Any:
     outcome = cluster.history.get(signature)
     if outcome is None or outcome.slot > cluster.slot - depth:
         return None
-    tx = outcome.transaction
-    if tx is not None and isinstance(tx.message, MessageV0):
-        supported = c.get("maxSupportedTransactionVersion")
-        if supported is None:
-            raise RpcError(
-                UNSUPPORTED_TRANSACTION_VERSION,
-                "Transaction version (0) is not supported by the requesting client. Please try the "
-                "request again with the following configuration parameter: "
-                '"maxSupportedTransactionVersion": 0',
-            )
+    _require_version(outcome.transaction, c)
     return transaction_json(outcome, encoding)
+
+
+BLOCK_NOT_AVAILABLE = -32004
+SLOT_SKIPPED = -32009
+TRANSACTION_DETAILS = ("full", "signatures", "none", "accounts")
+
+
+def _require_version(tx: VersionedTransaction | None, cfg: dict[str, Any]) -> None:
+    v0 = tx is not None and isinstance(tx.message, MessageV0)
+    if v0 and cfg.get("maxSupportedTransactionVersion") is None:
+        raise RpcError(
+            UNSUPPORTED_TRANSACTION_VERSION,
+            "Transaction version (0) is not supported by the requesting client. Please try the "
+            "request again with the following configuration parameter: "
+            '"maxSupportedTransactionVersion": 0',
+        )
+
+
+def _account_entry(key: Any, index: int, tx: VersionedTransaction | None) -> JsonDict:
+    """An `accounts`-detail key entry: signer and writable from the message header."""
+    header = tx.message.header if tx is not None else None
+    signer = header is not None and index < header.num_required_signatures
+    writable = tx is not None and writable_flags(tx.message)[index]
+    return {"pubkey": str(key), "signer": signer, "source": "transaction", "writable": writable}
+
+
+def get_block(cluster: Cluster, params: Any) -> Any:
+    """A produced block with its transactions in execution order (the order a leader chose)."""
+    raw_slot, cfg = p.positional(params, 1, 2)
+    if not isinstance(raw_slot, int) or isinstance(raw_slot, bool) or raw_slot < 0:
+        raise invalid_params("invalid type: expected a slot (u64)")
+    c = p.config(cfg) if not isinstance(cfg, str) else {"encoding": cfg}
+    depth = p.depth(c)
+    if depth < CONFIRMATION_DEPTH:
+        raise invalid_params("Method does not support commitment below `confirmed`")
+    encoding = c.get("encoding", "json")
+    if encoding not in ("json", "jsonParsed", "base64", "base58"):
+        raise invalid_params(f"unknown variant `{encoding}`")
+    details = c.get("transactionDetails", "full")
+    if details not in TRANSACTION_DETAILS:
+        raise invalid_params(f"unknown variant `{details}`, expected one of {TRANSACTION_DETAILS}")
+    if raw_slot > cluster.slot - depth:
+        raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {raw_slot}")
+    hashes = cluster.block_hashes(raw_slot)
+    if hashes is None:
+        raise RpcError(
+            SLOT_SKIPPED, f"Slot {raw_slot} was skipped, or missing in long-term storage"
+        )
+    outcomes = cluster.history.block(raw_slot)
+    block: JsonDict = {
+        "blockHeight": raw_slot,  # no skipped slots: the block height follows the slot
+        "blockTime": cluster.block_time(raw_slot),
+        "blockhash": str(hashes[0]),
+        "parentSlot": raw_slot - 1,
+        "previousBlockhash": str(hashes[1]),
+    }
+    if details == "signatures":
+        block["signatures"] = [str(o.signature) for o in outcomes]
+    elif details != "none":
+        transactions = []
+        for outcome in outcomes:
+            _require_version(outcome.transaction, c)
+            rendered = transaction_json(outcome, encoding)
+            entry: JsonDict = {"meta": rendered["meta"], "version": rendered["version"]}
+            if details == "full":
+                entry["transaction"] = rendered["transaction"]
+            else:  # accounts
+                tx = outcome.transaction
+                keys = list(tx.message.account_keys) if tx is not None else []
+                entry["transaction"] = {
+                    "accountKeys": [_account_entry(k, i, tx) for i, k in enumerate(keys)],
+                    "signatures": [str(s) for s in tx.signatures] if tx is not None else [],
+                }
+            transactions.append(entry)
+        block["transactions"] = transactions
+    if c.get("rewards", True):
+        block["rewards"] = []
+    return block
 
 
 def get_recent_prioritization_fees(cluster: Cluster, params: Any) -> Any:
@@ -252,6 +322,7 @@ HANDLERS: dict[str, Handler] = {
     "simulateTransaction": simulate_transaction,
     "getSignatureStatuses": get_signature_statuses,
     "getTransaction": get_transaction,
+    "getBlock": get_block,
     "getRecentPrioritizationFees": get_recent_prioritization_fees,
     "requestAirdrop": request_airdrop,
 }

@@ -223,6 +223,9 @@ async def test_preflight_failure_is_32002_with_simulation_data(
     )
     assert skipped["result"] == str(tx.signatures[0])
     status = await call(session, net, "getSignatureStatuses", [skipped["result"]])
+    assert status["result"]["value"] == [None]  # queued for the slot's block
+    net.cluster.advance_slots(1)
+    status = await call(session, net, "getSignatureStatuses", [skipped["result"]])
     assert status["result"]["value"][0]["err"] == {"InstructionError": [0, {"Custom": 1}]}
 
 
@@ -321,6 +324,7 @@ async def test_solana_py_parses_every_method(net: Localnet, client: AsyncClient)
     sim = (await client.simulate_transaction(tx)).value
     assert sim.err is None
     sig = (await client.send_transaction(tx)).value
+    net.cluster.advance_slots(1)  # the block the transaction was queued for
     statuses = (await client.get_signature_statuses([sig, airdrop])).value
     assert all(s is not None and s.err is None for s in statuses)
     net.cluster.advance_slots(32)
