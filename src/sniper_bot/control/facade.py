@@ -34,9 +34,16 @@ from sniper_bot.control.views import (
 )
 from sniper_bot.domain.entities import Order, User
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
-from sniper_bot.domain.money import LAMPORTS_PER_SOL, WSOL_MINT
+from sniper_bot.domain.money import (
+    LAMPORTS_PER_SOL,
+    MAX_INT64,
+    MAX_SOL,
+    MAX_SOL_LAMPORTS,
+    WSOL_MINT,
+)
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
+from sniper_bot.storage.errors import DatabaseUnavailable
 
 __all__ = ["Control", "ControlDeps", "WithdrawPinRetry"]
 
@@ -47,6 +54,33 @@ MAX_FINDINGS_SHOWN = 4
 _EXIT_FIELDS = frozenset(
     {"take_profit_pct", "stop_loss_pct", "trailing_stop_pct", "max_hold_minutes"}
 )
+
+
+NO_SUCH_SNIPE = "No such snipe. Send /snipe to see yours."
+NO_SUCH_WALLET = "No such wallet. Use /wallet to see yours."
+NOT_A_MINT = "That address is not a token mint (it is another kind of account)."
+NO_MINT_ACCOUNT = "No token exists at that address. Check it for a typo."
+BUY_NOT_PLACED = "The database is restarting; your buy was not placed. Try again in a few seconds."
+BUY_UNKNOWN = (
+    "The database is restarting, so this buy could not be confirmed. In a few seconds, check "
+    "/orders before you buy again."
+)
+
+
+def _check_sol_amount(lamports: int) -> None:
+    """A SOL amount from any frontend (typed, or a button that may be forged), before storage."""
+    if lamports <= 0:
+        raise ControlError("non-positive amount", user_message="The amount must be above 0.")
+    if lamports > MAX_SOL_LAMPORTS:
+        raise ControlError(
+            f"amount {lamports} above {MAX_SOL_LAMPORTS}",
+            user_message=f"The amount is too large: at most {MAX_SOL} SOL.",
+        )
+
+
+def _valid_id(row_id: int) -> bool:
+    """An id a row can have (a BigInteger primary key); others are "no such ..." at once."""
+    return 1 <= row_id <= MAX_INT64
 
 
 def _parse_mint(text: str) -> Pubkey:
@@ -107,13 +141,14 @@ class Control:
     async def _home(self, ident: Identity, *, created: bool) -> HomeView:
         user = await self._user(ident)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
-        sol = await self._d.rpc.get_balance(Pubkey.from_string(active.public_key))
+        balance = await self._d.rpc.read_balance(Pubkey.from_string(active.public_key))
         positions = await self._d.positions.list_open(user.id)
         return HomeView(
-            wallet=_wallet_view(active, sol),
-            sol_lamports=sol,
+            wallet=_wallet_view(active, balance.value),
+            sol_lamports=balance.value,
             open_positions=len(positions),
             created_wallet=created,
+            balance_is_stale=balance.stale,  # no endpoint answered: the last known balance
         )
 
     async def wallets(self, ident: Identity) -> list[WalletView]:
@@ -145,6 +180,8 @@ class Control:
 
     async def activate_wallet(self, ident: Identity, wallet_id: int) -> WalletView:
         await self._user(ident)
+        if not _valid_id(wallet_id):
+            raise ControlError("wallet id out of range", user_message=NO_SUCH_WALLET)
         return _wallet_view(await self._d.wallets.set_active(ident.telegram_id, wallet_id), None)
 
     async def set_pin(self, ident: Identity, current: str | None, new: str) -> None:
@@ -153,6 +190,8 @@ class Control:
 
     async def export_wallet(self, ident: Identity, wallet_id: int, pin: str) -> ExportView:
         await self._user(ident)
+        if not _valid_id(wallet_id):
+            raise ControlError("wallet id out of range", user_message=NO_SUCH_WALLET)
         exported = await self._d.wallets.export_key(ident.telegram_id, wallet_id, pin)
         wallets = await self._d.wallets.list_wallets(ident.telegram_id)
         public_key = next(w.public_key for w in wallets if w.id == wallet_id)
@@ -215,18 +254,13 @@ class Control:
     async def token_card(self, ident: Identity, mint_text: str) -> TokenCardView:
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
-        account = await self._d.rpc.get_account_info(mint)
+        read = await self._d.rpc.read_account_info(mint)
+        account = read.value
         if account is None:
-            raise ControlError(
-                f"no account at {mint}",
-                user_message="No token exists at that address. Check it for a typo.",
-            )
+            raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
         program = _TOKEN_PROGRAMS.get(account.owner)
         if program is None or len(account.data) < 82:
-            raise ControlError(
-                f"{mint} is owned by {account.owner}",
-                user_message="That address is not a token mint (it is another kind of account).",
-            )
+            raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
         decimals = account.data[44]
         settings = await self._d.settings.get(user.id)
         report, quote, held, meta = await asyncio.gather(
@@ -246,6 +280,7 @@ class Control:
             risk=self._risk_view(report),
             presets_lamports=tuple(settings.buy_presets_lamports),
             held_amount=held,
+            is_stale=read.stale,  # no endpoint answered: the mint as last seen
         )
 
     async def _quote_or_none(
@@ -298,21 +333,36 @@ class Control:
     async def buy(
         self, ident: Identity, mint_text: str, lamports: int, action_id: str
     ) -> OrderView:
-        user = await self._user(ident)
         mint = _parse_mint(mint_text)
-        if lamports <= 0:
-            raise ControlError("non-positive amount", user_message="The amount must be above 0.")
-        settings = await self._d.settings.get(user.id)
-        order: Order = await self._d.trading.buy(
-            user.id,
-            None,
-            str(mint),
-            lamports,
-            settings.slippage_bps,
-            settings.priority_fee_level,
-            action_id,
-        )
+        _check_sol_amount(lamports)
+        try:
+            user = await self._user(ident)
+            settings, _ = await asyncio.gather(
+                self._d.settings.get(user.id), self._check_token_mint(mint)
+            )
+        except DatabaseUnavailable as exc:  # nothing of this buy was written
+            raise DatabaseUnavailable(exc.message, user_message=BUY_NOT_PLACED) from exc
+        try:
+            order: Order = await self._d.trading.buy(
+                user.id,
+                None,
+                str(mint),
+                lamports,
+                settings.slippage_bps,
+                settings.priority_fee_level,
+                action_id,
+            )
+        except DatabaseUnavailable as exc:  # the order row may exist: never say "not placed"
+            raise DatabaseUnavailable(exc.message, user_message=BUY_UNKNOWN) from exc
         return await self._order_view(order)
+
+    async def _check_token_mint(self, mint: Pubkey) -> None:
+        """A wallet or program address pasted as a mint is refused before any order exists."""
+        account = await self._d.rpc.get_account_info(mint)
+        if account is None:
+            raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
+        if account.owner not in _TOKEN_PROGRAMS or len(account.data) < 82:
+            raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
 
     async def sell(
         self, ident: Identity, mint_text: str, percent: int, action_id: str
@@ -412,6 +462,7 @@ class Control:
         """Arm a snipe: buy ``lamports`` of the mint the moment a pool for it goes live."""
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
+        _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
         active = await self._d.wallets.active_wallet(ident.telegram_id)
@@ -437,6 +488,8 @@ class Control:
         user = await self._user(ident)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        if not _valid_id(snipe_id):  # no row has it; an int64 column cannot even be asked
+            raise ControlError("snipe id out of range", user_message=NO_SUCH_SNIPE)
         return _snipe_view(await self._snipes.cancel(user.id, snipe_id))
 
     async def exit_outcome(

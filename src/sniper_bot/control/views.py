@@ -86,6 +86,7 @@ class TokenCardView:
     risk: RiskView
     presets_lamports: tuple[int, ...]
     held_amount: int = 0
+    is_stale: bool = False  # no RPC endpoint answered: the mint account is the last one seen
 
 
 @dataclass(frozen=True, slots=True)

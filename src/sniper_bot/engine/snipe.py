@@ -44,7 +44,14 @@ from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.backoff import Backoff
 
-__all__ = ["InvalidSnipe", "SnipeConfig", "SnipeEngine", "SnipeResult", "idempotency_key"]
+__all__ = [
+    "InvalidSnipe",
+    "SnipeConfig",
+    "SnipeEngine",
+    "SnipeNotFound",
+    "SnipeResult",
+    "idempotency_key",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +60,16 @@ _RETRYABLE = frozenset({OrderErrorType.NO_ROUTE})
 
 class InvalidSnipe(PermanentError):
     """The snipe request itself is wrong (mint, amount, window); ``user_message`` says how."""
+
+
+class SnipeNotFound(PermanentError):
+    """No snipe with this id for this user (another user's is reported the same way)."""
+
+    def __init__(self, target_id: int) -> None:
+        super().__init__(
+            f"snipe {target_id} not found for the caller",
+            user_message="No such snipe. Send /snipe to see yours.",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +174,10 @@ class SnipeEngine:
         return target
 
     async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
+        """ARMED -> CANCELLED; ``SnipeNotFound`` for a missing or another user's snipe (the
+        sentence never names an internal id)."""
+        if await self._targets.get(user_id, target_id) is None:
+            raise SnipeNotFound(target_id)
         return await self._targets.cancel(user_id, target_id)
 
     async def list_for_user(

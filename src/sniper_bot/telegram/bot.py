@@ -19,6 +19,7 @@ from aiogram.types import BotCommand
 
 from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.telegram.limits import TelegramLimits
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
 from sniper_bot.telegram.render import (
     render_exit,
@@ -50,6 +51,7 @@ COMMANDS = [
 
 def build_bot(token: str, api_url: str, *, timeout_s: float = 30.0) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout_s)
+    session.middleware(TelegramLimits())  # every text/caption/answer fits Telegram's limits
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

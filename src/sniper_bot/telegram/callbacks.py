@@ -1,10 +1,31 @@
-"""Typed callback payloads (Telegram limits callback data to 64 bytes)."""
+"""Typed callback payloads (Telegram limits callback data to 64 bytes).
+
+Callback data comes back from the client and can be forged: a payload that does not unpack into
+one of these (wrong prefix, missing part, ``"abc"`` or ``"²"`` where a number goes) matches no
+handler and gets ``STALE_BUTTON``; values that unpack are still checked by the handler or the
+facade (amounts, ids and setting choices are bounded before any database call).
+"""
 
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-__all__ = ["BuyCb", "MenuCb", "SellCb", "SettingsCb", "WalletCb"]
+__all__ = [
+    "STALE_BUTTON",
+    "BuyCb",
+    "ForgedCallback",
+    "MenuCb",
+    "SellCb",
+    "SettingsCb",
+    "WalletCb",
+    "unpack_any",
+]
+
+STALE_BUTTON = "This button is no longer valid. Send /start for the menu."
+
+
+class ForgedCallback(ValueError):
+    """Callback data no keyboard of this bot made; ``str(exc)`` is the sentence for the user."""
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -30,3 +51,16 @@ class WalletCb(CallbackData, prefix="w"):
 class SettingsCb(CallbackData, prefix="st"):
     field: str  # slip | fee
     value: str
+
+
+_ALL: tuple[type[CallbackData], ...] = (MenuCb, BuyCb, SellCb, WalletCb, SettingsCb)
+
+
+def unpack_any(data: str) -> CallbackData:
+    """The payload as the callback type whose prefix it carries; ``ForgedCallback`` otherwise."""
+    for kind in _ALL:
+        try:
+            return kind.unpack(data)
+        except (TypeError, ValueError):
+            continue
+    raise ForgedCallback(STALE_BUTTON)

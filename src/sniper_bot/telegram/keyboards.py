@@ -7,9 +7,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from sniper_bot.control.views import TokenCardView, WalletView
 from sniper_bot.domain.money import format_sol
-from sniper_bot.telegram.callbacks import BuyCb, MenuCb, SellCb, SettingsCb, WalletCb
+from sniper_bot.telegram.callbacks import (
+    BuyCb,
+    ForgedCallback,
+    MenuCb,
+    SellCb,
+    SettingsCb,
+    WalletCb,
+)
 
-__all__ = ["home_kb", "settings_kb", "token_kb", "wallets_kb"]
+__all__ = ["home_kb", "settings_choice", "settings_kb", "token_kb", "wallets_kb"]
+
+NOT_A_CHOICE = "That setting is not one of the choices. Open /settings again."
 
 SLIPPAGE_CHOICES = (50, 100, 300, 500, 1000)
 FEE_CHOICES = ("NONE", "LOW", "MEDIUM", "HIGH", "TURBO", "ULTRA", "AUTO")
@@ -71,6 +80,26 @@ def wallets_kb(wallets: list[WalletView]) -> InlineKeyboardMarkup:
     b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
     b.adjust(1)
     return b.as_markup()
+
+
+def settings_choice(cb: SettingsCb) -> tuple[str, int | str | None]:
+    """A pressed settings button as ``(what, value)``: ``("slip", bps)``, ``("fee", level)`` or
+    ``("tp" | "sl" | "trail" | "hold", number or None for off)``. Only values the keyboard offers
+    are accepted: anything else (forged) raises ``ForgedCallback``."""
+    if cb.field == "fee":
+        if cb.value not in FEE_CHOICES:
+            raise ForgedCallback(NOT_A_CHOICE)
+        return "fee", cb.value
+    offered: tuple[int, ...] | None = SLIPPAGE_CHOICES if cb.field == "slip" else None
+    for field, _label, choices in EXIT_CHOICES:
+        if cb.field == field:
+            offered = choices
+    if offered is None or cb.value not in {str(v) for v in offered}:
+        raise ForgedCallback(NOT_A_CHOICE)
+    number = int(cb.value)
+    if cb.field == "slip":
+        return "slip", number
+    return cb.field, number or None
 
 
 def settings_kb(

@@ -12,7 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from sniper_bot.control.views import Identity
-from sniper_bot.errors import SniperBotError
+from sniper_bot.errors import SniperBotError, TemporaryError
 from sniper_bot.observability.metrics import Metrics
 
 __all__ = ["ErrorMiddleware", "IdentityMiddleware", "ThrottleMiddleware"]
@@ -109,6 +109,8 @@ class ErrorMiddleware(BaseMiddleware):
             result = await handler(event, data)
         except SniperBotError as exc:
             self._metrics.telegram_updates.labels(kind, "user_error").inc()
+            if isinstance(exc, TemporaryError):  # a restart or an outage: no traceback
+                log.warning("telegram_temporary_error", kind=kind, error=exc.message)
             await _reply(event, exc.user_message)
             return None
         except Exception:
@@ -126,11 +128,13 @@ async def _reply(event: TelegramObject, text: str) -> None:
     try:
         if isinstance(event, Update):
             event = event.message or event.callback_query or event
-        if isinstance(event, Message):
-            await event.answer(escape(text))
-        elif isinstance(event, CallbackQuery):
-            await event.answer()
-            if isinstance(event.message, Message):
-                await event.message.answer(escape(text))
+        if isinstance(event, CallbackQuery):
+            try:  # the handler may have answered already ("Buying…"): Telegram refuses a second
+                await event.answer()
+            except Exception:
+                log.debug("telegram_callback_already_answered")
+        target = event.message if isinstance(event, CallbackQuery) else event
+        if isinstance(target, Message):
+            await target.answer(escape(text))
     except Exception:  # the error reply itself failed (Telegram down): already logged upstream
         log.warning("telegram_error_reply_failed")

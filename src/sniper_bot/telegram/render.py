@@ -62,7 +62,8 @@ def render_home(view: HomeView) -> str:
 def render_token_card(card: TokenCardView) -> str:
     name = escape(card.name or "Unknown token")
     symbol = f" ({escape(card.symbol)})" if card.symbol else ""
-    lines = [f"<b>{name}</b>{symbol}", _code(card.mint), ""]
+    stale = " (cached: network unreachable)" if card.is_stale else ""
+    lines = [f"<b>{name}</b>{symbol}{stale}", _code(card.mint), ""]
     if card.tokens_per_sol is not None:
         per_sol = format_tokens(card.tokens_per_sol, card.decimals)
         impact = f", impact {escape(card.price_impact_pct)} %" if card.price_impact_pct else ""

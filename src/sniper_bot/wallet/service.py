@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 
 class WalletNotFoundError(PermanentError):
     def __init__(self) -> None:
-        msg = "No such wallet. Use /wallets to see yours."
+        msg = "No such wallet. Use /wallet to see yours."
         super().__init__(msg, user_message=msg)
 
 

@@ -8,8 +8,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from sniper_bot.control.facade import Control
 from sniper_bot.control.views import Identity, SettingsView
-from sniper_bot.telegram.callbacks import MenuCb, SettingsCb
-from sniper_bot.telegram.keyboards import settings_kb
+from sniper_bot.telegram.callbacks import ForgedCallback, MenuCb, SettingsCb
+from sniper_bot.telegram.keyboards import settings_choice, settings_kb
 from sniper_bot.telegram.render import render_settings
 
 _EXIT_FIELD = {
@@ -49,14 +49,17 @@ def build() -> Router:
     async def change(
         query: CallbackQuery, callback_data: SettingsCb, control: Control, ident: Identity
     ) -> None:
-        field, value = callback_data.field, callback_data.value
-        if field == "slip":
-            view = await control.update_settings(ident, slippage_bps=int(value))
-        elif field in _EXIT_FIELD:
-            number = int(value) if value.isdigit() else 0
-            view = await control.update_settings(ident, exits={_EXIT_FIELD[field]: number or None})
+        try:
+            field, value = settings_choice(callback_data)
+        except ForgedCallback as exc:  # not a button our keyboard offers
+            await query.answer(str(exc))
+            return
+        if field == "slip" and isinstance(value, int):
+            view = await control.update_settings(ident, slippage_bps=value)
+        elif field in _EXIT_FIELD and not isinstance(value, str):
+            view = await control.update_settings(ident, exits={_EXIT_FIELD[field]: value})
         else:
-            view = await control.update_settings(ident, priority_fee_level=value)
+            view = await control.update_settings(ident, priority_fee_level=str(value))
         await query.answer("Saved")
         if isinstance(query.message, Message):
             await query.message.edit_text(render_settings(view), reply_markup=_kb(view))

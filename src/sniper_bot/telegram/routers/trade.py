@@ -6,6 +6,7 @@ import asyncio
 import re
 from html import escape
 
+import structlog
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -15,11 +16,13 @@ from aiogram.types import CallbackQuery, Message
 from sniper_bot.control.facade import Control
 from sniper_bot.control.views import Identity, OrderView
 from sniper_bot.domain.money import parse_sol
-from sniper_bot.telegram.callbacks import BuyCb, SellCb
+from sniper_bot.telegram.callbacks import STALE_BUTTON, BuyCb, ForgedCallback, SellCb, unpack_any
 from sniper_bot.telegram.keyboards import home_kb, token_kb
 from sniper_bot.telegram.render import render_order, render_snipes, render_token_card
 
+log = structlog.get_logger(__name__)
 MINT_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
+ID_RE = re.compile(r"[0-9]{1,40}")  # the facade bounds the value (no such snipe above int64)
 POLL_S = 0.5
 FOLLOW_MAX_S = 180.0
 
@@ -117,7 +120,7 @@ def build() -> Router:
         message: Message, command: CommandObject, control: Control, ident: Identity
     ) -> None:
         arg = (command.args or "").strip().lstrip("#")
-        if not arg.isdigit():
+        if not ID_RE.fullmatch(arg):  # ASCII digits only: str.isdigit() accepts "²" and "١"
             await message.answer("Usage: /cancel ID (see /snipe for your snipes)")
             return
         await message.answer(render_snipes([await control.cancel_snipe(ident, int(arg))]))
@@ -134,6 +137,17 @@ def build() -> Router:
         await message.answer(
             "Paste a token mint address to see its card, or send /help for the commands."
         )
+
+    # the last callback handler of the last router: a button no handler took (forged, or from
+    # an older version of the bot) is still answered, or the user's client keeps spinning
+    @router.callback_query()
+    async def unknown_button(query: CallbackQuery) -> None:
+        try:
+            kind = type(unpack_any(query.data or "")).__name__  # ours, but no longer served
+        except ForgedCallback:
+            kind = "forged"
+        log.info("telegram_unknown_button", kind=kind)
+        await query.answer(STALE_BUTTON)
 
     return router
 
