@@ -1,7 +1,8 @@
 """Composition of a whole localnet: cluster, named RPC endpoints, control API, market apps.
 
 `Localnet(config).start()` returns `LocalnetUrls`, whose `to_json()` is the `--json FILE` contract:
-`{"rpc": {"<name>": {"http": URL, "ws": URL}}, "jupiter": URL, "telegram": URL, "control": URL}`.
+`{"rpc": {"<name>": {"http": URL, "ws": URL}}, "jupiter": URL, "telegram": URL, "control": URL,
+"jito": URL}` (the block engine's base URL: Jito's paths are under `/api/v1`).
 
 The market half is built with the cluster: `market` (pools + Jupiter API), `factory` (token kinds),
 `engine` (the scenario engine, run on every slot), `telegram` (the fake Bot API). Which scenario
@@ -25,6 +26,8 @@ from localnet.cluster import Cluster
 from localnet.control import create_control_app
 from localnet.faults import PRESETS, FaultProfile
 from localnet.history import DEFAULT_MAX_TRANSACTIONS, STATUS_CACHE_SLOTS
+from localnet.jito import DEFAULT_TIP_FLOOR, BlockEngine, JitoEndpoint
+from localnet.jito.control import register_jito_routes
 from localnet.launches import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_SCENARIO,
@@ -77,6 +80,9 @@ class LocalnetConfig:
     status_slots: int = STATUS_CACHE_SLOTS  # ...but never what landed within this many slots
     max_tokens: int = DEFAULT_MAX_TOKENS  # engine launches kept; older ones are retired
     block_building: bool = True  # RPC transactions land in the slot's block (False: at once)
+    jito_port: int = 0
+    jito_profile: FaultProfile = field(default_factory=FaultProfile)  # the block engine's faults
+    jito_tip_floor: int = DEFAULT_TIP_FLOOR  # lamports a bundle must tip at least
 
     def scenario_path(self) -> Path | None:
         """The scenario file this config plays, or None."""
@@ -91,6 +97,7 @@ class LocalnetUrls:
     jupiter: str
     telegram: str
     control: str
+    jito: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +105,7 @@ class LocalnetUrls:
             "jupiter": self.jupiter,
             "telegram": self.telegram,
             "control": self.control,
+            "jito": self.jito,
         }
 
 
@@ -130,6 +138,10 @@ class Localnet:
             )
             for ep in self.config.endpoints
         }
+        self.block_engine = BlockEngine(self.cluster, tip_floor=self.config.jito_tip_floor)
+        self.jito = JitoEndpoint(
+            self.block_engine, self.config.jito_profile, seed=_endpoint_seed(seed, "jito")
+        )
         self.market = Market(self.cluster, seed)
         self.pump = install_pump(self.cluster)  # pump.fun + pump fees (localnet.pump)
         self.factory = TokenFactory(self.cluster, self.market)
@@ -161,7 +173,9 @@ class Localnet:
         host = self.config.host
         for ep_config in self.config.endpoints:
             await self.endpoints[ep_config.name].start(host, ep_config.port)
+        await self.jito.start(host, self.config.jito_port)
         control = create_control_app(self.cluster, self.endpoints)
+        register_jito_routes(control, self.jito)
         register_control_routes(
             control,
             market=self.market,
@@ -192,6 +206,7 @@ class Localnet:
             jupiter=jupiter_url,
             telegram=telegram_url,
             control=control_url,
+            jito=self.jito.url,
         )
         log.info("localnet.started", **self.urls.to_json())
         return self.urls
@@ -200,6 +215,7 @@ class Localnet:
         await self.cluster.stop()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
+        await self.jito.stop()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
