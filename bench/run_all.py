@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 ARGS: dict[str, list[str]] = {
     "bench_breaker.py": ["--calls", "20000"],
     "bench_localnet_rpc.py": [],
+    "bench_jito.py": [],
     "bench_rpc_pool.py": ["--n", "1000"],
     "bench_localnet_launches.py": [],
     "bench_safety.py": [],
