@@ -22,6 +22,7 @@
 // buybackFeeRecipient?, tokenProgram?}; buy_v2 / sell_v2 {user, mint, amount, quoteAmount,
 // slippage, tokenProgram?} (need rpc: fetchGlobal + fetchBuyState/fetchSellState, the SDK's own
 // high-level builders with its own fee-recipient choice). Keys are base58, amounts decimal strings.
+// PumpSwap ops and instruction kinds (@pump-fun/pump-swap-sdk 1.20.0, pump's migrate): pumpswap.js.
 "use strict";
 
 const {
@@ -40,6 +41,8 @@ const {
 } = require("@solana/spl-token");
 const BN = require("bn.js");
 const pump = require("@pump-fun/pump-sdk");
+
+const swap = require("./pumpswap");
 
 const { PUMP_SDK } = pump;
 
@@ -297,6 +300,7 @@ async function instructionsFor(spec, connection) {
       });
     }
     default:
+      if (swap.kinds[spec.kind]) return await swap.kinds[spec.kind](spec, connection);
       throw new Error(`unknown instruction kind ${spec.kind}`);
   }
 }
@@ -324,7 +328,7 @@ async function tx(req) {
   };
 }
 
-const OPS = { pdas, decode, quote, fetch: fetchState, tx };
+const OPS = { pdas, decode, quote, fetch: fetchState, tx, ...swap.ops };
 
 async function answer(req) {
   const op = OPS[req.op];

@@ -27,9 +27,10 @@ Why this way: running the token legs for real keeps honeypot behaviour (fees, fr
 truthful with no second implementation of SPL Token; the alternative, writing balances directly,
 would make a transfer-fee mint look honest. The cost is that inner instructions are not reported
 (localnet reports `innerInstructions: []` everywhere) and compute units are the inner programs'
-real units plus a fixed amount per pump instruction. Graduation (`migrate` to PumpSwap) and
-non-SOL quote mints are not implemented yet: a completed curve refuses trades with
-`BondingCurveComplete` (6005) and stays so.
+real units plus a fixed amount per pump instruction. A completed curve refuses trades with
+`BondingCurveComplete` (6005); `migrate` / `migrate_v2` (`localnet.pump.migrate`) move its
+liquidity into the coin's canonical PumpSwap pool (`localnet.pumpswap`, installed with pump).
+Non-SOL quote mints are not implemented yet.
 """
 
 from __future__ import annotations
@@ -104,4 +105,7 @@ def install(cluster: TransactionExecution) -> HostedPrograms:
     hosted.register(HostedProgram(PUMP_PROGRAM_ID, program.handle, program.base_units))
     if not processors:
         cluster.add_transaction_processor(hosted)
+    from localnet import pumpswap  # PumpSwap is where complete curves migrate to
+
+    pumpswap.install(cluster, hosted)
     return hosted

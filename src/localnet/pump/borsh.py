@@ -1,6 +1,7 @@
 """A small Borsh codec driven by field lists, for the Anchor accounts, events and arguments of the
-pump programs. Field types: "u8" "u16" "u64" "i64" "u128" "bool" "pubkey" "string", ("array", T, n),
-("vec", Struct), ("struct", Struct). Values are ints, bools, Pubkeys, strs, lists and dicts."""
+pump programs. Field types: "u8" "u16" "u64" "i64" "u128" "i128" "bool" "pubkey" "string",
+("array", T, n), ("vec", Struct), ("struct", Struct). Values are ints, bools, Pubkeys, strs,
+lists and dicts."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def _encode(t: FieldType, v: Any) -> bytes:
             return struct.pack(_INTS[t], v)
         if t == "u128":
             return int(v).to_bytes(16, "little")
+        if t == "i128":
+            return int(v).to_bytes(16, "little", signed=True)
         if t == "bool":
             return b"\x01" if v else b"\x00"
         if t == "pubkey":
@@ -73,6 +76,9 @@ def _decode(t: FieldType, data: bytes, offset: int) -> tuple[Any, int]:
             return struct.unpack_from(fmt, data, offset)[0], offset + struct.calcsize(fmt)
         if t == "u128":
             return int.from_bytes(data[offset : offset + 16], "little"), offset + 16
+        if t == "i128":
+            raw = data[offset : offset + 16]
+            return int.from_bytes(raw, "little", signed=True), offset + 16
         if t == "bool":
             return data[offset] != 0, offset + 1
         if t == "pubkey":
@@ -106,7 +112,16 @@ def _decode(t: FieldType, data: bytes, offset: int) -> tuple[Any, int]:
 
 def _size(t: FieldType) -> int:
     if isinstance(t, str):
-        sizes = {"u8": 1, "u16": 2, "u64": 8, "i64": 8, "u128": 16, "bool": 1, "pubkey": 32}
+        sizes = {
+            "u8": 1,
+            "u16": 2,
+            "u64": 8,
+            "i64": 8,
+            "u128": 16,
+            "i128": 16,
+            "bool": 1,
+            "pubkey": 32,
+        }
         return sizes.get(t, 4)  # a string or vec counts its length prefix
     if t[0] == "array":
         return int(_size(t[1]) * t[2])

@@ -33,7 +33,7 @@ def market_cap(virtual_quote: int, virtual_token: int, supply: int) -> int:
     return virtual_quote * supply // virtual_token
 
 
-def _tier(tiers: list[dict[str, Any]], cap: int) -> dict[str, int]:
+def fee_tier(tiers: list[dict[str, Any]], cap: int) -> dict[str, int]:
     if not tiers:
         raise ValueError("FeeConfig has no fee tiers")
     if cap < tiers[0]["market_cap_lamports_threshold"]:
@@ -60,9 +60,9 @@ def fee_rates(
         cap = market_cap(curve["virtual_quote_reserves"], curve["virtual_token_reserves"], supply)
         quote = curve["quote_mint"]
         if quote in (ZERO, _WSOL, _WSOL_2022):
-            schedule = _tier(fee_config["fee_tiers"], cap)
+            schedule = fee_tier(fee_config["fee_tiers"], cap)
         elif quote == USDC_MINT:
-            schedule = _tier(fee_config["stable_fee_tiers"] or fee_config["fee_tiers"], cap)
+            schedule = fee_tier(fee_config["stable_fee_tiers"] or fee_config["fee_tiers"], cap)
         else:
             exotic = fee_config["exotic_flat_fees"]
             schedule = dict(exotic if any(exotic.values()) else fee_config["flat_fees"])

@@ -131,6 +131,25 @@ class Invocation:
                 raise ProgramError(err["InstructionError"][1], self.logs)
             raise ProgramError(err, self.logs, transaction_error=err)
 
+    def cpi(self, program_id: Pubkey, run: Callable[[Invocation], None]) -> None:
+        """A CPI into another hosted program: `run` executes as that program (its logs one level
+        deeper, between `invoke [2]` and `success` / `failed`), a failure fails this one too."""
+        child = Invocation(self.host, self.index, program_id, self.accounts, self.data)
+        pid = str(program_id)
+        self.logs.append(f"Program {pid} invoke [2]")
+        try:
+            run(child)
+        except ProgramError as failure:
+            self.logs.extend(_deeper(failure.logs))
+            self.logs.append(f"Program {pid} failed: {_describe(failure.error)}")
+            self.units += child.units
+            err = failure.transaction_error
+            raise ProgramError(failure.error, self.logs, transaction_error=err) from failure
+        self.logs.extend(_deeper(child.logs))
+        self.logs.append(_consumed(pid, child.units, MAX_COMPUTE_UNITS))
+        self.logs.append(f"Program {pid} success")
+        self.units += child.units
+
 
 Handler = Callable[[Invocation], None]
 

@@ -28,6 +28,7 @@ from localnet.market import instructions as tix
 from localnet.pump import curve as math
 from localnet.pump import program
 from localnet.pump.state import (
+    AUTHORITY,
     BONDING_CURVE_LAYOUT,
     BUYBACK_FEE_RECIPIENTS,
     EVENT_AUTHORITY,
@@ -155,6 +156,59 @@ def trade_v2_instruction(
     return Instruction(PUMP_PROGRAM_ID, data, _metas(names, keys, writable, {"user"}))
 
 
+def migrate_instruction(
+    mint: Pubkey, user: Pubkey, base_program: Pubkey = TOKEN_2022_PROGRAM_ID,
+    withdraw_authority: Pubkey = AUTHORITY,
+) -> Instruction:  # fmt: skip
+    """`migrate` with the SDK's accounts (`migrateInstruction`: 25 + the two boost accounts)."""
+    from localnet.pump.migrate import MIGRATE_ACCOUNTS, RENT_SYSVAR
+    from localnet.pumpswap import state as amm
+
+    curve = bonding_curve_address(mint)
+    authority = amm.pool_authority_address(mint)
+    pool = amm.canonical_pool_address(mint)
+    lp_mint = amm.lp_mint_address(pool)
+    spl = tix.TOKEN_PROGRAM_ID
+    keys = {
+        "global": GLOBAL, "withdraw_authority": withdraw_authority, "mint": mint,
+        "bonding_curve": curve,
+        "associated_bonding_curve": tix.associated_token_address(curve, mint, base_program),
+        "user": user, "system_program": tix.SYSTEM_PROGRAM_ID, "token_program": spl,
+        "pump_amm": amm.PUMP_AMM_PROGRAM_ID, "pool": pool, "pool_authority": authority,
+        "pool_authority_mint_account": tix.associated_token_address(authority, mint,
+                                                                    base_program),
+        "pool_authority_wsol_account": tix.associated_token_address(authority, tix.WSOL_MINT,
+                                                                    spl),
+        "amm_global_config": amm.GLOBAL_CONFIG, "wsol_mint": tix.WSOL_MINT, "lp_mint": lp_mint,
+        "user_pool_token_account": tix.associated_token_address(authority, lp_mint,
+                                                                TOKEN_2022_PROGRAM_ID),
+        "pool_base_token_account": tix.associated_token_address(pool, mint, base_program),
+        "pool_quote_token_account": tix.associated_token_address(pool, tix.WSOL_MINT, spl),
+        "token_2022_program": TOKEN_2022_PROGRAM_ID,
+        "associated_token_program": tix.ASSOCIATED_TOKEN_PROGRAM_ID,
+        "pump_amm_event_authority": amm.EVENT_AUTHORITY, "event_authority": EVENT_AUTHORITY,
+        "program": PUMP_PROGRAM_ID, "rent": RENT_SYSVAR,
+    }  # fmt: skip
+    readonly = {"global", "mint", "system_program", "token_program", "pump_amm",
+                "amm_global_config", "wsol_mint", "token_2022_program", "associated_token_program",
+                "pump_amm_event_authority", "event_authority", "program", "rent"}  # fmt: skip
+    metas = [AccountMeta(keys[n], n == "user", n not in readonly) for n in MIGRATE_ACCOUNTS]
+    boost = amm.boost_vault_authority(pool)
+    metas += [
+        AccountMeta(boost, False, False),
+        AccountMeta(tix.associated_token_address(boost, tix.WSOL_MINT, spl), False, True),
+    ]
+    return Instruction(PUMP_PROGRAM_ID, discriminator("global", "migrate"), metas)
+
+
+@dataclass(frozen=True, slots=True)
+class Graduation:
+    mint: Pubkey
+    pool: Pubkey
+    complete_signature: str | None  # the buy that emptied the curve (None: already complete)
+    migrate_signature: str
+
+
 class PumpLaunchpad:
     """Creators launch, other wallets trade: each call is one or two real transactions."""
 
@@ -240,3 +294,23 @@ class PumpLaunchpad:
                                   self.rng.choice(FEE_RECIPIENTS),
                                   self.rng.choice(BUYBACK_FEE_RECIPIENTS))  # fmt: skip
         return self._send("sell_v2", trader, [set_compute_unit_limit(250_000), ix], [])
+
+    def graduate(self, mint: Pubkey, buyer: Keypair, migrator: Keypair | None = None) -> Graduation:
+        """Complete the curve (`buyer` buys every token left, fees included) and migrate it to
+        its canonical PumpSwap pool (`migrator`, default `buyer`, signs and pays the rent)."""
+        from localnet.pumpswap.state import canonical_pool_address
+
+        state = self.curve(mint)
+        complete_sig = None
+        if not state["complete"]:
+            tokens = int(state["real_token_reserves"])
+            global_ = self._fields(GLOBAL, "Global", GLOBAL_LAYOUT)
+            fee_config = self._fields(FEE_CONFIG, "FeeConfig", FEE_CONFIG_LAYOUT)
+            rates = math.fee_rates(global_, fee_config, state)
+            sol = math.buy_cost(state, tokens)
+            cost = sol + math.fee(sol, rates.protocol_bps) + math.fee(sol, rates.creator_bps)
+            complete_sig = self.buy(mint, buyer, lamports=cost, tokens=tokens, slippage_bps=0)
+        migrator = migrator or buyer
+        ixs = [set_compute_unit_limit(400_000), migrate_instruction(mint, migrator.pubkey())]
+        migrate_sig = self._send("migrate", migrator, ixs, [])
+        return Graduation(mint, canonical_pool_address(mint), complete_sig, migrate_sig)

@@ -1,6 +1,7 @@
 """The pump.fun bonding-curve program (`6EF8rr...`), hosted by localnet (`localnet.pump`).
 
-Instructions: `create`, `create_v2`, `buy`, `buy_exact_sol_in`, `sell`, `buy_v2`, `sell_v2`;
+Instructions: `create`, `create_v2`, `buy`, `buy_exact_sol_in`, `sell`, `buy_v2`, `sell_v2`,
+`migrate`, `migrate_v2` (`localnet.pump.migrate`);
 anything else fails with Anchor's `InstructionFallbackNotFound` (101). Account positions, seeds and
 argument layouts follow pump-sdk 2.0.0's IDL; checks and errors follow the program's (IDL error
 codes, Anchor's constraint codes and log lines).
@@ -173,6 +174,10 @@ def handle(inv: Invocation) -> None:
     try:
         if name in ("create", "create_v2"):
             _create(inv, reader, v2=name == "create_v2")
+        elif name in ("migrate", "migrate_v2"):
+            from localnet.pump.migrate import migrate  # imports PumpSwap, which imports us
+
+            migrate(inv, v2=name == "migrate_v2")
         else:
             _trade(inv, reader, name)
     except ValueError as exc:

@@ -174,6 +174,11 @@ COMPLETE_EVENT_LAYOUT: Final = Struct("CompleteEvent", (
     ("user", "pubkey"), ("mint", "pubkey"), ("bonding_curve", "pubkey"), ("timestamp", "i64"),
     ("quote_mint", "pubkey"),
 ))  # fmt: skip
+COMPLETE_PUMP_AMM_MIGRATION_EVENT_LAYOUT: Final = Struct("CompletePumpAmmMigrationEvent", (
+    ("user", "pubkey"), ("mint", "pubkey"), ("mint_amount", "u64"), ("sol_amount", "u64"),
+    ("pool_migration_fee", "u64"), ("bonding_curve", "pubkey"), ("timestamp", "i64"),
+    ("pool", "pubkey"), ("quote_mint", "pubkey"),
+))  # fmt: skip
 
 
 def event_log(layout: Struct, values: dict[str, Any]) -> str:
