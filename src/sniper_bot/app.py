@@ -36,6 +36,8 @@ __all__ = ["STOP_DEADLINE_S", "App", "run_app"]
 
 STOP_DEADLINE_S = 10.0
 HOUSEKEEPING_INTERVAL_S = 60.0
+OUTBOX_INTERVAL_S = 2.0  # how often final results nobody delivered are pushed
+OUTBOX_GRACE_S = 10.0  # an order that changed this recently is left to the path that ended it
 log = structlog.get_logger(__name__)
 
 Service = Callable[[asyncio.Event], Awaitable[None]]
@@ -176,9 +178,20 @@ class App:
             await _until_stopped(stack.rpc.run_background(), stop)
 
         async def recovery(stop: asyncio.Event) -> None:
-            orders = await trading.recover_all()
-            done = await withdrawals.recover_all()
-            log.info("recovery_done", orders=len(orders), withdrawals=len(done))
+            """Every non-final order once at start, then (while the bot runs) each order whose
+            lease lapsed: a worker that died or stopped in a database outage. A stop
+            interrupts it at any point (every order is persisted before each step)."""
+
+            async def start_then_claim() -> None:
+                try:
+                    orders = await trading.recover_all()
+                    done = await withdrawals.recover_all()
+                    log.info("recovery_done", orders=len(orders), withdrawals=len(done))
+                except Exception:  # the database is away at start: the claimer catches up
+                    log.warning("recovery_at_start_failed", exc_info=True)
+                await trading.run_claimer(stop)
+
+            await _until_stopped(start_then_claim(), stop)
 
         self.add_service("withdrawals", withdrawals.run)
         self.snipes = self._build_snipes(stack, trading)
@@ -188,6 +201,7 @@ class App:
         self.add_service("exits", self.exits.run)
         self.add_service("chain", chain_background)
         self.add_service("recovery", recovery)
+        self.add_service("order_outbox", self._order_outbox)
         self.add_service("housekeeping", self._housekeeping)
         token = s.telegram.bot_token.get_secret_value()
         if token:
@@ -262,6 +276,7 @@ class App:
         outcome = await self.control.exit_outcome(user_id, position, decision, order)
         if outcome is not None:
             await self.telegram.notify_exit(*outcome)
+            await self._mark_told(order)
 
     async def _notify_snipe(self, result: Any) -> None:
         if self.control is None or self.telegram is None:
@@ -269,6 +284,61 @@ class App:
         outcome = await self.control.snipe_outcome(result)
         if outcome is not None:
             await self.telegram.notify_snipe(*outcome)
+            await self._mark_told(result.order)
+
+    async def _mark_told(self, order: Any) -> None:
+        """A message showed this order: if it was final there, the outbox must not repeat it."""
+        from datetime import UTC, datetime
+
+        if order is None or not order.is_final:
+            return  # the outbox pushes the final result when it ends
+        try:
+            await self.repos.orders.mark_notified(order.id, datetime.now(UTC))
+        except Exception:
+            log.warning("order_told_mark_failed", order_id=order.id, exc_info=True)
+
+    async def _order_outbox(self, stop: asyncio.Event) -> None:
+        """Every ``OUTBOX_INTERVAL_S``: push final orders whose owner was never told (ended in
+        recovery or by a claimer, or the handler that placed them went away).
+
+        Exactly once per order, as for withdrawals: the ``notifiedAt`` marker is claimed by
+        compare-and-set before the message goes out and released when sending fails, so of
+        two replicas one sends. The trade-off: a process killed between the claim and the send
+        loses that one message; it never sends two. Orders that changed within
+        ``OUTBOX_GRACE_S`` are left to the path that finished them (the handler that shows the
+        result, the snipe or exit notifier), which marks them told.
+        """
+        from datetime import UTC, datetime, timedelta
+
+        if self.telegram is None or self.control is None:
+            return  # nobody to tell; results stay owed for a start that has a bot
+        orders, control, telegram = self.repos.orders, self.control, self.telegram
+        while not stop.is_set():
+            try:
+                now = datetime.now(UTC)
+                owed = await orders.list_unnotified(now - timedelta(seconds=OUTBOX_GRACE_S))
+            except Exception:  # the database is away: the next round asks again
+                log.info("order_outbox_unavailable", exc_info=True)
+                owed = []
+            for order in owed:
+                if stop.is_set():
+                    break
+                try:
+                    outcome = await control.order_outcome(order.id)
+                    if outcome is None or not await orders.mark_notified(order.id, now):
+                        continue
+                except Exception:
+                    log.info("order_outbox_claim_failed", order_id=order.id, exc_info=True)
+                    continue
+                try:
+                    await telegram.notify_order(*outcome)
+                    log.info("order_result_pushed", order_id=order.id, status=order.status.value)
+                except Exception:  # Telegram is away: give the marker back for the next round
+                    log.warning("order_outbox_send_failed", order_id=order.id, exc_info=True)
+                    with contextlib.suppress(Exception):
+                        await orders.unmark_notified(order.id, now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), OUTBOX_INTERVAL_S)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Every minute: drop expired unlocked signers and expired durable sessions."""

@@ -8,7 +8,9 @@ user's wallet or orders. Errors reach the frontend as ``SniperBotError`` with a 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -45,7 +47,7 @@ from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
 from sniper_bot.storage.errors import DatabaseUnavailable
 
-__all__ = ["Control", "ControlDeps", "WithdrawPinRetry"]
+__all__ = ["Control", "ControlDeps", "OrderProgress", "WithdrawPinRetry"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +67,21 @@ BUY_UNKNOWN = (
     "The database is restarting, so this buy could not be confirmed. In a few seconds, check "
     "/orders before you buy again."
 )
+
+
+# What the user reads while a trade waits (the executor's progress events).
+_PROGRESS_NOTES = {
+    "landed_unrecorded": (
+        "⛓ Your {what} landed on chain; recording it… Our database is slow to answer: the "
+        "result follows here, do not repeat the {what}."
+    ),
+    "store_unavailable": (
+        "⏳ Waiting for our database; your {what} is kept and goes on when it answers. Do not "
+        "repeat it."
+    ),
+}
+# Hears (the order as it is now, a sentence for its owner) while a buy or sell runs.
+OrderProgress = Callable[[OrderView, str], Awaitable[None]]
 
 
 def _check_sol_amount(lamports: int) -> None:
@@ -331,8 +348,17 @@ class Control:
 
     # --- trading ---------------------------------------------------------------------------
     async def buy(
-        self, ident: Identity, mint_text: str, lamports: int, action_id: str
+        self,
+        ident: Identity,
+        mint_text: str,
+        lamports: int,
+        action_id: str,
+        *,
+        progress: OrderProgress | None = None,
     ) -> OrderView:
+        """Place and run a buy. ``progress`` hears what the user should know while the call
+        waits (e.g. the swap landed and its result waits for the database). The frontend calls
+        ``order_shown`` once it showed the final result, or the order outbox pushes it."""
         mint = _parse_mint(mint_text)
         _check_sol_amount(lamports)
         try:
@@ -351,6 +377,7 @@ class Control:
                 settings.slippage_bps,
                 settings.priority_fee_level,
                 action_id,
+                progress=self._progress(progress),
             )
         except DatabaseUnavailable as exc:  # the order row may exist: never say "not placed"
             raise DatabaseUnavailable(exc.message, user_message=BUY_UNKNOWN) from exc
@@ -365,7 +392,13 @@ class Control:
             raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
 
     async def sell(
-        self, ident: Identity, mint_text: str, percent: int, action_id: str
+        self,
+        ident: Identity,
+        mint_text: str,
+        percent: int,
+        action_id: str,
+        *,
+        progress: OrderProgress | None = None,
     ) -> OrderView:
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
@@ -389,8 +422,54 @@ class Control:
             settings.slippage_bps,
             settings.priority_fee_level,
             action_id,
+            progress=self._progress(progress),
         )
         return await self._order_view(order)
+
+    async def order_shown(self, ident: Identity, order_id: str) -> None:
+        """The owner was just shown this order in a final state: mark it told, so the outbox
+        does not push it again (shown first, marked after: a crash in between repeats it once
+        rather than losing it)."""
+        try:
+            user = await self._user(ident)
+            order = await self._d.orders.get(user.id, order_id)
+        except Exception as exc:  # the outbox may then push it once more: logged, not fatal
+            log.warning("order_told_mark_failed", order_id=order_id, error=type(exc).__name__)
+            return
+        if order is not None:
+            await self._told(order, user.id)
+
+    async def order_outcome(self, order_id: str) -> tuple[int, OrderView] | None:
+        """For the order outbox: whose final order this is (Telegram id), and how it ended."""
+        order = await self._d.orders.get_by_id(order_id)
+        if order is None or not order.is_final:
+            return None
+        user = await self._d.users.get(order.user_id)
+        if user is None:
+            return None
+        return user.telegram_id, await self._order_view(order)
+
+    async def _told(self, order: Order, user_id: int) -> None:
+        """The caller shows this order to its owner now: a final one needs no push later."""
+        if not order.is_final:
+            return  # the outbox pushes the result when it ends
+        try:
+            await self._d.orders.mark_notified(order.id, datetime.now(UTC), user_id=user_id)
+        except Exception as exc:  # the outbox may then push it once more: logged, not fatal
+            log.warning("order_told_mark_failed", order_id=order.id, error=type(exc).__name__)
+
+    def _progress(self, progress: OrderProgress | None) -> Any:
+        """The executor's progress events as (view, sentence) for the frontend."""
+        if progress is None:
+            return None
+
+        async def on_event(event: str, order: Order) -> None:
+            note = _PROGRESS_NOTES.get(event)
+            if note is not None:
+                what = "buy" if order.side.value == "BUY" else "sell"
+                await progress(await self._order_view(order), note.format(what=what))
+
+        return on_event
 
     async def order(self, ident: Identity, order_id: str) -> OrderView:
         user = await self._user(ident)

@@ -13,6 +13,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
@@ -159,6 +160,15 @@ class TelegramFrontend:
     async def notify_exit(self, telegram_id: int, view: ExitView) -> None:
         """Push an automatic exit (take-profit, stop-loss...) to the position's owner."""
         await self.bot.send_message(telegram_id, render_exit(view))
+
+    async def notify_order(self, telegram_id: int, order: OrderView) -> None:
+        """Push an order's final result that its owner was not shown (it ended in recovery, by
+        a claimer, or after the handler that placed it stopped watching). Returns when told or
+        when the owner cannot be told for good (blocked the bot); raises to be tried again."""
+        try:
+            await self.bot.send_message(telegram_id, "📬 Order result\n" + render_order(order))
+        except TelegramForbiddenError:
+            log.info("order_result_unreachable_owner", order_id=order.id)
 
     async def notify_withdrawal(self, telegram_id: int, view: WithdrawalView) -> None:
         """Push a withdrawal's final result to its owner. Returns when sent, or when the owner

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from sniper_bot.control.facade import Control
 from sniper_bot.control.views import Identity, OrderView
 from sniper_bot.domain.money import parse_sol
+from sniper_bot.errors import TemporaryError
 from sniper_bot.telegram.callbacks import STALE_BUTTON, BuyCb, ForgedCallback, SellCb, unpack_any
 from sniper_bot.telegram.keyboards import home_kb, token_kb
 from sniper_bot.telegram.render import render_order, render_snipes, render_token_card
@@ -64,9 +65,16 @@ def build() -> Router:
         await query.answer("Buying…")
         # one rendered button = one action: a double tap on it is the same order
         action = f"tg:{message.chat.id}:{message.message_id}:{query.data}" if message else query.id
-        order = await control.buy(ident, callback_data.mint, callback_data.lamports, action)
-        if message is not None:
-            await _follow(control, ident, message, order)
+        live = _Live(message) if message is not None else None
+        order = await control.buy(
+            ident,
+            callback_data.mint,
+            callback_data.lamports,
+            action,
+            progress=live.progress if live is not None else None,
+        )
+        if live is not None:
+            await _follow(control, ident, live, order)
 
     @router.message(BuyX.amount)
     async def buy_amount(
@@ -82,8 +90,11 @@ def build() -> Router:
             return
         await state.clear()
         action = f"tg:{message.chat.id}:{message.message_id}:buyx"
-        order = await control.buy(ident, str(data["mint"]), lamports, action)
-        await _follow(control, ident, message, order)
+        live = _Live(message)
+        order = await control.buy(
+            ident, str(data["mint"]), lamports, action, progress=live.progress
+        )
+        await _follow(control, ident, live, order)
 
     @router.callback_query(SellCb.filter())
     async def sell(
@@ -92,9 +103,16 @@ def build() -> Router:
         await query.answer("Selling…")
         message = query.message if isinstance(query.message, Message) else None
         action = f"tg:{message.chat.id}:{message.message_id}:{query.data}" if message else query.id
-        order = await control.sell(ident, callback_data.mint, callback_data.percent, action)
-        if message is not None:
-            await _follow(control, ident, message, order)
+        live = _Live(message) if message is not None else None
+        order = await control.sell(
+            ident,
+            callback_data.mint,
+            callback_data.percent,
+            action,
+            progress=live.progress if live is not None else None,
+        )
+        if live is not None:
+            await _follow(control, ident, live, order)
 
     @router.message(Command("snipe"))
     async def snipe(
@@ -152,20 +170,44 @@ def build() -> Router:
     return router
 
 
-async def _follow(control: Control, ident: Identity, anchor: Message, order: OrderView) -> None:
-    """Post the order and edit it until it is final (the executor runs in the background)."""
-    sent = await anchor.answer(render_order(order))
-    last = render_order(order)
+class _Live:
+    """The one message that shows an order to the user who placed it: posted by the first
+    progress note (or the result), edited after that."""
+
+    def __init__(self, anchor: Message) -> None:
+        self._anchor = anchor
+        self._sent: Message | None = None
+        self.last = ""
+
+    async def show(self, text: str) -> Message:
+        if self._sent is None:
+            self._sent = await self._anchor.answer(text)
+        elif text != self.last:
+            await self._sent.edit_text(text)
+        self.last = text
+        return self._sent
+
+    async def progress(self, order: OrderView, note: str) -> None:
+        await self.show(render_order(order) + "\n" + escape(note))
+
+
+async def _follow(control: Control, ident: Identity, live: _Live, order: OrderView) -> None:
+    """Show the order; ``control.buy``/``sell`` ran the executor in the call, so it is usually
+    final already. If not (the executor stopped watching before it landed), poll the row and edit
+    the message until it is final, for at most ``FOLLOW_MAX_S``; past that the result is pushed
+    to the user when it ends. A final result shown here is marked told (no push repeats it)."""
+    sent = await live.show(render_order(order))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + FOLLOW_MAX_S
     while not order.is_final:
         if loop.time() > deadline:
-            await sent.edit_text(last + "\nStill in progress: /orders shows the outcome.")
+            await live.show(live.last + "\nStill in progress: the result follows in a message.")
             return
         await asyncio.sleep(POLL_S)
-        order = await control.order(ident, order.id)
-        text = render_order(order)
-        if text != last:
-            await sent.edit_text(text)
-            last = text
+        try:
+            order = await control.order(ident, order.id)
+        except TemporaryError:  # the database is restarting: ask again, keep the message
+            continue
+        await live.show(render_order(order))
+    await control.order_shown(ident, order.id)
     await sent.edit_reply_markup(reply_markup=home_kb())
