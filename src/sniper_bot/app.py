@@ -317,8 +317,8 @@ class App:
             try:
                 now = datetime.now(UTC)
                 owed = await orders.list_unnotified(now - timedelta(seconds=OUTBOX_GRACE_S))
-            except Exception:  # the database is away: the next round asks again
-                log.info("order_outbox_unavailable", exc_info=True)
+            except Exception as exc:  # the database is away: the next round asks again
+                log.info("order_outbox_unavailable", error=type(exc).__name__)
                 owed = []
             for order in owed:
                 if stop.is_set():
@@ -327,8 +327,8 @@ class App:
                     outcome = await control.order_outcome(order.id)
                     if outcome is None or not await orders.mark_notified(order.id, now):
                         continue
-                except Exception:
-                    log.info("order_outbox_claim_failed", order_id=order.id, exc_info=True)
+                except Exception as exc:
+                    log.info("order_outbox_claim_failed", order_id=order.id, error=repr(exc))
                     continue
                 try:
                     await telegram.notify_order(*outcome)

@@ -258,8 +258,8 @@ class TradingService:
     def _finished(self, task: asyncio.Task[Order]) -> None:
         order_id = task.get_name().removeprefix("order-")
         self._running.pop(order_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            pass  # retrieved here; every caller that joined it got the exception itself
+        if not task.cancelled():
+            task.exception()  # retrieved: every caller that joined the run got it already
 
     async def recover_all(self, *, concurrency: int = 8) -> list[Order]:
         """Resolve every non-final order (run on start); returns them in their new state."""
