@@ -4,6 +4,10 @@
     POST /pump/{mint}/trade  {"side": "buy"|"sell", "lamports"? (buy), "tokens"? (sell; default
                               all), "trader_index"?}
     GET  /pump/{mint}        the BondingCurve fields
+    POST /pump/{mint}/graduate  {"buyer_index"?} buy the curve out, then `migrate` it
+    GET  /pumpswap/{mint}    the canonical Pool's fields and vault balances
+    POST /pumpswap/{mint}/trade {"side": "buy"|"sell", "lamports"? (buy, fees included),
+                              "tokens"? (sell; default all), "trader_index"?}
 
 Creators and traders are wallets derived from the seed (`pump-creator-N`, `pump-trader-N`), each
 airdropped 100 SOL the first time it is used.
@@ -20,6 +24,7 @@ from solders.pubkey import Pubkey
 from localnet.cluster import Cluster
 from localnet.market.keys import derive_keypair
 from localnet.pump.launchpad import LaunchError, PumpLaunchpad
+from localnet.pumpswap.market import PumpSwapMarket
 
 WALLET_LAMPORTS = 100 * 1_000_000_000
 
@@ -35,7 +40,7 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
     def wallet(kind: str, index: int) -> Keypair:
         kp = derive_keypair(seed, f"pump-{kind}-{index}")
         if kp.pubkey() not in funded:
-            cluster.airdrop(kp.pubkey(), WALLET_LAMPORTS)
+            cluster.airdrop(kp.pubkey(), WALLET_LAMPORTS * (3 if kind == "graduator" else 1))
             funded.add(kp.pubkey())
         return kp
 
@@ -96,6 +101,56 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
         except ValueError as exc:
             return bad(str(exc), 404)
 
+    swap = PumpSwapMarket(cluster, seed)
+
+    async def graduate(request: web.Request) -> web.Response:
+        params = await body(request)
+        try:
+            mint = Pubkey.from_string(request.match_info["mint"])
+            buyer = wallet("graduator", int(params.get("buyer_index", 0)))
+            done = pad.graduate(mint, buyer)
+        except (TypeError, ValueError) as exc:
+            return bad(str(exc))
+        except LaunchError as exc:
+            return web.json_response({"error": str(exc), "err": exc.err}, status=400)
+        return web.json_response({
+            "mint": str(done.mint), "pool": str(done.pool),
+            "complete_signature": done.complete_signature,
+            "migrate_signature": done.migrate_signature,
+        })  # fmt: skip
+
+    async def pool(request: web.Request) -> web.Response:
+        try:
+            state = swap.pool(Pubkey.from_string(request.match_info["mint"]))
+        except ValueError as exc:
+            return bad(str(exc), 404)
+        return web.json_response({"pool": str(state.key), **_json(state.fields),
+                                  "base_reserve": state.base_reserve,
+                                  "quote_reserve": state.quote_reserve})  # fmt: skip
+
+    async def swap_trade(request: web.Request) -> web.Response:
+        params = await body(request)
+        side = params.get("side", "buy")
+        if side not in ("buy", "sell"):
+            return bad("side must be 'buy' or 'sell'")
+        try:
+            mint = Pubkey.from_string(request.match_info["mint"])
+            trader = wallet("trader", int(params.get("trader_index", 0)))
+            if side == "buy":
+                signature = swap.buy(mint, trader, lamports=int(params.get("lamports", 10**8)))
+            else:
+                held = swap.token_balance(mint, trader.pubkey())
+                signature = swap.sell(mint, trader, tokens=int(params.get("tokens", held)))
+        except (TypeError, ValueError) as exc:
+            return bad(str(exc))
+        except LaunchError as exc:
+            return web.json_response({"error": str(exc), "err": exc.err}, status=400)
+        return web.json_response({"signature": signature, "trader": str(trader.pubkey()),
+                                  "tokens": swap.token_balance(mint, trader.pubkey())})  # fmt: skip
+
+    app.router.add_post("/pump/{mint}/graduate", graduate)
+    app.router.add_get("/pumpswap/{mint}", pool)
+    app.router.add_post("/pumpswap/{mint}/trade", swap_trade)
     app.router.add_post("/pump/launch", launch)
     app.router.add_post("/pump/{mint}/trade", trade)
     app.router.add_get("/pump/{mint}", curve)
