@@ -298,7 +298,9 @@ async def test_a_postgresql_restart_under_a_read_is_waited_for(tmp_path: Path) -
                 await asyncio.to_thread(pg.start)
 
             assert plain(down["text"]) == DB_UNREACHABLE
-            assert plain(buy["text"]) == BUY_NOT_PLACED
+            # the conversation state is read from the database before the facade runs, so the
+            # buy may be refused there (nothing was changed) or by the facade (not placed)
+            assert plain(buy["text"]) in {DB_UNREACHABLE, BUY_NOT_PLACED}
             assert await bot.orders_of(user) == []
             assert await user.start() == wallet
             _no_generic_error(user)

@@ -13,7 +13,7 @@ from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderErrorType, OrderStatus
 from sniper_bot.engine import InvalidSnipe, SnipeEngine, idempotency_key
-from sniper_bot.storage import NotFound
+from sniper_bot.engine.snipe import SnipeNotFound
 from sniper_bot.storage.snipes import SnipeNotArmed
 
 from .conftest import SOL, ManualClock, Stack
@@ -186,8 +186,9 @@ async def test_expired_and_cancelled_targets_never_fire(stack: Stack) -> None:
     await engine.cancel(stack.user_id, cancelled.id)
     with pytest.raises(SnipeNotArmed):
         await engine.cancel(stack.user_id, cancelled.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(SnipeNotFound) as raised:  # another user's snipe: no such snipe
         await engine.cancel(stack.user_id + 1, expiring.id)
+    assert raised.value.user_message == "No such snipe. Send /snipe to see yours."
     clock.advance(31)
     assert [t.id for t in await engine.expire_due()] == [expiring.id]
     await stack.launch("honest", announce="none")

@@ -82,6 +82,7 @@ def build_dispatcher(
     dp = Dispatcher(storage=storage)
     dp["control"] = control
     error_mw = ErrorMiddleware(metrics)
+    dp.errors.register(error_mw.on_error)  # errors before a handler (FSM state read, filters)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(IdentityMiddleware())
         observer.outer_middleware(ThrottleMiddleware(secret_states=SECRET_STATES))

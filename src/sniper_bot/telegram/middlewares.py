@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
 
 from sniper_bot.control.views import Identity
 from sniper_bot.errors import SniperBotError, TemporaryError
@@ -120,6 +120,22 @@ class ErrorMiddleware(BaseMiddleware):
             return None
         self._metrics.telegram_updates.labels(kind, "ok").inc()
         return result
+
+    async def on_error(self, event: ErrorEvent) -> bool:
+        """``dp.errors`` handler: an error raised before a handler ran (conversation state read
+        in the FSM middleware, a filter) gets the same sentence instead of silence."""
+        exc = event.exception
+        update = event.update
+        kind = "callbackquery" if update.callback_query is not None else "message"
+        if isinstance(exc, SniperBotError):
+            self._metrics.telegram_updates.labels(kind, "user_error").inc()
+            log.warning("telegram_update_failed", kind=kind, error=exc.message)
+            await _reply(update, exc.user_message)
+        else:
+            self._metrics.telegram_updates.labels(kind, "error").inc()
+            log.error("telegram_update_failed", kind=kind, exc_info=exc)
+            await _reply(update, GENERIC_ERROR)
+        return True
 
 
 async def _reply(event: TelegramObject, text: str) -> None:
