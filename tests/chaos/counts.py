@@ -3,7 +3,7 @@
 ``summarise`` counts through ``orders.tally`` (the ``"SniperOrder"`` and ``"Trade"`` rows, the
 swaps the users' wallets signed that executed without error on chain, the result messages each
 order has in its owner's chat) and prints ``Tally.line``: orders created / confirmed / failed /
-non-final, swaps on chain vs "Trade" rows, result messages per order, "Nothing was lost" replies.
+non-final, swaps on chain vs "Trade" rows, result messages per order, generic error replies.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ the chain (which transactions each user's wallet signed and how they ended) and 
 Telegram (every bot message in its current, edited state). An order's result message is a bot
 message in the owner's chat that shows this order (``Buy 0.1 SOL of``) in a final state; the
 scenarios give every order of a user a distinct amount, so the heading names one order.
+
+``generic_errors`` counts the generic error sentence (``GENERIC_ERROR``: an exception nobody
+turned into a sentence). A press that placed an order must get that order's truth instead, so
+orders plus generic errors never exceed the presses.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from solders.pubkey import Pubkey
 from e2e.harness import TxRecorder, plain
 from localnet.node import Localnet
 from sniper_bot.domain.money import format_sol
+from sniper_bot.telegram.middlewares import GENERIC_ERROR
 
 FINAL = frozenset({"CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"})
 RESULT_MARKS = ("✅ Bought", "✅ Sold", "✅ Confirmed", "❌")
@@ -82,7 +87,7 @@ class Tally:
             f"non-final={self.non_final} | swaps on chain={self.swaps_on_chain} "
             f'"Trade" rows={self.trade_rows} | result messages per order '
             f"{dict(sorted(per_order.items()))} (count: orders) | "
-            f'"Nothing was lost" replies={self.generic_errors} | failures {dict(reasons)}'
+            f"generic error replies={self.generic_errors} | failures {dict(reasons)}"
         )
 
 
@@ -99,9 +104,7 @@ async def tally(
                 swaps += 1
     generic = 0
     for chat in {o["telegram_id"] for o in orders}:
-        generic += sum(
-            "Nothing was lost" in plain(m.get("text", "")) for m in net.telegram.inbox(chat)
-        )
+        generic += sum(GENERIC_ERROR in plain(m.get("text", "")) for m in net.telegram.inbox(chat))
     return Tally(
         orders=orders,
         statuses=Counter(o["status"] for o in orders),

@@ -4,8 +4,8 @@ The real app (localnet, a private PostgreSQL cluster, Redis, the fake Telegram) 
 pressing three buy buttons each. The cluster is stopped the moment the first swap is signed and
 started 6 s later. Without a restart of the bot: every order ends final, every swap that landed
 has its "Trade" row, and each order's result reaches its owner exactly once (the handler that
-placed it, or the outbox when that handler gave up), never "Nothing was lost" for an order that
-exists.
+placed it, or the outbox when that handler gave up), never the generic error sentence for a
+press that placed an order.
 """
 
 from __future__ import annotations
@@ -104,5 +104,5 @@ async def test_a_6_s_postgres_outage_leaves_every_buy_final_recorded_and_told_on
     assert result.non_final == 0, result.statuses
     assert result.swaps_on_chain == result.trade_rows == result.statuses["CONFIRMED"]
     assert all(n == 1 for n in result.messages.values()), result.messages
-    # a press either placed an order or was told nothing happened, never both
+    # a press either placed an order (and got its result) or got the generic error, never both
     assert len(result.orders) + result.generic_errors <= presses

@@ -19,7 +19,12 @@ __all__ = ["ErrorMiddleware", "IdentityMiddleware", "ThrottleMiddleware"]
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-GENERIC_ERROR = "Something went wrong on our side. Nothing was lost; please try again."
+# It cannot know whether the update placed an order (the failure may come after the order row):
+# it claims nothing and points to where the truth is.
+GENERIC_ERROR = (
+    "Something went wrong on our side. If you placed an order, /orders shows what happened; "
+    "otherwise try again."
+)
 
 
 class IdentityMiddleware(BaseMiddleware):
