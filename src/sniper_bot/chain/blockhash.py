@@ -1,60 +1,117 @@
-"""A recent blockhash kept fresh in the background, so the hot path never waits for one.
+"""A recent blockhash kept in memory and judged by block height, so the hot path never waits for
+one and is never handed one that has expired.
 
-``run()`` (a task of the app's TaskGroup) refreshes every ``refresh_s``; ``get()`` answers from
-memory while the cached hash is younger than ``max_age_s`` and fetches (once, shared by every
-waiter) only when it is missing or too old. A failed refresh keeps the previous hash: it stays
-usable for ~60 s (150 blocks) after it was fetched.
+A blockhash is valid while the cluster's block height is at most its ``lastValidBlockHeight``
+(150 blocks after it was issued). In seconds that is ~60 on mainnet (400 ms slots) but 6 on a
+localnet with 40 ms slots, so the cache never judges by age:
+
+* ``refresh()`` reads getLatestBlockhash and getBlockHeight together; every height read is a
+  sample ``(time the read started, height)``. ``run()`` (a task of the app's TaskGroup) refreshes
+  every ``refresh_s``.
+* Between samples the current height is estimated: the highest of ``height + rate * elapsed``
+  over recent samples, where ``rate`` is the fastest block rate between two recent samples times
+  1.5, never below mainnet's 2.5 blocks/s, and ``initial_blocks_per_s`` until two samples measure
+  it. The elapsed time counts from the start of each read and the rate is the fastest seen, so
+  the estimate errs high: a hash is dropped early, never handed out late.
+* ``get()`` answers from memory, with no I/O, while the estimated height is below the cached
+  hash's ``lastValidBlockHeight - margin_blocks``. Otherwise it refreshes (one fetch shared by
+  every waiter) and, if even the answer cannot be shown to be valid (a degraded read during an
+  outage returns an old hash), raises ``RpcUnavailableError`` instead of handing it out.
+
+A failed refresh keeps the previous hash and samples: the estimate keeps moving with time, so that
+hash stops being handed out when its blocks run out, not after a fixed number of seconds. A newer
+hash is never replaced by an older one (a degraded read can return one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import structlog
 from solders.hash import Hash
 
-from sniper_bot.chain.errors import RpcError
+from sniper_bot.chain.errors import RpcError, RpcUnavailableError
 
-__all__ = ["BlockhashCache"]
+__all__ = ["BLOCKHASH_VALID_BLOCKS", "BlockhashCache"]
 
 log = structlog.get_logger(__name__)
 
 Fetch = Callable[[], Awaitable[tuple[Hash, int]]]
+Height = Callable[[], Awaitable[int]]
+
+BLOCKHASH_VALID_BLOCKS = 150  # a blockhash is valid this many blocks after it was issued
+MAINNET_BLOCKS_PER_S = 2.5  # the slowest rate ever assumed: mainnet's 400 ms slots
+RATE_SAFETY = 1.5  # the measured rate is multiplied by this (read latency, jitter)
+_SAMPLES = 8
 
 
 class BlockhashCache:
     def __init__(
         self,
         fetch: Fetch,
+        height: Height,
         *,
         refresh_s: float = 2.0,
-        max_age_s: float = 20.0,
+        margin_blocks: int = 30,
+        initial_blocks_per_s: float = 50.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        if not 0 <= margin_blocks < BLOCKHASH_VALID_BLOCKS:
+            raise ValueError(f"margin_blocks must be in [0, {BLOCKHASH_VALID_BLOCKS})")
         self._fetch = fetch
+        self._height = height
         self._refresh_s = refresh_s
-        self._max_age_s = max_age_s
+        self._margin = margin_blocks
+        self._initial_rate = max(initial_blocks_per_s, MAINNET_BLOCKS_PER_S)
         self._clock = clock
         self._sleep = sleep
         self._value: tuple[Hash, int] | None = None
-        self._fetched_at = float("-inf")
+        self._samples: deque[tuple[float, int]] = deque(maxlen=_SAMPLES)
         self._inflight: asyncio.Future[tuple[Hash, int]] | None = None
 
-    @property
-    def age_s(self) -> float:
-        return self._clock() - self._fetched_at
+    # ------------------------------------------------------------------------------ judging
+    def blocks_per_s(self) -> float:
+        """The block rate the estimate assumes (measured, with the safety factor)."""
+        rates = [
+            (h2 - h1) / (t2 - t1)
+            for (t1, h1), (t2, h2) in itertools.pairwise(self._samples)
+            if t2 > t1
+        ]
+        if not rates:
+            return self._initial_rate
+        return max(MAINNET_BLOCKS_PER_S, RATE_SAFETY * max(rates))
+
+    def estimated_height(self) -> int | None:
+        """The current block height as the cache believes it (errs high); None before a sample."""
+        if not self._samples:
+            return None
+        rate = self.blocks_per_s()
+        now = self._clock()
+        return max(h + math.ceil(rate * max(0.0, now - t)) for t, h in self._samples)
+
+    def blocks_left(self) -> int | None:
+        """Blocks the cached hash has left above the margin by the estimate (None: unknown)."""
+        height = self.estimated_height()
+        if self._value is None or height is None:
+            return None
+        return self._value[1] - self._margin - height
 
     def peek(self) -> tuple[Hash, int] | None:
-        """The cached value if fresh enough, without any I/O."""
-        if self._value is not None and self.age_s < self._max_age_s:
-            return self._value
-        return None
+        """The cached value if it is still valid by ``margin_blocks``, without any I/O."""
+        left = self.blocks_left()
+        if left is None or left <= 0:
+            return None
+        return self._value
 
+    # ------------------------------------------------------------------------------ reading
     async def get(self) -> tuple[Hash, int]:
-        """(blockhash, lastValidBlockHeight): from memory when fresh, else one shared fetch."""
+        """(blockhash, lastValidBlockHeight): from memory when valid, else one shared refresh."""
         cached = self.peek()
         if cached is not None:
             return cached
@@ -67,7 +124,7 @@ class BlockhashCache:
         future: asyncio.Future[tuple[Hash, int]] = loop.create_future()
         self._inflight = future
         try:
-            value = await self._fetch()
+            value = await self._refresh_once()
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -77,10 +134,34 @@ class BlockhashCache:
             raise
         finally:
             self._inflight = None
-        self._value = value
-        self._fetched_at = self._clock()
         future.set_result(value)
         return value
+
+    async def _refresh_once(self) -> tuple[Hash, int]:
+        started = self._clock()
+        got_hash, got_height = await asyncio.gather(
+            self._fetch(), self._height(), return_exceptions=True
+        )
+        for result in (got_hash, got_height):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+        if not isinstance(got_height, BaseException):
+            self._samples.append((started, got_height))
+        if not isinstance(got_hash, BaseException) and (
+            self._value is None or got_hash[1] >= self._value[1]
+        ):
+            self._value = got_hash
+        usable = self.peek()
+        if usable is not None:
+            return usable
+        for result in (got_hash, got_height):
+            if isinstance(result, BaseException):
+                raise result
+        raise RpcUnavailableError(
+            f"no blockhash valid for {self._margin} more blocks "
+            f"(lastValidBlockHeight {self._value[1] if self._value else None}, "
+            f"block height {self.estimated_height()})"
+        )
 
     async def run(self) -> None:
         """Refresh forever (cancel to stop); failures are logged and the old hash kept."""
@@ -88,5 +169,7 @@ class BlockhashCache:
             try:
                 await self.refresh()
             except RpcError as exc:
-                log.warning("blockhash_refresh_failed", reason=str(exc), age_s=round(self.age_s, 1))
+                log.warning(
+                    "blockhash_refresh_failed", reason=str(exc), blocks_left=self.blocks_left()
+                )
             await self._sleep(self._refresh_s)

@@ -43,13 +43,14 @@ def _b64(tx: VersionedTransaction) -> str:
 
 class SolanaRpc:
     def __init__(
-        self, pool: RpcPool, *, blockhash_refresh_s: float = 2.0, blockhash_max_age_s: float = 20.0
+        self, pool: RpcPool, *, blockhash_refresh_s: float = 2.0, blockhash_margin_blocks: int = 30
     ) -> None:
         self.pool = pool
         self.blockhash_cache = BlockhashCache(
             self.get_latest_blockhash,
+            lambda: self.get_block_height("processed"),  # the cache judges hashes by this height
             refresh_s=blockhash_refresh_s,
-            max_age_s=blockhash_max_age_s,
+            margin_blocks=blockhash_margin_blocks,
         )
 
     async def run_background(self, health_interval_s: float | None = None) -> None:
