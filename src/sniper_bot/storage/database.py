@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event, pool, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,10 +28,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from sniper_bot.errors import ConfigError
+from sniper_bot.errors import ConfigError, SniperBotError
 
 from . import migrate
 from .errors import DatabaseUnavailable, DatabaseWriteFailed
+from .transient import is_transient
 from .urls import DatabaseUrl, parse_database_url
 
 __all__ = ["Database"]
@@ -45,9 +46,6 @@ _MISSING_DB_SQLSTATE = "3D000"
 Sleep = Callable[[float], Awaitable[None]]
 # Waits before re-trying to get a connection for a session (about 5 s in all: a restart).
 SESSION_RETRY_DELAYS_S = (0.25, 0.75, 1.5, 2.5)
-# SQLSTATEs of a lost or refused connection: class 08, admin/crash shutdown, "starting up".
-_CONNECTION_SQLSTATE_CLASS = "08"
-_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _WROTE = "sniper_wrote"  # Session.info key: the transaction ran something other than a SELECT
 UNREACHABLE_SENTENCE = (
     "The database is restarting or unreachable; nothing was changed. Try again in a few seconds."
@@ -76,29 +74,10 @@ def _note_flush(session: Session, _context: Any) -> None:
     session.info[_WROTE] = True
 
 
-def is_transient(exc: BaseException) -> bool:
-    """A lost, refused or not-yet-accepting connection (the same call may work in a moment).
-
-    Integrity and data errors are never transient: repeating them gives the same answer.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, IntegrityError):
-            return False
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, OSError):  # refused, reset, timed out
-            return True
-        state = getattr(current, "sqlstate", None)
-        if isinstance(state, str) and (
-            state.startswith(_CONNECTION_SQLSTATE_CLASS) or state in _SHUTDOWN_SQLSTATES
-        ):
-            return True
-        nxt = getattr(current, "orig", None) if isinstance(current, DBAPIError) else None
-        current = nxt or current.__cause__
-    return False
+def _from_the_database(exc: BaseException) -> bool:
+    """A transient driver failure inside a session body; the caller's own errors (ours, also
+    ``TemporaryError`` ones such as an RPC outage) pass through unchanged."""
+    return isinstance(exc, Exception) and not isinstance(exc, SniperBotError) and is_transient(exc)
 
 
 class Database:
@@ -183,7 +162,7 @@ class Database:
                 yield session
             except BaseException as exc:
                 await _quiet_rollback(session)
-                if isinstance(exc, Exception) and is_transient(exc):
+                if _from_the_database(exc):
                     raise self._lost(exc, session, committing=False) from exc
                 raise
             try:

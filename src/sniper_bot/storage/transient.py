@@ -1,15 +1,26 @@
-"""Is a storage failure worth retrying? ``is_transient(exc)`` for callers that must not import
-SQLAlchemy (the executor, the trading service, the app's loops).
+"""Is a storage failure worth retrying? The one ``is_transient(exc)`` of the storage package.
+
+``Database.session`` asks it about every driver error and turns each transient one into
+``DatabaseUnavailable`` / ``DatabaseWriteFailed`` (both ``TemporaryError``), so callers above
+storage (the executor, the trading service, the app's loops) only ever check for
+``TemporaryError`` and never import SQLAlchemy.
 
 Transient: the server did not answer or went away (connection refused or reset, a pooled
 connection closed by a restart, "the database system is starting up", a timeout), or asked for a
 retry (serialization failure, deadlock, too many connections). Everything else (a constraint, bad
-data, a bug) is not: retrying the same statement cannot help.
+data, a bug) is not: retrying the same statement cannot help. An ``IntegrityError`` anywhere in
+the chain is never transient, whatever caused it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sniper_bot.errors import TemporaryError
@@ -29,6 +40,8 @@ def is_transient(exc: BaseException) -> bool:
     seen: set[int] = set()
     while current is not None and id(current) not in seen and len(seen) < _MAX_DEPTH:
         seen.add(id(current))
+        if isinstance(current, IntegrityError):
+            return False
         if isinstance(current, TemporaryError | OSError | DisconnectionError | PoolTimeout):
             return True
         if isinstance(current, OperationalError | InterfaceError):

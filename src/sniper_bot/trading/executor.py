@@ -12,7 +12,7 @@ Rules that make "never buy twice" hold whatever crashes:
   (idempotently, per order) before CONFIRMED, so a crash between them is redone by recovery.
 * Every transition is a compare-and-set; a worker that loses one stops and reloads.
 
-The database may go away at any step (``storage.transient.is_transient``). Before SIGNED a write
+The database may go away at any step (the store raises ``TemporaryError``). Before SIGNED a write
 is retried for ``store_retry_s``, then ``StoreUnavailable`` stops the worker with nothing sent
 (the order is resumed by a claimer once its lease lapses); signed bytes whose blockhash would
 expire before the database takes them are built again instead. From SIGNED on the swap may be on
@@ -51,7 +51,6 @@ from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.backoff import Backoff
 from sniper_bot.storage.errors import StaleOrderState
-from sniper_bot.storage.transient import is_transient
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
@@ -217,7 +216,7 @@ class SwapExecutor:
                 await self._orders.release(order_id, self.config.worker_id)
                 return
             except Exception as exc:
-                if attempt + 1 == _RELEASE_ATTEMPTS or not is_transient(exc):
+                if attempt + 1 == _RELEASE_ATTEMPTS or not isinstance(exc, TemporaryError):
                     log.warning(
                         "lease_release_failed",
                         order_id=order_id,
@@ -599,7 +598,7 @@ class SwapExecutor:
             try:
                 result = await call()
             except Exception as exc:
-                if not is_transient(exc):
+                if not isinstance(exc, TemporaryError):
                     raise
                 if on_failure is not None:
                     on_failure()

@@ -1,8 +1,11 @@
 """What trading needs from its neighbours, as small Protocols (the real ones satisfy them).
 
 ``ChainPort`` is the slice of ``sniper_bot.chain.rpc.SolanaRpc`` the executor calls;
-``OrderStore``/``TradeStore`` the slice of the storage repositories; ``RiskGate`` the safety
-engine's check. Tests use the real implementations (localnet, PostgreSQL), not fakes of these.
+``OrderStore``/``TradeStore`` the slice of the storage repositories (a store raises
+``TemporaryError`` when the database is unavailable, ``StaleOrderState`` when a compare-and-set
+loses: storage translates its driver errors, so trading never imports storage); ``RiskGate`` the
+safety engine's check. Tests use the real implementations (localnet, PostgreSQL), not fakes of
+these.
 """
 
 from __future__ import annotations

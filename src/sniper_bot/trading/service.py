@@ -32,7 +32,6 @@ from sniper_bot.domain.orders import OrderSide, OrderStatus
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.backoff import Backoff
-from sniper_bot.storage.transient import is_transient
 from sniper_bot.trading.executor import Progress, SwapExecutor, TradeAccount
 
 __all__ = ["OrderCreator", "OrderNotRecorded", "SignerSource", "TradingService", "UnlockedKey"]
@@ -230,7 +229,7 @@ class TradingService:
             try:
                 return await create()
             except Exception as exc:
-                if not is_transient(exc):
+                if not isinstance(exc, TemporaryError):
                     raise
                 if loop.time() - started >= self._executor.config.store_retry_s:
                     raise OrderNotRecorded(idempotency_key) from exc
@@ -309,7 +308,7 @@ class TradingService:
                             cfg.worker_id, cfg.lease_s, self._now(), limit=min(batch, free)
                         )
                     except Exception as exc:
-                        if not is_transient(exc):
+                        if not isinstance(exc, TemporaryError):
                             raise
                         log.info("claimer_database_unavailable", error=type(exc).__name__)
                         claimed = []
