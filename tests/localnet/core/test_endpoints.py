@@ -218,13 +218,14 @@ async def test_python_m_localnet_writes_the_json_contract(tmp_path: Path) -> Non
                 break
             await asyncio.sleep(0.05)
         contract = json.loads(out.read_text())
-        assert set(contract) == {"rpc", "jupiter", "telegram", "control"}
+        assert set(contract) == {"rpc", "jupiter", "telegram", "control", "jito"}
         assert set(contract["rpc"]) == {"helius", "quicknode", "public"}
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(contract["rpc"]["helius"]["http"], json=GET_SLOT) as r,
-        ):
-            assert (await r.json())["result"] == 1000
+        tips = {"jsonrpc": "2.0", "id": 1, "method": "getTipAccounts", "params": []}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(contract["rpc"]["helius"]["http"], json=GET_SLOT) as r:
+                assert (await r.json())["result"] == 1000
+            async with session.post(contract["jito"] + "/api/v1/bundles", json=tips) as r:
+                assert len((await r.json())["result"]) == 8
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
