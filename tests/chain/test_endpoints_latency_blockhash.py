@@ -110,13 +110,14 @@ class ScriptedChain:
         self.start = clock()
         self.fetches = 0
         self.heights = 0
+        self.jumped = 0  # blocks made at once (a localnet catching up slots)
         self.hash_fault: Exception | None = None
         self.height_fault: Exception | None = None
         self.degraded: tuple[Hash, int] | None = None  # what an outage's degraded read returns
 
     @property
     def height(self) -> int:
-        return 1_000 + int((self.clock() - self.start) * self.rate)
+        return 1_000 + self.jumped + int((self.clock() - self.start) * self.rate)
 
     async def fetch(self) -> tuple[Hash, int]:
         self.fetches += 1
@@ -178,6 +179,25 @@ async def test_a_cached_hash_is_dropped_by_block_height_before_it_expires_not_by
         await cache.get()  # the refresh fails and the old hash is not handed out
 
 
+async def test_a_burst_of_blocks_between_close_reads_does_not_inflate_the_rate() -> None:
+    """Two reads 10 ms apart around a 4-slot catch-up are not a rate of 400 blocks/s: the rate is
+    measured over at least a second, and the estimate starts from the latest read."""
+    clock = ManualClock()
+    chain = ScriptedChain(clock, rate=25)
+    cache = BlockhashCache(chain.fetch, chain.block_height, initial_blocks_per_s=50, clock=clock)
+    await cache.refresh()
+    clock.advance(0.01)
+    chain.jumped = 4
+    await cache.refresh()
+    assert cache.blocks_per_s() == 50  # still the initial rate: no span of a second yet
+    clock.advance(2)
+    await cache.refresh()
+    assert cache.blocks_per_s() == pytest.approx(1.5 * 50 / 2)  # from the read 2 s before
+    clock.advance(1)
+    assert cache.estimated_height() == chain.height - 25 + 38  # latest read + 1 s at 37.5/s
+    assert cache.peek() is not None
+
+
 async def test_an_older_hash_from_a_degraded_read_is_never_handed_out() -> None:
     """During an outage the RPC facade may answer getLatestBlockhash from its degraded cache: the
     cache compares that answer with the tracked height instead of trusting it as new."""
@@ -190,7 +210,7 @@ async def test_an_older_hash_from_a_degraded_read_is_never_handed_out() -> None:
     chain.degraded = first  # the outage: the old answer comes back, heights still read
     clock.advance(2)
     assert await cache.refresh() == second  # not replaced by the older one
-    clock.advance(2)
+    clock.advance(4)  # the chain reaches second's lastValidBlockHeight - 30
     with pytest.raises(RpcUnavailableError, match="no blockhash valid"):
         await cache.get()
     assert cache.peek() is None

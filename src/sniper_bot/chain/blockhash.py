@@ -8,11 +8,13 @@ localnet with 40 ms slots, so the cache never judges by age:
 * ``refresh()`` reads getLatestBlockhash and getBlockHeight together; every height read is a
   sample ``(time the read started, height)``. ``run()`` (a task of the app's TaskGroup) refreshes
   every ``refresh_s``.
-* Between samples the current height is estimated: the highest of ``height + rate * elapsed``
-  over recent samples, where ``rate`` is the fastest block rate between two recent samples times
-  1.5, never below mainnet's 2.5 blocks/s, and ``initial_blocks_per_s`` until two samples measure
-  it. The elapsed time counts from the start of each read and the rate is the fastest seen, so
-  the estimate errs high: a hash is dropped early, never handed out late.
+* Between samples the current height is estimated as ``latest height + rate * elapsed`` (and
+  never below a height already read). ``rate`` is the block rate from the latest sample back to
+  the most recent one at least 1 s older, times 1.5, never below mainnet's 2.5 blocks/s; it is
+  ``initial_blocks_per_s`` until two samples measure it. The elapsed time counts from the start
+  of the read and the rate carries a safety factor, so the estimate errs high: a hash is dropped
+  early, never handed out late. (Samples closer than 1 s are not used for the rate: a localnet
+  catching up 4 slots at once would read as hundreds of blocks a second.)
 * ``get()`` answers from memory, with no I/O, while the estimated height is below the cached
   hash's ``lastValidBlockHeight - margin_blocks``. Otherwise it refreshes (one fetch shared by
   every waiter) and, if even the answer cannot be shown to be valid (a degraded read during an
@@ -26,7 +28,6 @@ hash is never replaced by an older one (a degraded read can return one).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import time
 from collections import deque
@@ -47,6 +48,7 @@ Height = Callable[[], Awaitable[int]]
 BLOCKHASH_VALID_BLOCKS = 150  # a blockhash is valid this many blocks after it was issued
 MAINNET_BLOCKS_PER_S = 2.5  # the slowest rate ever assumed: mainnet's 400 ms slots
 RATE_SAFETY = 1.5  # the measured rate is multiplied by this (read latency, jitter)
+RATE_SPAN_S = 1.0  # the rate is measured over at least this long
 _SAMPLES = 8
 
 
@@ -78,22 +80,23 @@ class BlockhashCache:
     # ------------------------------------------------------------------------------ judging
     def blocks_per_s(self) -> float:
         """The block rate the estimate assumes (measured, with the safety factor)."""
-        rates = [
-            (h2 - h1) / (t2 - t1)
-            for (t1, h1), (t2, h2) in itertools.pairwise(self._samples)
-            if t2 > t1
-        ]
-        if not rates:
+        if not self._samples:
             return self._initial_rate
-        return max(MAINNET_BLOCKS_PER_S, RATE_SAFETY * max(rates))
+        t_new, h_new = self._samples[-1]
+        for t_old, h_old in reversed(self._samples):
+            if t_new - t_old >= RATE_SPAN_S:
+                measured = max(0, h_new - h_old) / (t_new - t_old)
+                return max(MAINNET_BLOCKS_PER_S, RATE_SAFETY * measured)
+        return self._initial_rate
 
     def estimated_height(self) -> int | None:
         """The current block height as the cache believes it (errs high); None before a sample."""
         if not self._samples:
             return None
-        rate = self.blocks_per_s()
-        now = self._clock()
-        return max(h + math.ceil(rate * max(0.0, now - t)) for t, h in self._samples)
+        t_new, h_new = self._samples[-1]
+        elapsed = max(0.0, self._clock() - t_new)
+        highest_read = max(h for _, h in self._samples)
+        return max(highest_read, h_new + math.ceil(self.blocks_per_s() * elapsed))
 
     def blocks_left(self) -> int | None:
         """Blocks the cached hash has left above the margin by the estimate (None: unknown)."""
