@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from solders.keypair import Keypair
@@ -177,12 +178,24 @@ async def test_user_b_cannot_touch_user_a_wallet_or_orders(bot: BotUnderTest) ->
     assert all(SECRET_RE.search(m.get("text", "")) is None for m in bob.inbox())
     assert not [m for m in bob.inbox() if final(m.get("text", "")) and "Sell" in m["text"]]
     assert await bot.orders_of(bob) == []
-    assert await bot.orders_of(alice) == [alice_order]
+    (alice_after,) = await bot.orders_of(alice)
+    assert _what_b_could_touch(alice_after) == _what_b_could_touch(alice_order)
+    assert alice_after["notifiedAt"] is not None  # alice's handler marked the result it showed
     assert await bot.wallets_of(alice) == [alice_row]
     assert bot.token_balance(alice_wallet, token.mint) == alice_tokens
     assert await bob.start() == bob_wallet
     assert await alice.start() == alice_wallet
     assert bob_wallet != alice_wallet
+
+
+# Written by alice's own side after the result she saw: her handler marks notifiedAt after
+# showing the final message (so a read right after the buy may come before it), the executor
+# releases its lease. Nothing user B does can reach them; every other column must stay put.
+_ORDER_BOOKKEEPING = frozenset({"notifiedAt", "lockedBy", "lockedUntil", "updatedAt"})
+
+
+def _what_b_could_touch(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in order.items() if k not in _ORDER_BOOKKEEPING}
 
 
 async def _forge(user: User, callback_data: str) -> str:
