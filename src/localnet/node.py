@@ -148,7 +148,8 @@ class Localnet:
         self.engine = ScenarioEngine(
             self.cluster, self.market, self.factory, seed, max_tokens=self.config.max_tokens
         )
-        self.telegram = FakeTelegram()
+        # message dates from the chain's clock (block time of the newest slot)
+        self.telegram = FakeTelegram(clock=lambda: self.cluster.block_time(self.cluster.slot))
         self._runners: list[web.AppRunner] = []
         self._engine_attached = False
         self.urls: LocalnetUrls | None = None

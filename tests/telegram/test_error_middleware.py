@@ -142,7 +142,7 @@ async def test_a_failing_press_is_answered_and_explained_in_the_chat(chat: Chat)
 
 
 async def test_when_the_error_reply_itself_fails_nothing_escapes(chat: Chat) -> None:
-    chat.fake.fail_next = [5]  # the Bot API answers the error reply with 429
+    chat.fake.fail_next = [120]  # the error reply gets a 429 longer than the bot waits out
     assert await chat.says("refused") == []
     assert chat.count("message", "user_error") == 1
     assert await chat.says("refused") == ["No such &lt;snipe&gt; &amp; nothing done."]

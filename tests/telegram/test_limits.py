@@ -32,6 +32,7 @@ def _units(text: str) -> int:
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[FakeTelegram, str]]:
     telegram = FakeTelegram()
+    telegram.add_user(USER)  # the user started the bot (Telegram refuses unknown chats)
     runner = web.AppRunner(create_telegram_app(telegram))
     await runner.setup()
     port = free_port()
@@ -73,7 +74,9 @@ async def test_a_long_callback_answer_is_cut_to_200_characters(
     telegram, url = fake
     bot = build_bot(TOKEN, url)
     try:
-        await bot.answer_callback_query("1", text="x" * 500)
+        card = telegram.bot_message(USER, "card")
+        press = telegram.user_presses(USER, card["message_id"], "x")["callback_query"]
+        await bot.answer_callback_query(press["id"], text="x" * 500)
     finally:
         await bot.session.close()
 

@@ -72,6 +72,7 @@ def _keyboard(*labels: str) -> InlineKeyboardMarkup:
 
 async def test_aiogram_edits_and_deletes_are_recorded_and_the_inbox_shows_the_latest() -> None:
     fake = FakeTelegram()
+    fake.add_user(42)  # the user started the bot (Telegram refuses unknown chats)
     async with TestServer(create_telegram_app(fake)) as server:
         base = str(server.make_url("")).rstrip("/")
         bot = Bot("123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
