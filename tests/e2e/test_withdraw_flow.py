@@ -24,8 +24,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from sniper_bot.app import App
-from sniper_bot.chain.programs import TOKEN_PROGRAM_ID
 from sniper_bot.config import load_settings
+from sniper_bot.solana.programs import TOKEN_PROGRAM_ID
 
 from .harness import (
     ONE_BACKEND,

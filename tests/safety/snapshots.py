@@ -7,9 +7,6 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.safety.extensions import MintExtensions
-from sniper_bot.safety.layouts import MintState
-from sniper_bot.safety.metadata import MetaplexMetadata
 from sniper_bot.safety.snapshot import (
     TOKEN_PROGRAM_ID,
     Holder,
@@ -19,6 +16,9 @@ from sniper_bot.safety.snapshot import (
     SellSimulation,
     TokenSnapshot,
 )
+from sniper_bot.solana.layouts.metaplex import MetaplexMetadata
+from sniper_bot.solana.layouts.token import MintState
+from sniper_bot.solana.layouts.token2022 import MintExtensions
 
 SUPPLY = 1_000_000_000_000_000
 MINT = Pubkey.new_unique()

@@ -32,9 +32,9 @@ from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerS
 from sniper_bot.safety.fetch import SnapshotFetcher
 from sniper_bot.safety.layers import run_layers
 from sniper_bot.safety.layers.known_tokens import KNOWN_TOKENS
-from sniper_bot.safety.layouts import MintState
 from sniper_bot.safety.scoring import score_findings
 from sniper_bot.safety.service import RiskService
+from sniper_bot.solana.layouts.token import MintState
 from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
 
 from .snapshots import honest

@@ -11,13 +11,6 @@ from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
 from sniper_bot.domain.risk import Finding, Severity
-from sniper_bot.safety.extensions import (
-    MintExtensions,
-    Pausable,
-    TransferFee,
-    TransferFeeConfig,
-    TransferHook,
-)
 from sniper_bot.safety.layers import run_layers
 from sniper_bot.safety.layers.authority import check_authorities
 from sniper_bot.safety.layers.holders import check_holders
@@ -32,6 +25,13 @@ from sniper_bot.safety.snapshot import (
     PoolKind,
     RoundTrip,
     SellSimulation,
+)
+from sniper_bot.solana.layouts.token2022 import (
+    MintExtensions,
+    Pausable,
+    TransferFee,
+    TransferFeeConfig,
+    TransferHook,
 )
 
 from .snapshots import CREATOR, SUPPLY, honest

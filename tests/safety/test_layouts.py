@@ -11,7 +11,41 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
-from sniper_bot.safety.extensions import (
+from sniper_bot.solana.layouts.metaplex import (
+    MetadataCreator,
+    MetaplexMetadata,
+    TokenMetadata,
+    pack_metaplex_metadata,
+    pack_token_metadata,
+    parse_metaplex_metadata,
+    parse_token_metadata,
+)
+from sniper_bot.solana.layouts.pump import (
+    PUMP_BONDING_CURVE_DISCRIMINATOR,
+    PumpBondingCurve,
+    parse_pump_bonding_curve,
+)
+from sniper_bot.solana.layouts.raydium import (
+    CPMM_POOL_DISCRIMINATOR,
+    CPMM_POOL_LEN,
+    CpmmPool,
+    RaydiumV4Pool,
+    pack_raydium_v4,
+    parse_cpmm_pool,
+    parse_raydium_v4,
+)
+from sniper_bot.solana.layouts.token import (
+    MintState,
+    ParseError,
+    TokenAccountState,
+    pack_mint,
+    pack_tlv,
+    pack_token_account,
+    parse_mint,
+    parse_tlv,
+    parse_token_account,
+)
+from sniper_bot.solana.layouts.token2022 import (
     ExtensionType,
     Pausable,
     TransferFee,
@@ -23,39 +57,7 @@ from sniper_bot.safety.extensions import (
     encode_transfer_fee_config,
     encode_transfer_hook,
 )
-from sniper_bot.safety.layouts import (
-    MintState,
-    ParseError,
-    TokenAccountState,
-    pack_mint,
-    pack_tlv,
-    pack_token_account,
-    parse_mint,
-    parse_tlv,
-    parse_token_account,
-)
-from sniper_bot.safety.metadata import (
-    MetadataCreator,
-    MetaplexMetadata,
-    TokenMetadata,
-    metadata_pda,
-    pack_metaplex_metadata,
-    pack_token_metadata,
-    parse_metaplex_metadata,
-    parse_token_metadata,
-)
-from sniper_bot.safety.pools import (
-    CPMM_POOL_DISCRIMINATOR,
-    CPMM_POOL_LEN,
-    PUMP_BONDING_CURVE_DISCRIMINATOR,
-    CpmmPool,
-    PumpBondingCurve,
-    RaydiumV4Pool,
-    pack_raydium_v4,
-    parse_cpmm_pool,
-    parse_pump_bonding_curve,
-    parse_raydium_v4,
-)
+from sniper_bot.solana.pda import metadata_pda
 
 Entries = tuple[tuple[int, bytes], ...]
 

@@ -15,7 +15,7 @@ from solders.transaction import VersionedTransaction
 
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote, RouteStep
-from sniper_bot.trading.programs import COMPUTE_BUDGET_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM
+from sniper_bot.solana.programs import COMPUTE_BUDGET_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM
 
 BUDGET = Pubkey.from_string(COMPUTE_BUDGET_PROGRAM)
 SYSTEM = Pubkey.from_string(SYSTEM_PROGRAM)

@@ -39,8 +39,8 @@ from localnet.node import Localnet
 from localnet.testing import running_localnet
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.domain.wallets import SealedSecret
+from sniper_bot.solana.pda import associated_token_address
 from sniper_bot.storage import Database, Repositories
-from sniper_bot.trading.balance import associated_token_address
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
 SEED = int(os.environ.get("CRASH_SEED", "20240605"))

@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 from sniper_bot.chain.errors import PreflightFailure, RpcUnavailableError
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.orders import OrderErrorType
-from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
+from sniper_bot.solana.programs import (
+    JUPITER_V6_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+)
+from sniper_bot.solana.tx_errors import classify_tx_error, is_already_processed
+from sniper_bot.trading.classify import classify_exception
 from sniper_bot.trading.errors import NoRouteError
 from sniper_bot.trading.fees import auto_priority_fee, percentile, priority_fee_lamports
-from sniper_bot.trading.programs import SYSTEM_PROGRAM, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
-from sniper_bot.trading.venues.jupiter.constants import JUPITER_V6_PROGRAM
 
 BUDGET = "ComputeBudget111111111111111111111111111111"
 

@@ -17,16 +17,14 @@ from solders.token.state import TokenAccount
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
+from sniper_bot.solana.pda import associated_token_address
+from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from sniper_bot.solana.rent import BASE_FEE_LAMPORTS, RENT_EXEMPT_MINIMUM_LAMPORTS
 from sniper_bot.wallet.keys import AddressError
 from sniper_bot.wallet.sessions import UnlockedWallet
 from sniper_bot.wallet.withdraw import (
-    BASE_FEE_LAMPORTS,
-    RENT_EXEMPT_MINIMUM_LAMPORTS,
-    TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
     TokenInfo,
     WithdrawalError,
-    associated_token_address,
     preview_sol,
     preview_token,
     sign_withdrawal,

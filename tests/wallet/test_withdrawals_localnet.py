@@ -26,12 +26,13 @@ from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.domain.withdrawal import WithdrawalErrorType, WithdrawalRecord, WithdrawalStatus
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
+from sniper_bot.solana.pda import associated_token_address
 from sniper_bot.storage import Database, Repositories
 from sniper_bot.storage.withdrawals import WithdrawalRepository
 from sniper_bot.wallet.crypto import Keyring
 from sniper_bot.wallet.pin import PinLockedError, WrongPinError
 from sniper_bot.wallet.service import WalletNotFoundError, WalletService
-from sniper_bot.wallet.withdraw import WithdrawalError, associated_token_address
+from sniper_bot.wallet.withdraw import WithdrawalError
 from sniper_bot.wallet.withdrawals import Boundary, WithdrawalConfig, WithdrawalService
 
 from .conftest import TestClock, build_service, open_db

@@ -17,9 +17,10 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from sniper_bot.chain.programs import TOKEN_PROGRAM_ID
 from sniper_bot.domain.withdrawal import WithdrawalRecord, WithdrawalStatus
-from sniper_bot.wallet.withdraw import WithdrawalError, associated_token_address
+from sniper_bot.solana.pda import associated_token_address
+from sniper_bot.solana.programs import TOKEN_PROGRAM_ID
+from sniper_bot.wallet.withdraw import WithdrawalError
 from sniper_bot.wallet.withdrawals import WithdrawalConfig, WithdrawalService
 
 from .test_withdrawals_localnet import ALICE, PIN, SOL, Crash, Env, _env

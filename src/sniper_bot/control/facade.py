@@ -16,7 +16,6 @@ from typing import Any
 import structlog
 from solders.pubkey import Pubkey
 
-from sniper_bot.chain.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.control.views import (
     ControlError,
     ExitView,
@@ -45,6 +44,8 @@ from sniper_bot.domain.money import (
 )
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.errors import SniperBotError
+from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals
+from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.storage.errors import DatabaseUnavailable
 
 __all__ = ["Control", "ControlDeps", "OrderProgress", "WithdrawPinRetry"]
@@ -276,9 +277,9 @@ class Control:
         if account is None:
             raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
         program = _TOKEN_PROGRAMS.get(account.owner)
-        if program is None or len(account.data) < 82:
+        decimals = mint_decimals(bytes(account.data))
+        if program is None or decimals is None:
             raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
-        decimals = account.data[44]
         settings = await self._d.settings.get(user.id)
         report, quote, held, meta = await asyncio.gather(
             self._d.risk.check(str(mint)),
@@ -317,7 +318,8 @@ class Control:
         return sum(a.amount for a in accounts if a.mint == mint)
 
     async def _metadata(self, mint: Pubkey) -> tuple[str | None, str | None]:
-        from sniper_bot.safety.metadata import metadata_pda, parse_metaplex_metadata
+        from sniper_bot.solana.layouts.metaplex import parse_metaplex_metadata
+        from sniper_bot.solana.pda import metadata_pda
 
         try:
             (account,) = await self._d.rpc.get_multiple_accounts([metadata_pda(mint)])
@@ -388,7 +390,7 @@ class Control:
         account = await self._d.rpc.get_account_info(mint)
         if account is None:
             raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
-        if account.owner not in _TOKEN_PROGRAMS or len(account.data) < 82:
+        if account.owner not in _TOKEN_PROGRAMS or len(account.data) < MINT_LEN:
             raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
 
     async def sell(
@@ -514,7 +516,8 @@ class Control:
             account = await self._d.rpc.get_account_info(Pubkey.from_string(mint))
         except SniperBotError:
             return 0
-        return account.data[44] if account is not None and len(account.data) >= 82 else 0
+        decimals = mint_decimals(bytes(account.data)) if account is not None else None
+        return decimals or 0
 
     async def _order_view(self, order: Order) -> OrderView:
         decimals = await self._decimals(order.token_mint)

@@ -23,7 +23,7 @@ from sniper_bot.chain.types import Commitment
 from sniper_bot.chain.ws import Notification
 from sniper_bot.detection.base import DecodeError, LaunchListener, Subscriptions, require_dict
 from sniper_bot.domain.launch import LaunchEvent, LaunchSource
-from sniper_bot.safety.pools import PUMP_PROGRAM
+from sniper_bot.solana.programs import PUMP_PROGRAM_ID
 
 __all__ = [
     "CREATE_EVENT_DISCRIMINATOR",
@@ -135,7 +135,7 @@ class PumpFunListener(LaunchListener):
         self,
         key: str = "launch:pumpfun",
         commitment: Commitment = "processed",
-        program: Pubkey = PUMP_PROGRAM,
+        program: Pubkey = PUMP_PROGRAM_ID,
     ) -> None:
         super().__init__(key, commitment)
         self.program = program

@@ -18,8 +18,9 @@ from sniper_bot.chain.ws import Notification
 from sniper_bot.detection.base import DecodeError, LaunchListener, Subscriptions, require_dict
 from sniper_bot.domain.launch import LaunchEvent, LaunchSource
 from sniper_bot.domain.money import WSOL_MINT
-from sniper_bot.safety.layouts import ParseError
-from sniper_bot.safety.pools import RAYDIUM_V4_LEN, RAYDIUM_V4_PROGRAM, parse_raydium_v4
+from sniper_bot.solana.layouts import ParseError
+from sniper_bot.solana.layouts.raydium import RAYDIUM_V4_LEN, parse_raydium_v4
+from sniper_bot.solana.programs import RAYDIUM_V4_PROGRAM_ID
 
 __all__ = ["NOT_TRADABLE_STATUSES", "RaydiumV4Listener"]
 
@@ -33,7 +34,7 @@ class RaydiumV4Listener(LaunchListener):
         self,
         key: str = "launch:raydium_v4",
         commitment: Commitment = "processed",
-        program: Pubkey = RAYDIUM_V4_PROGRAM,
+        program: Pubkey = RAYDIUM_V4_PROGRAM_ID,
     ) -> None:
         super().__init__(key, commitment)
         self.program = program

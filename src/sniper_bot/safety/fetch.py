@@ -41,21 +41,8 @@ from sniper_bot.chain.types import SimulationResult
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.errors import PermanentError, SniperBotError
-from sniper_bot.safety.extensions import decode_mint_extensions
 from sniper_bot.safety.external import ExternalSource, gather_opinions
-from sniper_bot.safety.layouts import ParseError, parse_mint, parse_token_account
-from sniper_bot.safety.metadata import MetaplexMetadata, metadata_pda, parse_metaplex_metadata
-from sniper_bot.safety.pools import (
-    PUMP_PROGRAM,
-    RAYDIUM_CPMM_PROGRAM,
-    RAYDIUM_V4_PROGRAM,
-    parse_cpmm_pool,
-    parse_pump_bonding_curve,
-    parse_raydium_v4,
-)
 from sniper_bot.safety.snapshot import (
-    TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
     Holder,
     PoolKind,
     PoolSnapshot,
@@ -63,16 +50,30 @@ from sniper_bot.safety.snapshot import (
     SellSimulation,
     TokenSnapshot,
 )
+from sniper_bot.solana.layouts import ParseError
+from sniper_bot.solana.layouts.metaplex import MetaplexMetadata, parse_metaplex_metadata
+from sniper_bot.solana.layouts.pump import parse_pump_bonding_curve
+from sniper_bot.solana.layouts.raydium import parse_cpmm_pool, parse_raydium_v4
+from sniper_bot.solana.layouts.token import parse_mint, parse_token_account
+from sniper_bot.solana.layouts.token2022 import decode_mint_extensions
+from sniper_bot.solana.pda import metadata_pda
+from sniper_bot.solana.programs import (
+    PUMP_PROGRAM_ID,
+    RAYDIUM_CPMM_AUTHORITY_ID,
+    RAYDIUM_CPMM_PROGRAM_ID,
+    RAYDIUM_V4_AUTHORITY_ID,
+    RAYDIUM_V4_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+)
+from sniper_bot.solana.rent import RENT_EXEMPT_MINIMUM_LAMPORTS
 from sniper_bot.trading.errors import NoRouteError
 
 __all__ = ["ChainReader", "NotATokenError", "QuoteVenue", "SnapshotFetcher"]
 
 log = structlog.get_logger(__name__)
 
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
-RAYDIUM_V4_AUTHORITY = Pubkey.from_string("5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1")
-RAYDIUM_CPMM_AUTHORITY = Pubkey.from_string("GpMZbSM2GgvTKHJirzeGfMFoaZ8UR2X7F4v8vHTvxFbL")
-SYSTEM_ACCOUNT_RENT = 890_880  # rent-exempt minimum of a 0-byte account
 _TRANSFER_CHECKED = 12
 _T = TypeVar("_T")
 
@@ -413,7 +414,7 @@ def _classify_pool(
 ) -> PoolSnapshot:
     raw = bytes(account.data)
     owners = frozenset({key})
-    if account.owner == RAYDIUM_V4_PROGRAM:
+    if account.owner == RAYDIUM_V4_PROGRAM_ID:
         v4 = parse_raydium_v4(raw)
         token_first = v4.base_mint == mint
         return PoolSnapshot(
@@ -422,13 +423,13 @@ def _classify_pool(
             sol_reserve=None,
             token_reserve=None,
             token_vault=v4.base_vault if token_first else v4.quote_vault,
-            vault_owners=owners | {RAYDIUM_V4_AUTHORITY},
+            vault_owners=owners | {RAYDIUM_V4_AUTHORITY_ID},
             lp_mint=v4.lp_mint,
             lp_total=v4.lp_reserve,
             label="Raydium",
             sol_vault=v4.quote_vault if token_first else v4.base_vault,
         )
-    if account.owner == RAYDIUM_CPMM_PROGRAM:
+    if account.owner == RAYDIUM_CPMM_PROGRAM_ID:
         cp = parse_cpmm_pool(raw)
         token_first = cp.token_0_mint == mint
         return PoolSnapshot(
@@ -437,14 +438,14 @@ def _classify_pool(
             sol_reserve=None,
             token_reserve=None,
             token_vault=cp.token_0_vault if token_first else cp.token_1_vault,
-            vault_owners=owners | {RAYDIUM_CPMM_AUTHORITY},
+            vault_owners=owners | {RAYDIUM_CPMM_AUTHORITY_ID},
             lp_mint=cp.lp_mint,
             lp_total=cp.lp_supply,
             label="Raydium CPMM",
             sol_vault=cp.token_1_vault if token_first else cp.token_0_vault,
         )
     vault = next((h.address for h in holders or () if h.owner == key), None)
-    if account.owner == PUMP_PROGRAM:
+    if account.owner == PUMP_PROGRAM_ID:
         curve = parse_pump_bonding_curve(raw)
         return PoolSnapshot(
             key,
@@ -454,12 +455,12 @@ def _classify_pool(
             vault,
             owners,
         )
-    if account.owner == SYSTEM_PROGRAM:
+    if account.owner == SYSTEM_PROGRAM_ID:
         token_reserve = next((h.amount for h in holders or () if h.owner == key), None)
         return PoolSnapshot(
             key,
             PoolKind.SYSTEM_ACCOUNT,
-            max(0, account.lamports - SYSTEM_ACCOUNT_RENT),
+            max(0, account.lamports - RENT_EXEMPT_MINIMUM_LAMPORTS),
             token_reserve,
             vault,
             owners,

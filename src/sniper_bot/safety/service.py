@@ -27,8 +27,9 @@ from sniper_bot.domain.risk import DEFAULT_RISK_BLOCK_THRESHOLD, RiskReport
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.safety.fetch import SnapshotFetcher
 from sniper_bot.safety.layers import run_layers
-from sniper_bot.safety.layouts import MintState, ParseError, parse_mint
 from sniper_bot.safety.scoring import build_report
+from sniper_bot.solana.layouts import ParseError
+from sniper_bot.solana.layouts.token import MintState, parse_mint
 
 __all__ = ["HoneypotCheckSink", "RiskService", "authority_fingerprint"]
 

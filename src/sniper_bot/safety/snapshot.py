@@ -14,10 +14,10 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.chain.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from sniper_bot.safety.extensions import MintExtensions
-from sniper_bot.safety.layouts import MintState
-from sniper_bot.safety.metadata import MetaplexMetadata
+from sniper_bot.solana.layouts.metaplex import MetaplexMetadata
+from sniper_bot.solana.layouts.token import MintState
+from sniper_bot.solana.layouts.token2022 import MintExtensions
+from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 __all__ = [
     "TOKEN_2022_PROGRAM_ID",

@@ -32,7 +32,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from sniper_bot.domain import programs as ids
+from sniper_bot.solana import programs as ids
 
 __all__ = [
     "BUY_DISCRIMINATOR",

@@ -6,7 +6,6 @@ wallet_balance(rpc, owner))``: SOL and every token holding under both token prog
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,30 +13,24 @@ from typing import Protocol
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from sniper_bot.chain.programs import associated_token_address
 from sniper_bot.chain.types import TokenAccountInfo
 from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.domain.orders import OrderErrorType, OrderSide
+from sniper_bot.solana.layouts.token import token_account_amount
+from sniper_bot.solana.pda import associated_token_address
+from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from sniper_bot.solana.rent import ATA_RENT_LAMPORTS, BASE_FEE_LAMPORTS
 from sniper_bot.trading.errors import OrderFailed
-from sniper_bot.trading.programs import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 __all__ = [
     "ATA_RENT_LAMPORTS",
     "BASE_FEE_LAMPORTS",
     "TokenHolding",
     "WalletBalance",
-    "associated_token_address",
     "check_funds",
     "render_balance_table",
     "wallet_balance",
 ]
-
-TOKEN = Pubkey.from_string(TOKEN_PROGRAM)
-TOKEN_2022 = Pubkey.from_string(TOKEN_2022_PROGRAM)
-# Rent-exempt minimum of a token account: 165 bytes (SPL Token); Token-2022 ATAs with the
-# ImmutableOwner extension are 170 bytes. We reserve the larger one.
-ATA_RENT_LAMPORTS = 2_074_080
-BASE_FEE_LAMPORTS = 5_000  # per signature; co-signed swaps have two signers but one fee payer
 
 
 class _AccountsReader(Protocol):
@@ -52,9 +45,7 @@ class _BalanceReader(Protocol):
 
 
 def _token_amount(account: Account | None) -> int:
-    if account is None or len(account.data) < 72:
-        return 0
-    return int(struct.unpack_from("<Q", bytes(account.data), 64)[0])
+    return 0 if account is None else token_account_amount(bytes(account.data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +70,16 @@ async def check_funds(
     BUY needs ``amount`` + base fee + priority fee + rent of the token account if it is missing;
     SELL needs the tokens and the fees in SOL. One ``getMultipleAccounts`` round trip.
     """
-    ata_classic = associated_token_address(owner, mint, TOKEN)
-    ata_2022 = associated_token_address(owner, mint, TOKEN_2022)
+    ata_classic = associated_token_address(owner, mint, TOKEN_PROGRAM_ID)
+    ata_2022 = associated_token_address(owner, mint, TOKEN_2022_PROGRAM_ID)
     wallet, mint_acc, classic, t22 = await rpc.get_multiple_accounts(
         [owner, mint, ata_classic, ata_2022]
     )
     lamports = wallet.lamports if wallet is not None else 0
-    program = mint_acc.owner if mint_acc is not None else TOKEN
-    token_acc, address = (t22, ata_2022) if program == TOKEN_2022 else (classic, ata_classic)
+    program = mint_acc.owner if mint_acc is not None else TOKEN_PROGRAM_ID
+    token_acc, address = (
+        (t22, ata_2022) if program == TOKEN_2022_PROGRAM_ID else (classic, ata_classic)
+    )
     held = _token_amount(token_acc)
     fees = BASE_FEE_LAMPORTS + priority_fee_lamports
     if side is OrderSide.BUY:
@@ -136,7 +129,7 @@ async def wallet_balance(rpc: _BalanceReader, owner: Pubkey) -> WalletBalance:
     """SOL and every token account of ``owner`` under SPL Token and Token-2022."""
     lamports = await rpc.get_balance(owner)
     holdings: list[TokenHolding] = []
-    for program, label in ((TOKEN, "spl-token"), (TOKEN_2022, "token-2022")):
+    for program, label in ((TOKEN_PROGRAM_ID, "spl-token"), (TOKEN_2022_PROGRAM_ID, "token-2022")):
         for acc in await rpc.get_token_accounts_by_owner(owner, program):
             holdings.append(
                 TokenHolding(

@@ -1,108 +1,20 @@
-"""Classify failures into the order error types the runbook's recovery steps speak to.
+"""Any exception an order stage raised -> the ``OrderError`` the order stores.
 
-Input is serde's externally-tagged ``TransactionError`` JSON as the chain facade returns it
-(``"BlockhashNotFound"``, ``{"InstructionError": [3, {"Custom": 6001}]}``), plus the program ids
-per instruction index when known (a ``Custom(1)`` means different things per program) and logs.
+A failed transaction's ``TransactionError`` is read by ``sniper_bot.solana.tx_errors`` (shared with
+withdrawals); this module adds what only trading raises (venue errors, RPC outages).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
 
 from sniper_bot.chain.errors import PreflightFailure, RpcError
 from sniper_bot.domain.orders import OrderError, OrderErrorType
 from sniper_bot.errors import TemporaryError
+from sniper_bot.solana.tx_errors import classify_tx_error
 from sniper_bot.trading.errors import TradingError
-from sniper_bot.trading.programs import SYSTEM_PROGRAM, TOKEN_PROGRAMS
-from sniper_bot.trading.venues.jupiter.constants import JUPITER_V6_PROGRAM, ONCHAIN_ERRORS
 
-__all__ = [
-    "classify_exception",
-    "classify_tx_error",
-    "is_already_processed",
-]
-
-
-# Token program custom errors (PROTOCOLS 7.6).
-_TOKEN_ERRORS: dict[int, tuple[OrderErrorType, str]] = {
-    1: (OrderErrorType.INSUFFICIENT_FUNDS, "token program: insufficient funds"),
-    17: (OrderErrorType.REJECTED, "token account is frozen (freeze authority used)"),
-    37: (OrderErrorType.REJECTED, "token is non-transferable"),
-    67: (OrderErrorType.REJECTED, "token mint is paused"),
-    30: (OrderErrorType.REJECTED, "transfer fee exceeds its maximum"),
-}
-_UNIT_ERRORS: dict[str, tuple[OrderErrorType, str]] = {
-    "BlockhashNotFound": (OrderErrorType.BLOCKHASH_EXPIRED, "blockhash not found (expired)"),
-    "InsufficientFundsForFee": (OrderErrorType.INSUFFICIENT_FUNDS, "not enough SOL for the fee"),
-    "AccountNotFound": (OrderErrorType.INSUFFICIENT_FUNDS, "fee payer has no SOL (not found)"),
-    "InsufficientFundsForRent": (OrderErrorType.INSUFFICIENT_FUNDS, "not enough SOL for rent"),
-    "AccountInUse": (OrderErrorType.FEE_TOO_LOW, "account in use; not scheduled"),
-    "WouldExceedMaxBlockCostLimit": (OrderErrorType.FEE_TOO_LOW, "block full"),
-    "WouldExceedMaxAccountCostLimit": (OrderErrorType.FEE_TOO_LOW, "account write-locked"),
-}
-
-Stage = Literal["simulation", "onchain"]
-
-
-def is_already_processed(err: Any) -> bool:
-    """``AlreadyProcessed``: the same signature landed before; not a failure of a resend."""
-    return isinstance(err, str) and err == "AlreadyProcessed"
-
-
-def _program_at(program_ids: Sequence[str], index: int) -> str | None:
-    return program_ids[index] if 0 <= index < len(program_ids) else None
-
-
-def _custom_from_logs(logs: Sequence[str]) -> str | None:
-    for line in reversed(logs):
-        if " failed: " in line and line.startswith("Program "):
-            return line.split()[1]
-    return None
-
-
-def classify_tx_error(
-    err: Any,
-    *,
-    program_ids: Sequence[str] = (),
-    logs: Sequence[str] = (),
-    stage: Stage = "onchain",
-) -> OrderError:
-    """A ``TransactionError`` -> ``OrderError`` (type, message, details with the raw err)."""
-    default = OrderErrorType.SIMULATION_FAILED if stage == "simulation" else OrderErrorType.REJECTED
-    details: dict[str, Any] = {"err": err, "stage": stage}
-    name = err if isinstance(err, str) else next(iter(err), None) if isinstance(err, dict) else None
-    if name in _UNIT_ERRORS:
-        kind, text = _UNIT_ERRORS[name]
-        return OrderError(kind, text, details)
-    if isinstance(err, dict) and "InstructionError" in err:
-        index, inner = err["InstructionError"]
-        program = _program_at(program_ids, int(index)) or _custom_from_logs(logs)
-        details.update(instruction=index, program=program)
-        if isinstance(inner, dict) and "Custom" in inner:
-            code = int(inner["Custom"])
-            details["custom"] = code
-            if program in TOKEN_PROGRAMS and code in _TOKEN_ERRORS:
-                kind, text = _TOKEN_ERRORS[code]
-                return OrderError(kind, text, details)
-            if program == SYSTEM_PROGRAM and code == 1:
-                return OrderError(
-                    OrderErrorType.INSUFFICIENT_FUNDS,
-                    "system program: insufficient lamports",
-                    details,
-                )
-            if code in ONCHAIN_ERRORS and program not in TOKEN_PROGRAMS | {SYSTEM_PROGRAM}:
-                if program not in (None, JUPITER_V6_PROGRAM):
-                    details["note"] = "custom code read as Jupiter's"
-                kind = ONCHAIN_ERRORS[code]
-                return OrderError(kind, f"custom program error: {code:#x}", details)
-            return OrderError(
-                default, f"instruction {index}: custom program error {code:#x}", details
-            )
-        if inner == "InsufficientFunds":
-            return OrderError(OrderErrorType.INSUFFICIENT_FUNDS, "insufficient funds", details)
-        return OrderError(default, f"instruction {index}: {inner}", details)
-    return OrderError(default, f"transaction error: {err}", details)
+__all__ = ["classify_exception"]
 
 
 def classify_exception(exc: BaseException, *, program_ids: Sequence[str] = ()) -> OrderError:

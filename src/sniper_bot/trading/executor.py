@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -50,10 +50,11 @@ from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderSide, Orde
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.backoff import Backoff
+from sniper_bot.solana.tx_errors import classify_tx_error, is_already_processed
 from sniper_bot.storage.errors import StaleOrderState
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.balance import check_funds
-from sniper_bot.trading.classify import classify_exception, classify_tx_error, is_already_processed
+from sniper_bot.trading.classify import classify_exception
 from sniper_bot.trading.executor_config import Boundary, ExecutorConfig, TradeAccount
 from sniper_bot.trading.fees import priority_fee_lamports
 from sniper_bot.trading.ports import ChainPort, OrderStore, RiskGate, TradeStore, WalletKey
@@ -231,11 +232,18 @@ class SwapExecutor:
     async def _prepare_and_send(self, order: Order, account: TradeAccount) -> Order:
         if account.key is None:
             raise ValueError("the wallet is locked: unlock it before executing a new order")
+        rerouted = False
         for _ in range(_MAX_REBUILDS):
             if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
                 order = await self._move(order, OrderStatus.PENDING)
             try:
                 return await self._prepare(order, account, account.key)
+            except _Reroute as exc:  # the venue moved (a curve graduated); nothing was sent
+                current = await self._reload(order)
+                if rerouted or current.status not in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                    return await self._fail(current, exc.error)
+                log.info("order_rerouted", order_id=order.id, reason=exc.error.message)
+                rerouted, order = True, current
             except _Stale:  # the outage outlived the signed swap's blockhash: build it anew
                 log.info("signed_swap_went_stale", order_id=order.id)
                 order = await self._reload(order)
@@ -316,9 +324,11 @@ class SwapExecutor:
             "simulate", simulate_checked(self._rpc, signed, verified, owner, spend, policy)
         )
         if sim.err is not None:
-            error = classify_tx_error(
+            error = self._classify(
                 sim.err, program_ids=verified.program_ids, logs=sim.logs, stage="simulation"
             )
+            if error.details.get("reroute"):  # simulated only: a fresh quote is safe
+                raise _Reroute(error)
             return await self._fail(order, error)
         order = await self._store_signed(
             order,
@@ -372,7 +382,7 @@ class SwapExecutor:
             status = (await self._rpc.get_signature_statuses([signed.signatures[0]]))[0]
             if status is not None:  # it exists after all: let the landing loop read it
                 return order
-            error = classify_tx_error(
+            error = self._classify(
                 exc.err, program_ids=program_ids, logs=exc.logs, stage="simulation"
             )
             if error.type is OrderErrorType.BLOCKHASH_EXPIRED:
@@ -471,7 +481,7 @@ class SwapExecutor:
                 if isinstance(msg, MessageV0)
                 else []
             )
-            error = classify_tx_error(landed.err, program_ids=programs, logs=landed.logs)
+            error = self._classify(landed.err, program_ids=programs, logs=landed.logs)
             error = replace(error, details={**error.details, "signature": str(landed.signature)})
             return await self._fail(
                 order, error, fee_lamports=landed.fee, event="landed_unrecorded"
@@ -628,6 +638,20 @@ class SwapExecutor:
                 )
             return result
 
+    def _classify(
+        self,
+        err: Any,
+        *,
+        program_ids: Sequence[str],
+        logs: Sequence[str],
+        stage: Literal["simulation", "onchain"] = "onchain",
+    ) -> OrderError:
+        """The generic classification, made specific by the venue when it knows the program
+        (``VenueRouter.explain``: pump.fun's slippage, graduation and bug codes)."""
+        error = classify_tx_error(err, program_ids=program_ids, logs=logs, stage=stage)
+        explain = getattr(self._venue, "explain", None)
+        return explain(error, program_ids, logs) if callable(explain) else error
+
     async def _tell(self, event: str, order: Order) -> None:
         progress = _progress.get()
         if progress is None:
@@ -656,6 +680,14 @@ class SwapExecutor:
 
 class _Lost(Exception):
     """Another worker moved the order first; stop and reload."""
+
+
+class _Reroute(Exception):
+    """The simulation says the order belongs on another venue now (``details["reroute"]``)."""
+
+    def __init__(self, error: OrderError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 _RNG = random.Random()

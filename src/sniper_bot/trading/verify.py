@@ -33,20 +33,23 @@ from solders.transaction import VersionedTransaction
 
 from sniper_bot.domain.orders import OrderErrorType, OrderSide
 from sniper_bot.domain.quotes import Quote
-from sniper_bot.trading.errors import SwapVerificationError
-from sniper_bot.trading.programs import (
+from sniper_bot.solana.programs import (
     ASSOCIATED_TOKEN_PROGRAM,
     COMPUTE_BUDGET_PROGRAM,
+    JUPITER_V6_PROGRAM,
     MEMO_PROGRAM,
     SYSTEM_PROGRAM,
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
 )
-from sniper_bot.trading.venues.jupiter.constants import JUPITER_V6_PROGRAM
+from sniper_bot.trading.errors import SwapVerificationError
+from sniper_bot.trading.venues.pumpfun.checks import PUMP_PROGRAM, read_pump_trade
+from sniper_bot.trading.venues.pumpswap.checks import PUMP_AMM_PROGRAM, read_pumpswap_trade
 
 __all__ = [
     "COSIGNER_POLICIES",
     "DEFAULT_ALLOWED_PROGRAMS",
+    "VENUE_PROGRAMS",
     "CosignerPolicy",
     "VerifiedSwap",
     "VerifyPolicy",
@@ -63,10 +66,14 @@ DEFAULT_ALLOWED_PROGRAMS = frozenset(
         TOKEN_2022_PROGRAM,
         ASSOCIATED_TOKEN_PROGRAM,
         COMPUTE_BUDGET_PROGRAM,
+        JUPITER_V6_PROGRAM,
         MEMO_PROGRAM,
         JUPITER_V6_PROGRAM,
     )
 )
+# Programs a venue's own transactions may call besides the defaults, by ``Quote.venue``.
+VENUE_PROGRAMS: dict[str, frozenset[Pubkey]] = {"pumpfun": frozenset({PUMP_PROGRAM})}
+VENUE_PROGRAMS["pumpswap"] = frozenset({PUMP_AMM_PROGRAM})  # its caps: venues.pumpswap.checks
 _SYSTEM = Pubkey.from_string(SYSTEM_PROGRAM)
 _BUDGET = Pubkey.from_string(COMPUTE_BUDGET_PROGRAM)
 _TOKENS = frozenset({Pubkey.from_string(TOKEN_PROGRAM), Pubkey.from_string(TOKEN_2022_PROGRAM)})
@@ -169,11 +176,16 @@ def verify_swap(
     tokens_out = 0
     cu_limit: int | None = None
     cu_price: int | None = None
+    # A venue's own program is allowed only in that venue's transactions (a Jupiter swap never
+    # gets to call the pump program); its caps are read from its instruction.
+    allowed = policy.allowed_programs | VENUE_PROGRAMS.get(quote.venue, frozenset())
+    venue_trades = 0
+    venue_max_sol = 0
     for ix in msg.instructions:
         if ix.program_id_index >= len(keys):
             raise _refuse("an instruction's program is loaded from a lookup table")
         program = keys[ix.program_id_index]
-        if program not in policy.allowed_programs:
+        if program not in allowed:
             raise _refuse(f"unexpected program {program}")
         program_ids.append(str(program))
         data = bytes(ix.data)
@@ -194,6 +206,23 @@ def verify_swap(
             if tag not in _SYSTEM_MOVES or len(data) < 12:
                 raise _refuse(f"system instruction {tag} on the wallet account itself")
             sol_out += struct.unpack_from("<Q", data, 4)[0]
+        elif program == PUMP_PROGRAM:
+            try:
+                trade = read_pump_trade(data, [key_at(i) for i in range(len(accounts))], user, side)
+            except ValueError as exc:
+                raise _refuse(str(exc)) from None
+            venue_trades += 1
+            venue_max_sol += trade.max_sol_in
+            tokens_out += trade.tokens_in
+        elif program == PUMP_AMM_PROGRAM:
+            try:
+                amm = read_pumpswap_trade(data, [key_at(i) for i in range(len(accounts))], user,
+                                          side)  # fmt: skip
+            except ValueError as exc:
+                raise _refuse(str(exc)) from None
+            venue_trades += amm.trades
+            venue_max_sol += amm.max_quote_in
+            tokens_out += amm.tokens_in
         elif program in _TOKENS and data:
             tag = data[0]
             grant = _TOKEN_AUTHORITY_GRANTS.get(tag)
@@ -214,6 +243,12 @@ def verify_swap(
         raise _refuse(f"moves {sol_out} lamports from the wallet; the quote says {spend_sol}")
     if tokens_out > spend_tokens:
         raise _refuse(f"moves {tokens_out} tokens from the wallet; the quote says {spend_tokens}")
+    if venue_trades > 1:
+        raise _refuse(f"{venue_trades} pump.fun trades in one swap")
+    # max_sol_cost may exceed the quote's lamports by the quote's own slippage, never more.
+    cap = spend_sol + spend_sol * quote.slippage_bps // 10_000
+    if venue_max_sol > cap:
+        raise _refuse(f"lets pump.fun take up to {venue_max_sol} lamports; the quote allows {cap}")
     verified = VerifiedSwap(
         tx=tx,
         message_bytes=message_bytes,

@@ -31,31 +31,25 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-from sniper_bot.chain.programs import (
+from sniper_bot.domain.money import format_sol, format_tokens
+from sniper_bot.errors import PermanentError
+from sniper_bot.solana.pda import associated_token_address
+from sniper_bot.solana.programs import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
     COMPUTE_BUDGET_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
-    associated_token_address,
 )
-from sniper_bot.domain.money import format_sol, format_tokens
-from sniper_bot.errors import PermanentError
+from sniper_bot.solana.rent import BASE_FEE_LAMPORTS, RENT_EXEMPT_MINIMUM_LAMPORTS
 from sniper_bot.wallet.keys import parse_address
 from sniper_bot.wallet.sessions import UnlockedWallet
 
 __all__ = [
-    "ASSOCIATED_TOKEN_PROGRAM_ID",
-    "BASE_FEE_LAMPORTS",
-    "RENT_EXEMPT_MINIMUM_LAMPORTS",
-    "SYSTEM_PROGRAM_ID",
-    "TOKEN_2022_PROGRAM_ID",
-    "TOKEN_PROGRAM_ID",
     "SignedWithdrawal",
     "TokenInfo",
     "WithdrawalError",
     "WithdrawalPreview",
-    "associated_token_address",
     "create_ata_idempotent",
     "preview_sol",
     "preview_token",
@@ -66,8 +60,6 @@ __all__ = [
 ]
 
 
-BASE_FEE_LAMPORTS = 5_000  # per signature; a withdrawal has one
-RENT_EXEMPT_MINIMUM_LAMPORTS = 890_880  # a 0-byte system account: (128 + 0) * 6960
 _LAMPORTS_PER_BYTE_YEAR_X2 = 6_960  # rent: (128 + data bytes) * 3480 lamports * 2 years
 SOL_CU_LIMIT = 1_000  # measured ~450 with the two compute-budget instructions
 TOKEN_CU_LIMIT = 60_000  # ATA create (~15-25k) + transfer_checked (Token-2022 ~3-7k) + margin

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,17 +58,22 @@ from sniper_bot.domain.withdrawal import (
 )
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
-from sniper_bot.trading.classify import classify_tx_error, is_already_processed
+from sniper_bot.solana.layouts.token import (
+    ACCOUNT_LEN,
+    mint_decimals,
+    token_account_amount,
+    token_account_is_frozen,
+)
+from sniper_bot.solana.layouts.token2022 import token_account_size
+from sniper_bot.solana.pda import associated_token_address
+from sniper_bot.solana.programs import SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from sniper_bot.solana.tx_errors import classify_tx_error, is_already_processed
 from sniper_bot.wallet.keys import AddressError, parse_address
 from sniper_bot.wallet.service import WalletNotFoundError, WalletService, WalletView
 from sniper_bot.wallet.withdraw import (
-    SYSTEM_PROGRAM_ID,
-    TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
     TokenInfo,
     WithdrawalError,
     WithdrawalPreview,
-    associated_token_address,
     preview_sol,
     preview_token,
     sign_withdrawal,
@@ -94,7 +98,6 @@ _CONFIRMED = ("confirmed", "finalized")
 _SOL_DECIMALS = 9
 _ETHEREUM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 # Token-2022 mint extension -> (account extension it forces on every new token account, size).
-_ACCOUNT_EXTENSIONS = {1: 8, 9: 0, 14: 1, 16: 64, 26: 0}  # fee amount, non-transferable, hook...
 _ERROR_TYPES = {
     OrderErrorType.INSUFFICIENT_FUNDS: WithdrawalErrorType.INSUFFICIENT_FUNDS,
     OrderErrorType.BLOCKHASH_EXPIRED: WithdrawalErrorType.BLOCKHASH_EXPIRED,
@@ -214,17 +217,7 @@ class WithdrawalPlan:
 def _account_size(mint_data: bytes, program: Pubkey) -> int:
     """A new ATA's size: Token 165; Token-2022 166 + TLVs (ImmutableOwner + what the mint
     forces on its accounts: transfer fee amount, non-transferable, hook, pausable)."""
-    if program == TOKEN_PROGRAM_ID:
-        return 165
-    size, offset = 170, 166  # account type byte + ImmutableOwner (4-byte header, no data)
-    while len(mint_data) > 82 and offset + 4 <= len(mint_data):
-        kind, length = struct.unpack_from("<HH", mint_data, offset)
-        if kind == 0:
-            break
-        if kind in _ACCOUNT_EXTENSIONS:
-            size += 4 + _ACCOUNT_EXTENSIONS[kind]
-        offset += 4 + length
-    return size
+    return ACCOUNT_LEN if program == TOKEN_PROGRAM_ID else token_account_size(mint_data)
 
 
 class WithdrawalService:
@@ -572,20 +565,21 @@ class WithdrawalService:
         if account is None:
             raise WithdrawalError("No token with this mint address exists; check the address.")
         data = bytes(account.data)
-        if account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID) or len(data) < 82:
+        decimals = mint_decimals(data)
+        if account.owner not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID) or decimals is None:
             raise WithdrawalError("That address is not a token mint; paste the token's mint.")
         token = TokenInfo(
-            mint, account.owner, data[44], account_size=_account_size(data, account.owner)
+            mint, account.owner, decimals, account_size=_account_size(data, account.owner)
         )
         request = _amount(amount_text, token.decimals, " of this token")
         src_ata = associated_token_address(source, mint, token.token_program)
         dst_ata = associated_token_address(destination, mint, token.token_program)
         held, recipient = await self._rpc.get_multiple_accounts([src_ata, dst_ata])
         held_data = bytes(held.data) if held is not None else b""
-        balance = struct.unpack_from("<Q", held_data, 64)[0] if len(held_data) >= 165 else 0
+        balance = token_account_amount(held_data) if len(held_data) >= ACCOUNT_LEN else 0
         if balance == 0:
             raise WithdrawalError("This wallet holds none of this token; nothing to send.")
-        if held_data[108] == 2:
+        if token_account_is_frozen(held_data):
             raise WithdrawalError(
                 "Your account for this token is frozen by the token's freeze authority; "
                 "it cannot be sent."

@@ -13,9 +13,9 @@
 from __future__ import annotations
 
 from sniper_bot.domain.risk import Finding, Severity
-from sniper_bot.safety.extensions import ExtensionType, TransferFeeConfig, extension_name
 from sniper_bot.safety.layers._finding import bps_text, finding
 from sniper_bot.safety.snapshot import TokenSnapshot
+from sniper_bot.solana.layouts.token2022 import ExtensionType, TransferFeeConfig, extension_name
 
 __all__ = ["check_token_2022", "fee_severity"]
 

@@ -1,8 +1,12 @@
-"""Jupiter facts as data: program id, error codes and what each one means for an order."""
+"""Jupiter API facts as data: HTTP error codes and what each one means for an order (the program
+id and its on-chain error codes are Solana facts: ``sniper_bot.solana``)."""
 
 from __future__ import annotations
 
 from sniper_bot.domain.orders import OrderErrorType
+from sniper_bot.solana.programs import JUPITER_V6_PROGRAM
+from sniper_bot.solana.tx_errors import JUPITER_ONCHAIN_ERRORS as ONCHAIN_ERRORS
+from sniper_bot.solana.tx_errors import SLIPPAGE_TOLERANCE_EXCEEDED
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -16,8 +20,6 @@ __all__ = [
 DEFAULT_BASE_URL = "https://lite-api.jup.ag/swap/v1"
 # Path suffixes that already name an API version; anything else gets "/swap/v1" appended.
 KNOWN_VERSION_SUFFIXES = ("/swap/v1", "/v6")
-
-JUPITER_V6_PROGRAM = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"
 
 # HTTP `errorCode`s (docs swap/v1/common-errors.mdx) -> what the order records.
 ROUTING_ERROR_TYPES: dict[str, OrderErrorType] = {
@@ -35,12 +37,3 @@ ROUTING_ERROR_TYPES: dict[str, OrderErrorType] = {
 REQUEST_ERROR_CODES = frozenset(
     {"MAX_ACCOUNT_GREATER_THAN_MAX", "INVALID_COMPUTE_UNIT_PRICE_AND_PRIORITIZATION_FEE"}
 )
-
-SLIPPAGE_TOLERANCE_EXCEEDED = 6001  # 0x1771
-# On-chain Jupiter program errors (custom codes) -> order error type.
-ONCHAIN_ERRORS: dict[int, OrderErrorType] = {
-    6000: OrderErrorType.NO_ROUTE,  # EmptyRoute
-    SLIPPAGE_TOLERANCE_EXCEEDED: OrderErrorType.SLIPPAGE_EXCEEDED,
-    6017: OrderErrorType.SLIPPAGE_EXCEEDED,  # ExactOutAmountNotMatched
-    6024: OrderErrorType.INSUFFICIENT_FUNDS,  # InsufficientFunds
-}

@@ -15,6 +15,9 @@ Layouts (PROTOCOLS.md section 7.1-7.3), all little-endian:
   (1 mint, 2 account), then TLV entries ``type u16 | length u16 | value`` from 166;
   type 0 ends the list.
   An account of exactly 355 bytes is a multisig, never an extended account.
+
+The tolerant readers (``mint_decimals``, ``token_account_amount``, ``token_account_is_frozen``)
+read one field of an account that may be missing or short, for callers that only need that field.
 """
 
 from __future__ import annotations
@@ -24,18 +27,22 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.errors import PermanentError
+from sniper_bot.solana.layouts.base import ParseError, read_pubkey
 
 __all__ = [
+    "ACCOUNT_AMOUNT_OFFSET",
     "ACCOUNT_LEN",
+    "ACCOUNT_STATE_OFFSET",
     "ACCOUNT_TYPE_ACCOUNT",
     "ACCOUNT_TYPE_MINT",
+    "MINT_DECIMALS_OFFSET",
     "MINT_LEN",
     "MULTISIG_LEN",
     "MintState",
     "ParseError",
     "TokenAccountState",
     "TokenAccountStatus",
+    "mint_decimals",
     "pack_mint",
     "pack_tlv",
     "pack_token_account",
@@ -43,6 +50,8 @@ __all__ = [
     "parse_tlv",
     "parse_token_account",
     "read_pubkey",
+    "token_account_amount",
+    "token_account_is_frozen",
 ]
 
 MINT_LEN = 82
@@ -51,27 +60,11 @@ MULTISIG_LEN = 355
 ACCOUNT_TYPE_MINT = 1
 ACCOUNT_TYPE_ACCOUNT = 2
 _TLV_START = ACCOUNT_LEN + 1
+MINT_DECIMALS_OFFSET = 44
+ACCOUNT_AMOUNT_OFFSET = 64
+ACCOUNT_STATE_OFFSET = 108
 
 TlvEntries = tuple[tuple[int, bytes], ...]
-
-
-class ParseError(PermanentError):
-    """Account bytes do not match the expected layout; the account is not what it claims to be."""
-
-    def __init__(self, what: str, detail: str) -> None:
-        super().__init__(
-            f"cannot parse {what}: {detail}",
-            user_message=(
-                "This token's on-chain data is malformed; it cannot be checked or traded safely."
-            ),
-        )
-        self.what = what
-
-
-def read_pubkey(data: bytes, offset: int, what: str = "pubkey") -> Pubkey:
-    if offset < 0 or offset + 32 > len(data):
-        raise ParseError(what, f"needs 32 bytes at offset {offset}, have {len(data)}")
-    return Pubkey.from_bytes(data[offset : offset + 32])
 
 
 def _coption_pubkey(data: bytes, offset: int, what: str) -> Pubkey | None:
@@ -139,7 +132,7 @@ def _pack_extended(base: bytes, account_type: int, entries: TlvEntries) -> bytes
 
 @dataclass(frozen=True, slots=True)
 class MintState:
-    """A parsed mint; ``extensions`` are raw TLV entries (decode with ``safety.extensions``)."""
+    """A parsed mint; ``extensions`` are raw TLV entries (decode with ``layouts.token2022``)."""
 
     mint_authority: Pubkey | None
     supply: int
@@ -159,7 +152,7 @@ def parse_mint(data: bytes) -> MintState:
         raise ParseError("mint", f"{len(data)} bytes, a mint has at least {MINT_LEN}")
     mint_authority = _coption_pubkey(data, 0, "mint authority")
     (supply,) = struct.unpack_from("<Q", data, 36)
-    decimals = data[44]
+    decimals = data[MINT_DECIMALS_OFFSET]
     is_initialized = _bool(data[45], "mint is_initialized")
     freeze_authority = _coption_pubkey(data, 46, "freeze authority")
     entries = _split_extended(data, MINT_LEN, ACCOUNT_TYPE_MINT, "mint")
@@ -206,9 +199,9 @@ def parse_token_account(data: bytes) -> TokenAccountState:
         raise ParseError("token account", f"{len(data)} bytes, an account has {ACCOUNT_LEN}")
     mint = read_pubkey(data, 0, "token account mint")
     owner = read_pubkey(data, 32, "token account owner")
-    (amount,) = struct.unpack_from("<Q", data, 64)
+    (amount,) = struct.unpack_from("<Q", data, ACCOUNT_AMOUNT_OFFSET)
     delegate = _coption_pubkey(data, 72, "token account delegate")
-    state = data[108]
+    state = data[ACCOUNT_STATE_OFFSET]
     if state > TokenAccountStatus.FROZEN:
         raise ParseError("token account", f"invalid state {state}")
     native_tag = data[109:113]
@@ -253,3 +246,22 @@ def pack_token_account(account: TokenAccountState) -> bytes:
     if not account.extensions:
         return base
     return base + bytes([ACCOUNT_TYPE_ACCOUNT]) + pack_tlv(account.extensions)
+
+
+def mint_decimals(data: bytes) -> int | None:
+    """A mint's decimals, or None when ``data`` is too short to be a mint."""
+    return data[MINT_DECIMALS_OFFSET] if len(data) >= MINT_LEN else None
+
+
+def token_account_amount(data: bytes) -> int:
+    """A token account's balance in base units; 0 when ``data`` is too short to hold it."""
+    if len(data) < ACCOUNT_AMOUNT_OFFSET + 8:
+        return 0
+    return int(struct.unpack_from("<Q", data, ACCOUNT_AMOUNT_OFFSET)[0])
+
+
+def token_account_is_frozen(data: bytes) -> bool:
+    """True when the account's state byte says FROZEN (the freeze authority used it)."""
+    return len(data) > ACCOUNT_STATE_OFFSET and data[ACCOUNT_STATE_OFFSET] == (
+        TokenAccountStatus.FROZEN
+    )

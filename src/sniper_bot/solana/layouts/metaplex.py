@@ -9,7 +9,7 @@ Metaplex layout (PROTOCOLS.md 7.4): key u8 (4 = MetadataV1), update_authority pk
 name/symbol/uri strings (u32 length + UTF-8, ``\\0``-puffed), seller_fee_basis_points u16,
 creators Option<Vec<{address pk, verified bool, share u8}>>, primary_sale_happened bool,
 is_mutable bool, edition_nonce Option<u8>, token_standard Option<u8>, ... (rest ignored).
-PDA: ``["metadata", METADATA_PROGRAM_ID, mint]`` under ``METADATA_PROGRAM_ID``.
+PDA: ``sniper_bot.solana.pda.metadata_pda``.
 """
 
 from __future__ import annotations
@@ -19,29 +19,21 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.safety.layouts import ParseError
+from sniper_bot.solana.layouts.base import ParseError
 
 __all__ = [
-    "METADATA_PROGRAM_ID",
     "MetadataCreator",
     "MetaplexMetadata",
     "TokenMetadata",
-    "metadata_pda",
     "pack_metaplex_metadata",
     "pack_token_metadata",
     "parse_metaplex_metadata",
     "parse_token_metadata",
 ]
 
-METADATA_PROGRAM_ID = Pubkey.from_string("metaqbxxUerdq28cj1RbAWkYQm3ybzjb6a8bt518x1s")
 METADATA_V1_KEY = 4
 _MAX_CREATORS = 5
 _MAX_ADDITIONAL = 64
-
-
-def metadata_pda(mint: Pubkey) -> Pubkey:
-    seeds = [b"metadata", bytes(METADATA_PROGRAM_ID), bytes(mint)]
-    return Pubkey.find_program_address(seeds, METADATA_PROGRAM_ID)[0]
 
 
 class _Reader:

@@ -1,11 +1,9 @@
-"""Pool account layouts the liquidity layer reads (PROTOCOLS.md 3.1-3.3), with explicit offsets.
+"""Raydium pool account layouts (PROTOCOLS.md 3.1-3.2), with explicit offsets.
 
 * Raydium AMM v4 ``AmmInfo``: 752 bytes, no discriminator; vaults at 336/368, mints 400/432,
   lp mint 464, ``lpReserve`` (LP tokens the AMM believes outstanding) at 720.
 * Raydium CPMM ``PoolState``: 8-byte discriminator, vaults 72/104, lp mint 136, mints 168/200,
   ``lp_supply`` at 333, status bits at 329.
-* Pump.fun ``BondingCurve``: 8-byte discriminator, reserves at 8..40, supply 40, ``complete`` 48,
-  creator 49 (older accounts end earlier: tolerated).
 
 Every parser raises ``ParseError`` on malformed bytes and nothing else.
 """
@@ -17,30 +15,21 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.safety.layouts import ParseError, read_pubkey
+from sniper_bot.solana.layouts.base import ParseError, read_pubkey
 
 __all__ = [
     "CPMM_POOL_DISCRIMINATOR",
-    "PUMP_BONDING_CURVE_DISCRIMINATOR",
-    "PUMP_PROGRAM",
-    "RAYDIUM_CPMM_PROGRAM",
-    "RAYDIUM_V4_PROGRAM",
+    "RAYDIUM_V4_LEN",
     "CpmmPool",
-    "PumpBondingCurve",
     "RaydiumV4Pool",
     "pack_raydium_v4",
     "parse_cpmm_pool",
-    "parse_pump_bonding_curve",
     "parse_raydium_v4",
 ]
 
-RAYDIUM_V4_PROGRAM = Pubkey.from_string("675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8")
-RAYDIUM_CPMM_PROGRAM = Pubkey.from_string("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C")
-PUMP_PROGRAM = Pubkey.from_string("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")
 RAYDIUM_V4_LEN = 752
 CPMM_POOL_LEN = 637
 CPMM_POOL_DISCRIMINATOR = bytes.fromhex("f7ede3f5d7c3de46")
-PUMP_BONDING_CURVE_DISCRIMINATOR = bytes.fromhex("17b7f83760d8ac60")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,24 +108,3 @@ def parse_cpmm_pool(data: bytes) -> CpmmPool:
         status=data[329],
         lp_supply=lp_supply,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PumpBondingCurve:
-    virtual_token_reserves: int
-    virtual_quote_reserves: int
-    real_token_reserves: int
-    real_quote_reserves: int
-    token_total_supply: int
-    complete: bool
-    creator: Pubkey | None
-
-
-def parse_pump_bonding_curve(data: bytes) -> PumpBondingCurve:
-    if len(data) < 49 or data[:8] != PUMP_BONDING_CURVE_DISCRIMINATOR:
-        raise ParseError("pump.fun bonding curve", "wrong size or discriminator")
-    vt, vq, rt, rq, supply = struct.unpack_from("<QQQQQ", data, 8)
-    if data[48] > 1:
-        raise ParseError("pump.fun bonding curve", f"invalid complete byte {data[48]}")
-    creator = read_pubkey(data, 49) if len(data) >= 81 else None
-    return PumpBondingCurve(vt, vq, rt, rq, supply, data[48] == 1, creator)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.safety.layouts import ParseError, TlvEntries
-from sniper_bot.safety.metadata import TokenMetadata, parse_token_metadata
+from sniper_bot.solana.layouts.base import ParseError
+from sniper_bot.solana.layouts.metaplex import TokenMetadata, parse_token_metadata
+from sniper_bot.solana.layouts.token import ACCOUNT_LEN, MINT_LEN, TlvEntries
 
 __all__ = [
     "ExtensionType",
@@ -31,9 +32,15 @@ __all__ = [
     "encode_pausable",
     "encode_transfer_fee_config",
     "encode_transfer_hook",
+    "token_account_size",
 ]
 
 MAX_FEE_BASIS_POINTS = 10_000
+# Mint extensions that force one on every token account, and that one's value size:
+# TransferFeeConfig -> TransferFeeAmount (8), NonTransferable -> NonTransferableAccount (0),
+# TransferHook -> TransferHookAccount (1), Pausable -> PausableAccount (0); 16 is
+# ConfidentialTransferMint -> ConfidentialTransferAccount (64).
+_ACCOUNT_EXTENSIONS = {1: 8, 9: 0, 14: 1, 16: 64, 26: 0}
 _ZERO = bytes(32)
 
 
@@ -237,3 +244,18 @@ _CONFIDENTIAL = frozenset(
         ExtensionType.CONFIDENTIAL_MINT_BURN,
     }
 )
+
+
+def token_account_size(mint_data: bytes) -> int:
+    """A new Token-2022 account's size for this mint: 165-byte base, the account type byte,
+    ImmutableOwner (4-byte header, no data, every ATA has it) and what the mint forces on its
+    accounts (transfer fee amount, non-transferable, hook, pausable, confidential)."""
+    size, offset = ACCOUNT_LEN + 1 + 4, ACCOUNT_LEN + 1
+    while len(mint_data) > MINT_LEN and offset + 4 <= len(mint_data):
+        kind, length = struct.unpack_from("<HH", mint_data, offset)
+        if kind == 0:
+            break
+        if kind in _ACCOUNT_EXTENSIONS:
+            size += 4 + _ACCOUNT_EXTENSIONS[kind]
+        offset += 4 + length
+    return size
