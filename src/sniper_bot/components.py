@@ -32,6 +32,9 @@ from sniper_bot.storage.repositories import Repositories
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
 from sniper_bot.trading.service import TradingService
 from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
+from sniper_bot.trading.venues.pumpfun import PumpFunVenue
+from sniper_bot.trading.venues.pumpswap import PumpSwapVenue
+from sniper_bot.trading.venues.router import VenueRouter
 from sniper_bot.wallet.crypto import Keyring
 from sniper_bot.wallet.pin import LockoutPolicy, PinHasher
 from sniper_bot.wallet.pingate import PinGate
@@ -130,7 +133,7 @@ class Stack:
     pool: RpcPool
     rpc: SolanaRpc
     jupiter: JupiterClient
-    venue: JupiterVenue
+    venue: VenueRouter  # pump.fun curve -> PumpSwap pool -> Jupiter (trading.venues.router)
     risk: RiskService
 
     async def close(self) -> None:
@@ -170,7 +173,9 @@ async def build_stack(
         timeout_s=settings.jupiter.timeout_ms / 1000,
         breaker=breakers.get("jupiter"),
     )
-    venue = JupiterVenue(jupiter)
+    venue = VenueRouter(
+        JupiterVenue(jupiter), pumpfun=PumpFunVenue(rpc), pumpswap=PumpSwapVenue(rpc)
+    )
     external = (
         external_sources(
             http,

@@ -130,7 +130,9 @@ class OrderError:
 
     @property
     def user_message(self) -> str:
-        return USER_SENTENCES[self.type]
+        """The type's sentence, or a venue's more specific one stored as ``details["sentence"]``."""
+        sentence = self.details.get("sentence")
+        return sentence if isinstance(sentence, str) and sentence else USER_SENTENCES[self.type]
 
     def to_json(self) -> dict[str, Any]:
         return {**self.details, "type": self.type.value, "message": self.message}

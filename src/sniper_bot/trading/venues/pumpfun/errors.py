@@ -24,6 +24,7 @@ from sniper_bot.trading.errors import NoRouteError, TradingError
 
 __all__ = [
     "BONDING_CURVE_COMPLETE",
+    "GRADUATED_ELSEWHERE_SENTENCE",
     "GRADUATED_RETRY_SENTENCE",
     "GRADUATED_SENTENCE",
     "CurveCompleteError",
@@ -39,6 +40,10 @@ BONDING_CURVE_COMPLETE: Final = 6005
 GRADUATED_SENTENCE: Final = (
     "This coin graduated from its pump.fun bonding curve while your order was on its way, so "
     "nothing was bought. It now trades on PumpSwap: place the order again to buy it there."
+)
+GRADUATED_ELSEWHERE_SENTENCE: Final = (
+    "This coin graduated from its pump.fun bonding curve while your order was on its way, so "
+    "nothing was bought. Place the order again: it is routed to where the coin trades now."
 )
 GRADUATED_RETRY_SENTENCE: Final = "This coin graduated; retrying on PumpSwap."
 BUG_SENTENCE: Final = (
@@ -89,9 +94,9 @@ def pump_order_error(code: int, details: dict[str, Any], *, pumpswap: bool) -> O
     """The order error for custom ``code`` raised by the pump program."""
     details = {**details, "venue": "pumpfun"}
     if code == BONDING_CURVE_COMPLETE:
-        details.update(graduated=True, sentence=GRADUATED_SENTENCE)
+        details.update(graduated=True, sentence=GRADUATED_ELSEWHERE_SENTENCE)
         if pumpswap:
-            details["reroute"] = "pumpswap"
+            details.update(reroute="pumpswap", sentence=GRADUATED_SENTENCE)
         return OrderError(OrderErrorType.NO_ROUTE, "BondingCurveComplete: the coin graduated",
                           details)  # fmt: skip
     if code in _MARKET:
