@@ -36,6 +36,7 @@ from sniper_bot.storage import Database, Repositories
 from sniper_bot.trading.executor import Boundary, ExecutorConfig, SwapExecutor
 from sniper_bot.trading.service import TradingService
 from sniper_bot.trading.venues.pumpswap import COMPUTE_UNITS, PumpSwapVenue
+from sniper_bot.trading.venues.router import VenueRouter
 from sniper_bot.trading.verify import VerifyPolicy, sign_swap, verify_swap
 
 from ..conftest import SLOT_MS, SOL, Key, build_rpc
@@ -57,9 +58,12 @@ class SwapEnv:
     pool: Pubkey
     market: PumpSwapMarket
 
-    def service(self, boundary: Boundary | None = None) -> TradingService:
+    def service(self, boundary: Boundary | None = None, *, routed: bool = False) -> TradingService:
+        # routed: through the VenueRouter the app wires (no pump.fun curve, no Jupiter here: the
+        # router's fallback slot holds the same venue), so its error explanation is exercised too
+        venue = VenueRouter(self.venue, pumpswap=self.venue) if routed else self.venue
         executor = SwapExecutor(
-            venue=self.venue, rpc=self.rpc, orders=self.repos.orders, trades=self.repos.trades,
+            venue=venue, rpc=self.rpc, orders=self.repos.orders, trades=self.repos.trades,
             metrics=self.metrics, boundary=boundary,
             config=ExecutorConfig(poll_interval_s=0.01, resend_interval_s=0.1,
                                   land_deadline_s=10.0),
@@ -197,8 +201,11 @@ def _rent(swap: SwapEnv, key: Pubkey) -> int:
     return int(swap.net.cluster.svm.minimum_balance_for_rent_exemption(len(acc.data)))
 
 
+@pytest.mark.parametrize("routed", [False, True], ids=["venue", "router"])
 @pytest.mark.parametrize("side", ["buy", "sell"])
-async def test_price_moving_after_the_quote_is_our_slippage_error(swap: SwapEnv, side: str) -> None:
+async def test_price_moving_after_the_quote_is_our_slippage_error(
+    swap: SwapEnv, side: str, routed: bool
+) -> None:
     other = Keypair()
     swap.net.cluster.airdrop(other.pubkey(), 50 * SOL)
     if side == "sell":  # the wallet holds tokens to sell; the other trader will sell first
@@ -217,7 +224,7 @@ async def test_price_moving_after_the_quote_is_our_slippage_error(swap: SwapEnv,
                 swap.market.sell(swap.mint, other, tokens=swap.market.token_balance(
                     swap.mint, other.pubkey()))  # fmt: skip
 
-    service = swap.service(boundary=trade_in_between)
+    service = swap.service(boundary=trade_in_between, routed=routed)
     tokens_before, sol_before = swap.tokens(), swap.lamports(swap.key.pubkey)
     if side == "buy":
         order = await service.buy(swap.user_id, None, str(swap.mint), SOL, 1, FeeLevel.LOW, "b0")

@@ -152,11 +152,14 @@ class VenueRouter:
     def explain(
         self, error: OrderError, program_ids: Sequence[str] = (), logs: Sequence[str] = ()
     ) -> OrderError:
-        """``error`` as classified generically, made specific when the pump program raised it."""
+        """``error`` classified generically, made specific when pump.fun or PumpSwap raised it."""
         details: dict[str, Any] = dict(error.details)
         program = details.get("program")
         code = details.get("custom")
         if program != _PUMP or not isinstance(code, int):
-            return error
+            # the AMM's own codes (slippage 6004/6040, pool-v2 missing...) are PumpSwap's to read
+            explain = getattr(self.pumpswap, "explain", None)
+            explained = explain(error, program_ids, logs) if callable(explain) else error
+            return explained if isinstance(explained, OrderError) else error
         base = {k: v for k, v in details.items() if k != "note"}
         return pump_order_error(code, base, pumpswap=self.pumpswap is not None)
