@@ -16,13 +16,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import (
     BreakerConfig,
     BreakerRegistry,
     CircuitBreaker,
     MemoryBreakerStore,
-    RedisBreakerStore,
 )
 from sniper_bot.resilience.breaker_store import BreakerStore
 

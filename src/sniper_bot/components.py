@@ -16,6 +16,7 @@ import aiohttp
 
 from sniper_bot.cache import FallbackCache, MemoryCache
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.chain.endpoints import EndpointConfig, endpoints_from_urls
 from sniper_bot.chain.pool import DEFAULT_HEALTH_INTERVAL_S, RpcPool
 from sniper_bot.chain.rpc import SolanaRpc
@@ -23,7 +24,6 @@ from sniper_bot.config import Settings
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import BreakerRegistry
 from sniper_bot.resilience.breaker_policy import BreakerConfig
-from sniper_bot.resilience.breaker_redis import RedisBreakerStore
 from sniper_bot.resilience.breaker_store import MemoryBreakerStore
 from sniper_bot.safety.external import external_sources
 from sniper_bot.safety.fetch import SnapshotFetcher

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
 from sniper_bot.cache import FallbackCache, MemoryCache, RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.backoff import Backoff
 from sniper_bot.resilience.breaker import (
@@ -17,7 +18,6 @@ from sniper_bot.resilience.breaker import (
     BreakerRegistry,
     BreakerState,
     CircuitOpenError,
-    RedisBreakerStore,
 )
 
 from .redis_server import RedisServer, free_port

@@ -11,8 +11,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
-from sniper_bot.resilience import BreakerConfig, BreakerRegistry, BreakerState, RedisBreakerStore
+from sniper_bot.resilience import BreakerConfig, BreakerRegistry, BreakerState
 
 from . import fake_rpc
 from .conftest import ManualClock, PoolFactory

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
-from sniper_bot.resilience.breaker_redis import RedisBreakerStore
 from sniper_bot.resilience.breaker_store import BreakerStore, MemoryBreakerStore
 
 from .fakes import FakeClock

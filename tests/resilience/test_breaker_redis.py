@@ -10,13 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import (
     BreakerConfig,
     BreakerRegistry,
     BreakerState,
     CircuitOpenError,
-    RedisBreakerStore,
 )
 
 from .fakes import FakeClock

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sniper_bot.cache.redis import RedisManager
+from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker_policy import BreakerConfig, BreakerState
-from sniper_bot.resilience.breaker_redis import RedisBreakerStore
 from sniper_bot.resilience.breaker_store import MemoryBreakerStore
 
 CFG = BreakerConfig(

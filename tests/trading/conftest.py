@@ -28,10 +28,11 @@ from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.domain.wallets import SealedSecret
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.ports.risk import RiskChecker
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.storage import Database, Repositories
 from sniper_bot.trading.executor import Boundary, ExecutorConfig, SwapExecutor, TradeAccount
-from sniper_bot.trading.ports import ChainPort, RiskGate
+from sniper_bot.trading.ports import ChainPort
 from sniper_bot.trading.venues.jupiter import JupiterClient, JupiterVenue
 
 SLOT_MS = 20
@@ -98,7 +99,7 @@ class Env:
     def executor(
         self,
         *,
-        risk_gate: RiskGate | None = None,
+        risk_gate: RiskChecker | None = None,
         boundary: Boundary | None = None,
         **config: Any,
     ) -> SwapExecutor:

@@ -35,15 +35,14 @@ from sniper_bot.domain.exits import ExitDecision, ExitRule, decide
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderStatus
-from sniper_bot.domain.quotes import Quote
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.ports.venue import Quoter
 
 __all__ = [
     "ExitNotifier",
     "ExitResult",
     "OpenPositions",
     "PositionMonitor",
-    "Quoter",
     "Seller",
     "SettingsSource",
     "exit_idempotency_key",
@@ -78,14 +77,6 @@ class Seller(Protocol):
         fee_level: FeeLevel,
         idempotency_key: str,
     ) -> Order: ...
-
-
-class Quoter(Protocol):
-    """``sniper_bot.trading.venues.jupiter.JupiterVenue`` fits."""
-
-    async def quote(
-        self, input_mint: str, output_mint: str, amount: int, slippage_bps: int
-    ) -> Quote: ...
 
 
 @dataclass(frozen=True, slots=True)

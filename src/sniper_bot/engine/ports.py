@@ -1,9 +1,10 @@
 """What the snipe engine needs from its neighbours, as small Protocols (the real ones fit).
 
-``SnipeTargetStore`` = ``sniper_bot.storage.snipes.SnipeTargetRepository``; ``Buyer`` =
-``sniper_bot.trading.service.TradingService``; ``RiskChecker`` = ``sniper_bot.safety.service.
-RiskService``; ``LaunchFeed`` = ``sniper_bot.detection.LaunchDetector``; ``RouteProbe`` =
-``sniper_bot.engine.probe.QuoteRouteProbe``.
+``SnipeTargetStore`` = ``sniper_bot.storage.repositories.snipes.SnipeTargetRepository``;
+``Buyer`` = ``sniper_bot.trading.service.TradingService``; ``LaunchFeed`` =
+``sniper_bot.detection.LaunchDetector``; ``RouteProbe`` = ``sniper_bot.engine.probe.
+QuoteRouteProbe``. The risk check is ``sniper_bot.ports.risk.RiskChecker`` (``sniper_bot.safety.
+service.RiskService``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
 
-__all__ = ["Buyer", "LaunchFeed", "RiskChecker", "RiskVerdict", "RouteProbe", "SnipeTargetStore"]
+__all__ = ["Buyer", "LaunchFeed", "RouteProbe", "SnipeTargetStore"]
 
 
 class SnipeTargetStore(Protocol):
@@ -64,17 +65,6 @@ class Buyer(Protocol):
         *,
         kind: OrderKind = OrderKind.MANUAL,
     ) -> Order: ...
-
-
-class RiskVerdict(Protocol):
-    @property
-    def score(self) -> int: ...
-    @property
-    def is_honeypot(self) -> bool: ...
-
-
-class RiskChecker(Protocol):
-    async def check(self, mint: str, *, force: bool = False) -> RiskVerdict: ...
 
 
 class RouteProbe(Protocol):

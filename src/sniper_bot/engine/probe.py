@@ -10,8 +10,7 @@ from __future__ import annotations
 import structlog
 
 from sniper_bot.domain.money import WSOL_MINT
-from sniper_bot.trading.errors import NoRouteError, TradingError
-from sniper_bot.trading.venue import Venue
+from sniper_bot.ports.venue import NoRouteError, Quoter, TradingError
 
 __all__ = ["QuoteRouteProbe"]
 
@@ -20,7 +19,7 @@ log = structlog.get_logger(__name__)
 
 class QuoteRouteProbe:
     def __init__(
-        self, venue: Venue, *, probe_lamports: int = 10_000_000, slippage_bps: int = 5_000
+        self, venue: Quoter, *, probe_lamports: int = 10_000_000, slippage_bps: int = 5_000
     ) -> None:
         self._venue = venue
         self._lamports = probe_lamports

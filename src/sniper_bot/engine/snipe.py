@@ -39,9 +39,10 @@ from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderErrorType, OrderStatus
-from sniper_bot.engine.ports import Buyer, LaunchFeed, RiskChecker, RouteProbe, SnipeTargetStore
+from sniper_bot.engine.ports import Buyer, LaunchFeed, RouteProbe, SnipeTargetStore
 from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.ports.risk import RiskChecker
 from sniper_bot.resilience.backoff import Backoff
 
 __all__ = [

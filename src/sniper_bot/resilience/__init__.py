@@ -1,4 +1,5 @@
-"""Resilience: circuit breakers (pure policy + memory/Redis stores), backoff, rate limiting, LRU."""
+"""Resilience: circuit breakers (pure policy + the memory store; the Redis store is the Redis
+adapter's: ``sniper_bot.cache.redis_breaker``), backoff, rate limiting, LRU."""
 
 from sniper_bot.resilience.backoff import Backoff
 from sniper_bot.resilience.breaker import (
@@ -9,7 +10,6 @@ from sniper_bot.resilience.breaker import (
     CircuitBreaker,
     CircuitOpenError,
     MemoryBreakerStore,
-    RedisBreakerStore,
 )
 from sniper_bot.resilience.lru import LruCache
 from sniper_bot.resilience.ratelimit import TokenBucket
@@ -24,6 +24,5 @@ __all__ = [
     "CircuitOpenError",
     "LruCache",
     "MemoryBreakerStore",
-    "RedisBreakerStore",
     "TokenBucket",
 ]

@@ -34,7 +34,6 @@ from sniper_bot.resilience.breaker_policy import (
     BreakerState,
     Snapshot,
 )
-from sniper_bot.resilience.breaker_redis import RedisBreakerStore
 from sniper_bot.resilience.breaker_store import BreakerStore, MemoryBreakerStore
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "MemoryBreakerStore",
-    "RedisBreakerStore",
 ]
 
 log = structlog.get_logger(__name__)

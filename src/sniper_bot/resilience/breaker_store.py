@@ -2,7 +2,7 @@
 
 Every method applies one step of ``breaker_policy`` atomically and returns the resulting snapshot,
 so a ``CircuitBreaker`` can keep a local copy and skip the store on its CLOSED fast path.
-``RedisBreakerStore`` (``breaker_redis.py``) shares the state between processes.
+``RedisBreakerStore`` (``sniper_bot.cache.redis_breaker``) shares the state between processes.
 """
 
 from __future__ import annotations

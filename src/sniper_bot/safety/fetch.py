@@ -41,6 +41,7 @@ from sniper_bot.chain.types import SimulationResult
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.errors import PermanentError, SniperBotError
+from sniper_bot.ports.venue import NoRouteError, Quoter
 from sniper_bot.safety.external import ExternalSource, gather_opinions
 from sniper_bot.safety.snapshot import (
     Holder,
@@ -68,9 +69,8 @@ from sniper_bot.solana.programs import (
     TOKEN_PROGRAM_ID,
 )
 from sniper_bot.solana.rent import RENT_EXEMPT_MINIMUM_LAMPORTS
-from sniper_bot.trading.errors import NoRouteError
 
-__all__ = ["ChainReader", "NotATokenError", "QuoteVenue", "SnapshotFetcher"]
+__all__ = ["ChainReader", "NotATokenError", "SnapshotFetcher"]
 
 log = structlog.get_logger(__name__)
 
@@ -97,14 +97,6 @@ class ChainReader(Protocol):
     ) -> SimulationResult: ...
 
 
-class QuoteVenue(Protocol):
-    """The part of ``sniper_bot.trading.venue.Venue`` the round trip uses."""
-
-    async def quote(
-        self, input_mint: str, output_mint: str, amount: int, slippage_bps: int
-    ) -> Quote: ...
-
-
 class NotATokenError(PermanentError):
     """The address is not an SPL Token / Token-2022 mint."""
 
@@ -124,7 +116,7 @@ class SnapshotFetcher:
     def __init__(
         self,
         rpc: ChainReader,
-        venue: QuoteVenue | None = None,
+        venue: Quoter | None = None,
         *,
         round_trip_lamports: int = 100_000_000,
         slippage_bps: int = 5_000,

@@ -49,15 +49,16 @@ from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderSide, OrderStatus
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.ports.risk import RiskChecker
+from sniper_bot.ports.stores import StaleOrderState
 from sniper_bot.resilience.backoff import Backoff
 from sniper_bot.solana.tx_errors import classify_tx_error, is_already_processed
-from sniper_bot.storage.errors import StaleOrderState
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception
 from sniper_bot.trading.executor_config import Boundary, ExecutorConfig, TradeAccount
 from sniper_bot.trading.fees import priority_fee_lamports
-from sniper_bot.trading.ports import ChainPort, OrderStore, RiskGate, TradeStore, WalletKey
+from sniper_bot.trading.ports import ChainPort, OrderStore, TradeStore, WalletKey
 from sniper_bot.trading.simulate import simulate_checked
 from sniper_bot.trading.venue import Venue
 from sniper_bot.trading.verify import (
@@ -130,7 +131,7 @@ class SwapExecutor:
         trades: TradeStore,
         metrics: Metrics,
         config: ExecutorConfig | None = None,
-        risk_gate: RiskGate | None = None,
+        risk_gate: RiskChecker | None = None,
         boundary: Boundary | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,

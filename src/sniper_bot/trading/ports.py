@@ -3,9 +3,9 @@
 ``ChainPort`` is the slice of ``sniper_bot.chain.rpc.SolanaRpc`` the executor calls;
 ``OrderStore``/``TradeStore`` the slice of the storage repositories (a store raises
 ``TemporaryError`` when the database is unavailable, ``StaleOrderState`` when a compare-and-set
-loses: storage translates its driver errors, so trading never imports storage); ``RiskGate`` the
-safety engine's check. Tests use the real implementations (localnet, PostgreSQL), not fakes of
-these.
+loses: storage translates its driver errors, so trading never imports storage). The risk gate is
+``sniper_bot.ports.risk.RiskChecker``, the venue ``sniper_bot.ports.venue.Venue``. Tests use the
+real implementations (localnet, PostgreSQL), not fakes of these.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sniper_bot.chain.types import Commitment, LandedTransaction, SignatureStatu
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.orders import OrderStatus
 
-__all__ = ["ChainPort", "OrderStore", "RiskGate", "RiskVerdict", "TradeStore", "WalletKey"]
+__all__ = ["ChainPort", "OrderStore", "TradeStore", "WalletKey"]
 
 
 class ChainPort(Protocol):
@@ -74,19 +74,6 @@ class TradeStore(Protocol):
         signature: str,
         slot: int | None = None,
     ) -> tuple[Any, Any]: ...
-
-
-class RiskVerdict(Protocol):
-    @property
-    def score(self) -> int: ...
-    @property
-    def is_honeypot(self) -> bool: ...
-
-
-class RiskGate(Protocol):
-    """The safety engine: a report with ``score`` (0-100) and ``is_honeypot`` for a mint."""
-
-    async def check(self, mint: str) -> RiskVerdict: ...
 
 
 class WalletKey(Protocol):

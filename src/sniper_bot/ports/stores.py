@@ -1,0 +1,39 @@
+"""Errors a store raises when its compare-and-set loses (``storage`` raises them; the services
+that drive the state machines catch them without importing storage)."""
+
+from __future__ import annotations
+
+from sniper_bot.domain.orders import OrderStatus
+from sniper_bot.domain.withdrawal import WithdrawalStatus
+from sniper_bot.errors import SniperBotError
+
+__all__ = ["StaleOrderState", "StaleWithdrawalState"]
+
+
+class StaleOrderState(SniperBotError):
+    """Another worker moved the order first: reload it and decide again (do not retry blindly)."""
+
+    def __init__(self, order_id: str, expected: OrderStatus, actual: OrderStatus) -> None:
+        super().__init__(
+            f"order {order_id} is {actual}, not {expected}: another worker moved it; "
+            "reload the order and decide again",
+            user_message="This order was updated meanwhile; refresh to see its state.",
+        )
+        self.order_id = order_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StaleWithdrawalState(SniperBotError):
+    """Another worker moved the withdrawal first: reload it and take its word."""
+
+    def __init__(
+        self, withdrawal_id: str, expected: WithdrawalStatus, actual: WithdrawalStatus
+    ) -> None:
+        super().__init__(
+            f"withdrawal {withdrawal_id} is {actual}, not {expected}: another worker moved it",
+            user_message="This withdrawal was updated meanwhile; refresh to see its state.",
+        )
+        self.withdrawal_id = withdrawal_id
+        self.expected = expected
+        self.actual = actual
