@@ -69,9 +69,11 @@ log = structlog.get_logger(__name__)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
+# Telegram's limits are about 1 message/s per chat with short bursts and 30/s per bot; the bot
+# stays one message under the burst and at 25/s, so send latency and jitter never reach them
 CHAT_RATE_PER_S = 1.0
-CHAT_BURST = 3
-BOT_RATE_PER_S = 30.0
+CHAT_BURST = 2
+BOT_RATE_PER_S = 25.0
 MAX_ATTEMPTS = 5
 MAX_WAIT_S = 60.0
 MAX_CHATS = 10_000  # pacing state kept for at most this many chats (idle ones are forgotten)
