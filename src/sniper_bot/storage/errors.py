@@ -1,9 +1,13 @@
-"""Storage errors, sorted by what the caller must do (see ``sniper_bot.errors``)."""
+"""Storage errors, sorted by what the caller must do (see ``sniper_bot.errors``).
+
+The compare-and-set losers (``StaleOrderState``, ``StaleWithdrawalState``) live in
+``sniper_bot.ports.stores`` so the services catch them without importing storage; storage raises
+them and re-exports them here."""
 
 from __future__ import annotations
 
-from sniper_bot.domain.orders import OrderStatus
-from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
+from sniper_bot.errors import PermanentError, TemporaryError
+from sniper_bot.ports.stores import StaleOrderState, StaleWithdrawalState
 
 __all__ = [
     "DatabaseUnavailable",
@@ -12,8 +16,14 @@ __all__ = [
     "InvalidSetting",
     "NotFound",
     "StaleOrderState",
+    "StaleWithdrawalState",
     "WalletBusy",
 ]
+
+
+NOT_FOUND_SENTENCE = "That no longer exists, or it is not yours."
+NO_SUCH_WALLET_SENTENCE = "No such wallet. Use /wallet to see yours."
+NO_SUCH_SNIPE_SENTENCE = "No such snipe. Send /snipe to see yours."
 
 
 class DatabaseUnavailable(TemporaryError):
@@ -40,7 +50,15 @@ class DatabaseWriteFailed(DatabaseUnavailable):
 
 
 class NotFound(PermanentError):
-    """No such row for this user (a row of another user is reported the same way)."""
+    """No such row for this user (a row of another user is reported the same way).
+
+    ``message`` is for the logs and may name internal ids; ``user_message`` is a sentence that
+    never does (default: a generic one); ``ids`` keeps the ids for log context.
+    """
+
+    def __init__(self, message: str, *, user_message: str | None = None, **ids: int | str) -> None:
+        super().__init__(message, user_message=user_message or NOT_FOUND_SENTENCE)
+        self.ids = ids
 
 
 class DuplicateWallet(PermanentError):
@@ -53,17 +71,3 @@ class WalletBusy(PermanentError):
 
 class InvalidSetting(PermanentError, ValueError):
     """A settings change was rejected; ``user_message`` says what is allowed."""
-
-
-class StaleOrderState(SniperBotError):
-    """Another worker moved the order first: reload it and decide again (do not retry blindly)."""
-
-    def __init__(self, order_id: str, expected: OrderStatus, actual: OrderStatus) -> None:
-        super().__init__(
-            f"order {order_id} is {actual}, not {expected}: another worker moved it; "
-            "reload the order and decide again",
-            user_message="This order was updated meanwhile; refresh to see its state.",
-        )
-        self.order_id = order_id
-        self.expected = expected
-        self.actual = actual

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.errors import PermanentError
-from sniper_bot.storage.errors import NotFound
+from sniper_bot.storage.errors import NO_SUCH_SNIPE_SENTENCE, NO_SUCH_WALLET_SENTENCE, NotFound
 from sniper_bot.storage.models import Base, WalletRow
 from sniper_bot.storage.repositories.base import Repository
 from sniper_bot.storage.types import BigIntPK, UTCDateTime
@@ -131,7 +131,12 @@ class SnipeTargetRepository(Repository):
         async with self._db.session() as session:
             owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
             if owner != user_id:
-                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+                raise NotFound(
+                    f"wallet {wallet_id} not found for user {user_id}",
+                    user_message=NO_SUCH_WALLET_SENTENCE,
+                    wallet_id=wallet_id,
+                    user_id=user_id,
+                )
             row = SnipeTargetRow(
                 user_id=user_id,
                 wallet_id=wallet_id,
@@ -178,7 +183,12 @@ class SnipeTargetRepository(Repository):
             return moved
         current = await self.get(user_id, target_id)
         if current is None:
-            raise NotFound(f"snipe {target_id} not found for user {user_id}")
+            raise NotFound(
+                f"snipe {target_id} not found for user {user_id}",
+                user_message=NO_SUCH_SNIPE_SENTENCE,
+                snipe_id=target_id,
+                user_id=user_id,
+            )
         raise SnipeNotArmed(current)
 
     # -- engine (internal: never call with user input) -------------------------------------------

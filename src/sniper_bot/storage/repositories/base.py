@@ -55,12 +55,17 @@ async def insert_idempotent(
     The row's wallet must belong to its user (``NotFound`` otherwise), so no id a user could guess
     attaches their action to someone else's wallet.
     """
-    from sniper_bot.storage.errors import NotFound
+    from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
 
     user_id, wallet_id = values["user_id"], values["wallet_id"]
     owner = await session.scalar(select(wallet_model.user_id).where(wallet_model.id == wallet_id))
     if owner != user_id:
-        raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+        raise NotFound(
+            f"wallet {wallet_id} not found for user {user_id}",
+            user_message=NO_SUCH_WALLET_SENTENCE,
+            wallet_id=wallet_id,
+            user_id=user_id,
+        )
     stmt = (
         insert_for(session, model)
         .values(**values)

@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sniper_bot.domain.entities import Wallet
 from sniper_bot.domain.orders import FINAL_STATES
 from sniper_bot.domain.wallets import SealedSecret
-from sniper_bot.storage.errors import DuplicateWallet, NotFound, WalletBusy
+from sniper_bot.storage.errors import (
+    NO_SUCH_WALLET_SENTENCE,
+    DuplicateWallet,
+    NotFound,
+    WalletBusy,
+)
 from sniper_bot.storage.models import SniperOrderRow, UserRow, WalletRow
 
 from .base import Repository
@@ -98,7 +103,12 @@ class WalletRepository(Repository):
                 select(WalletRow.id).where(WalletRow.id == wallet_id, WalletRow.user_id == user_id)
             )
             if exists is None:
-                raise NotFound(f"wallet {wallet_id} not found for user {user_id}")
+                raise NotFound(
+                    f"wallet {wallet_id} not found for user {user_id}",
+                    user_message=NO_SUCH_WALLET_SENTENCE,
+                    wallet_id=wallet_id,
+                    user_id=user_id,
+                )
             await _deactivate_all(session, user_id, now)
             row = (
                 await session.execute(
