@@ -56,6 +56,11 @@ __all__ = [
 COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 MAX_PENDING = 100_000  # transactions queued for the next block; past that a leader drops them
 LOOKUP_TABLE_META_SIZE = 56  # address lookup table header; the addresses follow, 32 bytes each
+# failures while loading a transaction's accounts, after its fee payer was validated: agave commits
+# these fee-only (SIMD-0082): landed with the error, the fee charged, nothing else changed
+FEE_ONLY_ERRORS = frozenset(
+    {"ProgramAccountNotFound", "InvalidProgramForExecution", "MaxLoadedAccountsDataSizeExceeded"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +382,9 @@ class TransactionExecution:
             if isinstance(result, FailedTransactionMetadata):
                 err = transaction_error_to_json(result.err())
                 meta = result.meta()
+                fee_only = isinstance(err, str) and err in FEE_ONLY_ERRORS
+                if fee_only and not self._charge_fee(keys[0], meta.fee()):
+                    return self._dropped(vtx, "InsufficientFundsForFee")
             else:
                 err, meta = None, result
         else:
@@ -386,15 +394,8 @@ class TransactionExecution:
                 transaction_error_to_json(sim.err())
             ):
                 return self._dropped(vtx, transaction_error_to_json(sim.err()))
-            payer = self.svm.get_account(keys[0])
-            if payer is None or payer.lamports < meta.fee():
+            if not self._charge_fee(keys[0], meta.fee()):
                 return self._dropped(vtx, "InsufficientFundsForFee")
-            self.svm.set_account(
-                keys[0],
-                Account(
-                    payer.lamports - meta.fee(), bytes(payer.data), payer.owner, payer.executable
-                ),
-            )
             err = instruction_error_json(failure.instruction_index, failure.custom_code)
         post = [self.svm.get_account(k) for k in keys]
         pre_payer = pre[0].lamports if pre[0] is not None else 0
@@ -427,6 +428,17 @@ class TransactionExecution:
             transaction=vtx,
         )
         return Executed(outcome, keys, pre, post)
+
+    def _charge_fee(self, payer_key: Pubkey, fee: int) -> bool:
+        """Debit a failed transaction's fee from its payer; False when it cannot pay."""
+        payer = self.svm.get_account(payer_key)
+        if payer is None or payer.lamports < fee:
+            return False
+        self.svm.set_account(
+            payer_key,
+            Account(payer.lamports - fee, bytes(payer.data), payer.owner, payer.executable),
+        )
+        return True
 
     def _commit(self, executed: Executed) -> None:
         """Record an executed transaction in history and notify subscribers."""
