@@ -149,6 +149,10 @@ class History:
         self._by_signature: dict[Signature, TxOutcome] = {}
         self._order: deque[tuple[int, Signature]] = deque()
         self._fees: deque[tuple[int, int, frozenset[Pubkey]]] = deque()
+        # getSignaturesForAddress: per account key, its signatures oldest first (as landed)
+        self._by_address: dict[Pubkey, deque[Signature]] = {}
+        self.transaction_count = 0  # every transaction ever landed (getTransactionCount)
+        self._count_by_slot: deque[tuple[int, int]] = deque()  # recent slots' counts
 
     def __len__(self) -> int:
         return len(self._by_signature)
@@ -159,6 +163,13 @@ class History:
     def add(self, outcome: TxOutcome, *, cu_price: int, writable: frozenset[Pubkey]) -> None:
         if outcome.signature not in self._by_signature:
             self._order.append((outcome.slot, outcome.signature))
+            for key in _account_keys(outcome):
+                self._by_address.setdefault(key, deque()).append(outcome.signature)
+            self.transaction_count += 1
+            if self._count_by_slot and self._count_by_slot[-1][0] == outcome.slot:
+                self._count_by_slot[-1] = (outcome.slot, self._count_by_slot[-1][1] + 1)
+            else:
+                self._count_by_slot.append((outcome.slot, 1))
         self._by_signature[outcome.signature] = outcome
         self._fees.append((outcome.slot, cu_price, writable))
         self._evict(outcome.slot)
@@ -180,13 +191,53 @@ class History:
         oldest = current_slot - PRIORITIZATION_FEE_SLOTS
         while self._fees and self._fees[0][0] <= oldest:
             self._fees.popleft()
+        while self._count_by_slot and self._count_by_slot[0][0] < current_slot - FINALITY_DEPTH:
+            self._count_by_slot.popleft()
         self._evict(current_slot)
+
+    def transaction_count_at(self, slot: int) -> int:
+        """Transactions landed up to and including `slot` (a recent slot: the last 32 are kept)."""
+        return self.transaction_count - sum(n for s, n in self._count_by_slot if s > slot)
+
+    def signatures_for_address(
+        self,
+        address: Pubkey,
+        *,
+        max_slot: int,
+        limit: int,
+        before: Signature | None = None,
+        until: Signature | None = None,
+    ) -> list[TxOutcome]:
+        """Transactions that loaded `address`, newest first (reverse execution order within a
+        slot), landed at or below `max_slot`: strictly older than `before` (nothing when `before`
+        is unknown, as agave) and stopping at `until` (excluded)."""
+        signatures = self._by_address.get(address)
+        if not signatures or (before is not None and before not in self._by_signature):
+            return []
+        out: list[TxOutcome] = []
+        started = before is None
+        for signature in reversed(signatures):
+            if not started:
+                started = signature == before
+                continue
+            if signature == until or len(out) >= limit:
+                break
+            outcome = self._by_signature[signature]
+            if outcome.slot <= max_slot:
+                out.append(outcome)
+        return out
 
     def _evict(self, current_slot: int) -> None:
         protected_from = current_slot - self.keep_slots
         while len(self._order) > self.max_transactions and self._order[0][0] < protected_from:
             _, signature = self._order.popleft()
-            del self._by_signature[signature]
+            outcome = self._by_signature.pop(signature)
+            for key in _account_keys(outcome):
+                held = self._by_address.get(key)
+                if held and held[0] == signature:  # the oldest overall is the oldest of each key
+                    held.popleft()
+                    if not held:
+                        del self._by_address[key]
             self.evicted += 1
 
     def status_json(self, signature: Signature, current_slot: int) -> JsonDict | None:
@@ -203,6 +254,11 @@ class History:
             "confirmationStatus": status,
         }
 
+    def recent_fees(self, first_slot: int) -> list[tuple[int, int, frozenset[Pubkey]]]:
+        """(slot, compute-unit price, writable keys) of each transaction landed since
+        `first_slot` (the last 150 slots are kept)."""
+        return [fee for fee in self._fees if fee[0] >= first_slot]
+
     def prioritization_fees(self, current_slot: int, accounts: list[Pubkey]) -> list[JsonDict]:
         """`getRecentPrioritizationFees`: per recent slot, the minimum fee of landed transactions
         (restricted to those writing one of `accounts` when given), 0 for empty slots."""
@@ -217,3 +273,8 @@ class History:
             {"slot": slot, "prioritizationFee": minimum.get(slot, 0)}
             for slot in range(first, current_slot + 1)
         ]
+
+
+def _account_keys(outcome: TxOutcome) -> tuple[Pubkey, ...]:
+    tx = outcome.transaction
+    return () if tx is None else tuple(dict.fromkeys(tx.message.account_keys))

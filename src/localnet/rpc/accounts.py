@@ -173,7 +173,7 @@ def get_epoch_info(cluster: Cluster, params: Any) -> Any:
         "epoch": slot // 432_000,
         "slotIndex": slot % 432_000,
         "slotsInEpoch": 432_000,
-        "transactionCount": len(cluster.history),
+        "transactionCount": cluster.history.transaction_count_at(slot),
     }
 
 
@@ -197,6 +197,44 @@ def get_token_accounts_by_owner(cluster: Cluster, params: Any) -> Any:
             raise invalid_param("unrecognized Token program id")
         found = cluster.token_accounts_by_owner(owner, program=program)
     value = [{"pubkey": str(a), "account": render(cluster, acc, c)} for a, acc in found]
+    return wrap(slot, value)
+
+
+DELEGATE_OPTION = slice(72, 76)  # COption<Pubkey> tag of an SPL token account's delegate
+DELEGATE = slice(76, 108)
+
+
+def get_token_accounts_by_delegate(cluster: Cluster, params: Any) -> Any:
+    """Token accounts (SPL Token and Token-2022) whose delegate is the given key."""
+    key, flt, cfg = p.positional(params, 2, 3)
+    delegate = p.pubkey(key)
+    if not isinstance(flt, dict) or len(flt) != 1 or not ({"mint", "programId"} & set(flt)):
+        raise invalid_params('expected a filter object {"mint": ...} or {"programId": ...}')
+    c = p.config(cfg)
+    slot = context_slot(cluster, c)
+    mint = None
+    if "mint" in flt:
+        mint = p.pubkey(flt["mint"])
+        mint_account = cluster.get_account(mint)
+        if mint_account is None or mint_account.owner not in TOKEN_PROGRAMS:
+            raise invalid_param("could not find mint")
+        programs = (mint_account.owner,)
+    else:
+        program = p.pubkey(flt["programId"])
+        if program not in TOKEN_PROGRAMS:
+            raise invalid_param("unrecognized Token program id")
+        programs = (program,)
+    value = []
+    for program in programs:
+        for address, account in cluster.program_accounts(program):
+            data = bytes(account.data)
+            if token_account_kind(program, data) != "account":
+                continue
+            if data[DELEGATE_OPTION] != b"\x01\x00\x00\x00" or data[DELEGATE] != bytes(delegate):
+                continue
+            if mint is not None and data[0:32] != bytes(mint):
+                continue
+            value.append({"pubkey": str(address), "account": render(cluster, account, c)})
     return wrap(slot, value)
 
 
@@ -259,6 +297,7 @@ HANDLERS: dict[str, Handler] = {
     "getGenesisHash": get_genesis_hash,
     "getEpochInfo": get_epoch_info,
     "getTokenAccountsByOwner": get_token_accounts_by_owner,
+    "getTokenAccountsByDelegate": get_token_accounts_by_delegate,
     "getTokenAccountBalance": get_token_account_balance,
     "getTokenSupply": get_token_supply,
     "getTokenLargestAccounts": get_token_largest_accounts,

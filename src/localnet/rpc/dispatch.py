@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from localnet.cluster import Cluster
-from localnet.rpc import accounts, transactions
+from localnet.rpc import accounts, chain, transactions
 from localnet.rpc.errors import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -16,10 +16,11 @@ from localnet.rpc.errors import (
     RpcError,
     method_not_found,
 )
+from localnet.rpc.helius import ENDPOINT_HANDLERS
 
 log = structlog.get_logger(__name__)
 
-HANDLERS = {**accounts.HANDLERS, **transactions.HANDLERS}
+HANDLERS = {**accounts.HANDLERS, **chain.HANDLERS, **transactions.HANDLERS}
 
 
 def error_response(error: RpcError, request_id: Any) -> dict[str, Any]:
@@ -43,13 +44,15 @@ def request_ids(payload: Any) -> list[Any]:
     return [item.get("id") if isinstance(item, dict) else None for item in items]
 
 
-def handle_one(cluster: Cluster, request: Any) -> dict[str, Any]:
+def handle_one(cluster: Cluster, request: Any, endpoint: str = "") -> dict[str, Any]:
     if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
         request_id = request.get("id") if isinstance(request, dict) else None
         return error_response(RpcError(INVALID_REQUEST, "Invalid request"), request_id)
     request_id = request.get("id")
     method = request.get("method")
-    handler = HANDLERS.get(method) if isinstance(method, str) else None
+    handler = None
+    if isinstance(method, str):
+        handler = HANDLERS.get(method) or ENDPOINT_HANDLERS.get(endpoint, {}).get(method)
     if handler is None:
         return error_response(method_not_found(), request_id)
     try:
@@ -62,13 +65,15 @@ def handle_one(cluster: Cluster, request: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
 
-def handle_payload(cluster: Cluster, payload: Any) -> Any:
-    """A decoded request body (object or batch) to the response body (object or array)."""
+def handle_payload(cluster: Cluster, payload: Any, endpoint: str = "") -> Any:
+    """A decoded request body (object or batch) to the response body (object or array).
+    `endpoint` names the provider: its own methods (Helius' `getPriorityFeeEstimate`) exist
+    only there."""
     if isinstance(payload, list):
         if not payload:
             return error_response(RpcError(INVALID_REQUEST, "Invalid request"), None)
-        return [handle_one(cluster, item) for item in payload]
-    return handle_one(cluster, payload)
+        return [handle_one(cluster, item, endpoint) for item in payload]
+    return handle_one(cluster, payload, endpoint)
 
 
 def dumps(body: Any) -> str:

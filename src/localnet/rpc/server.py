@@ -143,7 +143,9 @@ class RpcEndpoint:
         fault = decision.fault
         if fault is not Fault.NONE:
             return await self._fault(request, payload, decision.fault, decision.retry_after_s)
-        return web.Response(text=dumps(handle_payload(self.cluster, payload)), content_type=JSON)
+        return web.Response(
+            text=dumps(handle_payload(self.cluster, payload, self.name)), content_type=JSON
+        )
 
     async def _fault(
         self, request: web.Request, payload: Any, fault: Fault, retry_after: int

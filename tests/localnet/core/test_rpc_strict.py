@@ -157,3 +157,218 @@ async def test_failing_queued_transaction_in_a_block_lands_failed_between_others
         session, net, "getBalance", str(payer.pubkey()), {"commitment": "processed"}
     )
     assert balance["value"] == SOL - 3 * FEE - SOL // 2
+
+
+# -- 2. methods bots use ------------------------------------------------------------------------
+MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
+TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+
+
+def memo_transfer(
+    payer: Keypair, to: Pubkey, lamports: int, memo: str, net: Localnet, price: int = 0
+) -> VersionedTransaction:
+    from solders.compute_budget import set_compute_unit_price
+    from solders.system_program import TransferParams, transfer
+
+    ixs = [
+        transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=lamports)),
+        Instruction(MEMO, memo.encode(), []),
+    ]
+    if price:
+        ixs.insert(0, set_compute_unit_price(price))
+    return v0(payer, ixs, net)
+
+
+async def test_get_signatures_for_address_newest_first_with_paging(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    payer, to = Keypair(), Pubkey.new_unique()
+    net.cluster.airdrop(payer.pubkey(), 10 * SOL)
+    sent = []
+    for n, lamports in enumerate((SOL, 50 * SOL, SOL, SOL)):  # the second one fails
+        sent.append(
+            await send_skip(session, net, memo_transfer(payer, to, lamports, f"buy {n}", net))
+        )
+        net.cluster.advance_slots(1)
+    net.cluster.advance_slots(1)  # the last one confirmed
+    found = await result(
+        session, net, "getSignaturesForAddress", str(to), {"commitment": "confirmed"}
+    )
+    assert [f["signature"] for f in found] == sent[::-1]
+    newest = found[0]
+    assert set(newest) == {"signature", "slot", "err", "memo", "blockTime", "confirmationStatus"}
+    assert newest["memo"] == "[5] buy 3"
+    assert newest["blockTime"] == net.cluster.block_time(newest["slot"])
+    assert newest["confirmationStatus"] == "confirmed"
+    assert [f["err"] for f in found] == [None, None, {"InstructionError": [0, {"Custom": 1}]}, None]
+    # default commitment (finalized) sees none of them yet, then all
+    assert await result(session, net, "getSignaturesForAddress", str(to)) == []
+    net.cluster.advance_slots(32)
+    final = await result(session, net, "getSignaturesForAddress", str(to))
+    assert [f["confirmationStatus"] for f in final] == ["finalized"] * 4
+    # the payer's history also holds its airdrop (memo "[9] airdrop N" from the faucet)
+    of_payer = await result(session, net, "getSignaturesForAddress", str(payer.pubkey()))
+    assert len(of_payer) == 5
+    assert of_payer[-1]["memo"].startswith("[9] airdrop ")
+    page = await result(session, net, "getSignaturesForAddress", str(to), {"limit": 2})
+    assert [f["signature"] for f in page] == [sent[3], sent[2]]
+    older = await result(
+        session, net, "getSignaturesForAddress", str(to), {"limit": 2, "before": sent[2]}
+    )
+    assert [f["signature"] for f in older] == [sent[1], sent[0]]
+    until = await result(session, net, "getSignaturesForAddress", str(to), {"until": sent[1]})
+    assert [f["signature"] for f in until] == [sent[3], sent[2]]
+    unknown = str(Keypair().sign_message(b"x"))
+    assert await result(session, net, "getSignaturesForAddress", str(to), {"before": unknown}) == []
+    below = "Invalid params: Method does not support commitment below `confirmed`"
+    for cfg, message in (
+        ({"limit": 1001}, "Invalid params: Invalid limit; max 1000"),
+        ({"limit": 0}, "Invalid params: Invalid limit; max 1000"),
+        ({"commitment": "processed"}, below),
+    ):
+        reply = await rpc(session, net, "getSignaturesForAddress", str(to), cfg)
+        assert reply["error"] == {"code": -32602, "message": message}
+
+
+async def test_block_time_fee_for_message_supply_and_transaction_count(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    payer = Keypair()
+    net.cluster.airdrop(payer.pubkey(), 10 * SOL)
+    net.cluster.advance_slots(40)
+    counted = await result(session, net, "getTransactionCount", {"commitment": "processed"})
+    tx = memo_transfer(payer, Pubkey.new_unique(), SOL, "priced", net, price=123_457)
+    message = base64.b64encode(bytes(tx.message)).decode()
+    quoted = await result(session, net, "getFeeForMessage", message, {"commitment": "processed"})
+    signature = await send_skip(session, net, tx)
+    net.cluster.advance_slots(2)
+    got = await result(
+        session, net, "getTransaction", signature,
+        {"commitment": "confirmed", "maxSupportedTransactionVersion": 0},
+    )  # fmt: skip
+    assert quoted["value"] == got["meta"]["fee"]  # the quote is what the bank charged
+    assert quoted["value"] > FEE
+    assert set(quoted["context"]) == {"apiVersion", "slot"}
+    net.cluster.advance_slots(151)  # its blockhash expired: agave answers null
+    expired = await result(session, net, "getFeeForMessage", message)
+    assert expired["value"] is None
+    processed = await result(session, net, "getTransactionCount", {"commitment": "processed"})
+    assert processed == counted + 1
+    slot = got["slot"]
+    assert await result(session, net, "getBlockTime", slot) == net.cluster.block_time(slot)
+    assert got["blockTime"] == net.cluster.block_time(slot)
+    future = await rpc(session, net, "getBlockTime", net.cluster.slot + 5)
+    assert future["error"]["code"] == -32004
+    supply = await result(session, net, "getSupply", {"excludeNonCirculatingAccountsList": True})
+    value = supply["value"]
+    assert set(value) == {"circulating", "nonCirculating", "nonCirculatingAccounts", "total"}
+    assert value["total"] == value["circulating"] + value["nonCirculating"] > 0
+    epoch = await result(session, net, "getEpochInfo", {"commitment": "processed"})
+    assert epoch["transactionCount"] == processed
+
+
+async def test_identity_epoch_schedule_and_leaders(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    identity = (await result(session, net, "getIdentity"))["identity"]
+    Pubkey.from_string(identity)
+    assert await result(session, net, "getEpochSchedule") == {
+        "firstNormalEpoch": 0,
+        "firstNormalSlot": 0,
+        "leaderScheduleSlotOffset": 432_000,
+        "slotsPerEpoch": 432_000,
+        "warmup": False,
+    }
+    slot = net.cluster.slot
+    assert await result(session, net, "getSlotLeaders", slot, 10) == [identity] * 10
+    too_many = await rpc(session, net, "getSlotLeaders", slot, 5001)
+    assert too_many["error"] == {
+        "code": -32602,
+        "message": "Invalid params: Invalid limit; max 5000",
+    }
+    schedule = await result(session, net, "getLeaderSchedule")
+    assert list(schedule) == [identity]
+    assert len(schedule[identity]) == 432_000
+    assert (
+        await result(
+            session, net, "getLeaderSchedule", None, {"identity": str(Pubkey.new_unique())}
+        )
+        == {}
+    )
+    assert await result(session, net, "getLeaderSchedule", 432_000 * 50) is None
+
+
+def token_account_data(mint: Pubkey, owner: Pubkey, amount: int, delegate: Pubkey | None) -> bytes:
+    option = (b"\x01\x00\x00\x00" + bytes(delegate)) if delegate else bytes(36)
+    delegated = amount if delegate else 0
+    return (
+        bytes(mint) + bytes(owner) + amount.to_bytes(8, "little") + option + b"\x01"
+        + bytes(12) + delegated.to_bytes(8, "little") + bytes(36)
+    )  # fmt: skip
+
+
+async def test_get_token_accounts_by_delegate(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    from solders.account import Account
+
+    cluster = net.cluster
+    mint, owner, delegate = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    mint_data = bytes(36) + (10**9).to_bytes(8, "little") + b"\x06\x01" + bytes(36)
+    rent = cluster.svm.minimum_balance_for_rent_exemption
+    cluster.set_account(mint, Account(rent(82), mint_data, TOKEN_PROGRAM, False, 0))
+    delegated, plain = Pubkey.new_unique(), Pubkey.new_unique()
+    for address, who in ((delegated, delegate), (plain, None)):
+        data = token_account_data(mint, owner, 5_000, who)
+        cluster.set_account(address, Account(rent(165), data, TOKEN_PROGRAM, False, 0))
+    for flt in ({"mint": str(mint)}, {"programId": str(TOKEN_PROGRAM)}):
+        got = await result(
+            session,
+            net,
+            "getTokenAccountsByDelegate",
+            str(delegate),
+            flt,
+            {"encoding": "jsonParsed"},
+        )
+        assert [a["pubkey"] for a in got["value"]] == [str(delegated)]
+        info = got["value"][0]["account"]["data"]["parsed"]["info"]
+        assert info["delegate"] == str(delegate)
+        assert info["delegatedAmount"]["amount"] == "5000"
+    none = await result(session, net, "getTokenAccountsByDelegate", str(owner), {"mint": str(mint)})
+    assert none["value"] == []
+    bad = await rpc(
+        session, net, "getTokenAccountsByDelegate", str(delegate), {"programId": str(owner)}
+    )
+    assert bad["error"]["code"] == -32602
+
+
+async def test_priority_fee_estimate_on_helius_only(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    payer, to = Keypair(), Pubkey.new_unique()
+    net.cluster.airdrop(payer.pubkey(), 10 * SOL)
+    for n, price in enumerate((1_000, 2_000, 3_000, 4_000)):
+        await send_skip(session, net, memo_transfer(payer, to, 1_000_000, f"p{n}", net, price))
+    net.cluster.advance_slots(1)
+    request = {"accountKeys": [str(to)], "options": {"includeAllPriorityFeeLevels": True}}
+    levels = (await result(session, net, "getPriorityFeeEstimate", request))["priorityFeeLevels"]
+    assert levels == {
+        "min": 1000.0, "low": 1000.0, "medium": 2000.0, "high": 3000.0, "veryHigh": 4000.0,
+        "unsafeMax": 4000.0,
+    }  # fmt: skip
+    high = await result(
+        session, net, "getPriorityFeeEstimate",
+        {"accountKeys": [str(to)], "options": {"priorityLevel": "High"}},
+    )  # fmt: skip
+    assert high == {"priorityFeeEstimate": 3000.0}
+    elsewhere = await result(
+        session, net, "getPriorityFeeEstimate", {"accountKeys": [str(Pubkey.new_unique())]}
+    )
+    assert elsewhere == {"priorityFeeEstimate": 0.0}
+    both = await rpc(
+        session, net, "getPriorityFeeEstimate", {"accountKeys": [], "transaction": "x"}
+    )
+    assert both["error"]["code"] == -32602
+    for endpoint in ("quicknode", "public"):
+        reply = await rpc(session, net, "getPriorityFeeEstimate", request, endpoint=endpoint)
+        assert reply["error"] == {"code": -32601, "message": "Method not found"}
