@@ -240,10 +240,15 @@ class History:
                         del self._by_address[key]
             self.evicted += 1
 
-    def status_json(self, signature: Signature, current_slot: int) -> JsonDict | None:
-        """A `getSignatureStatuses` entry, or None when unknown."""
+    def status_json(
+        self, signature: Signature, current_slot: int, *, search_history: bool = True
+    ) -> JsonDict | None:
+        """A `getSignatureStatuses` entry, or None when unknown. Without `search_history` only
+        the status cache answers: a transaction landed more than 300 slots ago is forgotten."""
         outcome = self._by_signature.get(signature)
         if outcome is None:
+            return None
+        if not search_history and outcome.slot < current_slot - STATUS_CACHE_SLOTS:
             return None
         status = confirmation_status(outcome.slot, current_slot)
         return {

@@ -121,13 +121,17 @@ def simulate_transaction(cluster: Cluster, params: Any) -> Any:
 
 
 def get_signature_statuses(cluster: Cluster, params: Any) -> Any:
-    sigs, _cfg = p.positional(params, 1, 2)
+    """Without `searchTransactionHistory` only the status cache answers (the last 300 slots, as
+    agave's); with it, the transaction history too."""
+    sigs, cfg = p.positional(params, 1, 2)
     if not isinstance(sigs, list):
         raise invalid_params("invalid type: expected an array of signatures")
     if len(sigs) > MAX_SIGNATURE_STATUSES:
         raise invalid_params(f"Too many inputs provided; max {MAX_SIGNATURE_STATUSES}")
+    search = bool(p.config(cfg).get("searchTransactionHistory", False))
     parsed = [p.signature(s) for s in sigs]
-    return wrap(cluster.slot, [cluster.history.status_json(s, cluster.slot) for s in parsed])
+    statuses = [cluster.history.status_json(s, cluster.slot, search_history=search) for s in parsed]
+    return wrap(cluster.slot, statuses)
 
 
 def _ui_transaction(tx: VersionedTransaction) -> JsonDict:

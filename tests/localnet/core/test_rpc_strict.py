@@ -372,3 +372,33 @@ async def test_priority_fee_estimate_on_helius_only(
     for endpoint in ("quicknode", "public"):
         reply = await rpc(session, net, "getPriorityFeeEstimate", request, endpoint=endpoint)
         assert reply["error"] == {"code": -32601, "message": "Method not found"}
+
+
+# -- 3. the status cache forgets after 300 slots; searchTransactionHistory still finds it ---------
+async def test_signature_status_leaves_the_status_cache_after_300_slots(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    payer = Keypair()
+    net.cluster.airdrop(payer.pubkey(), SOL)
+    signature = await send_skip(
+        session, net, memo_transfer(payer, Pubkey.new_unique(), SOL // 2, "old", net)
+    )
+    net.cluster.advance_slots(1)
+    landed = (await result(session, net, "getSignatureStatuses", [signature]))["value"][0]
+    net.cluster.advance_slots(300)  # still within the cache: landed exactly 300 slots ago
+    cached = (await result(session, net, "getSignatureStatuses", [signature]))["value"][0]
+    assert cached["slot"] == landed["slot"]
+    assert cached["confirmationStatus"] == "finalized"
+    net.cluster.advance_slots(1)
+    forgotten = await result(session, net, "getSignatureStatuses", [signature])
+    assert forgotten["value"] == [None]
+    searched = await result(
+        session, net, "getSignatureStatuses", [signature], {"searchTransactionHistory": True}
+    )
+    assert searched["value"][0] == {
+        "slot": landed["slot"],
+        "confirmations": None,
+        "err": None,
+        "status": {"Ok": None},
+        "confirmationStatus": "finalized",
+    }
