@@ -11,12 +11,21 @@ bytecode at that address: the route instruction really executes (`Program JUP6..
 its data names the pool, side, amount and `otherAmountThreshold`. `slippage_guard` reads it before
 execution and fails the transaction with Custom(6001) on that instruction when the pool has moved
 past the threshold, which is where mainnet's Jupiter fails.
+
+Jupiter's route instruction carries `inAmount`, `quotedOutAmount`, `slippageBps` and
+`platformFeeBps`, and the program derives the minimum out on chain; the memo here carries the
+same facts (the threshold derived from the quoted out and the slippage, never the client's
+`otherAmountThreshold`, which Jupiter's `/swap` does not use either). A platform fee is taken from
+the output (ExactIn): the pool sends `floor(pool_out * feeBps / 10_000)` of the output to the fee
+account (tokens by TransferChecked; SOL into a wrapped-SOL token account, then SyncNative). A
+Jito tip is a System transfer from the user (or the given payer) to one of Jito's tip accounts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from itertools import count
 from typing import cast
 
@@ -26,7 +35,7 @@ from solders.compute_budget import ID as COMPUTE_BUDGET_ID
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
+from solders.message import Message, MessageV0
 from solders.null_signer import NullSigner
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
@@ -37,7 +46,15 @@ from localnet.cluster import GuardFailure
 from localnet.market import instructions as ix
 from localnet.market.keys import derive_keypair
 from localnet.market.ports import ClusterPort, OutcomeLike
-from localnet.market.pricing import NO_FEE, Side, SwapMath, TransferFee, min_out, swap_exact_in
+from localnet.market.pricing import (
+    NO_FEE,
+    Side,
+    SwapMath,
+    TransferFee,
+    min_out,
+    platform_fee,
+    swap_exact_in,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +62,8 @@ JUPITER_PROGRAM_ID = Pubkey.from_string("JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyV
 SLIPPAGE_TOLERANCE_EXCEEDED = 6001
 _ROUTE_PREFIX = "route:"
 DEFAULT_COMPUTE_UNIT_LIMIT = 1_400_000
+PACKET_DATA_SIZE = 1_232  # the largest serialized transaction a validator accepts
+_SYNC_NATIVE = 17
 
 
 class MarketError(Exception):
@@ -80,6 +99,31 @@ class Quote:
     other_amount_threshold: int
     slippage_bps: int
     context_slot: int
+    platform_fee_bps: int = 0
+
+    @property
+    def platform_fee(self) -> int:
+        """The platform fee in the output token (taken from what leaves the pool)."""
+        return platform_fee(self.math.pool_out, self.platform_fee_bps)
+
+    @property
+    def out_amount(self) -> int:
+        """What the user receives: the route's out less the platform fee (Jupiter's outAmount)."""
+        if self.platform_fee_bps == 0:
+            return self.math.out_amount
+        sent = self.math.pool_out - self.platform_fee
+        if self.side == "buy":
+            return sent - self.pool.transfer_fee.of(sent)
+        return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """A Jito tip: `lamports` from `payer` to `account` (one of Jito's tip accounts)."""
+
+    payer: Pubkey
+    account: Pubkey
+    lamports: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +144,7 @@ class Market:
     cluster: ClusterPort
     seed: int = 0
     route_delay_slots: int = 0
+    sol_usd: Decimal = Decimal(150)  # the Price API's SOL/USD rate (set it to what you need)
     pools: dict[Pubkey, Pool] = field(default_factory=dict)  # by mint
     _by_key: dict[Pubkey, Pool] = field(default_factory=dict)
     _nonce: count[int] = field(default_factory=count)
@@ -184,7 +229,14 @@ class Market:
 
     # ---- quotes and swaps --------------------------------------------------------------------
     def quote(
-        self, input_mint: Pubkey, output_mint: Pubkey, amount: int, slippage_bps: int
+        self,
+        input_mint: Pubkey,
+        output_mint: Pubkey,
+        amount: int,
+        slippage_bps: int,
+        *,
+        platform_fee_bps: int = 0,
+        dex_allowed: Callable[[str], bool] | None = None,
     ) -> Quote:
         if input_mint == output_mint:
             raise MarketError("CIRCULAR_ARBITRAGE_IS_DISABLED", "Circular arbitrage is disabled")
@@ -200,6 +252,8 @@ class Market:
             raise MarketError("TOKEN_NOT_TRADABLE", f"The token {mint} is not tradable")
         if self.cluster.slot < pool.created_slot + self.route_delay_slots:
             raise MarketError("COULD_NOT_FIND_ANY_ROUTE", "Could not find any route")
+        if dex_allowed is not None and not dex_allowed(pool.label):
+            raise MarketError("COULD_NOT_FIND_ANY_ROUTE", "Could not find any route")
         sol, tokens = self.reserves(pool)
         math = swap_exact_in(
             side=side,
@@ -211,16 +265,18 @@ class Market:
         )
         if math.pool_out <= 0:
             raise MarketError("COULD_NOT_FIND_ANY_ROUTE", "Could not find any route")
-        return Quote(
+        quote = Quote(
             pool=pool,
             side=side,
             input_mint=input_mint,
             output_mint=output_mint,
             math=math,
-            other_amount_threshold=min_out(math.out_amount, slippage_bps),
+            other_amount_threshold=0,
             slippage_bps=slippage_bps,
             context_slot=self.cluster.slot,
+            platform_fee_bps=platform_fee_bps,
         )
+        return replace(quote, other_amount_threshold=min_out(quote.out_amount, slippage_bps))
 
     def plan_swap(
         self,
@@ -229,8 +285,15 @@ class Market:
         *,
         compute_unit_limit: int = DEFAULT_COMPUTE_UNIT_LIMIT,
         micro_lamports: int = 0,
+        fee_account: Pubkey | None = None,
+        tip: Tip | None = None,
+        record: bool = True,
     ) -> SwapPlan:
+        """The swap's instructions. A quote with a platform fee needs `fee_account` (a token
+        account of the output mint; wrapped SOL when the output is SOL)."""
         pool = quote.pool
+        if quote.platform_fee_bps > 0 and fee_account is None:
+            raise ValueError("a platform fee needs a fee account")
         budget = [set_compute_unit_limit(compute_unit_limit)]
         if micro_lamports > 0:
             budget.append(set_compute_unit_price(micro_lamports))
@@ -238,12 +301,12 @@ class Market:
         setup = [
             ix.create_associated_token_account_idempotent(user, user, pool.mint, pool.token_program)
         ]
-        if quote.side == "buy":
+        if quote.side == "buy" and record:
             self._note_buyer(pool.mint, user)
         nonce = next(self._nonce)
         memo = (
             f"{_ROUTE_PREFIX}{pool.key}:{quote.side}:{quote.math.in_amount}:"
-            f"{quote.other_amount_threshold}:{nonce}"
+            f"{quote.other_amount_threshold}:{quote.platform_fee_bps}:{nonce}"
         )
         route = Instruction(
             JUPITER_PROGRAM_ID,
@@ -252,6 +315,7 @@ class Market:
         )
         extra = [AccountMeta(k, False, False) for k in pool.hook_accounts]
         math = quote.math
+        fee = quote.platform_fee
         if quote.side == "buy":
             legs = [
                 transfer(
@@ -263,11 +327,24 @@ class Market:
                     pool.mint,
                     user_ata,
                     pool.key,
-                    math.pool_out,
+                    math.pool_out - fee,
                     pool.decimals,
                     extra,
                 ),
             ]
+            if fee > 0 and fee_account is not None:
+                legs.append(
+                    ix.transfer_checked(
+                        pool.token_program,
+                        pool.token_account,
+                        pool.mint,
+                        fee_account,
+                        pool.key,
+                        fee,
+                        pool.decimals,
+                        extra,
+                    )
+                )
         else:
             legs = [
                 ix.transfer_checked(
@@ -281,17 +358,61 @@ class Market:
                     extra,
                 ),
                 transfer(
-                    TransferParams(from_pubkey=pool.key, to_pubkey=user, lamports=math.pool_out)
+                    TransferParams(
+                        from_pubkey=pool.key, to_pubkey=user, lamports=math.pool_out - fee
+                    )
                 ),
             ]
-        fee = -(-micro_lamports * compute_unit_limit // 1_000_000)
-        return SwapPlan(budget, setup, route, legs, compute_unit_limit, fee, micro_lamports)
+            if fee > 0 and fee_account is not None:
+                legs += [
+                    transfer(
+                        TransferParams(from_pubkey=pool.key, to_pubkey=fee_account, lamports=fee)
+                    ),
+                    Instruction(
+                        ix.TOKEN_PROGRAM_ID,
+                        bytes([_SYNC_NATIVE]),
+                        [AccountMeta(fee_account, False, True)],
+                    ),
+                ]
+        if tip is not None:
+            legs.append(
+                transfer(
+                    TransferParams(
+                        from_pubkey=tip.payer, to_pubkey=tip.account, lamports=tip.lamports
+                    )
+                )
+            )
+        cu_fee = -(-micro_lamports * compute_unit_limit // 1_000_000)
+        return SwapPlan(budget, setup, route, legs, compute_unit_limit, cu_fee, micro_lamports)
 
-    def build_swap(self, plan: SwapPlan, user: Pubkey, pool: Pool) -> VersionedTransaction:
-        """The unsigned-by-user v0 transaction, already co-signed by the pool key."""
+    def build_swap(
+        self, plan: SwapPlan, user: Pubkey, pool: Pool, *, legacy: bool = False
+    ) -> VersionedTransaction:
+        """The unsigned-by-user transaction (v0, or legacy when asked), already co-signed by the
+        pool key. Raises MarketError when it does not fit in a packet (1,232 bytes): no lookup
+        tables here, so a route with many accounts cannot be sent at all."""
         ixs = [*plan.compute_budget, *plan.setup, plan.route, *plan.legs]
-        msg = MessageV0.try_compile(user, ixs, [], self.cluster.latest_blockhash())
-        return VersionedTransaction(msg, [NullSigner(user), self._pool_keypair(pool.mint)])
+        blockhash = self.cluster.latest_blockhash()
+        msg: Message | MessageV0 = (
+            Message.new_with_blockhash(ixs, user, blockhash)
+            if legacy
+            else MessageV0.try_compile(user, ixs, [], blockhash)
+        )
+        pool_key = self._pool_keypair(pool.mint)
+        keys = list(msg.account_keys)[: msg.header.num_required_signatures]
+        signers: list[Keypair | NullSigner] = [
+            pool_key if key == pool_key.pubkey() else NullSigner(key) for key in keys
+        ]
+        tx = VersionedTransaction(msg, signers)
+        size = len(bytes(tx))
+        if size > PACKET_DATA_SIZE:
+            kind = "legacy" if legacy else "versioned"
+            raise MarketError(
+                "FAILED_TO_GET_SWAP_AND_ACCOUNT_METAS",
+                f"The {kind} transaction is {size} bytes, over the {PACKET_DATA_SIZE}-byte "
+                "limit; the route cannot fit",
+            )
+        return tx
 
     def trade(self, mint: Pubkey, trader: Keypair, side: Side, amount: int) -> OutcomeLike:
         """Another trader's swap through the same path the API serves (quote, build, sign)."""
@@ -313,7 +434,7 @@ class Market:
             parsed = _parse_route(bytes(cix.data))
             if parsed is None:
                 return None
-            pool_key, side, amount_in, threshold = parsed
+            pool_key, side, amount_in, threshold, fee_bps = parsed
             pool = self._by_key.get(pool_key)
             if pool is None:
                 return None
@@ -326,12 +447,13 @@ class Market:
                 pool_fee_bps=pool.fee_bps,
                 transfer_fee=pool.transfer_fee,
             )
-            if math.out_amount >= threshold:
+            out = Quote(pool, side, pool.mint, pool.mint, math, 0, 0, 0, fee_bps).out_amount
+            if out >= threshold:
                 return None
             log.info(
                 "market.slippage_exceeded",
                 pool=str(pool_key),
-                expected=math.out_amount,
+                expected=out,
                 threshold=threshold,
             )
             programs = [keys[c.program_id_index] for c in msg.instructions[:index]]
@@ -375,15 +497,16 @@ def sign_as_user(tx: VersionedTransaction, user: Keypair) -> VersionedTransactio
     return VersionedTransaction.populate(tx.message, sigs)
 
 
-def _parse_route(data: bytes) -> tuple[Pubkey, Side, int, int] | None:
+def _parse_route(data: bytes) -> tuple[Pubkey, Side, int, int, int] | None:
     try:
         text = data.decode()
         if not text.startswith(_ROUTE_PREFIX):
             return None
-        pool, side, amount, threshold, _nonce = text[len(_ROUTE_PREFIX) :].split(":")
+        pool, side, amount, threshold, fee_bps, _nonce = text[len(_ROUTE_PREFIX) :].split(":")
         if side not in ("buy", "sell"):
             return None
-        return Pubkey.from_string(pool), cast(Side, side), int(amount), int(threshold)
+        key = Pubkey.from_string(pool)
+        return key, cast(Side, side), int(amount), int(threshold), int(fee_bps)
     except ValueError:
         return None
 
@@ -412,5 +535,6 @@ __all__ = [
     "Pool",
     "Quote",
     "SwapPlan",
+    "Tip",
     "sign_as_user",
 ]

@@ -73,3 +73,8 @@ def swap_exact_in(
 def min_out(out_amount: int, slippage_bps: int) -> int:
     """Jupiter's otherAmountThreshold for ExactIn: floor(out * (10_000 - bps) / 10_000)."""
     return out_amount * (10_000 - slippage_bps) // 10_000
+
+
+def platform_fee(amount: int, fee_bps: int) -> int:
+    """A platform fee of `fee_bps` on `amount`, rounded down (Jupiter's fee on the output)."""
+    return amount * fee_bps // 10_000
