@@ -27,6 +27,7 @@ from localnet.rpc.errors import (
     RpcError,
     invalid_params,
 )
+from localnet.rpc.parsed import parsed_transaction
 
 MAX_SIGNATURE_STATUSES = 256
 MAX_FEE_ACCOUNTS = 128
@@ -168,7 +169,7 @@ def _ui_transaction(tx: VersionedTransaction) -> JsonDict:
 
 
 def transaction_json(outcome: TxOutcome, encoding: str) -> JsonDict:
-    """A `getTransaction` result (`json`; `jsonParsed` falls back to `json`; base64; base58)."""
+    """A `getTransaction` result (`json`, `jsonParsed`, base64, base58)."""
     tx = outcome.transaction
     if tx is None:  # pragma: no cover - every recorded outcome carries its transaction
         raise RpcError(INVALID_PARAMS, "transaction body not recorded")
@@ -177,6 +178,8 @@ def transaction_json(outcome: TxOutcome, encoding: str) -> JsonDict:
         rendered = [base64.b64encode(bytes(tx)).decode(), "base64"]
     elif encoding == "base58":
         rendered = [b58(bytes(tx)), "base58"]
+    elif encoding == "jsonParsed":
+        rendered = parsed_transaction(tx)
     else:
         rendered = _ui_transaction(tx)
     meta: JsonDict = {
@@ -193,6 +196,8 @@ def transaction_json(outcome: TxOutcome, encoding: str) -> JsonDict:
         "rewards": [],
         "status": {"Ok": None} if outcome.err is None else {"Err": outcome.err},
     }
+    if encoding == "jsonParsed":
+        del meta["loadedAddresses"]  # agave skips it in parsed metas
     if outcome.return_data is not None:
         meta["returnData"] = _return_data(outcome.return_data)
     version: Any = 0 if isinstance(tx.message, MessageV0) else "legacy"

@@ -402,3 +402,110 @@ async def test_signature_status_leaves_the_status_cache_after_300_slots(
         "status": {"Ok": None},
         "confirmationStatus": "finalized",
     }
+
+
+# -- 4. getTransaction with encoding jsonParsed ----------------------------------------------------
+async def test_get_transaction_json_parsed(net: Localnet, session: aiohttp.ClientSession) -> None:
+    from solders.compute_budget import set_compute_unit_price
+    from solders.system_program import CreateAccountParams, create_account
+    from spl.token import instructions as spl
+    from spl.token import models
+
+    payer, mint, friend = Keypair(), Keypair(), Pubkey.new_unique()
+    net.cluster.airdrop(payer.pubkey(), 10 * SOL)
+    rent = net.cluster.svm.minimum_balance_for_rent_exemption(82)
+    mine = spl.get_associated_token_address(payer.pubkey(), mint.pubkey())
+    theirs = spl.get_associated_token_address(friend, mint.pubkey())
+    mint_key = mint.pubkey()
+    ixs = [
+        set_compute_unit_price(1),
+        create_account(
+            CreateAccountParams(
+                from_pubkey=payer.pubkey(), to_pubkey=mint.pubkey(), lamports=rent, space=82,
+                owner=TOKEN_PROGRAM,
+            )
+        ),
+        spl.initialize_mint(
+            models.InitializeMintParams(
+                decimals=6, mint=mint.pubkey(), mint_authority=payer.pubkey(),
+                program_id=TOKEN_PROGRAM, freeze_authority=None,
+            )
+        ),
+        spl.create_idempotent_associated_token_account(payer.pubkey(), payer.pubkey(), mint_key),
+        spl.create_idempotent_associated_token_account(payer.pubkey(), friend, mint_key),
+        spl.mint_to_checked(
+            models.MintToCheckedParams(
+                program_id=TOKEN_PROGRAM, mint=mint.pubkey(), dest=mine,
+                mint_authority=payer.pubkey(), amount=5_000_000, decimals=6,
+            )
+        ),
+        spl.transfer_checked(
+            models.TransferCheckedParams(
+                program_id=TOKEN_PROGRAM, source=mine, mint=mint.pubkey(), dest=theirs,
+                owner=payer.pubkey(), amount=1_250_000, decimals=6,
+            )
+        ),
+        Instruction(MEMO, b"gm", []),
+    ]  # fmt: skip
+    message = MessageV0.try_compile(payer.pubkey(), ixs, [], net.cluster.latest_blockhash())
+    tx = VersionedTransaction(message, [payer, mint])
+    signature = await send_skip(session, net, tx)
+    net.cluster.advance_slots(2)
+    cfg = {"commitment": "confirmed", "maxSupportedTransactionVersion": 0, "encoding": "jsonParsed"}
+    got = await result(session, net, "getTransaction", signature, cfg)
+    assert got["meta"]["err"] is None
+    assert "loadedAddresses" not in got["meta"]
+    msg = got["transaction"]["message"]
+    keys = {k["pubkey"]: k for k in msg["accountKeys"]}
+    assert keys[str(payer.pubkey())] == {
+        "pubkey": str(payer.pubkey()), "signer": True, "source": "transaction", "writable": True
+    }  # fmt: skip
+    assert keys[str(mint.pubkey())]["signer"] is True
+    assert keys[str(TOKEN_PROGRAM)]["writable"] is False
+    assert keys[str(friend)] == {
+        "pubkey": str(friend), "signer": False, "source": "transaction", "writable": False
+    }  # fmt: skip
+    budget, create, init, ata_mine, ata_theirs, mint_to, move, memo = msg["instructions"]
+    assert set(budget) == {"accounts", "data", "programId", "stackHeight"}  # not parsed by agave
+    assert create["program"] == "system"
+    assert create["parsed"] == {
+        "info": {
+            "lamports": rent, "newAccount": str(mint.pubkey()), "owner": str(TOKEN_PROGRAM),
+            "source": str(payer.pubkey()), "space": 82,
+        },
+        "type": "createAccount",
+    }  # fmt: skip
+    assert init["program"] == "spl-token"
+    assert init["parsed"]["type"] == "initializeMint"
+    assert init["parsed"]["info"]["decimals"] == 6
+    assert init["parsed"]["info"]["mintAuthority"] == str(payer.pubkey())
+    assert ata_theirs["program"] == "spl-associated-token-account"
+    assert ata_theirs["parsed"] == {
+        "info": {
+            "account": str(theirs), "mint": str(mint.pubkey()), "source": str(payer.pubkey()),
+            "systemProgram": "11111111111111111111111111111111",
+            "tokenProgram": str(TOKEN_PROGRAM), "wallet": str(friend),
+        },
+        "type": "createIdempotent",
+    }  # fmt: skip
+    assert ata_mine["parsed"]["info"]["wallet"] == str(payer.pubkey())
+    assert mint_to["parsed"]["type"] == "mintToChecked"
+    assert move["parsed"] == {
+        "info": {
+            "authority": str(payer.pubkey()), "destination": str(theirs),
+            "mint": str(mint.pubkey()), "source": str(mine),
+            "tokenAmount": {
+                "amount": "1250000", "decimals": 6, "uiAmount": 1.25, "uiAmountString": "1.25"
+            },
+        },
+        "type": "transferChecked",
+    }  # fmt: skip
+    assert memo == {
+        "parsed": "gm", "program": "spl-memo", "programId": str(MEMO), "stackHeight": None
+    }  # fmt: skip
+    # json keeps the compiled form, and getBlock speaks jsonParsed too
+    plain = await result(session, net, "getTransaction", signature, {**cfg, "encoding": "json"})
+    assert plain["transaction"]["message"]["accountKeys"][0] == str(payer.pubkey())
+    block = await result(session, net, "getBlock", got["slot"], {**cfg, "rewards": False})
+    entry = next(t for t in block["transactions"] if t["transaction"]["signatures"][0] == signature)
+    assert entry["transaction"]["message"]["instructions"][7]["program"] == "spl-memo"
