@@ -7,8 +7,13 @@ cache forgets, `getTransaction` speaks `jsonParsed`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import os
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -509,3 +514,102 @@ async def test_get_transaction_json_parsed(net: Localnet, session: aiohttp.Clien
     block = await result(session, net, "getBlock", got["slot"], {**cfg, "rewards": False})
     entry = next(t for t in block["transactions"] if t["transaction"]["signatures"][0] == signature)
     assert entry["transaction"]["message"]["instructions"][7]["program"] == "spl-memo"
+
+
+# -- independent check: @solana/web3.js 1.x Connection parses what localnet answers ---------------
+ORACLE_DIR = Path(__file__).resolve().parents[2] / "oracle"
+
+
+async def web3(request: dict[str, Any]) -> dict[str, Any]:
+    """tests/oracle/web3_rpc.js: each method through web3.js, `{"ok": parsed}` or `{"error"}`."""
+    if shutil.which("node") is None or not (ORACLE_DIR / "node_modules/@solana/web3.js").is_dir():
+        pytest.fail(
+            "node and tests/oracle/node_modules (npm ci --prefix tests/oracle) are required"
+        )
+    proc = await asyncio.create_subprocess_exec(
+        "node", str(ORACLE_DIR / "web3_rpc.js"), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), 300)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    answer: dict[str, Any] = json.loads(out)
+    return answer
+
+
+async def test_web3js_connection_parses_the_new_methods(
+    net: Localnet, session: aiohttp.ClientSession
+) -> None:
+    payer, to = Keypair(), Pubkey.new_unique()
+    net.cluster.airdrop(payer.pubkey(), 10 * SOL)
+    old = await send_skip(session, net, memo_transfer(payer, to, SOL, "old", net))
+    net.cluster.advance_slots(301)  # out of the status cache
+    failed = await send_skip(session, net, memo_transfer(payer, to, 50 * SOL, "too much", net))
+    net.cluster.advance_slots(1)
+    parsed_tx = memo_transfer(payer, to, SOL, "gm", net, price=7)
+    newest = await send_skip(session, net, parsed_tx)
+    net.cluster.advance_slots(2)
+    landed = await result(
+        session, net, "getTransaction", newest,
+        {"commitment": "confirmed", "maxSupportedTransactionVersion": 0},
+    )  # fmt: skip
+    slot = landed["slot"]
+    assert net.urls is not None
+    answer = await web3(
+        {
+            "rpc": net.urls.rpc["helius"]["http"],
+            "address": str(to),
+            "signature": newest,
+            "before": newest,
+            "slot": slot,
+            "message": base64.b64encode(bytes(parsed_tx.message)).decode(),
+            "statuses": [old, newest],
+        }
+    )
+    errors = {name: a["error"] for name, a in answer.items() if "error" in a}
+    assert errors == {}
+    got = {name: a["ok"] for name, a in answer.items()}
+    history = got["getSignaturesForAddress"]
+    assert [h["signature"] for h in history] == [newest, failed, old]
+    assert history[0] == {
+        "signature": newest, "slot": slot, "err": None, "memo": "[2] gm",
+        "blockTime": net.cluster.block_time(slot), "confirmationStatus": "confirmed",
+    }  # fmt: skip
+    assert history[1]["err"] == {"InstructionError": [0, {"Custom": 1}]}
+    assert history[2]["confirmationStatus"] == "finalized"
+    assert [h["signature"] for h in got["getSignaturesForAddressBefore"]] == [failed, old]
+    assert got["getBlockTime"] == net.cluster.block_time(slot)
+    assert got["getFeeForMessage"]["value"] == landed["meta"]["fee"]
+    supply = got["getSupply"]["value"]
+    assert supply["total"] == supply["circulating"] > 0
+    assert supply["nonCirculatingAccounts"] == []
+    assert got["getTransactionCount"] == net.cluster.history.transaction_count
+    assert got["getEpochSchedule"]["slotsPerEpoch"] == 432_000
+    identity = (await result(session, net, "getIdentity"))["identity"]
+    assert got["getSlotLeaders"] == [identity] * 3
+    assert got["getLeaderScheduleSize"] == {identity: 432_000}
+    parsed = got["getParsedTransaction"]
+    assert parsed["slot"] == slot
+    assert parsed["meta"]["err"] is None
+    keys = parsed["transaction"]["message"]["accountKeys"]
+    assert keys[0] == {
+        "pubkey": str(payer.pubkey()), "signer": True, "writable": True, "source": "transaction"
+    }  # fmt: skip
+    budget, move, memo = parsed["transaction"]["message"]["instructions"]
+    assert budget["programId"] == "ComputeBudget111111111111111111111111111111"
+    assert set(budget) >= {"accounts", "data"}  # web3.js PartiallyDecodedInstruction
+    assert move["program"] == "system"
+    assert move["parsed"] == {
+        "info": {"destination": str(to), "lamports": SOL, "source": str(payer.pubkey())},
+        "type": "transfer",
+    }
+    assert memo["program"] == "spl-memo"
+    assert memo["parsed"] == "gm"
+    searched = got["getSignatureStatusesSearch"]["value"]
+    assert [s["slot"] for s in searched] == [history[2]["slot"], slot]
+    assert got["getSignatureStatuses"]["value"][0] is None  # forgotten by the status cache
+    assert got["getSignatureStatuses"]["value"][1]["confirmationStatus"] == "confirmed"
+    block = got["getParsedBlock"]
+    assert block["blockTime"] == net.cluster.block_time(slot)
+    assert block["signatures"] == [newest]
+    assert block["programs"] == [[None, "system", "spl-memo"]]
