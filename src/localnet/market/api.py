@@ -540,6 +540,11 @@ async def program_id_to_label(request: web.Request) -> web.Response:
     return web.json_response(PROGRAM_LABELS)
 
 
+def _iso(unix: int) -> str:
+    stamp = datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
 def _usd(value: Decimal) -> float:
     return float(round(value, 12))
 
@@ -557,7 +562,7 @@ def price_v3(market: Market, ids: Iterable[Pubkey]) -> dict[str, Any]:
                 "blockId": market.cluster.slot,
                 "decimals": 9,
                 "priceChange24h": None,
-                "createdAt": "2024-06-05T08:55:25.527Z",
+                "createdAt": _iso(market.cluster.block_time(market.started_slot)),
                 "liquidity": None,
             }
             continue
@@ -568,13 +573,12 @@ def price_v3(market: Market, ids: Iterable[Pubkey]) -> dict[str, Any]:
         if sol <= 0 or tokens <= 0:
             continue
         sol_per_token = (Decimal(sol) / 10**9) / (Decimal(tokens) / 10**pool.decimals)
-        created = datetime.fromtimestamp(market.cluster.block_time(pool.created_slot), UTC)
         out[str(mint)] = {
             "usdPrice": _usd(sol_per_token * sol_usd),
             "blockId": market.cluster.slot,
             "decimals": pool.decimals,
             "priceChange24h": None,
-            "createdAt": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "createdAt": _iso(market.cluster.block_time(pool.created_slot)),
             "liquidity": _usd(2 * Decimal(sol) / 10**9 * sol_usd),
         }
     return out

@@ -149,8 +149,10 @@ class Market:
     _by_key: dict[Pubkey, Pool] = field(default_factory=dict)
     _nonce: count[int] = field(default_factory=count)
     _buyers: dict[Pubkey, dict[Pubkey, None]] = field(default_factory=dict)
+    started_slot: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
+        self.started_slot = self.cluster.slot
         self.maker = derive_keypair(self.seed, "market-maker")
         self.cluster.airdrop(self.maker.pubkey(), 100_000_000_000)
         if self.cluster.get_account(JUPITER_PROGRAM_ID) is None:
