@@ -9,6 +9,8 @@ import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -126,6 +128,14 @@ def _event(mint: Pubkey | None = None) -> lp.CreateEvent:
     )  # fmt: skip
 
 
+PUMP = str(lp.PUMP_PROGRAM_ID)
+
+
+def pump_frame(*lines: str, program: str = PUMP) -> list[str]:
+    """``lines`` as ``program`` writes them in a top-level invocation (what the runtime logs)."""
+    return [f"Program {program} invoke [1]", *lines, f"Program {program} success"]
+
+
 def logs_note(logs: object, *, err: object = None, endpoint: str = "helius") -> Notification:
     value = {"signature": "sig1", "err": err, "logs": logs}
     return Notification("launch:pumpfun", "logsNotification", endpoint, 42, value)
@@ -163,7 +173,7 @@ def test_pumpfun_listener_turns_create_logs_into_a_launch_and_ignores_the_rest()
     )
     assert listener.decode(logs_note(["Program log: Instruction: Buy"]), 0) is None
     assert listener.decode(logs_note(["Program log: Instruction: CreateTokenAccount"]), 0) is None
-    broken = ["Program log: Instruction: Create", "Program data: AAAA"]
+    broken = pump_frame("Program log: Instruction: Create", "Program data: AAAA")
     with pytest.raises(DecodeError):
         listener.decode(logs_note(broken), 0)
     with pytest.raises(DecodeError):
@@ -252,10 +262,11 @@ async def hostile_ws() -> AsyncIterator[str]:
                 note("a string"),
                 note({"signature": "s1", "err": None, "logs": 5}),
                 note({"signature": "s2", "err": None,
-                      "logs": ["Program log: Instruction: Create", "Program data: ////"]}),
-                note({"signature": "s3", "err": None, "logs": [
+                      "logs": pump_frame("Program log: Instruction: Create",
+                                         "Program data: ////")}),
+                note({"signature": "s3", "err": None, "logs": pump_frame(
                     "Program log: Instruction: Create",
-                    "Program data: " + base64.b64encode(TRUNCATED).decode()]}),
+                    "Program data: " + base64.b64encode(TRUNCATED).decode())}),
             ):  # fmt: skip
                 await ws.send_str(bad)
             await ws.send_str(note({"signature": "ok", "err": None, "logs": good}))
@@ -292,3 +303,224 @@ async def test_malformed_notifications_are_counted_and_the_listener_keeps_going(
     sample = metrics.registry.get_sample_value
     assert sample("ws_messages_total", {"endpoint": "shady", "kind": "launch_malformed"}) == 4
     assert sample("ws_messages_total", {"endpoint": "shady", "kind": "malformed"}) == 1
+
+
+# ---- the launch lifecycle: create / create_v2, trades and completion from the same logs ------
+from localnet.pump import state as pump_state  # noqa: E402 - the hosted program's own encoders
+from sniper_bot.detection.curves import CurveBook  # noqa: E402
+from sniper_bot.domain.launch import INITIAL_REAL_TOKEN_RESERVES, CurveUpdate  # noqa: E402
+from sniper_bot.solana import pump_events as pe  # noqa: E402
+
+LAUNCHLAB = "LanMV9sAd7wArD4vJFi2qDdfnVhFxYSUg6eADduJ3uj"  # Raydium LaunchLab: same TradeEvent name
+VIRTUAL_SOL, VIRTUAL_TOKENS = 30_000_000_000, 1_073_000_000_000_000
+
+
+def trade_values(mint: Pubkey, **over: object) -> dict[str, object]:
+    """Every TradeEvent field of the current IDL (as the hosted program fills them)."""
+    values: dict[str, object] = {
+        "mint": mint, "sol_amount": 10**9, "token_amount": 3 * 10**13, "is_buy": True,
+        "user": Pubkey.new_unique(), "timestamp": 1_700_000_001,
+        "virtual_sol_reserves": VIRTUAL_SOL + 10**9,
+        "virtual_token_reserves": VIRTUAL_TOKENS - 3 * 10**13, "real_sol_reserves": 10**9,
+        "real_token_reserves": INITIAL_REAL_TOKEN_RESERVES - 3 * 10**13,
+        "fee_recipient": Pubkey.new_unique(), "fee_basis_points": 95, "fee": 9_500_000,
+        "creator": Pubkey.new_unique(), "creator_fee_basis_points": 5, "creator_fee": 500_000,
+        "track_volume": True, "total_unclaimed_tokens": 0, "total_claimed_tokens": 0,
+        "current_sol_volume": 10**9, "last_update_timestamp": 1_700_000_001, "ix_name": "buy",
+        "mayhem_mode": False, "cashback_fee_basis_points": 0, "cashback": 0,
+        "buyback_fee_basis_points": 0, "buyback_fee": 0,
+        "shareholders": [{"address": Pubkey.new_unique(), "share_bps": 10_000}],
+        "quote_mint": Pubkey.default(), "quote_amount": 10**9,
+        "virtual_quote_reserves": VIRTUAL_SOL + 10**9, "real_quote_reserves": 10**9,
+        "holder_rewards_bps": 0, "holder_rewards": 0,
+    }  # fmt: skip
+    values.update(over)
+    return values
+
+
+def trade_line(mint: Pubkey, **over: object) -> str:
+    return pump_state.event_log(pump_state.TRADE_EVENT_LAYOUT, trade_values(mint, **over))
+
+
+def complete_line(mint: Pubkey) -> str:
+    return pump_state.event_log(pump_state.COMPLETE_EVENT_LAYOUT, {
+        "user": Pubkey.new_unique(), "mint": mint, "bonding_curve": Pubkey.new_unique(),
+        "timestamp": 1_700_000_002, "quote_mint": Pubkey.default(),
+    })  # fmt: skip
+
+
+def create_v2_logs(event: lp.CreateEvent) -> list[str]:
+    """A successful `create_v2` as the hosted program logs it (Token-2022 CPIs one level down)."""
+    token = str(event.token_program)
+    data = base64.b64encode(lp.encode_create_event(event)).decode()
+    return pump_frame(
+        "Program log: Instruction: CreateV2",
+        f"Program {token} invoke [2]",
+        "Program log: Instruction: InitializeMint2",
+        f"Program {token} success",
+        f"Program data: {data}",
+    )
+
+
+# shared/ lies beside the checkout (here and in CI); /work/shared is this workplace's copy
+IDL = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[2].parent / "shared/data/idl/pump.json",
+            Path("/work/shared/data/idl/pump.json"),
+        )
+        if p.exists()
+    ),
+    Path("shared/data/idl/pump.json"),
+)
+
+
+def test_the_event_discriminators_and_field_order_are_the_idls() -> None:
+    idl = json.loads(IDL.read_text())
+    by_name = {e["name"]: bytes(e["discriminator"]) for e in idl["events"]}
+    assert by_name["CreateEvent"] == pe.CREATE_EVENT_DISCRIMINATOR == CREATE_EVENT_DISCRIMINATOR
+    assert by_name["TradeEvent"] == pe.TRADE_EVENT_DISCRIMINATOR
+    assert by_name["CompleteEvent"] == pe.COMPLETE_EVENT_DISCRIMINATOR
+    types = {t["name"]: t["type"].get("fields") for t in idl["types"]}
+    types = {name: [f["name"] for f in types[name]] for name in ("CreateEvent", "TradeEvent",
+                                                                   "CompleteEvent")}  # fmt: skip
+    assert [f.name for f in fields_of(pe.CreateEvent)] == types["CreateEvent"]
+    assert [f.name for f in fields_of(pe.TradeEvent)] == types["TradeEvent"]
+    assert [f.name for f in fields_of(pe.CompleteEvent)] == types["CompleteEvent"]
+
+
+def fields_of(cls: type) -> list[Any]:
+    import dataclasses
+
+    return list(dataclasses.fields(cls))
+
+
+def test_both_create_forms_are_launches_and_their_curve_is_tracked() -> None:
+    for logs_of, instruction in ((lp.create_logs, "Create"), (create_v2_logs, "CreateV2")):
+        listener = PumpFunListener()
+        event = _event()
+        launch = listener.decode(logs_note(logs_of(event)), 3.0)
+        assert launch is not None, instruction
+        assert (launch.mint, launch.pool) == (str(event.mint), str(event.bonding_curve))
+        events, instructions = pe.pump_log_events(logs_of(event))
+        assert instructions == [instruction]
+        [logged] = events
+        assert logged.instruction == instruction
+        assert isinstance(logged.event, pe.CreateEvent)
+        assert logged.event.is_holder_reward is False  # the last IDL field decoded
+        progress = listener.curves.get(str(event.mint))
+        assert progress is not None
+        assert progress.progress_bps == 0
+        assert progress.virtual_sol_reserves == event.virtual_sol_reserves
+
+
+def test_trades_and_completion_move_the_curve_without_a_launch() -> None:
+    seen: list[CurveUpdate] = []
+    listener = PumpFunListener(on_curve=seen.append)
+    event = _event()
+    listener.decode(logs_note(lp.create_logs(event)), 1.0)
+    buy = pump_frame("Program log: Instruction: BuyV2", trade_line(event.mint))
+    assert listener.decode(logs_note(buy), 2.0) is None  # a trade is not a launch
+    progress = listener.curves.get(str(event.mint))
+    assert progress is not None
+    sold = 3 * 10**13
+    assert progress.real_token_reserves == INITIAL_REAL_TOKEN_RESERVES - sold
+    assert progress.progress_bps == sold * 10_000 // INITIAL_REAL_TOKEN_RESERVES
+    assert progress.trades == 1
+    cap = progress.market_cap_lamports()
+    assert cap == (VIRTUAL_SOL + 10**9) * event.token_total_supply // (VIRTUAL_TOKENS - sold)
+    last = pump_frame(
+        "Program log: Instruction: BuyV2",
+        trade_line(event.mint, real_token_reserves=0),
+        complete_line(event.mint),
+    )
+    listener.decode(logs_note(last), 3.0)
+    done = listener.curves.get(str(event.mint))
+    assert done is not None
+    assert done.complete
+    assert done.progress_bps == 10_000
+    assert [u.kind for u in seen] == ["create", "trade", "trade", "complete"]
+    assert seen[1].is_buy is True
+    assert seen[1].sol_amount == 10**9
+
+
+def test_only_the_pump_programs_own_lines_count() -> None:
+    """LaunchLab's TradeEvent has pump's discriminator; a CPI's data line is not pump's."""
+    listener = PumpFunListener()
+    mint = Pubkey.new_unique()
+    foreign = pump_frame("Program log: Instruction: BuyExactIn", trade_line(mint),
+                         program=LAUNCHLAB)  # fmt: skip
+    assert listener.decode(logs_note(foreign), 0) is None
+    assert listener.curves.get(str(mint)) is None
+    data = base64.b64encode(lp.encode_create_event(_event(mint))).decode()
+    nested = pump_frame(  # pump calls a program that logs a CreateEvent-looking line
+        "Program log: Instruction: BuyV2",
+        f"Program {LAUNCHLAB} invoke [2]",
+        "Program log: Instruction: Create",
+        f"Program data: {data}",
+        f"Program {LAUNCHLAB} success",
+    )
+    assert listener.decode(logs_note(nested), 0) is None
+    assert listener.curves.get(str(mint)) is None
+    assert listener.decode(logs_note(lp.create_logs(_event(mint)), err={"x": 1}), 0) is None
+    assert len(listener.curves) == 0
+
+
+@st.composite
+def trade_values_s(draw: st.DrawFn) -> dict[str, object]:
+    return trade_values(
+        draw(keys), sol_amount=draw(u64), token_amount=draw(u64), is_buy=draw(st.booleans()),
+        timestamp=draw(st.integers(-(2**63), 2**63 - 1)), virtual_sol_reserves=draw(u64),
+        virtual_token_reserves=draw(u64), real_sol_reserves=draw(u64),
+        real_token_reserves=draw(u64), ix_name=draw(texts),
+    )  # fmt: skip
+
+
+@given(trade_values_s(), st.integers(0, 600))
+def test_trade_events_decode_whole_or_truncated_after_the_required_fields(
+    values: dict[str, object], cut: int
+) -> None:
+    raw = pump_state.discriminator("event", "TradeEvent") + pump_state.TRADE_EVENT_LAYOUT.encode(
+        values
+    )
+    full = pe.decode_trade_event(raw)
+    assert (full.mint, full.sol_amount, full.is_buy, full.ix_name) == (
+        values["mint"], values["sol_amount"], values["is_buy"], values["ix_name"],
+    )  # fmt: skip
+    assert full.holder_rewards == 0
+    assert full.shareholders is not None
+    assert len(full.shareholders) == 1
+    assert pe.decode_trade_event(raw + b"\x07" * 9) == full  # a newer program's extra fields
+    short = raw[: 8 + cut]
+    try:
+        part = pe.decode_trade_event(short)
+    except pe.EventLayoutError:
+        assert 8 + cut < 8 + 32 + 8 + 8 + 1 + 32 + 8 + 8 + 8  # only inside the required prefix
+        return
+    assert part.virtual_token_reserves == values["virtual_token_reserves"]
+    present = [f.name for f in fields_of(pe.TradeEvent) if getattr(part, f.name) is not None]
+    assert present == [f.name for f in fields_of(pe.TradeEvent)][: len(present)]
+
+
+def test_the_curve_book_is_bounded_ignores_late_copies_and_stays_complete() -> None:
+    book = CurveBook(max_coins=2)
+
+    def update(mint: str, slot: int, real_tokens: int | None, complete: bool = False) -> None:
+        kind = "complete" if complete else "trade"
+        vsol = None if complete else VIRTUAL_SOL
+        vtok = None if complete else VIRTUAL_TOKENS
+        book.apply(CurveUpdate(kind, mint, vsol, vtok, 0, real_tokens, complete, slot, None, 0.0))
+
+    update("a", 10, 500)
+    update("a", 9, 900)  # an older slot's copy arriving late
+    assert book.get("a").real_token_reserves == 500  # type: ignore[union-attr]
+    update("a", 11, None, complete=True)
+    update("a", 12, 400)
+    assert book.get("a").complete  # type: ignore[union-attr]
+    update("b", 1, 1)
+    update("c", 1, 1)
+    assert len(book) == 2
+    assert book.get("a") is None  # least recently updated forgotten first
+    book.apply(CurveUpdate("complete", "z", None, None, None, None, True, 1, None, 0.0))
+    assert book.get("z") is None  # nothing to measure for a coin never seen trading
