@@ -4,7 +4,8 @@
 * SOL depth < 0.01 SOL -> CRITICAL (85, liquidity pulled), < 1 SOL HIGH (70: blocked by default,
   but a user may override), < 5 SOL MEDIUM (25), < 10 SOL LOW (10);
 * Raydium v4 / CPMM LP less than 90% burned -> HIGH (35): the LP holder can withdraw the pool;
-  pump.fun bonding curve: INFO (program-held); other pool types: LOW (5), LP state unknown.
+  pump.fun bonding curve: INFO (program-held); other pool types: LOW (5), LP state unknown;
+* a live pump.fun bonding curve's depth is INFO: the program buys back what was bought from it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ def _depth(pool: PoolSnapshot) -> Finding | None:
             "The pool's SOL depth could not be read.",
             pool=pool.address,
             pool_kind=pool.kind.value,
+        )
+    if pool.kind is PoolKind.PUMP_BONDING_CURVE:
+        # The program itself buys every token back from the SOL buyers paid in, priced on its
+        # virtual reserves: a fresh curve holds ~0 real SOL and nobody can pull what it holds.
+        return finding(
+            "curve_depth",
+            LAYER,
+            Severity.INFO,
+            0,
+            f"Bonding curve: the pump.fun program buys back from the {format_sol(pool.sol_reserve)}"
+            " buyers paid in.",
+            pool=pool.address,
+            sol_reserve=pool.sol_reserve,
+            token_reserve=pool.token_reserve,
         )
     for below, severity, weight, label in _DEPTH:
         if pool.sol_reserve < below:
