@@ -60,6 +60,23 @@ else
   pg_dump_found && echo "services: pg_dump installed" || missing+=("pg_dump (package postgresql-client)")
 fi
 
+# promtool and amtool, for the alert rule and Alertmanager tests (tests/deploy/test_alerts.py): Debian's
+# prometheus and prometheus-alertmanager packages. Under CI=true, installed if absent (the packages'
+# services are not started: Debian's policy-rc.d in containers, and nothing here starts them).
+prom_tool_found() { command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; }
+if prom_tool_found; then
+  echo "services: promtool and amtool found"
+else
+  if $ci && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "services: installing prometheus and prometheus-alertmanager (promtool, amtool)"
+    pkgs="prometheus prometheus-alertmanager"
+    { apt-get install -y -q --no-install-recommends $pkgs || { apt-get update -q && apt-get install -y -q --no-install-recommends $pkgs; }; } \
+      >>/tmp/sniper-bot-apt.log 2>&1 || true
+  fi
+  prom_tool_found && echo "services: promtool and amtool installed" \
+    || missing+=("promtool/amtool (packages prometheus, prometheus-alertmanager)")
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   for m in "${missing[@]}"; do echo "services: NOT AVAILABLE: $m" >&2; done
   if $ci; then
