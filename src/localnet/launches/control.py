@@ -7,8 +7,11 @@ from typing import Any
 from aiohttp import web
 from solders.pubkey import Pubkey
 
+from localnet.encoding import TOKEN_2022_PROGRAM_ID
 from localnet.launches.engine import ScenarioEngine
 from localnet.market.market import Market, MarketError
+from localnet.pump.launchpad import LaunchError
+from localnet.pump.state import bonding_curve_address
 from localnet.telegram import FakeTelegram
 from localnet.tokens import TokenError, TokenFactory, TokenInfo
 
@@ -47,7 +50,11 @@ def register_control_routes(
 
     async def list_tokens(request: web.Request) -> web.Response:
         del request
-        return web.json_response([_info(t.info) for t in factory.tokens.values()])
+        curves = [{"mint": str(r.mint), "pool": str(bonding_curve_address(r.mint)),
+                   "creator": str(r.creator.pubkey()), "kind": r.kind,
+                   "token_program": str(TOKEN_2022_PROGRAM_ID)}
+                  for r in engine.curves.runs.values()]  # fmt: skip
+        return web.json_response([*(_info(t.info) for t in factory.tokens.values()), *curves])
 
     async def rug(request: web.Request) -> web.Response:
         try:
@@ -99,6 +106,29 @@ def register_control_routes(
             return _bad(f"message_id and data are required and must exist: {exc}")
         return web.json_response(update, status=201)
 
+    async def curve_launch(request: web.Request) -> web.Response:
+        try:
+            run = engine.launch_curve(**await body(request))
+        except (ValueError, TypeError, KeyError) as exc:
+            return _bad(f"bad curve plan: {exc}")
+        except LaunchError as exc:
+            return _bad(str(exc))
+        return web.json_response(run.summary(), status=201)
+
+    async def curve_run(request: web.Request) -> web.Response:
+        run = engine.curves.runs.get(mint_of(request))
+        if run is None:
+            return _bad("no scripted curve launch for that mint (never launched, or retired)", 404)
+        return web.json_response(run.summary())
+
+    async def rivals(request: web.Request) -> web.Response:
+        if request.method == "PUT":
+            enabled = (await body(request)).get("enabled")
+            if not isinstance(enabled, bool):
+                return _bad('expected {"enabled": true|false}')
+            engine.curves.rivals_enabled = enabled
+        return web.json_response({"enabled": engine.curves.rivals_enabled})
+
     async def inbox(request: web.Request) -> web.Response:
         return web.json_response(telegram.inbox_view(int(request.match_info["id"])))
 
@@ -110,3 +140,7 @@ def register_control_routes(
     app.router.add_post("/telegram/users/{id}/messages", user_message)
     app.router.add_post("/telegram/users/{id}/press", user_press)
     app.router.add_get("/telegram/users/{id}/inbox", inbox)
+    app.router.add_post("/launches/curve", curve_launch)
+    app.router.add_get("/launches/curve/{mint}", curve_run)
+    app.router.add_put("/rivals", rivals)
+    app.router.add_get("/rivals", rivals)

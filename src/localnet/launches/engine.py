@@ -40,10 +40,12 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from localnet.launches import pumpfun, raydium
+from localnet.launches.curve import CurveLaunches, CurvePlan, CurveRun
 from localnet.market import instructions as ix
 from localnet.market.keys import derive_keypair
 from localnet.market.market import Market, MarketError
 from localnet.market.ports import ClusterPort
+from localnet.pump.launchpad import LaunchError
 from localnet.tokens import TokenFactory, TokenInfo
 from localnet.tokens.factory import DECIMALS
 
@@ -164,6 +166,8 @@ class ScenarioEngine:
         self._stream_rng = random.Random(f"stream:{seed}")
         self._deck: list[str] = []
         self.trade_probability = 0.0
+        self.curves = CurveLaunches(cluster, seed, max_tokens)
+        self._scenario_curves: dict[int, CurveRun] = {}
 
     # ---- driving -----------------------------------------------------------------------------
     def attach(self) -> None:
@@ -192,12 +196,20 @@ class ScenarioEngine:
     def tick(self, slot: int) -> None:
         while self._pending and self._pending[0][0] <= slot:
             _, step = self._pending.pop(0)
-            if isinstance(step, LaunchStep):
+            if isinstance(step, LaunchStep) and is_curve_kind(step.kind):
+                try:
+                    run = self.launch_curve(step.kind, **step.params)
+                except (ValueError, RuntimeError, LaunchError) as exc:
+                    log.warning("launches.curve_launch_failed", error=str(exc))
+                    continue
+                self._scenario_curves[self._launch_index[id(step)]] = run
+            elif isinstance(step, LaunchStep):
                 info = self.launch(step.kind, announce=step.announce, **step.params)
                 self._scenario_tokens[self._launch_index[id(step)]] = info
             elif step.launch in self._scenario_tokens:
                 self.act(self._scenario_tokens[step.launch].mint, step.action)
         self._play_stream(slot)
+        self.curves.tick(slot)
         for mint, due in list(self._rugs.items()):
             if slot >= due:
                 del self._rugs[mint]
@@ -222,11 +234,26 @@ class ScenarioEngine:
         kind = self._deck.pop()
         announce = self._stream_rng.choice(stream.announce)
         try:
-            self.launch(kind, announce=announce, **stream.params.get(kind, {}))
-        except (ValueError, MarketError, RuntimeError) as exc:  # TokenError is a ValueError
+            if is_curve_kind(kind):
+                self.launch_curve(kind, **stream.params.get(kind, {}))
+            else:
+                self.launch(kind, announce=announce, **stream.params.get(kind, {}))
+        except (
+            ValueError,
+            MarketError,
+            RuntimeError,
+            LaunchError,
+        ) as exc:  # TokenError: ValueError
             log.warning("launches.stream_launch_failed", kind=kind, error=str(exc))
 
     # ---- actions -----------------------------------------------------------------------------
+    def launch_curve(self, kind: str = "curve", **params: Any) -> CurveRun:
+        """A scripted launch on the pump.fun curve (`localnet.launches.curve`: dev buy, bundle,
+        rival snipers, trades, dev dump, graduation), every step a real transaction."""
+        if not is_curve_kind(kind):
+            raise ValueError(f"curve launch kinds are 'curve' or 'curve_<name>', got {kind!r}")
+        return self.curves.launch(CurvePlan.from_params(params), kind)
+
     def launch(self, kind: str, *, announce: str = "none", **params: Any) -> TokenInfo:
         if announce not in ANNOUNCE:
             raise ValueError(f"announce must be one of {', '.join(ANNOUNCE)}, got {announce!r}")
@@ -325,6 +352,11 @@ class ScenarioEngine:
         self.cluster.set_account(amm_id, Account(rent, data, raydium.RAYDIUM_AMM_V4, False, 0))
         self._announced.setdefault(info.mint, []).append(amm_id)
         log.info("launches.raydium_pool", amm=str(amm_id), mint=str(info.mint), tokens=tokens)
+
+
+def is_curve_kind(kind: str) -> bool:
+    """Launch kinds `curve`, `curve_<anything>`: a scripted launch on the pump.fun curve."""
+    return kind == "curve" or kind.startswith("curve_")
 
 
 def _token_amount(account: Account | None) -> int:

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from solders.compute_budget import set_compute_unit_limit
+from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0
@@ -209,6 +209,11 @@ class Graduation:
     migrate_signature: str
 
 
+def _budget(units: int, cu_price: int) -> list[Instruction]:
+    out = [set_compute_unit_limit(units)]
+    return [*out, set_compute_unit_price(cu_price)] if cu_price else out
+
+
 class PumpLaunchpad:
     """Creators launch, other wallets trade: each call is one or two real transactions."""
 
@@ -246,6 +251,65 @@ class PumpLaunchpad:
             spend * state["virtual_token_reserves"] // (state["virtual_quote_reserves"] + spend)
         )
         return int(min(tokens, state["real_token_reserves"]))
+
+    def initial_curve(self, creator: Pubkey) -> dict[str, Any]:
+        """The BondingCurve a `create_v2` by `creator` writes (Global's initial reserves)."""
+        g = self._fields(GLOBAL, "Global", GLOBAL_LAYOUT)
+        return {
+            "virtual_token_reserves": g["initial_virtual_token_reserves"],
+            "virtual_quote_reserves": g["initial_virtual_sol_reserves"],
+            "real_token_reserves": g["initial_real_token_reserves"], "real_quote_reserves": 0,
+            "token_total_supply": g["token_total_supply"], "complete": False, "creator": creator,
+            "is_mayhem_mode": False, "is_cashback_coin": False, "quote_mint": ZERO,
+            "creator_fee_bps": 0, "can_edit_creator_fee": False, "is_holder_reward": False,
+        }  # fmt: skip
+
+    def project_buy(self, state: dict[str, Any], lamports: int) -> tuple[int, dict[str, Any]]:
+        """(tokens `lamports` buy on `state`, the curve after that buy): the program's math, for
+        buys queued behind transactions that have not landed yet (the create's block)."""
+        global_ = self._fields(GLOBAL, "Global", GLOBAL_LAYOUT)
+        fee_config = self._fields(FEE_CONFIG, "FeeConfig", FEE_CONFIG_LAYOUT)
+        rates = math.fee_rates(global_, fee_config, state)
+        spend = (lamports - 1) * 10_000 // (rates.protocol_bps + rates.creator_bps + 10_000)
+        vt, vq = int(state["virtual_token_reserves"]), int(state["virtual_quote_reserves"])
+        tokens = int(min(spend * vt // (vq + spend), state["real_token_reserves"]))
+        if tokens <= 0:
+            return 0, state
+        sol = math.buy_cost(state, tokens)
+        after = dict(state)
+        after["virtual_token_reserves"] = vt - tokens
+        after["virtual_quote_reserves"] = vq + sol
+        after["real_token_reserves"] = int(state["real_token_reserves"]) - tokens
+        after["real_quote_reserves"] = int(state["real_quote_reserves"]) + sol
+        after["complete"] = after["real_token_reserves"] == 0
+        return tokens, after
+
+    def create_transaction(self, creator: Keypair, mint: Keypair, *, name: str, symbol: str,
+                           uri: str = "", cu_price: int = 0) -> VersionedTransaction:  # fmt: skip
+        """A signed `create_v2` transaction, not sent (block building: the caller submits it)."""
+        uri = uri or f"https://localnet.invalid/{mint.pubkey()}.json"
+        ix = create_v2_instruction(mint.pubkey(), creator.pubkey(), creator.pubkey(), name, symbol,
+                                   uri)  # fmt: skip
+        return self._sign(creator, [*_budget(300_000, cu_price), ix], [mint])
+
+    def buy_transaction(self, mint: Pubkey, creator: Pubkey, trader: Keypair, *, tokens: int,
+                        max_lamports: int, cu_price: int = 0) -> VersionedTransaction:  # fmt: skip
+        """A signed `buy_v2` of `tokens` for at most `max_lamports` (fees included), not sent;
+        `creator` is the curve's creator (the creator vault), so the curve need not exist yet."""
+        user = trader.pubkey()
+        ixs = [
+            *_budget(250_000, cu_price),
+            tix.create_associated_token_account_idempotent(user, user, mint, TOKEN_2022_PROGRAM_ID),
+            trade_v2_instruction("buy", mint, creator, user, tokens, max_lamports,
+                                 self.rng.choice(FEE_RECIPIENTS),
+                                 self.rng.choice(BUYBACK_FEE_RECIPIENTS)),
+        ]  # fmt: skip
+        return self._sign(trader, ixs, [])
+
+    def _sign(self, payer: Keypair, ixs: list[Instruction],
+              signers: list[Keypair]) -> VersionedTransaction:  # fmt: skip
+        msg = MessageV0.try_compile(payer.pubkey(), ixs, [], self.bank.latest_blockhash())
+        return VersionedTransaction(msg, [payer, *signers])
 
     # -- transactions ------------------------------------------------------------------------------
     def _send(self, what: str, payer: Keypair, ixs: list[Instruction],

@@ -63,6 +63,10 @@ async def test_an_explicit_scenario_file_is_played() -> None:
         "rug_pull",
         "mint_authority",
         "low_liquidity",
+        "curve",  # launches on the pump.fun curve follow the factory's tokens
+        "curve_bundle",
+        "curve_dump",
+        "curve_graduate",
     ]
 
 
