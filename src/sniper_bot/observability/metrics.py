@@ -8,7 +8,14 @@ exactly one and injects it.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
 
 __all__ = ["BREAKER_STATE_VALUE", "Metrics"]
 
@@ -26,6 +33,8 @@ class Metrics:
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        # process_resident_memory_bytes, process_cpu_seconds_total...: the dashboard's memory panel
+        ProcessCollector(registry=r)
 
         # --- circuit breakers (runbook names) ---
         self.circuit_breaker_state = Gauge(
