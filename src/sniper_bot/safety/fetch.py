@@ -1,7 +1,9 @@
 """Build a ``TokenSnapshot`` in three parallel rounds against the standard RPC and the venue.
 
-    round 1: getMultipleAccounts[mint, metadata PDA] | getTokenLargestAccounts | getSlot | buy quote
-    round 2: getMultipleAccounts[largest token accounts + route pools] | sell quote (round trip)
+    round 1: getMultipleAccounts[mint, metadata PDA, pump.fun curve PDA, canonical PumpSwap pool
+             PDA] | getTokenLargestAccounts | getSlot | buy quote
+    round 2: getMultipleAccounts[largest token accounts + route pools + pump.fun creator's ATA]
+             | sell quote (round trip)
     round 3: getMultipleAccounts[pool vaults + LP mint]                | simulateTransaction
 
 Sell simulation technique (works against any standard RPC, no account overrides needed):
@@ -45,6 +47,7 @@ from sniper_bot.ports.venue import NoRouteError, Quoter
 from sniper_bot.safety.external import ExternalSource, gather_opinions
 from sniper_bot.safety.snapshot import (
     Holder,
+    LaunchpadSnapshot,
     PoolKind,
     PoolSnapshot,
     RoundTrip,
@@ -68,6 +71,8 @@ from sniper_bot.solana.programs import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
 )
+from sniper_bot.solana.pumpfun import associated_token_address, bonding_curve_address
+from sniper_bot.solana.pumpswap import PUMP_AMM_PROGRAM_ID, canonical_pool_address, decode_pool
 from sniper_bot.solana.rent import RENT_EXEMPT_MINIMUM_LAMPORTS
 
 __all__ = ["ChainReader", "NotATokenError", "SnapshotFetcher"]
@@ -108,6 +113,7 @@ class _Round1:
     largest: list[tuple[Pubkey, int]] | None
     slot: int | None
     buy: Quote | BaseException | None
+    launchpad: LaunchpadSnapshot | None = None
 
 
 class SnapshotFetcher:
@@ -160,20 +166,33 @@ class SnapshotFetcher:
         buy = r1.buy if isinstance(r1.buy, Quote) else None
         route_keys = [Pubkey.from_string(k) for k in buy.amm_keys[:2]] if buy else []
         holder_keys = [address for address, _ in r1.largest or []]
+        launchpad = r1.launchpad
+        creator_keys = (
+            [launchpad.creator_account]
+            if launchpad is not None and launchpad.creator_account is not None
+            else []
+        )
 
-        accounts_task = _guard(self._rpc.get_multiple_accounts([*holder_keys, *route_keys]))
+        accounts_task = _guard(
+            self._rpc.get_multiple_accounts([*holder_keys, *route_keys, *creator_keys])
+        )
         sell_task = _guard(self._sell_quote(mint, buy))
         accounts, sell = await asyncio.gather(accounts_task, sell_task)
         if isinstance(accounts, BaseException):
             unavailable.append(f"holder and pool accounts: {accounts}")
-            accounts = [None] * (len(holder_keys) + len(route_keys))
+            accounts = [None] * (len(holder_keys) + len(route_keys) + len(creator_keys))
+        elif launchpad is not None and creator_keys:
+            launchpad = _with_creator_account(launchpad, accounts[-1])
         holders = (
             _holders(r1.largest, accounts[: len(holder_keys)]) if r1.largest is not None else None
         )
-        pool = _pool(route_keys, accounts[len(holder_keys) :], mint, holders)
+        pool_accounts = accounts[len(holder_keys) : len(holder_keys) + len(route_keys)]
+        pool = _pool(route_keys, pool_accounts, mint, holders)
 
         pool_task = _guard(self._complete_pool(pool))
-        sim_task = _guard(self._simulate(mint, program_id, mint_state.decimals, holders, pool, r1))
+        sim_task = _guard(
+            self._simulate(mint, program_id, mint_state.decimals, holders, pool, r1, launchpad)
+        )
         pool_result, simulation = await asyncio.gather(pool_task, sim_task)
         if isinstance(pool_result, BaseException):
             unavailable.append(f"pool vaults: {pool_result}")
@@ -194,6 +213,7 @@ class SnapshotFetcher:
             pool=pool,
             sell_simulation=simulation,
             round_trip=self._round_trip(r1.buy, sell, unavailable),
+            launchpad=launchpad,
             slot=r1.slot,
             unavailable=tuple(unavailable),
         )
@@ -204,8 +224,9 @@ class SnapshotFetcher:
             if self._venue is not None
             else _none()
         )
+        curve_key, pool_key = bonding_curve_address(mint), canonical_pool_address(mint)
         accounts, largest, slot, buy = await asyncio.gather(
-            self._rpc.get_multiple_accounts([mint, metadata_pda(mint)]),
+            self._rpc.get_multiple_accounts([mint, metadata_pda(mint), curve_key, pool_key]),
             _guard(self._rpc.get_token_largest_accounts(mint)),
             _guard(self._rpc.get_slot()),
             _guard(buy_coro),
@@ -231,7 +252,10 @@ class SnapshotFetcher:
             slot = None
         if isinstance(buy, BaseException) and not _is_no_route(buy):
             unavailable.append(f"buy quote: {buy}")
-        return _Round1(mint_account, metaplex, largest, slot, buy)
+        launchpad = _launchpad(
+            mint, mint_account.owner, curve_key, accounts[2], pool_key, accounts[3], unavailable
+        )
+        return _Round1(mint_account, metaplex, largest, slot, buy, launchpad)
 
     async def _sell_quote(self, mint: Pubkey, buy: Quote | None) -> Quote | None:
         if self._venue is None or buy is None or buy.out_amount <= 0:
@@ -284,6 +308,7 @@ class SnapshotFetcher:
         holders: tuple[Holder, ...] | None,
         pool: PoolSnapshot | None,
         r1: _Round1,
+        launchpad: LaunchpadSnapshot | None = None,
     ) -> SellSimulation | None:
         if not holders or pool is None or pool.token_vault is None:
             return None
@@ -295,6 +320,7 @@ class SnapshotFetcher:
             and h.amount > 0
             and h.address != pool.token_vault
             and h.owner not in pool.vault_owners
+            and (launchpad is None or not launchpad.holds_reserve(h))
         ]
         if not candidates:
             return None
@@ -458,3 +484,56 @@ def _classify_pool(
             owners,
         )
     return PoolSnapshot(key, PoolKind.UNKNOWN, None, None, vault, owners)
+
+
+def _launchpad(
+    mint: Pubkey,
+    token_program: Pubkey,
+    curve_key: Pubkey,
+    curve_account: Account | None,
+    pool_key: Pubkey,
+    pool_account: Account | None,
+    unavailable: list[str],
+) -> LaunchpadSnapshot | None:
+    """The pump.fun curve (and the canonical PumpSwap pool once graduated) of ``mint``, if any."""
+    if curve_account is None or curve_account.owner != PUMP_PROGRAM_ID:
+        return None
+    try:
+        curve = parse_pump_bonding_curve(bytes(curve_account.data))
+    except ParseError as exc:
+        unavailable.append(f"bonding curve: {exc.message}")
+        return None
+    creator = curve.creator if curve.creator != Pubkey.default() else None
+    pool: Pubkey | None = None
+    pool_vault: Pubkey | None = None
+    if pool_account is not None and pool_account.owner == PUMP_AMM_PROGRAM_ID:
+        try:
+            state = decode_pool(bytes(pool_account.data))
+        except ValueError as exc:
+            unavailable.append(f"PumpSwap pool: {exc}")
+        else:
+            pool, pool_vault = pool_key, state.pool_base_token_account
+            if creator is None and state.has_coin_creator:
+                creator = state.coin_creator
+    return LaunchpadSnapshot(
+        bonding_curve=curve_key,
+        curve_vault=associated_token_address(curve_key, mint, token_program),
+        complete=curve.complete,
+        creator=creator,
+        curve_tokens=curve.real_token_reserves,
+        pool=pool,
+        pool_vault=pool_vault,
+        creator_account=(
+            None if creator is None else associated_token_address(creator, mint, token_program)
+        ),
+    )
+
+
+def _with_creator_account(
+    launchpad: LaunchpadSnapshot, account: Account | None
+) -> LaunchpadSnapshot:
+    """The creator's ATA as read in round 2: absent (balance 0), or its balance."""
+    if account is None:
+        return replace(launchpad, creator_account_exists=False, creator_balance=0)
+    balance = _token_amount(account)
+    return replace(launchpad, creator_account_exists=balance is not None, creator_balance=balance)

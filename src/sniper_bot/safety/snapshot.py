@@ -24,6 +24,7 @@ __all__ = [
     "TOKEN_PROGRAM_ID",
     "ExternalOpinion",
     "Holder",
+    "LaunchpadSnapshot",
     "PoolKind",
     "PoolSnapshot",
     "RoundTrip",
@@ -122,6 +123,47 @@ class ExternalOpinion:
 
 
 @dataclass(frozen=True, slots=True)
+class LaunchpadSnapshot:
+    """A pump.fun coin as its own accounts show it (read with the mint, no extra round trip).
+
+    ``curve_vault`` (the bonding curve's token account) holds the unsold supply and
+    ``pool_vault`` (the canonical PumpSwap pool's base account, after graduation) the pool's
+    reserve: neither is a holder. ``creator_balance`` is the creator's own token account
+    (``creator_account``, its ATA) read with the holders; None when it could not be read.
+    """
+
+    bonding_curve: Pubkey
+    curve_vault: Pubkey
+    complete: bool
+    creator: Pubkey | None
+    curve_tokens: int | None = None  # real token reserves still on the curve
+    pool: Pubkey | None = None
+    pool_vault: Pubkey | None = None
+    creator_account: Pubkey | None = None
+    creator_account_exists: bool = False
+    creator_balance: int | None = None
+
+    @property
+    def reserve_accounts(self) -> frozenset[Pubkey]:
+        keys = {self.curve_vault}
+        if self.pool_vault is not None:
+            keys.add(self.pool_vault)
+        return frozenset(keys)
+
+    @property
+    def reserve_owners(self) -> frozenset[Pubkey]:
+        keys = {self.bonding_curve}
+        if self.pool is not None:
+            keys.add(self.pool)
+        return frozenset(keys)
+
+    def holds_reserve(self, holder: Holder) -> bool:
+        return holder.address in self.reserve_accounts or (
+            holder.owner is not None and holder.owner in self.reserve_owners
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TokenSnapshot:
     mint: Pubkey
     program_id: Pubkey
@@ -135,6 +177,7 @@ class TokenSnapshot:
     sell_simulation: SellSimulation | None = None
     round_trip: RoundTrip | None = None
     external: tuple[ExternalOpinion, ...] = ()
+    launchpad: LaunchpadSnapshot | None = None
     epoch: int | None = None
     slot: int | None = None
     unavailable: tuple[str, ...] = field(default=())

@@ -14,6 +14,7 @@ from sniper_bot.safety.layers.authority import check_authorities
 from sniper_bot.safety.layers.external import check_external
 from sniper_bot.safety.layers.holders import check_holders
 from sniper_bot.safety.layers.known_tokens import apply_known_tokens
+from sniper_bot.safety.layers.launchpad import check_launchpad
 from sniper_bot.safety.layers.liquidity import check_liquidity
 from sniper_bot.safety.layers.metadata import check_metadata
 from sniper_bot.safety.layers.simulation import check_round_trip, check_sell_simulation
@@ -31,6 +32,7 @@ LAYERS: tuple[Layer, ...] = (
     check_token_2022,
     check_liquidity,
     check_holders,
+    check_launchpad,
     check_metadata,
     check_external,
 )

@@ -1,10 +1,15 @@
 """Holder concentration from ``getTokenLargestAccounts``, excluding pool reserves and burns.
 
+Pool reserves are the route's pool vault and, on a pump.fun coin, the bonding curve's own token
+account (the unsold supply) and the canonical PumpSwap pool's base vault, known from the coin's
+own accounts whatever the route (``TokenSnapshot.launchpad``).
+
 Shares are of the supply that is not burned. Findings:
 * top holder >= 50% CRITICAL (75), >= 20% HIGH (35), >= 10% MEDIUM (15);
 * top 10 >= 70% HIGH (40), >= 40% MEDIUM (15);
 * creator (metadata update authority / creators, mint or freeze authority) >= 20% HIGH (30),
-  >= 5% MEDIUM (10).
+  >= 5% MEDIUM (10); on a pump.fun coin the curve's creator counts too and its share is rated by
+  the launchpad layer (``dev_holding``) instead, so it is not counted twice.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ def creator_candidates(snap: TokenSnapshot) -> frozenset[Pubkey]:
 
 
 def _is_pool(holder: Holder, snap: TokenSnapshot) -> bool:
+    if snap.launchpad is not None and snap.launchpad.holds_reserve(holder):
+        return True
     pool = snap.pool
     if pool is None:
         return False
@@ -72,6 +79,7 @@ def check_holders(snap: TokenSnapshot) -> list[Finding]:
         ]
     burned = sum(h.amount for h in snap.holders if h.owner in BURN_OWNERS)
     circulating = max(0, snap.supply - burned)
+    reserve = sum(h.amount for h in snap.holders if _is_pool(h, snap))
     others = sorted(
         (h for h in snap.holders if h.owner not in BURN_OWNERS and not _is_pool(h, snap)),
         key=lambda h: h.amount,
@@ -81,6 +89,9 @@ def check_holders(snap: TokenSnapshot) -> list[Finding]:
     top1_bps = share_bps(top1.amount, circulating) if top1 else 0
     top10_bps = share_bps(sum(h.amount for h in others[:10]), circulating)
     creators = creator_candidates(snap)
+    pad = snap.launchpad
+    if pad is not None and pad.creator is not None:
+        creators |= {pad.creator}  # rated by the launchpad layer's dev_holding, not here
     creator_amount = sum(h.amount for h in others if h.owner in creators)
     creator_bps = share_bps(creator_amount, circulating)
     out: list[Finding] = []
@@ -109,7 +120,7 @@ def check_holders(snap: TokenSnapshot) -> list[Finding]:
                 share_bps=top10_bps,
             )
         )
-    rated = _tiered(creator_bps, _CREATOR)
+    rated = None if pad is not None else _tiered(creator_bps, _CREATOR)
     if rated is not None:
         out.append(
             finding(
@@ -132,6 +143,7 @@ def check_holders(snap: TokenSnapshot) -> list[Finding]:
             top10_bps=top10_bps,
             creator_bps=creator_bps,
             burned=burned,
+            pool_reserve=reserve,
         )
     )
     return out
