@@ -212,13 +212,12 @@ class App:
     def _build_withdrawals(self, stack: Stack) -> WithdrawalService:
         from datetime import UTC, datetime
 
-        from sniper_bot.storage.withdrawals import WithdrawalRepository
         from sniper_bot.wallet.withdrawals import WithdrawalService
 
         return WithdrawalService(
             stack.rpc,
             self.wallets,
-            WithdrawalRepository(self.database),
+            self.repos.withdrawals,
             self.metrics,
             lambda: datetime.now(UTC),
             # without a bot nobody can be told: results stay untold for a start that has one
@@ -240,7 +239,6 @@ class App:
         from sniper_bot.components import endpoints
         from sniper_bot.detection import LaunchDetector, PumpFunListener, RaydiumV4Listener
         from sniper_bot.engine import QuoteRouteProbe, SnipeEngine
-        from sniper_bot.storage.snipes import SnipeTargetRepository
 
         manager = SubscriptionManager(
             endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
@@ -248,7 +246,7 @@ class App:
         detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], self.metrics)
         return SnipeEngine(
             feeds=[detector],
-            targets=SnipeTargetRepository(self.database),
+            targets=self.repos.snipes,
             trading=trading,
             risk=stack.risk,
             metrics=self.metrics,

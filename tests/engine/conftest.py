@@ -32,7 +32,7 @@ from sniper_bot.safety.fetch import SnapshotFetcher
 from sniper_bot.safety.service import RiskService
 from sniper_bot.storage import Database, Repositories
 from sniper_bot.storage.models import Base
-from sniper_bot.storage.snipes import SnipeTargetRepository
+from sniper_bot.storage.repositories.snipes import SnipeTargetRepository
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
 from sniper_bot.trading.service import TradingService
 from sniper_bot.trading.venues.jupiter import JupiterClient, JupiterVenue

@@ -14,7 +14,7 @@ from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderErrorType, OrderStatus
 from sniper_bot.engine import InvalidSnipe, SnipeEngine, idempotency_key
 from sniper_bot.engine.snipe import SnipeNotFound
-from sniper_bot.storage.snipes import SnipeNotArmed
+from sniper_bot.storage.repositories.snipes import SnipeNotArmed
 
 from .conftest import SOL, ManualClock, Stack
 
@@ -163,7 +163,7 @@ async def test_a_crash_between_claim_and_buy_is_recovered_without_buying_twice(
     await engine.wait_idle()
     await stack.launch("honest", announce="none")
     # The crash: the target was claimed (FIRED) but the process died before the buy.
-    assert await stack.targets.mark_fired(target.id) is not None
+    assert (await stack.targets.mark_fired(target.id)).status is SnipeStatus.FIRED
     [first] = await engine.recover()
     assert first.order is not None
     assert first.order.status is OrderStatus.CONFIRMED

@@ -14,8 +14,8 @@ from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.domain.wallets import SealedSecret
-from sniper_bot.storage import Database, NotFound, Repositories
-from sniper_bot.storage.snipes import SnipeNotArmed, SnipeTargetRepository
+from sniper_bot.storage import Database, NotFound, Repositories, StaleSnipeState
+from sniper_bot.storage.repositories.snipes import SnipeNotArmed, SnipeTargetRepository
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 MINT = "So11111111111111111111111111111111111111112"
@@ -106,9 +106,14 @@ async def test_two_replicas_claiming_one_target_fire_it_once(
 ) -> None:
     user, wallet = await owners.wallet(1)
     target = await arm(repo, user, wallet)
-    claims = await asyncio.gather(*(repo.mark_fired(target.id, now=NOW) for _ in range(6)))
-    winners = [c for c in claims if c is not None]
+    claims = await asyncio.gather(
+        *(repo.mark_fired(target.id, now=NOW) for _ in range(6)), return_exceptions=True
+    )
+    winners = [c for c in claims if isinstance(c, SnipeTarget)]
+    losers = [c for c in claims if isinstance(c, StaleSnipeState)]
     assert len(winners) == 1
+    assert len(losers) == 5
+    assert all((c.expected, c.actual) == (SnipeStatus.ARMED, SnipeStatus.FIRED) for c in losers)
     assert winners[0].status is SnipeStatus.FIRED
     assert winners[0].fired_at == NOW
     assert await repo.list_armed_for_mint(MINT, NOW) == []
@@ -121,7 +126,8 @@ async def test_fired_targets_record_their_order_and_failure(
     user, wallet = await owners.wallet(1)
     repos = Repositories.build(db, lambda: NOW)
     target = await arm(repo, user, wallet)
-    assert await repo.attach_order(target.id, "nope") is None  # only FIRED targets take orders
+    with pytest.raises(StaleSnipeState):  # only FIRED targets take orders
+        await repo.attach_order(target.id, "nope")
     await repo.mark_fired(target.id)
     order, _ = await repos.orders.create(
         user_id=user, wallet_id=wallet, kind=OrderKind.SNIPE, token_mint=MINT,
@@ -129,15 +135,17 @@ async def test_fired_targets_record_their_order_and_failure(
         idempotency_key=f"snipe:{target.id}",
     )  # fmt: skip
     attached = await repo.attach_order(target.id, order.id)
-    assert attached is not None
     assert attached.order_id == order.id
     assert await repo.list_fired_without_order() == []
     failed = await repo.mark_failed(target.id, "honeypot_blocked" + "!" * 900)
-    assert failed is not None
     assert failed.status is SnipeStatus.FAILED
     assert failed.error is not None
     assert len(failed.error) == 500
-    assert await repo.mark_failed(target.id, "again") is None
+    with pytest.raises(StaleSnipeState) as lost:
+        await repo.mark_failed(target.id, "again")
+    assert (lost.value.expected, lost.value.actual) == (SnipeStatus.FIRED, SnipeStatus.FAILED)
+    with pytest.raises(NotFound):
+        await repo.mark_fired(target.id + 1_000)
 
 
 async def test_expiry_moves_only_due_armed_targets(
@@ -155,7 +163,8 @@ async def test_expiry_moves_only_due_armed_targets(
     expired = await repo.expire_due(at)
     assert [(t.id, t.status) for t in expired] == [(soon.id, SnipeStatus.EXPIRED)]
     assert await repo.expire_due(at) == []
-    assert await repo.mark_fired(soon.id) is None
+    with pytest.raises(StaleSnipeState):
+        await repo.mark_fired(soon.id)
     statuses = {t.id: t.status for t in await repo.list_for_user(user)}
     assert statuses == {
         soon.id: SnipeStatus.EXPIRED,

@@ -23,8 +23,8 @@ TABLES = {
     "Trade",
     "HoneypotCheck",
     "Session",
-    "SnipeTarget",  # 0002_snipe_targets (sniper_bot.storage.snipes)
-    "Withdrawal",  # 0003_withdrawals (sniper_bot.storage.withdrawals)
+    "SnipeTarget",  # 0002_snipe_targets (sniper_bot.storage.models.SnipeTargetRow)
+    "Withdrawal",  # 0003_withdrawals (sniper_bot.storage.models.WithdrawalRow)
 }
 
 

@@ -52,7 +52,7 @@ async def test_an_order_on_another_users_wallet_is_a_sentence_without_ids(
 async def test_the_snipe_of_another_user_is_a_sentence_without_ids(
     repos: Repositories, db: object
 ) -> None:
-    from sniper_bot.storage.snipes import SnipeTargetRepository
+    from sniper_bot.storage.repositories.snipes import SnipeTargetRepository
 
     alice, bob = await make_user(repos, 4105), await make_user(repos, 4106)
     bobs = await make_wallet(repos, bob)

@@ -28,7 +28,7 @@ from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.solana.pda import associated_token_address
 from sniper_bot.storage import Database, Repositories
-from sniper_bot.storage.withdrawals import WithdrawalRepository
+from sniper_bot.storage.repositories.withdrawals import WithdrawalRepository
 from sniper_bot.wallet.crypto import Keyring
 from sniper_bot.wallet.pin import PinLockedError, WrongPinError
 from sniper_bot.wallet.service import WalletNotFoundError, WalletService

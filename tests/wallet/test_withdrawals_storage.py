@@ -26,8 +26,8 @@ from sniper_bot.domain.withdrawal import (
     check_withdrawal_transition,
     parse_amount_request,
 )
-from sniper_bot.storage import Database, NotFound, Repositories
-from sniper_bot.storage.withdrawals import WithdrawalRepository
+from sniper_bot.storage import Database, NotFound, Repositories, StaleWithdrawalState
+from sniper_bot.storage.repositories.withdrawals import WithdrawalRepository
 
 from .conftest import TestClock, open_db
 
@@ -138,16 +138,23 @@ async def test_transitions_are_compare_and_set_and_carry_the_signed_bytes(
     signed = await repo.transition(
         rid, S.PENDING, S.SIGNED, signature="sig1", last_valid_block_height=321, signed_tx=b"\x01tx"
     )
-    assert signed is not None
     assert (signed.signature, signed.last_valid_block_height, signed.signed_tx) == (
         "sig1",
         321,
         b"\x01tx",
     )
-    assert await repo.transition(rid, S.PENDING, S.FAILED) is None  # lost the race
+    with pytest.raises(StaleWithdrawalState) as lost:  # lost the race
+        await repo.transition(rid, S.PENDING, S.FAILED)
+    assert (lost.value.withdrawal_id, lost.value.expected, lost.value.actual) == (
+        rid,
+        S.PENDING,
+        S.SIGNED,
+    )
+    assert (await repo.get_by_id(rid)) == signed  # the loser changed nothing
+    with pytest.raises(NotFound):
+        await repo.transition("no-such-withdrawal", S.PENDING, S.SIGNED)
     failure = WithdrawalFailure(WithdrawalErrorType.REJECTED, "frozen", {"custom": 17})
     failed = await repo.transition(rid, S.SIGNED, S.FAILED, error=failure, fee_lamports=5_000)
-    assert failed is not None
     assert failed.error == failure
     assert failed.fee_lamports == 5_000
     assert failed.is_final

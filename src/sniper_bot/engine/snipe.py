@@ -43,6 +43,7 @@ from sniper_bot.engine.ports import Buyer, LaunchFeed, RouteProbe, SnipeTargetSt
 from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.ports.risk import RiskChecker
+from sniper_bot.ports.stores import StaleSnipeState
 from sniper_bot.resilience.backoff import Backoff
 
 __all__ = [
@@ -198,11 +199,10 @@ class SnipeEngine:
             return []
         claimed: list[SnipeTarget] = []
         for target in armed:
-            won = await self._targets.mark_fired(target.id, now=self._clock())
-            if won is None:
+            try:
+                claimed.append(await self._targets.mark_fired(target.id, now=self._clock()))
+            except StaleSnipeState:
                 log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
-            else:
-                claimed.append(won)
         if not claimed:
             return []
         if event is not None:
@@ -236,7 +236,7 @@ class SnipeEngine:
             now = self._clock()
             for target in [t for t in pending if t.expires_at <= now]:
                 pending.remove(target)
-                failed = await self._targets.mark_failed(
+                failed = await self._mark_failed(
                     target.id, "no route to the pool before the snipe expired"
                 )
                 results.append(await self._report(SnipeResult(failed or target, None)))
@@ -266,7 +266,8 @@ class SnipeEngine:
             idempotency_key(target.id, attempt),
             kind=OrderKind.SNIPE,
         )
-        await self._targets.attach_order(target.id, order.id)
+        with contextlib.suppress(StaleSnipeState):  # no longer FIRED: the order still counts
+            await self._targets.attach_order(target.id, order.id)
         return order
 
     @staticmethod
@@ -280,7 +281,7 @@ class SnipeEngine:
     async def _settled(self, target: SnipeTarget, order: Order) -> SnipeResult:
         if order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
             reason = order.error.type.value if order.error else order.status.value.lower()
-            failed = await self._targets.mark_failed(target.id, reason, order.id)
+            failed = await self._mark_failed(target.id, reason, order.id)
             log.info("snipe_failed", target_id=target.id, order_id=order.id, reason=reason)
             return await self._report(SnipeResult(failed or target, order))
         log.info("snipe_fired", target_id=target.id, order_id=order.id, status=order.status.value)
@@ -301,8 +302,17 @@ class SnipeEngine:
             raise exc  # cancellation and friends propagate
         reason = exc.message if isinstance(exc, SniperBotError) else f"internal error: {exc!r}"
         log.warning("snipe_buy_raised", target_id=target.id, error=reason)
-        failed = await self._targets.mark_failed(target.id, reason)
+        failed = await self._mark_failed(target.id, reason)
         return await self._report(SnipeResult(failed or target, None))
+
+    async def _mark_failed(
+        self, target_id: int, reason: str, order_id: str | None = None
+    ) -> SnipeTarget | None:
+        """FIRED -> FAILED; None when another worker moved the target first."""
+        try:
+            return await self._targets.mark_failed(target_id, reason, order_id)
+        except StaleSnipeState:
+            return None
 
     async def _fire_if_routable(self, mint: str) -> None:
         if await self._probe.routable(mint):

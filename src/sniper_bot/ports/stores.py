@@ -3,11 +3,12 @@ that drive the state machines catch them without importing storage)."""
 
 from __future__ import annotations
 
+from sniper_bot.domain.launch import SnipeStatus
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.domain.withdrawal import WithdrawalStatus
 from sniper_bot.errors import SniperBotError
 
-__all__ = ["StaleOrderState", "StaleWithdrawalState"]
+__all__ = ["StaleOrderState", "StaleSnipeState", "StaleWithdrawalState"]
 
 
 class StaleOrderState(SniperBotError):
@@ -35,5 +36,19 @@ class StaleWithdrawalState(SniperBotError):
             user_message="This withdrawal was updated meanwhile; refresh to see its state.",
         )
         self.withdrawal_id = withdrawal_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StaleSnipeState(SniperBotError):
+    """Another worker moved the snipe target first (a replica fired it, or it expired or was
+    cancelled meanwhile): reload it and take its word."""
+
+    def __init__(self, target_id: int, expected: SnipeStatus, actual: SnipeStatus) -> None:
+        super().__init__(
+            f"snipe {target_id} is {actual}, not {expected}: another worker moved it",
+            user_message="This snipe was updated meanwhile; send /snipe to see its state.",
+        )
+        self.target_id = target_id
         self.expected = expected
         self.actual = actual

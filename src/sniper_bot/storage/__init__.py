@@ -10,8 +10,6 @@ repositories that return ``sniper_bot.domain.entities`` values.
 
 from __future__ import annotations
 
-from . import snipes as snipes  # registers "SnipeTarget" on Base.metadata (migrations)
-from . import withdrawals as withdrawals  # registers "Withdrawal" on Base.metadata
 from .database import Database
 from .errors import (
     DatabaseUnavailable,
@@ -19,6 +17,8 @@ from .errors import (
     InvalidSetting,
     NotFound,
     StaleOrderState,
+    StaleSnipeState,
+    StaleWithdrawalState,
     WalletBusy,
 )
 from .repositories import (
@@ -28,9 +28,12 @@ from .repositories import (
     Repositories,
     SessionRepository,
     SettingsRepository,
+    SnipeNotArmed,
+    SnipeTargetRepository,
     TradeRepository,
     UserRepository,
     WalletRepository,
+    WithdrawalRepository,
 )
 from .urls import DatabaseUrl, default_sqlite_url, parse_database_url
 
@@ -47,11 +50,16 @@ __all__ = [
     "Repositories",
     "SessionRepository",
     "SettingsRepository",
+    "SnipeNotArmed",
+    "SnipeTargetRepository",
     "StaleOrderState",
+    "StaleSnipeState",
+    "StaleWithdrawalState",
     "TradeRepository",
     "UserRepository",
     "WalletBusy",
     "WalletRepository",
+    "WithdrawalRepository",
     "default_sqlite_url",
     "parse_database_url",
 ]

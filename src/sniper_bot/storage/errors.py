@@ -1,13 +1,13 @@
 """Storage errors, sorted by what the caller must do (see ``sniper_bot.errors``).
 
-The compare-and-set losers (``StaleOrderState``, ``StaleWithdrawalState``) live in
-``sniper_bot.ports.stores`` so the services catch them without importing storage; storage raises
-them and re-exports them here."""
+The compare-and-set losers (``StaleOrderState``, ``StaleSnipeState``,
+``StaleWithdrawalState``) live in ``sniper_bot.ports.stores`` so the services catch them without
+importing storage; storage raises them and re-exports them here."""
 
 from __future__ import annotations
 
 from sniper_bot.errors import PermanentError, TemporaryError
-from sniper_bot.ports.stores import StaleOrderState, StaleWithdrawalState
+from sniper_bot.ports.stores import StaleOrderState, StaleSnipeState, StaleWithdrawalState
 
 __all__ = [
     "DatabaseUnavailable",
@@ -16,6 +16,7 @@ __all__ = [
     "InvalidSetting",
     "NotFound",
     "StaleOrderState",
+    "StaleSnipeState",
     "StaleWithdrawalState",
     "WalletBusy",
 ]

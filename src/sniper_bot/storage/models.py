@@ -32,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sniper_bot.domain.entities import OrderKind, PositionStatus
 from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.launch import SnipeStatus
 from sniper_bot.domain.orders import OrderSide, OrderStatus
+from sniper_bot.domain.withdrawal import WithdrawalStatus
 from sniper_bot.storage.types import BigIntPK, JSONType, UTCDateTime
 
 __all__ = [
@@ -40,11 +42,13 @@ __all__ = [
     "HoneypotCheckRow",
     "PositionRow",
     "SessionRow",
+    "SnipeTargetRow",
     "SniperOrderRow",
     "TradeRow",
     "UserRow",
     "UserSettingsRow",
     "WalletRow",
+    "WithdrawalRow",
 ]
 
 NAMING = {
@@ -306,3 +310,74 @@ class SessionRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime, index=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class SnipeTargetRow(Base):
+    __tablename__ = "SnipeTarget"
+    __table_args__ = (
+        Index("ix_SnipeTarget_tokenMint_status", "tokenMint", "status"),
+        Index("ix_SnipeTarget_userId_status", "userId", "status"),
+        Index("ix_SnipeTarget_status_expiresAt", "status", "expiresAt"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    amount_lamports: Mapped[int] = mapped_column("amountLamports", BigInteger)
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    status: Mapped[SnipeStatus] = mapped_column(_enum(SnipeStatus), server_default=text("'ARMED'"))
+    order_id: Mapped[str | None] = mapped_column(
+        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
+
+
+class WithdrawalRow(Base):
+    __tablename__ = "Withdrawal"
+    __table_args__ = (
+        UniqueConstraint("userId", "idempotencyKey", name="uq_withdrawal_user_idempotency"),
+        Index("ix_Withdrawal_userId_createdAt", "userId", "createdAt"),
+        Index("ix_Withdrawal_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    asset: Mapped[str] = mapped_column(String(44))
+    token_program: Mapped[str | None] = mapped_column("tokenProgram", String(44))
+    destination: Mapped[str] = mapped_column(String(44))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    decimals: Mapped[int] = mapped_column(Integer)
+    fee_lamports: Mapped[int] = mapped_column("feeLamports", BigInteger)
+    rent_lamports: Mapped[int] = mapped_column("rentLamports", BigInteger, server_default=text("0"))
+    status: Mapped[WithdrawalStatus] = mapped_column(
+        _enum(WithdrawalStatus), server_default=text("'PENDING'")
+    )
+    signature: Mapped[str | None] = mapped_column(String(88), unique=True)
+    last_valid_block_height: Mapped[int | None] = mapped_column("lastValidBlockHeight", BigInteger)
+    signed_tx: Mapped[bytes | None] = mapped_column("signedTx", LargeBinary)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    idempotency_key: Mapped[str] = mapped_column("idempotencyKey", String(128))
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+    # When the owner was told the final result; NULL until then (claimed before the send).
+    notified_at: Mapped[datetime | None] = mapped_column("notifiedAt", UTCDateTime)

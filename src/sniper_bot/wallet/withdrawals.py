@@ -58,6 +58,7 @@ from sniper_bot.domain.withdrawal import (
 )
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.ports.stores import StaleWithdrawalState
 from sniper_bot.solana.layouts.token import (
     ACCOUNT_LEN,
     mint_decimals,
@@ -123,7 +124,8 @@ class WithdrawalChain(Protocol):
 
 
 class WithdrawalStore(Protocol):
-    """``sniper_bot.storage.withdrawals.WithdrawalRepository`` satisfies it."""
+    """``sniper_bot.storage.repositories.withdrawals.WithdrawalRepository`` satisfies it;
+    ``transition`` raises ``StaleWithdrawalState`` when another worker moved the row first."""
 
     async def create(
         self,
@@ -157,7 +159,7 @@ class WithdrawalStore(Protocol):
         expected: WithdrawalStatus,
         new: WithdrawalStatus,
         **fields: object,
-    ) -> WithdrawalRecord | None: ...
+    ) -> WithdrawalRecord: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,15 +339,16 @@ class WithdrawalService:
             failure = WithdrawalFailure(WithdrawalErrorType.RPC_UNAVAILABLE, str(exc))
             return await self._fail(record, failure)
         signed = sign_withdrawal(signer, plan.preview, blockhash, last_valid)
-        moved = await self._repo.transition(
-            record.id,
-            WithdrawalStatus.PENDING,
-            WithdrawalStatus.SIGNED,
-            signature=str(signed.signature),
-            last_valid_block_height=signed.last_valid_block_height,
-            signed_tx=signed.wire,
-        )
-        if moved is None:  # recovery failed it meanwhile: these bytes are never sent
+        try:
+            moved = await self._repo.transition(
+                record.id,
+                WithdrawalStatus.PENDING,
+                WithdrawalStatus.SIGNED,
+                signature=str(signed.signature),
+                last_valid_block_height=signed.last_valid_block_height,
+                signed_tx=signed.wire,
+            )
+        except StaleWithdrawalState:  # recovery failed it meanwhile: these bytes are never sent
             return await self._reload(record)
         await self._hook("signed", moved)
         return await self._first_send(moved, signed.transaction)
@@ -703,8 +706,9 @@ class WithdrawalService:
     async def _move(
         self, record: WithdrawalRecord, new: WithdrawalStatus, **fields: object
     ) -> WithdrawalRecord:
-        moved = await self._repo.transition(record.id, record.status, new, **fields)
-        if moved is None:  # another worker moved it first: take its word
+        try:
+            moved = await self._repo.transition(record.id, record.status, new, **fields)
+        except StaleWithdrawalState:  # another worker moved it first: take its word
             return await self._reload(record)
         log.info(
             f"withdrawal_{new.value.lower()}", withdrawal_id=moved.id, signature=moved.signature

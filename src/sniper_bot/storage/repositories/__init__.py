@@ -12,8 +12,10 @@ from .orders import MUTABLE_ORDER_FIELDS, OrderRepository
 from .positions import PositionRepository, TradeRepository
 from .sessions import SessionRepository
 from .settings import SettingsRepository
+from .snipes import SnipeNotArmed, SnipeTargetRepository
 from .users import UserRepository
 from .wallets import WalletRepository
+from .withdrawals import WithdrawalRepository
 
 __all__ = [
     "MUTABLE_ORDER_FIELDS",
@@ -23,9 +25,12 @@ __all__ = [
     "Repositories",
     "SessionRepository",
     "SettingsRepository",
+    "SnipeNotArmed",
+    "SnipeTargetRepository",
     "TradeRepository",
     "UserRepository",
     "WalletRepository",
+    "WithdrawalRepository",
 ]
 
 
@@ -41,6 +46,8 @@ class Repositories:
     trades: TradeRepository
     honeypot_checks: HoneypotCheckRepository
     sessions: SessionRepository
+    snipes: SnipeTargetRepository
+    withdrawals: WithdrawalRepository
 
     @classmethod
     def build(cls, db: Database, clock: Clock = utcnow) -> Repositories:
@@ -53,4 +60,6 @@ class Repositories:
             trades=TradeRepository(db, clock),
             honeypot_checks=HoneypotCheckRepository(db, clock),
             sessions=SessionRepository(db, clock),
+            snipes=SnipeTargetRepository(db, clock),
+            withdrawals=WithdrawalRepository(db, clock),
         )

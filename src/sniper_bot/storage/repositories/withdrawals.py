@@ -1,9 +1,11 @@
-"""``"Withdrawal"``: SOL and token withdrawals as a persisted state machine, and their repository.
+"""``"Withdrawal"`` (``storage.models.WithdrawalRow``): SOL and token withdrawals as a persisted
+state machine.
 
 * ``create`` is idempotent on ``("userId", "idempotencyKey")`` (``INSERT ... ON CONFLICT DO
   NOTHING`` then read back): a double-tapped confirm button never makes two withdrawals.
 * ``transition`` is a compare-and-set (``UPDATE ... WHERE id = :id AND status = :expected
-  RETURNING``); the loser gets ``None`` and must reload.
+  RETURNING``); the loser gets ``sniper_bot.ports.stores.StaleWithdrawalState`` and must reload
+  (a missing row is ``NotFound``), as ``OrderRepository.transition`` does for orders.
 * User-facing reads are scoped by the user id; another user's withdrawal reads as missing.
 * ``claim_notification`` is the "tell the owner once" marker: a compare-and-set on
   ``"notifiedAt" IS NULL`` of a final row; ``release_notification`` undoes a claim whose message
@@ -16,22 +18,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Enum,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from sniper_bot.domain.withdrawal import (
     FINAL_WITHDRAWAL_STATES,
@@ -40,63 +28,17 @@ from sniper_bot.domain.withdrawal import (
     WithdrawalStatus,
     check_withdrawal_transition,
 )
-from sniper_bot.storage.models import Base, UserRow, WalletRow
+from sniper_bot.ports.stores import StaleWithdrawalState
+from sniper_bot.storage.errors import NotFound
+from sniper_bot.storage.models import UserRow, WalletRow, WithdrawalRow
 from sniper_bot.storage.repositories.base import Repository, insert_idempotent
-from sniper_bot.storage.types import JSONType, UTCDateTime
 
-__all__ = ["WithdrawalRepository", "WithdrawalRow", "to_withdrawal"]
+__all__ = ["WithdrawalRepository", "to_withdrawal"]
 
 _SETTABLE = frozenset(
     {"signature", "last_valid_block_height", "signed_tx", "error", "fee_lamports"}
 )
 _NON_FINAL = [s for s in WithdrawalStatus if s not in FINAL_WITHDRAWAL_STATES]
-
-
-class WithdrawalRow(Base):
-    __tablename__ = "Withdrawal"
-    __table_args__ = (
-        UniqueConstraint("userId", "idempotencyKey", name="uq_withdrawal_user_idempotency"),
-        Index("ix_Withdrawal_userId_createdAt", "userId", "createdAt"),
-        Index("ix_Withdrawal_status", "status"),
-    )
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
-    )
-    wallet_id: Mapped[int] = mapped_column(
-        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
-    )
-    asset: Mapped[str] = mapped_column(String(44))
-    token_program: Mapped[str | None] = mapped_column("tokenProgram", String(44))
-    destination: Mapped[str] = mapped_column(String(44))
-    amount: Mapped[int] = mapped_column(BigInteger)
-    decimals: Mapped[int] = mapped_column(Integer)
-    fee_lamports: Mapped[int] = mapped_column("feeLamports", BigInteger)
-    rent_lamports: Mapped[int] = mapped_column("rentLamports", BigInteger, server_default=text("0"))
-    status: Mapped[WithdrawalStatus] = mapped_column(
-        Enum(
-            WithdrawalStatus,
-            native_enum=False,
-            create_constraint=False,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-        ),
-        server_default=text("'PENDING'"),
-    )
-    signature: Mapped[str | None] = mapped_column(String(88), unique=True)
-    last_valid_block_height: Mapped[int | None] = mapped_column("lastValidBlockHeight", BigInteger)
-    signed_tx: Mapped[bytes | None] = mapped_column("signedTx", LargeBinary)
-    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    idempotency_key: Mapped[str] = mapped_column("idempotencyKey", String(128))
-    created_at: Mapped[datetime] = mapped_column(
-        "createdAt", UTCDateTime, server_default=func.now()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        "updatedAt", UTCDateTime, server_default=func.now()
-    )
-    # When the owner was told the final result; NULL until then (claimed before the send).
-    notified_at: Mapped[datetime | None] = mapped_column("notifiedAt", UTCDateTime)
 
 
 def to_withdrawal(row: WithdrawalRow) -> WithdrawalRecord:
@@ -281,10 +223,11 @@ class WithdrawalRepository(Repository):
         expected: WithdrawalStatus,
         new: WithdrawalStatus,
         **fields: Any,
-    ) -> WithdrawalRecord | None:
+    ) -> WithdrawalRecord:
         """``expected -> new`` in one conditional UPDATE, setting ``fields`` (signature,
-        last_valid_block_height, signed_tx, error, fee_lamports). ``None``: the row is no
-        longer ``expected`` (someone else moved it) or does not exist; reload and decide."""
+        last_valid_block_height, signed_tx, error, fee_lamports). ``StaleWithdrawalState``: the
+        row is no longer ``expected`` (someone else moved it): reload and take its word;
+        ``NotFound``: there is no such withdrawal."""
         check_withdrawal_transition(expected, new)
         unknown = set(fields) - _SETTABLE
         if unknown:
@@ -304,9 +247,16 @@ class WithdrawalRepository(Repository):
                         .returning(WithdrawalRow)
                     )
                 ).scalar_one_or_none()
-                return to_withdrawal(row) if row is not None else None
+                if row is not None:
+                    return to_withdrawal(row)
+                actual = await session.scalar(
+                    select(WithdrawalRow.status).where(WithdrawalRow.id == withdrawal_id)
+                )
         except IntegrityError as exc:
             raise ValueError(
                 f"withdrawal {withdrawal_id}: the update violates a constraint (a signature "
                 "belongs to one withdrawal only)"
             ) from exc
+        if actual is None:
+            raise NotFound(f"withdrawal {withdrawal_id} does not exist")
+        raise StaleWithdrawalState(withdrawal_id, expected, WithdrawalStatus(actual))

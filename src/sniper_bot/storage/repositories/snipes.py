@@ -1,9 +1,11 @@
-"""``"SnipeTarget"``: snipe orders waiting for their pool, and their repository.
+"""``"SnipeTarget"`` (``storage.models.SnipeTargetRow``): snipe orders waiting for their pool.
 
 Every state change is a compare-and-set (``UPDATE ... WHERE id = :id AND status = :expected
 RETURNING``), so two replicas that see the same pool never fire one target twice: exactly one
-``mark_fired`` wins, the other gets ``None``. User-facing reads and ``cancel`` are scoped by the
-user id; a target of another user is reported exactly like a missing one.
+``mark_fired`` wins, the other gets ``sniper_bot.ports.stores.StaleSnipeState`` (a missing target
+is ``NotFound``), as ``OrderRepository.transition`` does for orders. User-facing reads and
+``cancel`` are scoped by the user id; a target of another user is reported exactly like a missing
+one.
 """
 
 from __future__ import annotations
@@ -11,75 +13,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Enum,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, update
 
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.errors import PermanentError
+from sniper_bot.ports.stores import StaleSnipeState
 from sniper_bot.storage.errors import NO_SUCH_SNIPE_SENTENCE, NO_SUCH_WALLET_SENTENCE, NotFound
-from sniper_bot.storage.models import Base, WalletRow
+from sniper_bot.storage.models import SnipeTargetRow, WalletRow
 from sniper_bot.storage.repositories.base import Repository
-from sniper_bot.storage.types import BigIntPK, UTCDateTime
 
-__all__ = ["SnipeNotArmed", "SnipeTargetRepository", "SnipeTargetRow", "to_target"]
+__all__ = ["SnipeNotArmed", "SnipeTargetRepository", "to_target"]
 
 _MAX_ERROR_CHARS = 500
-
-
-def _varchar_enum(cls: type[Any]) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
-class SnipeTargetRow(Base):
-    __tablename__ = "SnipeTarget"
-    __table_args__ = (
-        Index("ix_SnipeTarget_tokenMint_status", "tokenMint", "status"),
-        Index("ix_SnipeTarget_userId_status", "userId", "status"),
-        Index("ix_SnipeTarget_status_expiresAt", "status", "expiresAt"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(
-        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
-    )
-    wallet_id: Mapped[int] = mapped_column(
-        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
-    )
-    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
-    amount_lamports: Mapped[int] = mapped_column("amountLamports", BigInteger)
-    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
-    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _varchar_enum(FeeLevel))
-    status: Mapped[SnipeStatus] = mapped_column(
-        _varchar_enum(SnipeStatus), server_default=text("'ARMED'")
-    )
-    order_id: Mapped[str | None] = mapped_column(
-        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
-    )
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        "createdAt", UTCDateTime, server_default=func.now()
-    )
-    expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
-    fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
 
 
 def to_target(row: SnipeTargetRow) -> SnipeTarget:
@@ -176,20 +122,22 @@ class SnipeTargetRepository(Repository):
 
     async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
         """ARMED -> CANCELLED; ``NotFound`` (missing or another user's), ``SnipeNotArmed``."""
-        moved = await self._cas(
-            target_id, SnipeStatus.ARMED, {"status": SnipeStatus.CANCELLED}, user_id=user_id
-        )
-        if moved is not None:
-            return moved
-        current = await self.get(user_id, target_id)
-        if current is None:
+        try:
+            return await self._cas(
+                target_id, SnipeStatus.ARMED, {"status": SnipeStatus.CANCELLED}, user_id=user_id
+            )
+        except NotFound:
             raise NotFound(
                 f"snipe {target_id} not found for user {user_id}",
                 user_message=NO_SUCH_SNIPE_SENTENCE,
                 snipe_id=target_id,
                 user_id=user_id,
-            )
-        raise SnipeNotArmed(current)
+            ) from None
+        except StaleSnipeState:
+            current = await self.get(user_id, target_id)
+            if current is None:  # pragma: no cover - deleted between the two reads
+                raise
+            raise SnipeNotArmed(current) from None
 
     # -- engine (internal: never call with user input) -------------------------------------------
 
@@ -226,21 +174,24 @@ class SnipeTargetRepository(Repository):
 
     async def mark_fired(
         self, target_id: int, order_id: str | None = None, now: datetime | None = None
-    ) -> SnipeTarget | None:
-        """ARMED -> FIRED (compare-and-set): the winner gets the target, everyone else ``None``."""
+    ) -> SnipeTarget:
+        """ARMED -> FIRED (compare-and-set): the winner gets the target, everyone else
+        ``StaleSnipeState``."""
         values: dict[str, Any] = {"status": SnipeStatus.FIRED, "fired_at": now or self._now()}
         if order_id is not None:
             values["order_id"] = order_id
         return await self._cas(target_id, SnipeStatus.ARMED, values)
 
-    async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget | None:
-        """Record the order a FIRED target produced (the latest one after a ``no_route`` retry)."""
+    async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget:
+        """Record the order a FIRED target produced (the latest one after a ``no_route`` retry);
+        ``StaleSnipeState`` when the target is no longer FIRED."""
         return await self._cas(target_id, SnipeStatus.FIRED, {"order_id": order_id})
 
     async def mark_failed(
         self, target_id: int, error: str, order_id: str | None = None
-    ) -> SnipeTarget | None:
-        """FIRED -> FAILED with a short reason (the order row keeps the classified error)."""
+    ) -> SnipeTarget:
+        """FIRED -> FAILED with a short reason (the order row keeps the classified error);
+        ``StaleSnipeState`` when the target is no longer FIRED."""
         values: dict[str, Any] = {"status": SnipeStatus.FAILED, "error": error[:_MAX_ERROR_CHARS]}
         if order_id is not None:
             values["order_id"] = order_id
@@ -279,17 +230,25 @@ class SnipeTargetRepository(Repository):
         values: dict[str, Any],
         *,
         user_id: int | None = None,
-    ) -> SnipeTarget | None:
-        conditions = [SnipeTargetRow.id == target_id, SnipeTargetRow.status == expected]
+    ) -> SnipeTarget:
+        """``expected -> values`` in one conditional UPDATE; ``NotFound`` when there is no such
+        target (of ``user_id``, when given), ``StaleSnipeState`` when it is no longer
+        ``expected``."""
+        scope = [SnipeTargetRow.id == target_id]
         if user_id is not None:
-            conditions.append(SnipeTargetRow.user_id == user_id)
+            scope.append(SnipeTargetRow.user_id == user_id)
         async with self._db.session() as session:
             row = (
                 await session.execute(
                     update(SnipeTargetRow)
-                    .where(*conditions)
+                    .where(*scope, SnipeTargetRow.status == expected)
                     .values(**values)
                     .returning(SnipeTargetRow)
                 )
             ).scalar_one_or_none()
-            return to_target(row) if row is not None else None
+            if row is not None:
+                return to_target(row)
+            actual = await session.scalar(select(SnipeTargetRow.status).where(*scope))
+        if actual is None:
+            raise NotFound(f"snipe {target_id} does not exist", snipe_id=target_id)
+        raise StaleSnipeState(target_id, expected, SnipeStatus(actual))
