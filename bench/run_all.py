@@ -20,6 +20,7 @@ ARGS: dict[str, list[str]] = {
     "bench_jito.py": [],
     "bench_rpc_pool.py": ["--n", "1000"],
     "bench_localnet_launches.py": [],
+    "bench_curve.py": ["--launches", "400"],
     "bench_safety.py": [],
     "bench_wallet.py": ["--n", "2000"],
 }
