@@ -3,8 +3,9 @@
 It starts localnet (RPC endpoints with fault profiles, the Jupiter-compatible market, the fake
 Telegram Bot API), points the ordinary settings at it (SQLite file, no Redis, an embedded demo
 secret), runs the ordinary app, and plays a scripted Telegram user against it: /start, a funded
-wallet, an honest token bought and sold, a honeypot blocked with its evidence, positions, and the
-ops endpoints. Nothing in the bot knows it is a demo: only the URLs differ.
+wallet, an honest token bought and sold, a honeypot blocked with its evidence, positions, snipes
+(a Raydium pool and a pump.fun coin bought on its curve, then sold), and the ops endpoints.
+Nothing in the bot knows it is a demo: only the URLs differ.
 """
 
 from __future__ import annotations
@@ -348,9 +349,65 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
     if "✅" not in sniped["text"]:
         raise DemoFailed(f"demo: the snipe did not confirm: {_plain(sniped['text'])}")
+    await _pumpfun(user, net, wallet, say=say)
     await _withdraw(user, net, say=say)
     await _take_profit(user, net, honest, say=say)
     await _show_ops(app, say=say)
+
+
+async def _pumpfun(
+    user: ScriptedUser, net: Any, wallet: Any, *, say: Callable[[str], None]
+) -> None:
+    """A snipe on a pump.fun coin that does not exist yet: created on the curve, it buys there.
+
+    localnet hosts the pump.fun program: the creator's create_v2 and dev buy are real transactions,
+    the bot sees the CreateEvent in the program's logs, quotes and trades on the bonding curve.
+    Then the user sells it all back into the curve from the token card.
+    """
+    from localnet.market.keys import derive_keypair
+
+    mint_kp = derive_keypair(net.market.seed, "pumpfun:MOON")
+    mint = mint_kp.pubkey()
+    await user.send(f"/snipe {mint} 0.05", expect="confirming the snipe", contains="ARMED")
+    creator = derive_keypair(net.market.seed, "pumpfun:creator")
+    net.cluster.airdrop(creator.pubkey(), 2_000_000_000)
+    after = user.last_id()
+    launch = net.launchpad.launch(
+        creator, name="Moon Coin", symbol="MOON", dev_buy_lamports=500_000_000, mint=mint_kp
+    )
+    say(
+        f"[dim]localnet: MOON {mint} created on the pump.fun curve (create_v2), "
+        f"the creator's dev buy of 0.5 SOL took {launch.dev_tokens / 1e6:,.0f} MOON[/]"
+    )
+    sniped = await user.wait_for(
+        lambda m: "Snipe settled" in m.get("text", ""), what="with the MOON snipe", after=after
+    )
+    say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
+    if "✅" not in sniped["text"]:
+        raise DemoFailed(f"demo: the pump.fun snipe did not confirm: {_plain(sniped['text'])}")
+    held = net.launchpad.token_balance(mint, wallet)
+    curve = net.launchpad.curve(mint)
+    say(
+        f"[dim]localnet: the wallet holds {held / 1e6:,.0f} MOON bought on the curve; the curve "
+        f"holds {curve['real_quote_reserves'] / 1e9:g} SOL and "
+        f"{curve['real_token_reserves'] / 1e6:,.0f} MOON left to sell[/]"
+    )
+    if held <= 0:
+        raise DemoFailed("demo: the pump.fun snipe left no MOON in the wallet")
+    card = await user.send(str(mint), expect="with the MOON card", contains="Risk:")
+    sold = await user.press(
+        card, "Sell 100", until=lambda t: "✅" in t or "❌" in t, expect="with the MOON sell"
+    )
+    if "✅" not in sold["text"]:
+        raise DemoFailed(f"demo: the MOON sell did not confirm: {_plain(sold['text'])}")
+    left = net.launchpad.token_balance(mint, wallet)
+    curve = net.launchpad.curve(mint)
+    say(
+        f"[dim]localnet: sold back into the curve; the wallet holds {left / 1e6:,.0f} MOON, the "
+        f"curve {curve['real_quote_reserves'] / 1e9:g} SOL[/]"
+    )
+    if left != 0:
+        raise DemoFailed(f"demo: the wallet still holds {left} MOON after selling 100 %")
 
 
 async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None]) -> None:
