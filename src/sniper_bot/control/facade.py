@@ -16,6 +16,22 @@ from typing import Any
 import structlog
 from solders.pubkey import Pubkey
 
+from sniper_bot.control.ports import (
+    ChainReader,
+    ExitPosition,
+    ExitVerdict,
+    OrderStore,
+    PositionStore,
+    RiskReports,
+    SettledSnipe,
+    Snipes,
+    TradeProgress,
+    Trading,
+    Users,
+    UserSettingsStore,
+    Wallets,
+    Withdrawals,
+)
 from sniper_bot.control.views import (
     ControlError,
     ExitView,
@@ -33,8 +49,9 @@ from sniper_bot.control.views import (
     WithdrawalView,
     WithdrawPreviewView,
 )
-from sniper_bot.domain.entities import Order, User
+from sniper_bot.domain.entities import Order, Position, User
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
+from sniper_bot.domain.launch import SnipeTarget
 from sniper_bot.domain.money import (
     LAMPORTS_PER_SOL,
     MAX_INT64,
@@ -42,11 +59,15 @@ from sniper_bot.domain.money import (
     MAX_SOL_LAMPORTS,
     WSOL_MINT,
 )
+from sniper_bot.domain.quotes import Quote
 from sniper_bot.domain.risk import RiskReport
+from sniper_bot.domain.withdrawal import WithdrawalRecord
 from sniper_bot.errors import SniperBotError
+from sniper_bot.ports.venue import Quoter
 from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals
 from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.storage.errors import DatabaseUnavailable
+from sniper_bot.wallet.service import WalletView as ServiceWallet
 
 __all__ = ["Control", "ControlDeps", "OrderProgress", "WithdrawPinRetry"]
 
@@ -116,25 +137,25 @@ def _parse_mint(text: str) -> Pubkey:
 class ControlDeps:
     """Everything the facade uses; built by the composition root."""
 
-    users: Any  # storage UserRepository
-    settings: Any  # storage SettingsRepository
-    orders: Any  # storage OrderRepository
-    positions: Any  # storage PositionRepository
-    wallets: Any  # wallet.service.WalletService
-    trading: Any  # trading.service.TradingService
-    rpc: Any  # chain.rpc.SolanaRpc
-    venue: Any  # trading venue (Jupiter)
-    risk: Any  # safety.service.RiskService
-    withdrawals: Any | None = None  # wallet withdrawals (PIN, preview, crash-safe send)
+    users: Users  # storage UserRepository
+    settings: UserSettingsStore  # storage SettingsRepository
+    orders: OrderStore  # storage OrderRepository
+    positions: PositionStore  # storage PositionRepository
+    wallets: Wallets  # wallet.service.WalletService
+    trading: Trading  # trading.service.TradingService
+    rpc: ChainReader  # chain.rpc.SolanaRpc
+    venue: Quoter  # the venue router (pump.fun curve, PumpSwap, Jupiter)
+    risk: RiskReports  # safety.service.RiskService
+    withdrawals: Withdrawals | None = None  # wallet withdrawals (PIN, preview, crash-safe send)
     risk_threshold: int = 70
 
 
 class Control:
     def __init__(self, deps: ControlDeps) -> None:
         self._d = deps
-        self._snipes: Any = None
+        self._snipes: Snipes | None = None
 
-    def attach_snipes(self, engine: Any) -> None:
+    def attach_snipes(self, engine: Snipes) -> None:
         """The snipe engine (built after the facade because it shares the trading service)."""
         self._snipes = engine
 
@@ -303,7 +324,7 @@ class Control:
 
     async def _quote_or_none(
         self, input_mint: str, output_mint: str, amount: int, slippage_bps: int
-    ) -> Any:
+    ) -> Quote | None:
         try:
             return await self._d.venue.quote(input_mint, output_mint, amount, slippage_bps)
         except SniperBotError as exc:
@@ -460,7 +481,7 @@ class Control:
         except Exception as exc:  # the outbox may then push it once more: logged, not fatal
             log.warning("order_told_mark_failed", order_id=order.id, error=type(exc).__name__)
 
-    def _progress(self, progress: OrderProgress | None) -> Any:
+    def _progress(self, progress: OrderProgress | None) -> TradeProgress | None:
         """The executor's progress events as (view, sentence) for the frontend."""
         if progress is None:
             return None
@@ -490,7 +511,7 @@ class Control:
         settings = await self._d.settings.get(user.id)
         positions = await self._d.positions.list_open(user.id)
 
-        async def view(p: Any) -> PositionView:
+        async def view(p: Position) -> PositionView:
             decimals = await self._decimals(p.token_mint)
             value = None
             if p.token_amount > 0:
@@ -575,7 +596,7 @@ class Control:
         return _snipe_view(await self._snipes.cancel(user.id, snipe_id))
 
     async def exit_outcome(
-        self, user_id: int, position: Any, decision: Any, order: Any
+        self, user_id: int, position: ExitPosition, decision: ExitVerdict, order: Order | None
     ) -> tuple[int, ExitView] | None:
         """For the notifier: whose position an automatic exit sold (Telegram id), and how."""
         user = await self._d.users.get(user_id)
@@ -590,7 +611,9 @@ class Control:
         )
         return user.telegram_id, view
 
-    async def snipe_outcome(self, result: Any) -> tuple[int, SnipeView, OrderView | None] | None:
+    async def snipe_outcome(
+        self, result: SettledSnipe
+    ) -> tuple[int, SnipeView, OrderView | None] | None:
         """For the notifier: whose snipe settled (Telegram id), and how."""
         user = await self._d.users.get(result.target.user_id)
         if user is None:
@@ -650,7 +673,9 @@ class Control:
         if self._d.withdrawals is not None:
             await self._d.withdrawals.shown(ident.telegram_id, view.id, final=view.is_final)
 
-    async def withdrawal_outcome(self, record: Any) -> tuple[int, WithdrawalView] | None:
+    async def withdrawal_outcome(
+        self, record: WithdrawalRecord
+    ) -> tuple[int, WithdrawalView] | None:
         """For the notifier: whose withdrawal ended (Telegram id), and how."""
         user = await self._d.users.get(record.user_id)
         if user is None:
@@ -670,7 +695,7 @@ class WithdrawPinRetry(ControlError):
         self.attempts_left = attempts_left
 
 
-def _withdrawal_view(record: Any) -> WithdrawalView:
+def _withdrawal_view(record: WithdrawalRecord) -> WithdrawalView:
     return WithdrawalView(
         id=record.id,
         status=record.status.value,
@@ -684,7 +709,7 @@ def _withdrawal_view(record: Any) -> WithdrawalView:
     )
 
 
-def _snipe_view(target: Any) -> SnipeView:
+def _snipe_view(target: SnipeTarget) -> SnipeView:
     return SnipeView(
         id=target.id,
         token_mint=target.token_mint,
@@ -697,7 +722,7 @@ def _snipe_view(target: Any) -> SnipeView:
     )
 
 
-def _wallet_view(wallet: Any, sol: int | None) -> WalletView:
+def _wallet_view(wallet: ServiceWallet, sol: int | None) -> WalletView:
     return WalletView(
         id=wallet.id,
         public_key=wallet.public_key,
