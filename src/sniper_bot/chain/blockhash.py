@@ -112,6 +112,16 @@ class BlockhashCache:
             return None
         return self._value
 
+    def forget(self, blockhash: Hash) -> bool:
+        """The chain answered BlockhashNotFound for ``blockhash``: never hand it out again.
+
+        The estimate errs high, but a node that catches up in a burst (or a stalled event loop)
+        can still outrun it; the next ``get`` then refreshes. True when the cached hash was it."""
+        if self._value is None or self._value[0] != blockhash:
+            return False
+        self._value = None
+        return True
+
     # ------------------------------------------------------------------------------ reading
     async def get(self) -> tuple[Hash, int]:
         """(blockhash, lastValidBlockHeight): from memory when valid, else one shared refresh."""

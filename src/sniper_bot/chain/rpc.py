@@ -63,6 +63,10 @@ class SolanaRpc:
         """(blockhash, lastValidBlockHeight) from memory when fresh: no round trip when hot."""
         return await self.blockhash_cache.get()
 
+    def blockhash_rejected(self, blockhash: Hash) -> None:
+        """A simulation said ``blockhash`` is unknown: the cache must not hand it out again."""
+        self.blockhash_cache.forget(blockhash)
+
     # ------------------------------------------------------------------------------ reads
     async def get_slot(self, commitment: Commitment = "confirmed") -> int:
         return await self.pool.request("getSlot", [{"commitment": commitment}], parse=mapping.slot)

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
+from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
@@ -180,6 +181,7 @@ class SwapExecutor:
         if account.key is None:
             raise ValueError("the wallet is locked: unlock it before executing a new order")
         rerouted = False
+        stale: _StaleBlockhash | None = None
         for _ in range(_MAX_REBUILDS):
             if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
                 order = await self._writer.move(order, OrderStatus.PENDING)
@@ -191,6 +193,13 @@ class SwapExecutor:
                     return await self._writer.fail(current, exc.error)
                 log.info("order_rerouted", order_id=order.id, reason=exc.error.message)
                 rerouted, order = True, current
+            except _StaleBlockhash as exc:  # simulated only: the chain forgot the hash; rebuild
+                log.info("simulation_blockhash_unknown", order_id=order.id, blockhash=exc.hash)
+                self._rpc.blockhash_rejected(exc.blockhash)
+                stale = exc
+                order = await self._writer.reload(order)
+                if order.status not in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                    return order
             except SignedSwapStale:  # the outage outlived the signed swap's blockhash: rebuild
                 log.info("signed_swap_went_stale", order_id=order.id)
                 order = await self._writer.reload(order)
@@ -203,6 +212,11 @@ class SwapExecutor:
                 if current.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
                     return await self._writer.fail(current, classify_exception(exc))
                 raise
+        if stale is not None:  # every rebuild met a hash the chain had already forgotten
+            current = await self._writer.reload(order)
+            if current.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
+                return await self._writer.fail(current, stale.error)
+            return current
         raise StoreUnavailable(order, "store a signed swap before its blockhash expires")
 
     async def _prepare(self, order: Order, account: TradeAccount, key: WalletKey) -> Order:
@@ -280,6 +294,8 @@ class SwapExecutor:
             )
             if error.details.get("reroute"):  # simulated only: a fresh quote is safe
                 raise _Reroute(error)
+            if error.type is OrderErrorType.BLOCKHASH_EXPIRED:  # nothing sent: build anew
+                raise _StaleBlockhash(verified.tx.message.recent_blockhash, error)
             return await self._writer.fail(order, error)
         order = await self._writer.store_signed(
             order,
@@ -308,6 +324,16 @@ class SwapExecutor:
         return priority_fee_lamports(
             FeeLevel.AUTO, max_lamports=cap, recent_micro_lamports_per_cu=[f for _, f in recent]
         )
+
+
+class _StaleBlockhash(Exception):
+    """The simulation says the chain no longer knows the blockhash the swap was built on."""
+
+    def __init__(self, blockhash: Hash, error: OrderError) -> None:
+        super().__init__(f"blockhash {blockhash} not found")
+        self.blockhash = blockhash
+        self.hash = str(blockhash)
+        self.error = error
 
 
 class _Reroute(Exception):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from solders.account import Account
+from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
@@ -48,6 +49,7 @@ class ChainPort(Protocol):
     async def get_recent_prioritization_fees(
         self, accounts: Sequence[Pubkey]
     ) -> list[tuple[int, int]]: ...
+    def blockhash_rejected(self, blockhash: Hash) -> None: ...
 
 
 class OrderStore(Protocol):

@@ -11,6 +11,7 @@ import pytest
 from solders.keypair import Keypair
 from solders.message import to_bytes_versioned
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.token.state import TokenAccount
 from solders.transaction import VersionedTransaction
 
@@ -248,3 +249,41 @@ async def test_compute_units_measured_fit_the_limits_we_set(env: Env) -> None:
     # the limits keep headroom for the program's branches localnet does not take, no more
     assert used["buy"] <= BUY_COMPUTE_UNITS <= 3 * used["buy"]
     assert used["sell"] <= SELL_COMPUTE_UNITS <= 3 * used["sell"]
+
+
+def wallet_history(env: Env) -> list[Any]:
+    """Transactions that loaded the test wallet, newest first."""
+    cluster = env.net.cluster
+    return cluster.history.signatures_for_address(
+        env.key.pubkey, max_slot=cluster.slot + 1, limit=100
+    )
+
+
+async def test_a_cached_blockhash_the_chain_already_forgot_is_rebuilt_not_failed(env: Env) -> None:
+    """A node that catches up in a burst (localnet after a stalled event loop, a lagging RPC)
+    can outrun the cache's height estimate: the cache still trusts a hash the chain has expired.
+    The swap is built locally on that hash, so the simulation answers BlockhashNotFound; nothing
+    was sent, so the executor drops the hash and rebuilds instead of failing the order."""
+    mint = launch(env)
+    trading = service(env, router(env))
+    cache = env.rpc.blockhash_cache
+    old_hash, _ = await cache.refresh()
+    env.net.cluster.advance_slots(200)  # past the 150-block window: the chain forgets old_hash
+    height = await env.rpc.get_block_height()
+    # the cache's misjudgment, as the burst leaves it: the forgotten hash, believed valid
+    cache._value = (old_hash, height + 1_000)
+    assert await env.rpc.recent_blockhash() == (old_hash, height + 1_000)
+
+    before = [o.signature for o in wallet_history(env)]
+    bought = await buy(trading, env, mint, SOL // 10, "stale-hash-buy")
+
+    assert bought.status is OrderStatus.CONFIRMED, bought.error
+    assert tokens(env, mint) == bought.out_amount > 0
+    assert bought.signature is not None
+    landed = env.net.cluster.history.get(Signature.from_string(bought.signature))
+    assert landed is not None
+    assert landed.ok
+    # the wallet's only new transaction is the landed buy: the stale build never reached the chain
+    assert [o.signature for o in wallet_history(env)] == [landed.signature, *before]
+    cached = cache.peek()
+    assert cached is None or cached[0] != old_hash
