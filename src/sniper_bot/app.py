@@ -346,11 +346,13 @@ class App:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_S)
+                if stop.is_set():
+                    break  # a stop starts no database work (the database may be what is away)
                 self.signers.purge_expired()
                 try:
                     await self.repos.sessions.purge_expired(datetime.now(UTC))
-                except Exception:  # a database hiccup must not stop the bot; next round retries
-                    log.warning("session_purge_failed", exc_info=True)
+                except Exception as exc:  # a database hiccup must not stop the bot; next round
+                    log.warning("session_purge_failed", error=type(exc).__name__)
         finally:
             self.signers.clear()
 

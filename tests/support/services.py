@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 
 import asyncpg
 import pytest
@@ -258,6 +259,25 @@ class PostgresServer:
     def stop(self, mode: str = "fast") -> None:
         """``fast``: disconnect clients, shut down; ``immediate``: like a crash (no checkpoint)."""
         self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the server and its backends, SIGCONT afterwards: connections stay open but
+        nothing answers (a frozen host, or a network that drops packets), unlike ``stop``."""
+        with open(os.path.join(self.data, "postmaster.pid")) as handle:
+            postmaster = int(handle.readline())
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        frozen = [postmaster, *map(int, children)]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in frozen:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
     async def create_database(self, name: str = "sniper") -> str:
         admin = await asyncpg.connect(

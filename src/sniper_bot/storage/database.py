@@ -12,6 +12,7 @@ import errno
 import os
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,8 @@ __all__ = ["Database"]
 log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
+# How long ``dispose`` waits for the server to answer the pool's goodbyes before aborting them.
+CLOSE_TIMEOUT_S = 2.0
 _AUTH_SQLSTATES = {"28P01": "the password is wrong", "28000": "the role may not log in"}
 _MISSING_DB_SQLSTATE = "3D000"
 
@@ -101,6 +104,10 @@ class Database:
         self._retry_delays_s = retry_delays_s
         self._sleep = sleep
         self.engine = self._make_engine(foreign_keys=True, pooled=True, max_overflow=max_overflow)
+        # the driver's connections, so ``dispose`` can drop them when the server does not answer
+        self._drivers: weakref.WeakSet[Any] = weakref.WeakSet()
+        if self.is_postgres:
+            event.listen(self.engine.sync_engine, "connect", self._track_driver)
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_TrackedSession
         )
@@ -287,8 +294,28 @@ class Database:
             await conn.execute(text("SELECT 1"))
         return time.perf_counter() - started
 
-    async def dispose(self) -> None:
-        await self.engine.dispose()
+    def _track_driver(self, dbapi_connection: Any, _record: Any) -> None:
+        self._drivers.add(dbapi_connection.driver_connection)
+
+    async def dispose(self, *, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Close the pool, saying goodbye to the server on each connection.
+
+        The goodbye waits for the server's answer, without end when the server is hung or the
+        network drops packets: after ``timeout_s`` the connections are aborted instead (the
+        server ends their sessions when it notices), so a stop never waits on the database.
+        """
+        closing = asyncio.ensure_future(self.engine.dispose())
+        try:
+            done, _ = await asyncio.wait({closing}, timeout=timeout_s)
+            if not done:
+                log.warning("database_close_timed_out", target=self._target(), timeout_s=timeout_s)
+                for driver in list(self._drivers):
+                    driver.terminate()  # drops the socket: the goodbye waiting on it ends too
+                await asyncio.wait({closing}, timeout=timeout_s)
+        finally:
+            if not closing.done():
+                closing.cancel()
+            await asyncio.gather(closing, return_exceptions=True)
 
     # -- migrations ------------------------------------------------------------------------------
 
