@@ -6,8 +6,10 @@ import base64
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import base58
+import pytest
 import structlog
 from solders.keypair import Keypair
 
@@ -15,6 +17,21 @@ from sniper_bot.observability.logging import REDACTED, configure_logging, redact
 
 BOT_TOKEN = "7012345678:AAH3kq9Zx_vB2nLr8TtYwQe5UoPa1SdFgHj"
 MASTER = "9b1e4c7a2f5d8e0b3a6c9f2e5d8b1a4c7f0e3d6b9a2c5f8e"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Each test configures the real pipeline into a buffer; afterwards the defaults come back,
+    so the rest of the session does not render DEBUG JSON into a dead buffer (it made a later
+    e2e module a third slower)."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
 
 
 def _capture() -> io.StringIO:
