@@ -17,6 +17,14 @@ from typing import Final
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from sniper_bot.solana.programs import (
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+    PUMP_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+)
+
 __all__ = [
     "ASSOCIATED_TOKEN_PROGRAM_ID",
     "BONDING_CURVE_SIZE",
@@ -62,14 +70,9 @@ __all__ = [
     "user_volume_accumulator_address",
 ]
 
-PUMP_PROGRAM_ID: Final = Pubkey.from_string("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")
+# The pump.fun program and the standard programs are solana.programs' (re-exported here);
+# the fee program is pump.fun's own.
 PUMP_FEE_PROGRAM_ID: Final = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
-SYSTEM_PROGRAM_ID: Final = Pubkey.from_string("11111111111111111111111111111111")
-TOKEN_PROGRAM_ID: Final = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID: Final = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-ASSOCIATED_TOKEN_PROGRAM_ID: Final = Pubkey.from_string(
-    "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
-)
 WSOL_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
 WSOL_2022_MINT: Final = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
 # pump_fees::state::STABLE_QUOTE_MINTS (mainnet USDC): they pay `stable_fee_tiers`.

@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 PUMP_AMM_PROGRAM_ID: Final = Pubkey.from_string("pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA")
-PUMP_PROGRAM_ID: Final = Pubkey.from_string("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")
+PUMP_PROGRAM_ID: Final = ids.PUMP_PROGRAM_ID  # solana.programs owns it
 PUMP_FEE_PROGRAM_ID: Final = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
 NATIVE_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
 NATIVE_MINT_2022: Final = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
