@@ -6,13 +6,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import ColumnElement, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sniper_bot.storage.database import Database
 
-__all__ = ["Clock", "Repository", "by_column", "insert_for", "utcnow"]
+__all__ = ["Clock", "Repository", "by_column", "compare_and_set", "insert_for", "utcnow"]
 
 Clock = Callable[[], datetime]
 
@@ -25,6 +26,42 @@ def by_column(model: Any, values: Mapping[str, Any]) -> dict[Any, Any]:
     """Attribute-name keys to Column keys (``ON CONFLICT DO UPDATE SET`` wants column names)."""
     mapper = inspect(model)
     return {mapper.attrs[name].columns[0]: value for name, value in values.items()}
+
+
+async def compare_and_set(
+    db: Database,
+    table: Any,
+    scope: list[ColumnElement[bool]],
+    expected: Any,
+    values: Mapping[str, Any],
+    *,
+    missing: Callable[[], Exception],
+    stale: Callable[[Any], Exception],
+    conflict: str | None = None,
+) -> Any:
+    """The one compare-and-set of every stateful table: ``UPDATE ... WHERE <scope> AND status =
+    expected RETURNING *`` in one statement. No row in ``scope``: ``missing()``; a row in another
+    status: ``stale(actual status)``; a constraint violated (``conflict`` given): ValueError."""
+    try:
+        async with db.session() as session:
+            row = (
+                await session.execute(
+                    update(table)
+                    .where(*scope, table.status == expected)
+                    .values(**values)
+                    .returning(table)
+                )
+            ).scalar_one_or_none()
+            if row is not None:
+                return row
+            actual = await session.scalar(select(table.status).where(*scope))
+    except IntegrityError as exc:
+        if conflict is None:
+            raise
+        raise ValueError(conflict) from exc
+    if actual is None:
+        raise missing()
+    raise stale(actual)
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:

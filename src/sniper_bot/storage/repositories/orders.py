@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel
@@ -34,7 +33,7 @@ from sniper_bot.domain.orders import (
 from sniper_bot.storage.errors import NotFound, StaleOrderState
 from sniper_bot.storage.models import SniperOrderRow, WalletRow
 
-from .base import Repository, insert_idempotent
+from .base import Repository, compare_and_set, insert_idempotent
 
 __all__ = ["MUTABLE_ORDER_FIELDS", "OrderRepository"]
 
@@ -203,29 +202,14 @@ class OrderRepository(Repository):
 
     async def _cas(self, order_id: str, expected: OrderStatus, values: dict[str, Any]) -> Order:
         values["updated_at"] = self._now()
-        try:
-            async with self._db.session() as session:
-                row = (
-                    await session.execute(
-                        update(SniperOrderRow)
-                        .where(SniperOrderRow.id == order_id, SniperOrderRow.status == expected)
-                        .values(**values)
-                        .returning(SniperOrderRow)
-                    )
-                ).scalar_one_or_none()
-                if row is not None:
-                    return to_order(row)
-                actual = await session.scalar(
-                    select(SniperOrderRow.status).where(SniperOrderRow.id == order_id)
-                )
-        except IntegrityError as exc:
-            raise ValueError(
-                f"order {order_id}: the update violates a constraint (a signature can belong "
-                "to one order only)"
-            ) from exc
-        if actual is None:
-            raise NotFound(f"order {order_id} does not exist")
-        raise StaleOrderState(order_id, expected, OrderStatus(actual))
+        row = await compare_and_set(
+            self._db, SniperOrderRow, [SniperOrderRow.id == order_id], expected, values,
+            missing=lambda: NotFound(f"order {order_id} does not exist"),
+            stale=lambda actual: StaleOrderState(order_id, expected, OrderStatus(actual)),
+            conflict=f"order {order_id}: the update violates a constraint (a signature can "
+            "belong to one order only)",
+        )  # fmt: skip
+        return to_order(row)
 
     # -- worker leases ---------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from sniper_bot.errors import PermanentError
 from sniper_bot.ports.stores import StaleSnipeState
 from sniper_bot.storage.errors import NO_SUCH_SNIPE_SENTENCE, NO_SUCH_WALLET_SENTENCE, NotFound
 from sniper_bot.storage.models import SnipeTargetRow, WalletRow
-from sniper_bot.storage.repositories.base import Repository
+from sniper_bot.storage.repositories.base import Repository, compare_and_set
 
 __all__ = ["SnipeNotArmed", "SnipeTargetRepository", "to_target"]
 
@@ -237,18 +237,9 @@ class SnipeTargetRepository(Repository):
         scope = [SnipeTargetRow.id == target_id]
         if user_id is not None:
             scope.append(SnipeTargetRow.user_id == user_id)
-        async with self._db.session() as session:
-            row = (
-                await session.execute(
-                    update(SnipeTargetRow)
-                    .where(*scope, SnipeTargetRow.status == expected)
-                    .values(**values)
-                    .returning(SnipeTargetRow)
-                )
-            ).scalar_one_or_none()
-            if row is not None:
-                return to_target(row)
-            actual = await session.scalar(select(SnipeTargetRow.status).where(*scope))
-        if actual is None:
-            raise NotFound(f"snipe {target_id} does not exist", snipe_id=target_id)
-        raise StaleSnipeState(target_id, expected, SnipeStatus(actual))
+        row = await compare_and_set(
+            self._db, SnipeTargetRow, scope, expected, values,
+            missing=lambda: NotFound(f"snipe {target_id} does not exist", snipe_id=target_id),
+            stale=lambda actual: StaleSnipeState(target_id, expected, SnipeStatus(actual)),
+        )  # fmt: skip
+        return to_target(row)

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.withdrawal import (
     FINAL_WITHDRAWAL_STATES,
@@ -31,7 +30,7 @@ from sniper_bot.domain.withdrawal import (
 from sniper_bot.ports.stores import StaleWithdrawalState
 from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import UserRow, WalletRow, WithdrawalRow
-from sniper_bot.storage.repositories.base import Repository, insert_idempotent
+from sniper_bot.storage.repositories.base import Repository, compare_and_set, insert_idempotent
 
 __all__ = ["WithdrawalRepository", "to_withdrawal"]
 
@@ -237,26 +236,13 @@ class WithdrawalRepository(Repository):
             values["error"] = values["error"].to_json()
         values["status"] = new
         values["updated_at"] = self._now()
-        try:
-            async with self._db.session() as session:
-                row = (
-                    await session.execute(
-                        update(WithdrawalRow)
-                        .where(WithdrawalRow.id == withdrawal_id, WithdrawalRow.status == expected)
-                        .values(**values)
-                        .returning(WithdrawalRow)
-                    )
-                ).scalar_one_or_none()
-                if row is not None:
-                    return to_withdrawal(row)
-                actual = await session.scalar(
-                    select(WithdrawalRow.status).where(WithdrawalRow.id == withdrawal_id)
-                )
-        except IntegrityError as exc:
-            raise ValueError(
-                f"withdrawal {withdrawal_id}: the update violates a constraint (a signature "
-                "belongs to one withdrawal only)"
-            ) from exc
-        if actual is None:
-            raise NotFound(f"withdrawal {withdrawal_id} does not exist")
-        raise StaleWithdrawalState(withdrawal_id, expected, WithdrawalStatus(actual))
+        row = await compare_and_set(
+            self._db, WithdrawalRow, [WithdrawalRow.id == withdrawal_id], expected, values,
+            missing=lambda: NotFound(f"withdrawal {withdrawal_id} does not exist"),
+            stale=lambda actual: StaleWithdrawalState(
+                withdrawal_id, expected, WithdrawalStatus(actual)
+            ),
+            conflict=f"withdrawal {withdrawal_id}: the update violates a constraint (a "
+            "signature belongs to one withdrawal only)",
+        )  # fmt: skip
+        return to_withdrawal(row)
