@@ -158,6 +158,15 @@ class UserSettingsRow(Base):
     stop_loss_pct: Mapped[int | None] = mapped_column("stopLossPct", Integer)
     trailing_stop_pct: Mapped[int | None] = mapped_column("trailingStopPct", Integer)
     max_hold_minutes: Mapped[int | None] = mapped_column("maxHoldMinutes", Integer)
+    # how orders are sent and routed (0008_trade_settings)
+    mev_protection: Mapped[bool] = mapped_column(
+        "mevProtection", Boolean, server_default=text("false")
+    )
+    jito_tip_lamports: Mapped[int | None] = mapped_column("jitoTipLamports", BigInteger)
+    tip_percentile: Mapped[int | None] = mapped_column("tipPercentile", Integer)
+    force_jupiter: Mapped[bool] = mapped_column(
+        "forceJupiter", Boolean, server_default=text("false")
+    )
 
 
 class SniperOrderRow(Base):
