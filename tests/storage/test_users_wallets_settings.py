@@ -170,6 +170,38 @@ async def test_settings_default_until_changed_then_persist(repos: Repositories) 
     assert (again.slippage_bps, again.confirm_trades) == (300, False)
 
 
+async def test_trade_settings_default_off_then_persist_and_go_back_to_auto(
+    repos: Repositories,
+) -> None:
+    user = await make_user(repos)
+    defaults = await repos.settings.get(user.id)
+    assert (defaults.mev_protection, defaults.force_jupiter) == (False, False)
+    assert (defaults.jito_tip_lamports, defaults.tip_percentile) == (None, None)
+    assert defaults.effective_tip_percentile == 75
+    await repos.settings.update(user.id, slippage_bps=250)  # a row without the new fields set
+    saved = await repos.settings.get(user.id)
+    assert (saved.mev_protection, saved.force_jupiter, saved.jito_tip_lamports) == (
+        False,
+        False,
+        None,
+    )
+    updated = await repos.settings.update(
+        user.id,
+        mev_protection=True,
+        force_jupiter=True,
+        jito_tip_lamports=1_000_000_000,
+        tip_percentile=99,
+    )
+    assert updated == await repos.settings.get(user.id)
+    read = await repos.settings.get(user.id)
+    assert (read.mev_protection, read.force_jupiter) == (True, True)
+    assert (read.jito_tip_lamports, read.tip_percentile, read.slippage_bps) == (10**9, 99, 250)
+    back = await repos.settings.update(user.id, jito_tip_lamports=None, force_jupiter=False)
+    assert back == await repos.settings.get(user.id)
+    assert (back.jito_tip_lamports, back.tip_percentile, back.force_jupiter) == (None, 99, False)
+    assert back.mev_protection is True
+
+
 INVALID_CHANGES: list[dict[str, object]] = [
     {"slippage_bps": 0},
     {"slippage_bps": 5001},
@@ -182,6 +214,18 @@ INVALID_CHANGES: list[dict[str, object]] = [
     {"buy_presets_lamports": list(range(1, 9))},
     {"max_priority_fee_lamports": -1},
     {"confirm_trades": "yes"},
+    {"mev_protection": 1},
+    {"force_jupiter": "true"},
+    {"jito_tip_lamports": 0},
+    {"jito_tip_lamports": 999},
+    {"jito_tip_lamports": -5_000},
+    {"jito_tip_lamports": 1_000_000_001},
+    {"jito_tip_lamports": 0.001},
+    {"jito_tip_lamports": True},
+    {"tip_percentile": 90},
+    {"tip_percentile": 0},
+    {"tip_percentile": True},
+    {"tip_percentile": "95"},
     {"updated_at": None},
     {"colour": "blue"},
 ]

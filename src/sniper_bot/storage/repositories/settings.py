@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from sniper_bot.domain.entities import UserSettings
+from sniper_bot.domain.entities import MIN_JITO_TIP_LAMPORTS, TIP_PERCENTILES, UserSettings
 from sniper_bot.domain.exits import LIMITS as EXIT_LIMITS
 from sniper_bot.domain.fees import MAX_SLIPPAGE_BPS, FeeLevel
 from sniper_bot.storage.errors import InvalidSetting, NotFound
@@ -17,10 +17,18 @@ from sniper_bot.storage.models import UserSettingsRow
 
 from .base import Repository, by_column, insert_for
 
-__all__ = ["MAX_BUY_PRESETS", "SettingsRepository", "validate_settings_change"]
+__all__ = [
+    "MAX_BUY_PRESETS",
+    "MAX_JITO_TIP_CAP_LAMPORTS",
+    "SettingsRepository",
+    "validate_settings_change",
+]
 
 MAX_BUY_PRESETS = 6
 MAX_FEE_CAP_LAMPORTS = 100_000_000  # 0.1 SOL: a priority-fee cap above this is a typo
+# 1 SOL: no stored tip is ever above it (the operator's MAX_JITO_TIP_LAMPORTS, at most this, is
+# what the frontends hold a typed tip to)
+MAX_JITO_TIP_CAP_LAMPORTS = 1_000_000_000
 _EDITABLE = {f.name for f in fields(UserSettings)} - {"user_id", "updated_at"}
 
 
@@ -38,6 +46,10 @@ def to_settings(row: UserSettingsRow) -> UserSettings:
         stop_loss_pct=row.stop_loss_pct,
         trailing_stop_pct=row.trailing_stop_pct,
         max_hold_minutes=row.max_hold_minutes,
+        mev_protection=bool(row.mev_protection),
+        jito_tip_lamports=row.jito_tip_lamports,
+        tip_percentile=row.tip_percentile,
+        force_jupiter=bool(row.force_jupiter),
     )
 
 
@@ -79,6 +91,17 @@ def validate_settings_change(name: str, value: Any) -> Any:
         return _presets(value)
     if name in EXIT_LIMITS:
         return _exit_rule(name, value)
+    if name == "jito_tip_lamports":
+        return _jito_tip(value)
+    if name == "tip_percentile":
+        if value is not None and (isinstance(value, bool) or value not in TIP_PERCENTILES):
+            raise InvalidSetting(
+                f"tip_percentile must be None or one of {list(TIP_PERCENTILES)}, got {value!r}",
+                user_message="Choose a tip floor percentile from the menu: "
+                + ", ".join(f"p{p}" for p in TIP_PERCENTILES)
+                + ".",
+            )
+        return value
     if not isinstance(value, bool):
         raise InvalidSetting(f"{name} must be true or false, got {value!r}")
     return value
@@ -102,6 +125,20 @@ def _exit_rule(name: str, value: Any) -> int | None:
         raise InvalidSetting(
             f"{name} must be None (off) or an integer between {low} and {high}, got {value!r}",
             user_message=f"{label} must be a whole number from {low} to {high}{unit}, or off.",
+        )
+    return value
+
+
+def _jito_tip(value: Any) -> int | None:
+    """A fixed Jito tip in lamports, or ``None``: the tip comes from the tip floor."""
+    if value is None:
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or not MIN_JITO_TIP_LAMPORTS <= value <= MAX_JITO_TIP_CAP_LAMPORTS:
+        raise InvalidSetting(
+            f"jito_tip_lamports must be None (auto) or {MIN_JITO_TIP_LAMPORTS}.."
+            f"{MAX_JITO_TIP_CAP_LAMPORTS}, got {value!r}",
+            user_message="A fixed Jito tip must be between 0.000001 and 1 SOL, or auto.",
         )
     return value
 
@@ -153,6 +190,10 @@ class SettingsRepository(Repository):
                 "stop_loss_pct": merged.stop_loss_pct,
                 "trailing_stop_pct": merged.trailing_stop_pct,
                 "max_hold_minutes": merged.max_hold_minutes,
+                "mev_protection": merged.mev_protection,
+                "jito_tip_lamports": merged.jito_tip_lamports,
+                "tip_percentile": merged.tip_percentile,
+                "force_jupiter": merged.force_jupiter,
                 "updated_at": now,
             }
             stmt = insert_for(session, UserSettingsRow).values(user_id=user_id, **values)
