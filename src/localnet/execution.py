@@ -7,6 +7,7 @@ over solders messages. Only `Cluster` instantiates it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import struct
 from collections.abc import Callable, Mapping, Sequence
@@ -44,16 +45,27 @@ __all__ = [
     "Executed",
     "GuardFailure",
     "HostedResult",
+    "NonceState",
     "TransactionExecution",
     "TransactionGuard",
     "TransactionProcessor",
     "as_versioned",
     "compute_unit_price",
+    "durable_nonce",
+    "durable_nonce_address",
+    "nonce_state",
     "with_blockhash",
     "writable_flags",
 ]
 
 COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
+SYSTEM_PROGRAM = Pubkey.default()
+NONCE_ACCOUNT_LEN = 80  # version u32, state u32, authority, durable nonce, lamports_per_signature
+NONCE_VERSION_CURRENT = 1  # legacy (0) nonces cannot sign durable transactions (agave)
+NONCE_INITIALIZED = 1
+ADVANCE_NONCE_ACCOUNT = struct.pack("<I", 4)  # SystemInstruction::AdvanceNonceAccount
+LAMPORTS_PER_SIGNATURE = 5_000
+DURABLE_NONCE_PREFIX = b"DURABLE_NONCE"
 MAX_PENDING = 100_000  # transactions queued for the next block; past that a leader drops them
 LOOKUP_TABLE_META_SIZE = 56  # address lookup table header; the addresses follow, 32 bytes each
 # failures while loading a transaction's accounts, after its fee payer was validated: agave commits
@@ -155,6 +167,61 @@ def compute_unit_price(message: Any) -> int:
     return 0
 
 
+@dataclass(frozen=True, slots=True)
+class NonceState:
+    """An initialized System nonce account's state."""
+
+    version: int
+    authority: Pubkey
+    durable_nonce: Hash
+    lamports_per_signature: int
+
+
+def nonce_state(account: Account | None) -> NonceState | None:
+    """The state of an initialized nonce account (owned by the System program, 80 bytes), else
+    None (absent, not a nonce account, uninitialized)."""
+    if account is None or account.owner != SYSTEM_PROGRAM:
+        return None
+    data = bytes(account.data)
+    if len(data) != NONCE_ACCOUNT_LEN:
+        return None
+    version, state = struct.unpack_from("<II", data, 0)
+    if state != NONCE_INITIALIZED or version > NONCE_VERSION_CURRENT:
+        return None
+    (lamports_per_signature,) = struct.unpack_from("<Q", data, 72)
+    return NonceState(
+        version,
+        Pubkey.from_bytes(data[8:40]),
+        Hash.from_bytes(data[40:72]),
+        int(lamports_per_signature),
+    )
+
+
+def durable_nonce(blockhash: Hash) -> Hash:
+    """The durable nonce an advance stores while `blockhash` is the bank's last blockhash
+    (agave's `DurableNonce::from_blockhash`: SHA-256 of "DURABLE_NONCE" + blockhash)."""
+    return Hash(hashlib.sha256(DURABLE_NONCE_PREFIX + bytes(blockhash)).digest())
+
+
+def durable_nonce_address(message: Any) -> Pubkey | None:
+    """The nonce account of a durable-nonce transaction (agave's `get_durable_nonce`): its first
+    instruction is System `AdvanceNonceAccount` and that instruction's first account is a
+    writable static key. None for an ordinary transaction."""
+    if not message.instructions:
+        return None
+    ix = message.instructions[0]
+    keys = message.account_keys
+    if ix.program_id_index >= len(keys) or keys[ix.program_id_index] != SYSTEM_PROGRAM:
+        return None
+    if bytes(ix.data)[:4] != ADVANCE_NONCE_ACCOUNT or not ix.accounts:
+        return None
+    index = ix.accounts[0]
+    if index >= len(keys) or not writable_flags(message)[index]:
+        return None
+    address: Pubkey = keys[index]
+    return address
+
+
 def with_blockhash(tx: VersionedTransaction, blockhash: Hash) -> VersionedTransaction:
     """The same transaction with another recent blockhash (signatures become invalid)."""
     msg = tx.message
@@ -213,6 +280,55 @@ class TransactionExecution:
 
     def get_balance(self, pubkey: Pubkey) -> int:
         raise NotImplementedError
+
+    # -- transaction age: the blockhash window or a durable nonce ------------------------------
+    def nonce_for(self, message: Any) -> Pubkey | None:
+        """The nonce account that makes `message` valid regardless of its age, as agave's
+        `check_load_and_advance_message_nonce_account`: a durable-nonce transaction whose
+        `recent_blockhash` is the account's stored nonce, signed (in that first instruction) by
+        the nonce authority, and advanceable (the stored nonce is not already the one an advance
+        would store now). None otherwise."""
+        address = durable_nonce_address(message)
+        if address is None:
+            return None
+        recent = message.recent_blockhash
+        if recent == durable_nonce(self.svm.latest_blockhash()):
+            return None  # advanced at this blockhash already: not advanceable
+        state = nonce_state(self.svm.get_account(address))
+        if state is None or state.version != NONCE_VERSION_CURRENT or state.durable_nonce != recent:
+            return None
+        keys = message.account_keys
+        signers = message.header.num_required_signatures
+        first = message.instructions[0]
+        if not any(i < signers and keys[i] == state.authority for i in first.accounts):
+            return None
+        return address
+
+    def transaction_age_ok(self, message: Any) -> tuple[bool, Pubkey | None]:
+        """(valid, nonce account): a blockhash of the window, else a usable durable nonce."""
+        if self.blockhash_valid(message.recent_blockhash):
+            return True, None
+        nonce = self.nonce_for(message)
+        return nonce is not None, nonce
+
+    def _advance_nonce(self, address: Pubkey) -> None:
+        """Store the next durable nonce in a nonce account a landed transaction used, like the
+        runtime does whether the transaction succeeded or failed (a failed one was rolled back
+        except for its fee: the advance is committed anyway)."""
+        account = self.svm.get_account(address)
+        if account is not None and nonce_state(account) is not None:
+            self.svm.set_account(address, self._advanced_copy(account))
+
+    def _advanced_copy(self, account: Account) -> Account:
+        """`account` (a nonce account) as an advance at the current blockhash leaves it."""
+        if nonce_state(account) is None:
+            return account
+        data = bytearray(bytes(account.data))
+        data[40:72] = bytes(durable_nonce(self.svm.latest_blockhash()))
+        data[72:80] = struct.pack("<Q", LAMPORTS_PER_SIGNATURE)
+        return Account(
+            account.lamports, bytes(data), account.owner, account.executable, account.rent_epoch
+        )
 
     def add_transaction_guard(self, guard: TransactionGuard) -> None:
         self._guards.append(guard)
@@ -365,7 +481,8 @@ class TransactionExecution:
         if existing is not None:
             return existing  # a resend of a landed transaction is a no-op, as on mainnet
         message = vtx.message
-        if not self.blockhash_valid(message.recent_blockhash):
+        age_ok, nonce = self.transaction_age_ok(message)
+        if not age_ok:
             return self._dropped(vtx, "BlockhashNotFound")
         keys = list(message.account_keys)
         pre = [self.svm.get_account(k) for k in keys]
@@ -402,6 +519,9 @@ class TransactionExecution:
         post_payer = post[0].lamports if post[0] is not None else 0
         if err is not None and pre_payer == post_payer:
             return self._dropped(vtx, err)  # failed before execution: not landed, no fee
+        if nonce is not None:
+            self._advance_nonce(nonce)
+            post = [self.svm.get_account(k) for k in keys]
         return_data = None
         if hosted is not None:
             logs, units, fee = hosted.logs, hosted.units_consumed, hosted.fee
@@ -480,8 +600,11 @@ class TransactionExecution:
             sig_verify = False
             replacement = (str(self.latest_blockhash()), self.last_valid_block_height())
         message = vtx.message
-        if not replace_recent_blockhash and not self.blockhash_valid(message.recent_blockhash):
-            return SimOutcome(self.slot, "BlockhashNotFound", (), 0, 0)
+        nonce: Pubkey | None = None
+        if not replace_recent_blockhash:
+            age_ok, nonce = self.transaction_age_ok(message)
+            if not age_ok:
+                return SimOutcome(self.slot, "BlockhashNotFound", (), 0, 0)
         if sig_verify and self.history.get(vtx.signatures[0]) is not None:
             return SimOutcome(self.slot, "AlreadyProcessed", (), 0, 0)
         keys = list(message.account_keys)
@@ -505,6 +628,8 @@ class TransactionExecution:
         else:
             err = None
             post_accounts = dict(result.post_accounts())
+            if nonce is not None and nonce in post_accounts:
+                post_accounts[nonce] = self._advanced_copy(post_accounts[nonce])
             post = [post_accounts.get(k, a) for k, a in zip(keys, pre, strict=True)]
         logs = tuple(meta.logs())
         failure = self._guard(vtx) if err is None else None

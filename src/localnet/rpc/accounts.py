@@ -28,6 +28,7 @@ from localnet.rpc.errors import (
     invalid_params,
     min_context_slot_not_reached,
 )
+from localnet.rpc.parsed import SYSTEM_PROGRAM, parse_nonce_account
 
 API_VERSION = "2.2.7"
 MAX_MULTIPLE_ACCOUNTS = 100
@@ -50,15 +51,21 @@ def wrap(slot: int, value: Any) -> JsonDict:
 
 
 def render(cluster: Cluster, account: Account, cfg: dict[str, Any]) -> JsonDict:
+    encoding = p.account_encoding(cfg)
     try:
-        return account_to_rpc(
+        rendered = account_to_rpc(
             account,
-            encoding=p.account_encoding(cfg),
+            encoding=encoding,
             data_slice=p.data_slice(cfg),
             decimals_of=cluster.decimals_of,
         )
     except EncodingError as exc:
         raise RpcError(INVALID_PARAMS, str(exc)) from exc
+    if encoding == "jsonParsed" and account.owner == SYSTEM_PROGRAM:
+        nonce = parse_nonce_account(bytes(account.data))  # agave parses System data as nonces
+        if nonce is not None:
+            rendered["data"] = nonce
+    return rendered
 
 
 def get_health(cluster: Cluster, params: Any) -> Any:

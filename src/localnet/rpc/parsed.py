@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from solders.hash import Hash
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
@@ -26,6 +27,7 @@ from localnet.encoding import (
 SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 ASSOCIATED_TOKEN_PROGRAM = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 MEMO_V1 = Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo")
+NONCE_ACCOUNT_LEN = 80
 
 Parsed = tuple[str, JsonDict]  # (type, info)
 
@@ -77,7 +79,63 @@ def parse_system(data: bytes, accounts: list[str]) -> Parsed:
     if tag == 8:  # Allocate {space}
         _need(accounts, 1)
         return "allocate", {"account": accounts[0], "space": _u64(data, 4)}
+    if tag == 4:  # AdvanceNonceAccount
+        _need(accounts, 3)
+        return "advanceNonce", {
+            "nonceAccount": accounts[0],
+            "nonceAuthority": accounts[2],
+            "recentBlockhashesSysvar": accounts[1],
+        }
+    if tag == 5:  # WithdrawNonceAccount(lamports)
+        _need(accounts, 5)
+        return "withdrawFromNonce", {
+            "destination": accounts[1],
+            "lamports": _u64(data, 4),
+            "nonceAccount": accounts[0],
+            "nonceAuthority": accounts[4],
+            "recentBlockhashesSysvar": accounts[2],
+            "rentSysvar": accounts[3],
+        }
+    if tag == 6:  # InitializeNonceAccount(authority)
+        _need(accounts, 3)
+        return "initializeNonce", {
+            "nonceAccount": accounts[0],
+            "nonceAuthority": _key(data, 4),
+            "recentBlockhashesSysvar": accounts[1],
+            "rentSysvar": accounts[2],
+        }
+    if tag == 7:  # AuthorizeNonceAccount(authority)
+        _need(accounts, 2)
+        return "authorizeNonce", {
+            "newAuthorized": _key(data, 4),
+            "nonceAccount": accounts[0],
+            "nonceAuthority": accounts[1],
+        }
     raise _Undecodable
+
+
+def parse_nonce_account(data: bytes) -> JsonDict | None:
+    """The `jsonParsed` data of a System-owned nonce account (agave's `parse_nonce`, 80 bytes:
+    version u32, state u32, authority, durable nonce, lamports per signature u64), None when
+    the data is no nonce state (the caller then falls back to base64, as agave does)."""
+    if len(data) != NONCE_ACCOUNT_LEN:
+        return None
+    version, state = struct.unpack_from("<II", data, 0)
+    if version > 1 or state > 1:
+        return None
+    parsed: JsonDict
+    if state == 0:
+        parsed = {"type": "uninitialized"}
+    else:
+        parsed = {
+            "info": {
+                "authority": _key(data, 8),
+                "blockhash": str(Hash.from_bytes(data[40:72])),
+                "feeCalculator": {"lamportsPerSignature": str(_u64(data, 72))},
+            },
+            "type": "initialized",
+        }
+    return {"parsed": parsed, "program": "nonce", "space": len(data)}
 
 
 def _authority(info: JsonDict, name: str, accounts: list[str], index: int) -> JsonDict:
