@@ -21,13 +21,13 @@ import base64
 import binascii
 import hashlib
 import re
-import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from solders.pubkey import Pubkey
 
+from sniper_bot.solana.layouts.base import BorshReader
 from sniper_bot.solana.programs import PUMP_PROGRAM_ID
 
 __all__ = [
@@ -76,50 +76,32 @@ class _Truncated(Exception):
     """The bytes end inside a field (internal: ends an optional tail, fails a required field)."""
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 8
-
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise _Truncated
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
-
-    def read(self, kind: str) -> Any:
-        if kind == "pubkey":
-            return Pubkey.from_bytes(self.take(32))
-        if kind == "u64":
-            return int(struct.unpack("<Q", self.take(8))[0])
-        if kind == "i64":
-            return int(struct.unpack("<q", self.take(8))[0])
-        if kind == "bool":
-            byte = self.take(1)[0]
-            if byte > 1:
-                raise EventLayoutError(f"invalid bool byte {byte}")
-            return byte == 1
-        if kind == "string":
-            (length,) = struct.unpack("<I", self.take(4))
-            if length > _MAX_STRING:
-                raise EventLayoutError(f"string of {length} bytes")
-            try:
-                return self.take(length).decode()
-            except UnicodeDecodeError as exc:
-                raise EventLayoutError(f"string is not UTF-8: {exc}") from exc
-        if kind == "shareholders":  # Vec<Shareholder { address: Pubkey, share_bps: u16 }>
-            (count,) = struct.unpack("<I", self.take(4))
-            if count > _MAX_VEC:
-                raise EventLayoutError(f"vector of {count} shareholders")
-            out = []
-            for _ in range(count):
-                address = Pubkey.from_bytes(self.take(32))
-                out.append((address, int(struct.unpack("<H", self.take(2))[0])))
-            return tuple(out)
-        raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+def _read(reader: BorshReader, kind: str) -> Any:
+    if kind == "pubkey":
+        return reader.pubkey()
+    if kind == "u64":
+        return reader.u64()
+    if kind == "i64":
+        return reader.i64()
+    if kind == "bool":
+        byte = reader.u8()
+        if byte > 1:
+            raise EventLayoutError(f"invalid bool byte {byte}")
+        return byte == 1
+    if kind == "string":
+        length = reader.u32()
+        if length > _MAX_STRING:
+            raise EventLayoutError(f"string of {length} bytes")
+        try:
+            return reader.take(length).decode()
+        except UnicodeDecodeError as exc:
+            raise EventLayoutError(f"string is not UTF-8: {exc}") from exc
+    if kind == "shareholders":  # Vec<Shareholder { address: Pubkey, share_bps: u16 }>
+        count = reader.u32()
+        if count > _MAX_VEC:
+            raise EventLayoutError(f"vector of {count} shareholders")
+        return tuple((reader.pubkey(), reader.u16()) for _ in range(count))
+    raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
 
 
 def _decode(
@@ -127,12 +109,12 @@ def _decode(
 ) -> dict[str, Any]:
     if bytes(data[:8]) != disc:
         raise EventLayoutError(f"not a {name} (discriminator differs)")
-    reader = _Reader(bytes(data))
+    reader = BorshReader(bytes(data), error=_Truncated)
     values: dict[str, Any] = {}
     for index, (field, kind) in enumerate(fields):
         start = reader.pos
         try:
-            values[field] = reader.read(kind)
+            values[field] = _read(reader, kind)
         except _Truncated:
             if index < required:
                 raise EventLayoutError(

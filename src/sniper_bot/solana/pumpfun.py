@@ -17,8 +17,11 @@ from typing import Final
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from sniper_bot.solana.layouts.base import BorshReader
+from sniper_bot.solana.pda import associated_token_address
 from sniper_bot.solana.programs import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
+    PUMP_FEE_PROGRAM_ID,
     PUMP_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
@@ -70,9 +73,8 @@ __all__ = [
     "user_volume_accumulator_address",
 ]
 
-# The pump.fun program and the standard programs are solana.programs' (re-exported here);
-# the fee program is pump.fun's own.
-PUMP_FEE_PROGRAM_ID: Final = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
+# The pump.fun, fee and standard program ids are solana.programs', the ATA derivation
+# solana.pda's (both re-exported here).
 WSOL_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
 WSOL_2022_MINT: Final = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
 # pump_fees::state::STABLE_QUOTE_MINTS (mainnet USDC): they pay `stable_fee_tiers`.
@@ -163,53 +165,14 @@ def sharing_config_address(mint: Pubkey) -> Pubkey:
     return _fee_pda(b"sharing-config", bytes(mint))
 
 
-def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey) -> Pubkey:
-    """The ATA; off-curve owners allowed (the SDK's `getAssociatedTokenAddressSync(.., true)`)."""
-    return Pubkey.find_program_address(
-        [bytes(owner), bytes(token_program), bytes(mint)], ASSOCIATED_TOKEN_PROGRAM_ID
-    )[0]
-
-
 def is_legacy_quote_mint(quote_mint: Pubkey) -> bool:
     """SOL-quoted: curves store the zero key, builders pass WSOL (pda.ts `isLegacyQuoteMint`)."""
     return quote_mint in (WSOL_MINT, _ZERO)
 
 
 # ---- accounts --------------------------------------------------------------------------------
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes, pos: int = 8) -> None:
-        self.data, self.pos = data, pos
-
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise LayoutError(f"account data ends at {len(self.data)}, field needs {end}")
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def boolean(self) -> bool:
-        return self.take(1)[0] != 0
-
-    def u32(self) -> int:
-        return int(struct.unpack("<I", self.take(4))[0])
-
-    def u64(self) -> int:
-        return int(struct.unpack("<Q", self.take(8))[0])
-
-    def u128(self) -> int:
-        return int.from_bytes(self.take(16), "little")
-
-    def pubkey(self) -> Pubkey:
-        return Pubkey.from_bytes(self.take(32))
-
-    def pubkeys(self, n: int) -> tuple[Pubkey, ...]:
-        return tuple(self.pubkey() for _ in range(n))
+def _reader(data: bytes) -> BorshReader:
+    return BorshReader(data, error=LayoutError)
 
 
 def _padded(data: bytes, size: int) -> bytes:
@@ -303,7 +266,7 @@ class BondingCurve:
 
 def decode_global(data: bytes) -> Global:
     _check_disc(data, _GLOBAL_DISC, "Global")
-    r = _Reader(_padded(bytes(data), _GLOBAL_SIZE))
+    r = _reader(_padded(bytes(data), _GLOBAL_SIZE))
     r.boolean()  # initialized
     r.pubkey()  # authority
     fee_recipient = r.pubkey()
@@ -334,7 +297,7 @@ def decode_bonding_curve(data: bytes) -> BondingCurve:
     _check_disc(data, _CURVE_DISC, "BondingCurve")
     if len(data) < _BONDING_CURVE_INITIALIZE_SIZE:
         raise LayoutError(f"BondingCurve of {len(data)} bytes is shorter than any layout")
-    r = _Reader(_padded(bytes(data), BONDING_CURVE_SIZE))
+    r = _reader(_padded(bytes(data), BONDING_CURVE_SIZE))
     return BondingCurve(
         virtual_token_reserves=r.u64(), virtual_quote_reserves=r.u64(),
         real_token_reserves=r.u64(), real_quote_reserves=r.u64(), token_total_supply=r.u64(),
@@ -344,11 +307,11 @@ def decode_bonding_curve(data: bytes) -> BondingCurve:
     )  # fmt: skip
 
 
-def _fees(r: _Reader) -> Fees:
+def _fees(r: BorshReader) -> Fees:
     return Fees(r.u64(), r.u64(), r.u64())
 
 
-def _tiers(r: _Reader) -> tuple[FeeTier, ...]:
+def _tiers(r: BorshReader) -> tuple[FeeTier, ...]:
     count = r.u32()
     if count > _MAX_FEE_TIERS or r.pos + count * 40 > len(r.data):
         raise LayoutError(f"FeeConfig declares {count} fee tiers")
@@ -361,7 +324,7 @@ def decode_fee_config(data: bytes) -> FeeConfig:
     _check_disc(data, _FEE_CONFIG_DISC, "FeeConfig")
     if len(data) < _FEE_CONFIG_INITIALIZE_SIZE:
         raise LayoutError(f"FeeConfig of {len(data)} bytes is shorter than any layout")
-    r = _Reader(data)
+    r = _reader(data)
     r.u8()  # bump
     r.pubkey()  # admin
     flat = _fees(r)

@@ -33,6 +33,8 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
 from sniper_bot.solana import programs as ids
+from sniper_bot.solana.layouts.base import BorshReader
+from sniper_bot.solana.pda import associated_token_address
 
 __all__ = [
     "BUY_DISCRIMINATOR",
@@ -90,16 +92,17 @@ __all__ = [
     "user_volume_accumulator",
 ]
 
-PUMP_AMM_PROGRAM_ID: Final = Pubkey.from_string("pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA")
-PUMP_PROGRAM_ID: Final = ids.PUMP_PROGRAM_ID  # solana.programs owns it
-PUMP_FEE_PROGRAM_ID: Final = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
+# solana.programs owns the program ids, solana.pda the ATA derivation (re-exported here)
+PUMP_AMM_PROGRAM_ID: Final = ids.PUMP_AMM_PROGRAM_ID
+PUMP_PROGRAM_ID: Final = ids.PUMP_PROGRAM_ID
+PUMP_FEE_PROGRAM_ID: Final = ids.PUMP_FEE_PROGRAM_ID
 NATIVE_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
 NATIVE_MINT_2022: Final = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
 USDC_MINT: Final = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
 _ZERO: Final = Pubkey.default()
-_SYSTEM: Final = Pubkey.from_string(ids.SYSTEM_PROGRAM)
-_TOKEN: Final = Pubkey.from_string(ids.TOKEN_PROGRAM)
-_ATA: Final = Pubkey.from_string(ids.ASSOCIATED_TOKEN_PROGRAM)
+_SYSTEM: Final = ids.SYSTEM_PROGRAM_ID
+_TOKEN: Final = ids.TOKEN_PROGRAM_ID
+_ATA: Final = ids.ASSOCIATED_TOKEN_PROGRAM_ID
 
 SwapKind = Literal["buy", "buy_exact_quote_in", "sell"]
 CANONICAL_POOL_INDEX: Final = 0
@@ -151,11 +154,6 @@ def _pda(program: Pubkey, *seeds: bytes) -> Pubkey:
     return Pubkey.find_program_address(list(seeds), program)[0]
 
 
-def associated_token_address(owner: Pubkey, mint: Pubkey, token_program: Pubkey) -> Pubkey:
-    """``getAssociatedTokenAddressSync(mint, owner, true, token_program)``."""
-    return _pda(_ATA, bytes(owner), bytes(token_program), bytes(mint))
-
-
 GLOBAL_CONFIG: Final = _pda(PUMP_AMM_PROGRAM_ID, b"global_config")
 EVENT_AUTHORITY: Final = _pda(PUMP_AMM_PROGRAM_ID, b"__event_authority")
 GLOBAL_VOLUME_ACCUMULATOR: Final = _pda(PUMP_AMM_PROGRAM_ID, b"global_volume_accumulator")
@@ -199,43 +197,8 @@ def user_volume_accumulator(user: Pubkey) -> Pubkey:
 
 
 # ---- accounts --------------------------------------------------------------------------------
-class _Reader:
-    def __init__(self, data: bytes, offset: int = 8) -> None:
-        self.data, self.at = data, offset
-
-    def take(self, n: int) -> bytes:
-        if self.at + n > len(self.data):
-            raise LayoutError(f"account data ends at {len(self.data)}, needs {self.at + n}")
-        out = self.data[self.at : self.at + n]
-        self.at += n
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def boolean(self) -> bool:
-        return self.take(1)[0] != 0
-
-    def u16(self) -> int:
-        return int(struct.unpack("<H", self.take(2))[0])
-
-    def u32(self) -> int:
-        return int(struct.unpack("<I", self.take(4))[0])
-
-    def u64(self) -> int:
-        return int(struct.unpack("<Q", self.take(8))[0])
-
-    def u128(self) -> int:
-        return int.from_bytes(self.take(16), "little")
-
-    def i128(self) -> int:
-        return int.from_bytes(self.take(16), "little", signed=True)
-
-    def key(self) -> Pubkey:
-        return Pubkey.from_bytes(self.take(32))
-
-    def keys(self, n: int) -> tuple[Pubkey, ...]:
-        return tuple(self.key() for _ in range(n))
+def _reader(data: bytes) -> BorshReader:
+    return BorshReader(data, error=LayoutError, short="account data ends at {have}, needs {need}")
 
 
 def _checked(data: bytes, discriminator: bytes, name: str, pad_to: int) -> bytes:
@@ -328,30 +291,31 @@ class Pool:
         return self.creator == pump_pool_authority(self.base_mint)
 
 
-def _fees(r: _Reader) -> Fees:
+def _fees(r: BorshReader) -> Fees:
     return Fees(r.u64(), r.u64(), r.u64())
 
 
-def _tiers(r: _Reader) -> tuple[FeeTier, ...]:
+def _tiers(r: BorshReader) -> tuple[FeeTier, ...]:
     return tuple(FeeTier(r.u128(), _fees(r)) for _ in range(r.u32()))
 
 
 def decode_pool(data: bytes) -> Pool:
-    r = _Reader(_checked(data, POOL_DISCRIMINATOR, "Pool", _POOL_DECODE_SIZE))
+    r = _reader(_checked(data, POOL_DISCRIMINATOR, "Pool", _POOL_DECODE_SIZE))
     return Pool(
-        r.u8(), r.u16(), r.key(), r.key(), r.key(), r.key(), r.key(), r.key(), r.u64(), r.key(),
-        r.boolean(), r.boolean(), r.i128(), r.u64(), r.boolean(), r.boolean(), len(data),
+        r.u8(), r.u16(), r.pubkey(), r.pubkey(), r.pubkey(), r.pubkey(), r.pubkey(), r.pubkey(),
+        r.u64(), r.pubkey(), r.boolean(), r.boolean(), r.i128(), r.u64(), r.boolean(),
+        r.boolean(), len(data),
     )  # fmt: skip
 
 
 def decode_global_config(data: bytes) -> GlobalConfig:
-    r = _Reader(_checked(data, GLOBAL_CONFIG_DISCRIMINATOR, "GlobalConfig", _GLOBAL_CONFIG_SIZE))
-    admin, lp, protocol, flags = r.key(), r.u64(), r.u64(), r.u8()
-    recipients, creator_bps = r.keys(8), r.u64()
-    r.key(), r.key()  # admin_set_coin_creator_authority, whitelist_pda
-    reserved, mayhem, reserved_list = r.key(), r.boolean(), r.keys(7)
-    cashback, buyback, buyback_bps = r.boolean(), r.keys(8), r.u64()
-    r.key(), r.boolean()  # boost_authority, boost_enabled
+    r = _reader(_checked(data, GLOBAL_CONFIG_DISCRIMINATOR, "GlobalConfig", _GLOBAL_CONFIG_SIZE))
+    admin, lp, protocol, flags = r.pubkey(), r.u64(), r.u64(), r.u8()
+    recipients, creator_bps = r.pubkeys(8), r.u64()
+    r.pubkey(), r.pubkey()  # admin_set_coin_creator_authority, whitelist_pda
+    reserved, mayhem, reserved_list = r.pubkey(), r.boolean(), r.pubkeys(7)
+    cashback, buyback, buyback_bps = r.boolean(), r.pubkeys(8), r.u64()
+    r.pubkey(), r.boolean()  # boost_authority, boost_enabled
     configurable, max_creator = r.boolean(), r.u64()
     return GlobalConfig(admin, lp, protocol, flags, recipients, creator_bps, reserved, mayhem,
                         reserved_list, cashback, buyback, buyback_bps, configurable,
@@ -368,9 +332,9 @@ def decode_fee_config(data: bytes) -> FeeConfig:
         raise LayoutError(
             f"FeeConfig is {len(raw)} bytes; expected >= {FEE_CONFIG_SIZE_PRE_STABLE}"
         )
-    r = _Reader(raw)
+    r = _reader(raw)
     r.u8()  # bump
-    admin, flat, tiers = r.key(), _fees(r), _tiers(r)
+    admin, flat, tiers = r.pubkey(), _fees(r), _tiers(r)
     stable = _tiers(r) if len(raw) >= FEE_CONFIG_SIZE_POST_STABLE else ()
     exotic = _fees(r) if len(raw) >= FEE_CONFIG_SIZE_POST_EXOTIC else Fees(0, 0, 0)
     return FeeConfig(admin, flat, tiers, stable, exotic)
