@@ -177,7 +177,6 @@ async def test_trade_settings_default_off_then_persist_and_go_back_to_auto(
     defaults = await repos.settings.get(user.id)
     assert (defaults.mev_protection, defaults.force_jupiter) == (False, False)
     assert (defaults.jito_tip_lamports, defaults.tip_percentile) == (None, None)
-    assert defaults.effective_tip_percentile == 75
     await repos.settings.update(user.id, slippage_bps=250)  # a row without the new fields set
     saved = await repos.settings.get(user.id)
     assert (saved.mev_protection, saved.force_jupiter, saved.jito_tip_lamports) == (

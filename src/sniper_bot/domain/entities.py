@@ -20,7 +20,6 @@ from sniper_bot.domain.wallets import SealedSecret
 __all__ = [
     "DEFAULT_BUY_PRESETS_LAMPORTS",
     "DEFAULT_MAX_PRIORITY_FEE_LAMPORTS",
-    "DEFAULT_TIP_PERCENTILE",
     "MIN_JITO_TIP_LAMPORTS",
     "TIP_PERCENTILES",
     "HoneypotCheckRecord",
@@ -40,9 +39,8 @@ __all__ = [
 DEFAULT_BUY_PRESETS_LAMPORTS: tuple[int, ...] = (100_000_000, 500_000_000, 1_000_000_000)
 DEFAULT_MAX_PRIORITY_FEE_LAMPORTS = 1_000_000  # TURBO: the cap applied to AUTO fees by default
 # Jito tips (UserSettings.jito_tip_lamports / tip_percentile): the tip floor's percentiles a user
-# can pick, the one used when none was picked, and Jito's own minimum tip (1,000 lamports).
+# can pick, and Jito's own minimum tip (1,000 lamports).
 TIP_PERCENTILES: tuple[int, ...] = (50, 75, 95, 99)
-DEFAULT_TIP_PERCENTILE = 75
 MIN_JITO_TIP_LAMPORTS = 1_000
 
 
@@ -106,13 +104,8 @@ class UserSettings:
     # how orders are sent and routed (0008_trade_settings)
     mev_protection: bool = False  # swaps go as Jito bundles only, never to the public mempool
     jito_tip_lamports: int | None = None  # a fixed tip; None: from the tip floor (percentile)
-    tip_percentile: int | None = None  # one of TIP_PERCENTILES; None: DEFAULT_TIP_PERCENTILE
+    tip_percentile: int | None = None  # one of TIP_PERCENTILES; None: JITO_TIP_PERCENTILE's
     force_jupiter: bool = False  # every order through Jupiter, even a pump.fun/PumpSwap coin
-
-    @property
-    def effective_tip_percentile(self) -> int:
-        """The tip floor percentile an automatic tip is taken from."""
-        return self.tip_percentile if self.tip_percentile is not None else DEFAULT_TIP_PERCENTILE
 
 
 @dataclass(frozen=True, slots=True)
