@@ -10,8 +10,12 @@ it (the create, every trade, the completion): the reserves the event reports, no
 ``CurveProgress`` is the latest state per coin the detector keeps (``progress_bps``: the share of
 the curve's sellable tokens already bought, 10,000 once complete).
 
-A ``SnipeTarget`` is a user's standing order "buy ``amount_lamports`` of ``token_mint`` as soon as
-it can be bought", stored in ``"SnipeTarget"``. Its life:
+A ``SnipeTarget`` is a user's standing order "buy ``amount_lamports`` as soon as a matching coin
+can be bought", stored in ``"SnipeTarget"``. It selects launches by exactly one of: a mint
+(``token_mint``), a creator (``creator``: the dev wallet, any pump.fun create it signs) or a
+``LaunchFilter`` (name/symbol substrings, launchpad sources; an explicit, bounded value, never
+code). An armed target may own a durable nonce account (``nonce_account``, authority the user's
+wallet) whose current value (``nonce_value``) its prepared transaction uses. Its life:
 
     ARMED --pool seen (CAS, one replica wins)--> FIRED(order_id) --order failed--> FAILED
       |\\--user--> CANCELLED
@@ -21,6 +25,8 @@ it can be bought", stored in ``"SnipeTarget"``. Its life:
 from __future__ import annotations
 
 import enum
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -34,10 +40,16 @@ __all__ = [
     "CurveEventKind",
     "CurveProgress",
     "CurveUpdate",
+    "InvalidLaunchFilter",
     "LaunchEvent",
+    "LaunchFilter",
     "LaunchSource",
+    "NonceStatus",
+    "SelectorKind",
     "SnipeStatus",
     "SnipeTarget",
+    "selector_kind",
+    "validate_pubkey_text",
 ]
 
 LaunchSource = Literal["pumpfun", "raydium_v4", "raydium_cpmm", "pumpswap", "manual"]
@@ -139,10 +151,209 @@ class SnipeStatus(enum.StrEnum):
 SNIPE_FINAL_STATES = frozenset({SnipeStatus.CANCELLED, SnipeStatus.EXPIRED, SnipeStatus.FAILED})
 
 
+class SelectorKind(enum.StrEnum):
+    """What a target matches launches by (exactly one per target)."""
+
+    MINT = "mint"
+    CREATOR = "creator"
+    FILTER = "filter"
+
+
+class NonceStatus(enum.StrEnum):
+    """The target's durable nonce account. PENDING: chosen, not yet initialised on chain (no
+    usable value); READY: ``nonce_value`` is the account's current nonce, the one the prepared
+    transaction uses; ADVANCED: that nonce was consumed (the buy landed, or recovery advanced it
+    to void every copy that did not); CLOSED: the account was closed and its rent returned."""
+
+    PENDING = "PENDING"
+    READY = "READY"
+    ADVANCED = "ADVANCED"
+    CLOSED = "CLOSED"
+
+
+_BASE58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
+
+
+def validate_pubkey_text(value: str, what: str) -> str:
+    """A base58 public key or hash (32-44 characters of the base58 alphabet), else ValueError."""
+    if not isinstance(value, str) or _BASE58.fullmatch(value) is None:
+        shown = value[:60] if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"{what} must be a base58 address of 32-44 characters, got {shown!r}")
+    return value
+
+
+_FILTER_KEYS = ("name_contains", "symbol_contains", "sources")
+
+
+class InvalidLaunchFilter(ValueError):
+    """A launch filter that is malformed or too large; the message names the field and limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchFilter:
+    """A launch matches when every non-empty clause matches: its name contains one of
+    ``name_contains``, its symbol one of ``symbol_contains`` (both case-insensitive) and its
+    source is one of ``sources``. A launch whose name/symbol is unknown fails that clause.
+
+    Bounded (at most ``MAX_TERMS`` terms per clause of at most ``MAX_TERM_CHARS`` printable
+    characters, ``MAX_JSON_BYTES`` as JSON) and validated on construction; terms are stored
+    case-folded, deduplicated and sorted, so equal filters are equal values with equal JSON.
+    """
+
+    MAX_TERMS = 8
+    MAX_TERM_CHARS = 32
+    MAX_JSON_BYTES = 1024
+
+    name_contains: tuple[str, ...] = ()
+    symbol_contains: tuple[str, ...] = ()
+    sources: tuple[LaunchSource, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_contains", _terms("name_contains", self.name_contains))
+        object.__setattr__(self, "symbol_contains", _terms("symbol_contains", self.symbol_contains))
+        if isinstance(self.sources, str) or not isinstance(self.sources, tuple | list):
+            raise InvalidLaunchFilter(
+                f"filter sources must be a list of {list(LAUNCH_SOURCES)}, got {self.sources!r}"
+            )
+        for source in self.sources:
+            if source not in LAUNCH_SOURCES:
+                raise InvalidLaunchFilter(
+                    f"filter source {source!r} is not one of {', '.join(LAUNCH_SOURCES)}"
+                )
+        object.__setattr__(self, "sources", tuple(sorted(set(self.sources))))
+        if not (self.name_contains or self.symbol_contains or self.sources):
+            raise InvalidLaunchFilter(
+                "a launch filter needs at least one of name_contains, symbol_contains, sources"
+            )
+
+    def matches(self, name: str | None, symbol: str | None, source: str) -> bool:
+        if self.sources and source not in self.sources:
+            return False
+        if self.name_contains:
+            if name is None:
+                return False
+            folded = name.casefold()
+            if not any(term in folded for term in self.name_contains):
+                return False
+        if self.symbol_contains:
+            if symbol is None:
+                return False
+            folded = symbol.casefold()
+            if not any(term in folded for term in self.symbol_contains):
+                return False
+        return True
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """Only the non-empty clauses (the stored and published form)."""
+        out: dict[str, list[str]] = {}
+        for key in _FILTER_KEYS:
+            values: tuple[str, ...] = getattr(self, key)
+            if values:
+                out[key] = list(values)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: object) -> LaunchFilter:
+        """Strict: an object with only the known keys, each a list of strings."""
+        if not isinstance(data, dict):
+            raise InvalidLaunchFilter(
+                f"a launch filter must be a JSON object, got {type(data).__name__}"
+            )
+        known = _FILTER_KEYS
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise InvalidLaunchFilter(
+                f"unknown launch filter key(s) {', '.join(unknown)}; allowed: {', '.join(known)}"
+            )
+        parts: dict[str, tuple[str, ...]] = {}
+        for key in known:
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidLaunchFilter(f"launch filter {key} must be a list of strings")
+            parts[key] = tuple(value)
+        return cls(
+            name_contains=parts["name_contains"],
+            symbol_contains=parts["symbol_contains"],
+            sources=parts["sources"],  # type: ignore[arg-type]  # checked in __post_init__
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchFilter:
+        if len(text.encode()) > cls.MAX_JSON_BYTES:
+            raise InvalidLaunchFilter(
+                f"a launch filter is at most {cls.MAX_JSON_BYTES} bytes of JSON, "
+                f"got {len(text.encode())}"
+            )
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidLaunchFilter(f"a launch filter must be JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _terms(key: str, values: object) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, tuple | list):
+        raise InvalidLaunchFilter(f"filter {key} must be a list of strings, got {values!r}"[:200])
+    if len(values) > LaunchFilter.MAX_TERMS:
+        raise InvalidLaunchFilter(
+            f"filter {key} has {len(values)} terms; at most {LaunchFilter.MAX_TERMS}"
+        )
+    out: set[str] = set()
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidLaunchFilter(f"filter {key} terms must be strings, got {value!r}"[:200])
+        term = value.strip().casefold()
+        if not term:
+            raise InvalidLaunchFilter(f"filter {key} has an empty term")
+        if len(term) > LaunchFilter.MAX_TERM_CHARS:
+            raise InvalidLaunchFilter(
+                f"filter {key} term {term[:40]!r} has {len(term)} characters; "
+                f"at most {LaunchFilter.MAX_TERM_CHARS}"
+            )
+        if not term.isprintable():
+            raise InvalidLaunchFilter(f"filter {key} term {term!r} has control characters")
+        out.add(term)
+    return tuple(sorted(out))
+
+
+def selector_kind(
+    token_mint: str | None, creator: str | None, launch_filter: LaunchFilter | None
+) -> SelectorKind:
+    """Which one selector is given; ValueError unless exactly one is (addresses checked)."""
+    given = [
+        kind
+        for kind, value in (
+            (SelectorKind.MINT, token_mint),
+            (SelectorKind.CREATOR, creator),
+            (SelectorKind.FILTER, launch_filter),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "a snipe target selects launches by exactly one of token_mint, creator or filter; "
+            f"got {len(given)} ({', '.join(given) or 'none'})"
+        )
+    if token_mint is not None:
+        validate_pubkey_text(token_mint, "token_mint")
+    if creator is not None:
+        validate_pubkey_text(creator, "creator")
+    if launch_filter is not None and not isinstance(launch_filter, LaunchFilter):
+        raise ValueError(f"filter must be a LaunchFilter, got {type(launch_filter).__name__}")
+    return given[0]
+
+
 @dataclass(frozen=True, slots=True)
 class SnipeTarget:
     """One row of ``"SnipeTarget"``. ``amount_lamports`` is SOL in; ``order_id`` the last order
-    fired for it (a ``no_route`` retry fires a new order, see ``SnipeEngine``)."""
+    fired for it (a ``no_route`` retry fires a new order, see ``SnipeEngine``).
+
+    ``token_mint`` is the mint this target buys: its selector for a mint target; for a creator or
+    filter target ``""`` until it fires, then the mint it fired on (``selector`` says which kind
+    it is; ``creator`` / ``launch_filter`` hold the other selectors)."""
 
     id: int
     user_id: int
@@ -157,7 +368,20 @@ class SnipeTarget:
     order_id: str | None = None
     fired_at: datetime | None = None
     error: str | None = None
+    creator: str | None = None
+    launch_filter: LaunchFilter | None = None
+    nonce_account: str | None = None
+    nonce_value: str | None = None
+    nonce_status: NonceStatus | None = None
 
     @property
     def is_armed(self) -> bool:
         return self.status is SnipeStatus.ARMED
+
+    @property
+    def selector(self) -> SelectorKind:
+        if self.launch_filter is not None:
+            return SelectorKind.FILTER
+        if self.creator is not None:
+            return SelectorKind.CREATOR
+        return SelectorKind.MINT

@@ -1,14 +1,24 @@
 """Errors a store raises when its compare-and-set loses (``storage`` raises them; the services
-that drive the state machines catch them without importing storage)."""
+that drive the state machines catch them without importing storage), and the snipe store's read
+the armed book rebuilds from (``ArmedTargetSource``)."""
 
 from __future__ import annotations
 
-from sniper_bot.domain.launch import SnipeStatus
+from datetime import datetime
+from typing import Protocol
+
+from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.domain.withdrawal import WithdrawalStatus
 from sniper_bot.errors import SniperBotError
 
-__all__ = ["StaleOrderState", "StaleSnipeState", "StaleWithdrawalState"]
+__all__ = [
+    "ArmedTargetSource",
+    "StaleNonceValue",
+    "StaleOrderState",
+    "StaleSnipeState",
+    "StaleWithdrawalState",
+]
 
 
 class StaleOrderState(SniperBotError):
@@ -52,3 +62,25 @@ class StaleSnipeState(SniperBotError):
         self.target_id = target_id
         self.expected = expected
         self.actual = actual
+
+
+class StaleNonceValue(SniperBotError):
+    """The target's stored nonce value is not the one the caller read (another worker refreshed
+    or advanced it meanwhile): reload the target and take its word."""
+
+    def __init__(self, target_id: int, expected: str | None, actual: str | None) -> None:
+        super().__init__(
+            f"snipe {target_id} nonce value is {actual}, not {expected}: another worker moved it",
+            user_message="This snipe was updated meanwhile; send /snipe to see its state.",
+        )
+        self.target_id = target_id
+        self.expected = expected
+        self.actual = actual
+
+
+class ArmedTargetSource(Protocol):
+    """What ``sniper_bot.hotpath.book.ArmedBook.rebuild`` reads (``SnipeTargetRepository``)."""
+
+    async def list_armed(
+        self, now: datetime | None = None, limit: int | None = None
+    ) -> list[SnipeTarget]: ...

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
     Enum,
     ForeignKey,
@@ -32,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sniper_bot.domain.entities import OrderKind, PositionStatus
 from sniper_bot.domain.fees import FeeLevel
-from sniper_bot.domain.launch import SnipeStatus
+from sniper_bot.domain.launch import NonceStatus, SnipeStatus
 from sniper_bot.domain.orders import OrderSide, OrderStatus
 from sniper_bot.domain.withdrawal import WithdrawalStatus
 from sniper_bot.storage.types import BigIntPK, JSONType, UTCDateTime
@@ -327,6 +328,19 @@ class SnipeTargetRow(Base):
         Index("ix_SnipeTarget_tokenMint_status", "tokenMint", "status"),
         Index("ix_SnipeTarget_userId_status", "userId", "status"),
         Index("ix_SnipeTarget_status_expiresAt", "status", "expiresAt"),
+        # One selector at least (0009): a mint, a creator (dev wallet) or a launch filter.
+        CheckConstraint(
+            '"tokenMint" IS NOT NULL OR creator IS NOT NULL OR "launchFilter" IS NOT NULL',
+            name="selector",
+        ),
+        # A durable nonce account serves one armed target at a time (its nonce is its order).
+        Index(
+            "ix_SnipeTarget_nonceAccount_armed",
+            "nonceAccount",
+            unique=True,
+            sqlite_where=text("status = 'ARMED'"),
+            postgresql_where=text("status = 'ARMED'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -336,10 +350,16 @@ class SnipeTargetRow(Base):
     wallet_id: Mapped[int] = mapped_column(
         "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
     )
-    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    # NULL for a creator/filter target until it fires (then the mint it fired on)
+    token_mint: Mapped[str | None] = mapped_column("tokenMint", String(44))
+    creator: Mapped[str | None] = mapped_column(String(44))
+    launch_filter: Mapped[str | None] = mapped_column("launchFilter", Text)  # LaunchFilter JSON
     amount_lamports: Mapped[int] = mapped_column("amountLamports", BigInteger)
     slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
     priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    nonce_account: Mapped[str | None] = mapped_column("nonceAccount", String(44))
+    nonce_value: Mapped[str | None] = mapped_column("nonceValue", String(44))
+    nonce_status: Mapped[NonceStatus | None] = mapped_column("nonceStatus", _enum(NonceStatus))
     status: Mapped[SnipeStatus] = mapped_column(_enum(SnipeStatus), server_default=text("'ARMED'"))
     order_id: Mapped[str | None] = mapped_column(
         "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
