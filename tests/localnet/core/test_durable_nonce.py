@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from solders.compute_budget import set_compute_unit_limit
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -25,9 +26,13 @@ from solders.system_program import (
 )
 from solders.transaction import Transaction, VersionedTransaction
 
+from localnet.encoding import TOKEN_2022_PROGRAM_ID as TOKEN_2022
 from localnet.execution import durable_nonce, nonce_state
 from localnet.jito import TIP_ACCOUNTS
+from localnet.market import instructions as tix
 from localnet.node import Localnet
+from localnet.pump.launchpad import PumpLaunchpad, trade_v2_instruction
+from localnet.pump.state import BUYBACK_FEE_RECIPIENTS, FEE_RECIPIENTS
 from localnet.testing import running_localnet
 
 SOL = 1_000_000_000
@@ -324,4 +329,50 @@ async def test_nonce_tx_in_a_jito_bundle_lands_after_the_window(
     record = net.block_engine.record(answer["result"])
     assert record is not None
     assert record.status == "Landed"
+    assert stored_nonce(net, nonce) != value
+
+
+async def test_nonce_pump_buy_runs_through_the_hosted_program(
+    net: Localnet, session: aiohttp.ClientSession, payer: Keypair
+) -> None:
+    """The snipe path: a pump.fun buy_v2 (hosted in Python) signed on a durable nonce."""
+    pad = PumpLaunchpad(net.cluster)
+    creator = Keypair()
+    net.cluster.airdrop(creator.pubkey(), 10 * SOL)
+    launch = pad.launch(creator, name="Nonce", symbol="NONCE")
+    nonce = make_nonce(net, payer)
+    value = stored_nonce(net, nonce)
+    net.cluster.advance_slots(160)
+    tokens = pad.quote_buy(launch.mint, SOL // 10)
+    user = payer.pubkey()
+    ixs = [
+        set_compute_unit_limit(250_000),
+        tix.create_associated_token_account_idempotent(user, user, launch.mint, TOKEN_2022),
+        trade_v2_instruction(
+            "buy", launch.mint, creator.pubkey(), user, tokens, SOL // 5,
+            FEE_RECIPIENTS[0], BUYBACK_FEE_RECIPIENTS[0],
+        ),
+    ]  # fmt: skip
+    tx = nonce_tx(payer, nonce, value, ixs)
+    answer = await send(session, net, tx)
+    assert answer.get("result") == str(tx.signatures[0]), answer
+    net.cluster.advance_slots(1)
+    outcome = net.cluster.history.get(tx.signatures[0])
+    assert outcome is not None
+    assert outcome.err is None
+    assert pad.token_balance(launch.mint, user) == tokens
+    assert stored_nonce(net, nonce) != value
+    # failing buy (slippage: max 1 lamport) on the new value: lands failed, nonce advanced anyway
+    value = stored_nonce(net, nonce)
+    ixs[-1] = trade_v2_instruction(
+        "buy", launch.mint, creator.pubkey(), user, tokens, 1,
+        FEE_RECIPIENTS[0], BUYBACK_FEE_RECIPIENTS[0],
+    )  # fmt: skip
+    failing = nonce_tx(payer, nonce, value, ixs)
+    assert (await send(session, net, failing, skipPreflight=True))["result"]
+    net.cluster.advance_slots(1)
+    failed = net.cluster.history.get(failing.signatures[0])
+    assert failed is not None
+    assert failed.err is not None
+    assert failed.fee > 0
     assert stored_nonce(net, nonce) != value
