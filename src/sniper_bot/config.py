@@ -30,6 +30,7 @@ __all__ = [
     "BreakerSettings",
     "CacheSettings",
     "DatabaseSettings",
+    "JitoSettings",
     "JupiterSettings",
     "ObservabilitySettings",
     "RedisSettings",
@@ -261,6 +262,57 @@ class JupiterSettings(_Section):
         return _http_url(value, "JUPITER_API_URL")
 
 
+class JitoSettings(_Section):
+    """Landing through Jito block engines (issue 15): the same transaction to every engine."""
+
+    forms: ClassVar[dict[str, str]] = {
+        "JITO_BLOCK_ENGINE_URLS": "comma-separated http(s) block engine base URLs, e.g. "
+        "https://ny.mainnet.block-engine.jito.wtf,https://frankfurt.mainnet.block-engine.jito.wtf, "
+        "or empty for no Jito",
+        "JITO_AUTH_UUID": "the uuid Jito issued for higher rate limits, or empty",
+        "JITO_TIP_FLOOR_URL": "an http(s) URL of Jito's tip floor REST endpoint",
+        "JITO_TIP_PERCENTILE": "25, 50, 75, 95, 99 or ema50",
+        "MAX_JITO_TIP_LAMPORTS": "lamports from 1000 to 1000000000",
+    }
+    block_engine_urls: str = Field("", validation_alias="JITO_BLOCK_ENGINE_URLS")
+    auth_uuid: SecretStr = Field(SecretStr(""), validation_alias="JITO_AUTH_UUID")
+    tip_floor_url: str = Field(
+        "https://bundles.jito.wtf/api/v1/bundles/tip_floor", validation_alias="JITO_TIP_FLOOR_URL"
+    )
+    tip_percentile: Literal["25", "50", "75", "95", "99", "ema50"] = Field(
+        "75", validation_alias="JITO_TIP_PERCENTILE"
+    )
+    max_tip_lamports: int = Field(
+        10_000_000, ge=1_000, le=1_000_000_000, validation_alias="MAX_JITO_TIP_LAMPORTS"
+    )
+
+    @field_validator("block_engine_urls")
+    @classmethod
+    def _check_engines(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                _http_url(part, "JITO")
+                if urlsplit(part.strip()).query:
+                    raise ValueError("a block engine URL takes no query (use JITO_AUTH_UUID)")
+        return value
+
+    @field_validator("tip_floor_url")
+    @classmethod
+    def _check_floor(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return _http_url(value, "JITO_TIP_FLOOR_URL")
+
+    def engines(self) -> dict[str, str]:
+        """Block engines by name (their host[:port]), in the configured order, duplicates once."""
+        out: dict[str, str] = {}
+        for part in self.block_engine_urls.split(","):
+            url = part.strip().rstrip("/")
+            if url:
+                out.setdefault(urlsplit(url).netloc.rpartition("@")[2], url)
+        return out
+
+
 class BreakerSettings(_Section):
     forms: ClassVar[dict[str, str]] = {
         "CIRCUIT_BREAKER_FAILURE_THRESHOLD": "a whole number from 1 to 1000",
@@ -393,6 +445,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "telegram": TelegramSettings,
     "rpc": RpcSettings,
     "jupiter": JupiterSettings,
+    "jito": JitoSettings,
     "breaker": BreakerSettings,
     "cache": CacheSettings,
     "trading": TradingSettings,
@@ -417,6 +470,7 @@ class Settings:
     safety: SafetySettings
     security: SecuritySettings
     observability: ObservabilitySettings
+    jito: JitoSettings
     embedded: bool = False
 
     @property
@@ -453,6 +507,7 @@ class Settings:
             self.security.master_secret.get_secret_value(),
             self.security.previous_master_secret.get_secret_value(),
             self.jupiter.api_key.get_secret_value(),
+            self.jito.auth_uuid.get_secret_value(),
         ]
         return [v for v in values if len(v) >= 8]
 

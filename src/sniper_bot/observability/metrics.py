@@ -23,6 +23,8 @@ __all__ = ["BREAKER_STATE_VALUE", "Metrics"]
 BREAKER_STATE_VALUE = {"CLOSED": 0.0, "HALF_OPEN": 0.5, "OPEN": 1.0}
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_SNIPE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+_SLOT_DELTA_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 13, 21, 50, 150)
 _SWAP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -132,6 +134,28 @@ class Metrics:
         self.orders = Gauge("orders", "Orders currently in each state", ["state"], registry=r)
         self.order_transitions = Counter(
             "order_transitions", "Order state transitions", ["to_state"], registry=r
+        )
+
+        # --- landing (issue 15): the hot path and the relays ---
+        self.snipe_latency_seconds = Histogram(
+            "snipe_latency_seconds",
+            "Launch event received -> the signed buy's bytes on the wire, by source and venue",
+            ["source", "venue"],
+            buckets=_SNIPE_BUCKETS,
+            registry=r,
+        )
+        self.landed_slot_delta = Histogram(
+            "landed_slot_delta",
+            "Slots between a launch's create transaction and the bot's landed buy (0 = same block)",
+            ["venue"],
+            buckets=_SLOT_DELTA_BUCKETS,
+            registry=r,
+        )
+        self.jito_bundles = Counter(
+            "jito_bundles",
+            "Jito bundles by block engine and outcome: sent, rejected, unreachable, landed, failed",
+            ["engine", "outcome"],
+            registry=r,
         )
 
         self.position_exits = Counter(
