@@ -4,13 +4,17 @@ fresh ``CurveLaunch`` of a Token-2022 coin at Global's initial reserves."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from localnet.node import Localnet
 from localnet.pump.state import (
     FEE_CONFIG_LAYOUT,
     FEE_CONFIG_SIZE,
@@ -20,8 +24,16 @@ from localnet.pump.state import (
     genesis_fee_config,
     genesis_global,
 )
+from localnet.testing import running_localnet
+from sniper_bot.chain.endpoints import endpoints_from_urls
+from sniper_bot.chain.pool import RpcPool
+from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.hotpath.build import CurveLaunch, PreparedBuy
+from sniper_bot.hotpath.nonce import NonceManager, RpcNonceChain
+from sniper_bot.observability.metrics import Metrics
+from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.solana import pumpfun as pf
+from sniper_bot.wallet.sessions import UnlockedWallet
 
 SOL = 1_000_000_000
 
@@ -71,3 +83,49 @@ def fresh_launch(g: pf.Global, **overrides: Any) -> CurveLaunch:
     }  # fmt: skip
     values.update(overrides)
     return CurveLaunch(**values)
+
+
+# ---- localnet: real LiteSVM behind HTTP JSON-RPC, reached through SolanaRpc -------------------
+@dataclasses.dataclass
+class Chain:
+    net: Localnet
+    rpc: SolanaRpc
+    nonces: NonceManager
+    user: UnlockedWallet
+
+    def lamports(self, key: Pubkey) -> int:
+        account = self.net.cluster.get_account(key)
+        return 0 if account is None else int(account.lamports)
+
+
+def build_rpc(net: Localnet, session: aiohttp.ClientSession) -> SolanaRpc:
+    """``SolanaRpc`` over an ``RpcPool`` of localnet's three endpoints, as the app builds it."""
+    urls = net.urls
+    assert urls is not None
+    endpoints = endpoints_from_urls(
+        urls.rpc["helius"]["http"], urls.rpc["quicknode"]["http"], urls.rpc["public"]["http"],
+        None, rates={"helius": 10_000, "quicknode": 10_000, "solana": 10_000},
+    )  # fmt: skip
+    metrics = Metrics()
+    breakers = BreakerRegistry(MemoryBreakerStore(), BreakerConfig(), metrics)
+    return SolanaRpc(RpcPool(endpoints, breakers, metrics, session, default_timeout_s=5.0))
+
+
+def wallet(funds: int, net: Localnet) -> UnlockedWallet:
+    kp = Keypair()
+    net.cluster.airdrop(kp.pubkey(), funds)
+    return UnlockedWallet(user_id=1, wallet_id=1, pubkey=kp.pubkey(), keypair=kp)
+
+
+@pytest.fixture
+async def chain() -> AsyncIterator[Chain]:
+    async with (
+        running_localnet(seed=15, slot_ms=20) as net,
+        aiohttp.ClientSession() as session,
+    ):
+        rpc = build_rpc(net, session)
+        try:
+            nonces = NonceManager(RpcNonceChain(rpc), poll_s=0.01, confirm_timeout_s=10.0)
+            yield Chain(net, rpc, nonces, wallet(5 * SOL, net))
+        finally:
+            await rpc.pool.close()
