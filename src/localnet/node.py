@@ -2,7 +2,12 @@
 
 `Localnet(config).start()` returns `LocalnetUrls`, whose `to_json()` is the `--json FILE` contract:
 `{"rpc": {"<name>": {"http": URL, "ws": URL}}, "jupiter": URL, "telegram": URL, "control": URL,
-"jito": URL}` (the block engine's base URL: Jito's paths are under `/api/v1`).
+"jito": URL, "jito_engines": {"<name>": URL}}` (block engines' base URLs: Jito's paths are under
+`/api/v1`). `jito` is the primary block engine; `config.jito_engines` adds more (regions, each on
+its own port with its own fault profile) feeding the same auction, so a bundle or transaction
+fanned out to several lands once and every engine reports the same statuses; `jito_engines`
+lists all of them, the primary first (the bot's `JITO_BLOCK_ENGINE_URLS` takes them joined by
+commas: `LocalnetUrls.jito_block_engine_urls`).
 
 The market half is built with the cluster: `market` (pools + Jupiter API), `factory` (token kinds),
 `engine` (the scenario engine, run on every slot), `telegram` (the fake Bot API). Which scenario
@@ -54,6 +59,15 @@ class EndpointConfig:
     port: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class JitoEngineConfig:
+    """One more block engine (a region: "ny", "frankfurt", ...) in front of the shared auction."""
+
+    name: str
+    profile: FaultProfile = field(default_factory=FaultProfile)
+    port: int = 0
+
+
 DEFAULT_ENDPOINTS = (
     EndpointConfig("helius", PRESETS["helius"]),
     EndpointConfig("quicknode", PRESETS["quicknode"]),
@@ -83,6 +97,14 @@ class LocalnetConfig:
     jito_port: int = 0
     jito_profile: FaultProfile = field(default_factory=FaultProfile)  # the block engine's faults
     jito_tip_floor: int = DEFAULT_TIP_FLOOR  # lamports a bundle must tip at least
+    jito_engines: tuple[JitoEngineConfig, ...] = ()  # more block engines, same auction
+
+    def __post_init__(self) -> None:
+        names = [e.name for e in self.jito_engines]
+        if "jito" in names or len(set(names)) != len(names) or not all(names):
+            raise ValueError(
+                f"jito_engines need distinct non-empty names other than 'jito', got {names}"
+            )
 
     def scenario_path(self) -> Path | None:
         """The scenario file this config plays, or None."""
@@ -98,6 +120,12 @@ class LocalnetUrls:
     telegram: str
     control: str
     jito: str = ""
+    jito_engines: Mapping[str, str] = field(default_factory=dict)  # every block engine, by name
+
+    @property
+    def jito_block_engine_urls(self) -> str:
+        """Every block engine's base URL, comma-separated (`JITO_BLOCK_ENGINE_URLS`)."""
+        return ",".join(self.jito_engines.values()) if self.jito_engines else self.jito
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +134,7 @@ class LocalnetUrls:
             "telegram": self.telegram,
             "control": self.control,
             "jito": self.jito,
+            "jito_engines": dict(self.jito_engines),
         }
 
 
@@ -142,6 +171,15 @@ class Localnet:
         self.jito = JitoEndpoint(
             self.block_engine, self.config.jito_profile, seed=_endpoint_seed(seed, "jito")
         )
+        # every block engine by name, the primary first: all feed `block_engine`
+        self.jito_engines: dict[str, JitoEndpoint] = {"jito": self.jito}
+        for extra in self.config.jito_engines:
+            self.jito_engines[extra.name] = JitoEndpoint(
+                self.block_engine,
+                extra.profile,
+                seed=_endpoint_seed(seed, f"jito-{extra.name}"),
+                name=extra.name,
+            )
         self.market = Market(self.cluster, seed)
         self.pump = install_pump(self.cluster)  # pump.fun + pump fees (localnet.pump)
         self.factory = TokenFactory(self.cluster, self.market)
@@ -175,8 +213,10 @@ class Localnet:
         for ep_config in self.config.endpoints:
             await self.endpoints[ep_config.name].start(host, ep_config.port)
         await self.jito.start(host, self.config.jito_port)
+        for extra in self.config.jito_engines:
+            await self.jito_engines[extra.name].start(host, extra.port)
         control = create_control_app(self.cluster, self.endpoints)
-        register_jito_routes(control, self.jito)
+        register_jito_routes(control, self.jito, self.jito_engines)
         register_control_routes(
             control,
             market=self.market,
@@ -208,6 +248,7 @@ class Localnet:
             telegram=telegram_url,
             control=control_url,
             jito=self.jito.url,
+            jito_engines={name: e.url for name, e in self.jito_engines.items()},
         )
         log.info("localnet.started", **self.urls.to_json())
         return self.urls
@@ -216,7 +257,8 @@ class Localnet:
         await self.cluster.stop()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
-        await self.jito.stop()
+        for jito in self.jito_engines.values():
+            await jito.stop()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -4,11 +4,15 @@ GET /jito                       -> engine state: URL, profile, requests, faults,
 GET /jito/tip_floor             -> {"lamports": n}
 PUT /jito/tip_floor {"lamports": n}  -> {"lamports": n}
 PUT /jito/faults    {<FaultProfile JSON>} or {"preset": name, ...}  -> engine state
+GET /jito/engines                -> [engine state, ...] (every block engine, the primary first)
+PUT /jito/engines/{name}/faults  {<FaultProfile JSON>} or {"preset": ...}  -> that engine's state
+GET /jito/bundles/{bundle_id}    -> the bundle: status, landed slot, engines it arrived through
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +21,7 @@ from localnet.faults import PRESETS, FaultProfile
 from localnet.jito.server import JitoEndpoint
 
 JITO_KEY = web.AppKey("localnet_jito", JitoEndpoint)
+JITO_ENGINES_KEY = web.AppKey("localnet_jito_engines", dict)
 
 
 def _error(message: str) -> web.Response:
@@ -51,6 +56,45 @@ async def put_tip_floor(request: web.Request) -> web.Response:
 
 
 async def put_faults(request: web.Request) -> web.Response:
+    return await _set_faults(request, request.app[JITO_KEY])
+
+
+async def get_engines(request: web.Request) -> web.Response:
+    engines: dict[str, JitoEndpoint] = request.app[JITO_ENGINES_KEY]
+    return web.json_response([e.stats() for e in engines.values()])
+
+
+async def put_engine_faults(request: web.Request) -> web.Response:
+    engines: dict[str, JitoEndpoint] = request.app[JITO_ENGINES_KEY]
+    name = request.match_info["name"]
+    if name not in engines:
+        return web.json_response(
+            {"error": f"no block engine {name!r}; known: {list(engines)}"}, status=404
+        )
+    return await _set_faults(request, engines[name])
+
+
+async def get_bundle(request: web.Request) -> web.Response:
+    identifier = request.match_info["bundle_id"]
+    record = request.app[JITO_KEY].engine.record(identifier)
+    if record is None:
+        return web.json_response({"error": f"unknown bundle {identifier!r}"}, status=404)
+    return web.json_response(
+        {
+            "bundle_id": record.bundle_id,
+            "status": record.status,
+            "landed_slot": record.landed_slot,
+            "received_slot": record.received_slot,
+            "transactions": record.signatures,
+            "engines": sorted(record.engines),
+            "tip": record.tip,
+            "err": record.err,
+            "failed_index": record.failed_index,
+        }
+    )
+
+
+async def _set_faults(request: web.Request, endpoint: JitoEndpoint) -> web.Response:
     body = await _body(request)
     if body is None:
         return _error("body must be a JSON object")
@@ -64,13 +108,21 @@ async def put_faults(request: web.Request) -> web.Response:
             profile = FaultProfile.from_json(body)
     except (ValueError, TypeError) as exc:
         return _error(f"invalid fault profile: {exc}")
-    endpoint = request.app[JITO_KEY]
     endpoint.set_profile(profile)
     return web.json_response(endpoint.stats())
 
 
-def register_jito_routes(app: web.Application, endpoint: JitoEndpoint) -> None:
+def register_jito_routes(
+    app: web.Application,
+    endpoint: JitoEndpoint,
+    engines: Mapping[str, JitoEndpoint] | None = None,
+) -> None:
+    """`endpoint`: the primary block engine; `engines`: all of them by name (default: it)."""
     app[JITO_KEY] = endpoint
+    app[JITO_ENGINES_KEY] = dict(engines) if engines else {endpoint.name: endpoint}
+    app.router.add_get("/jito/engines", get_engines)
+    app.router.add_put("/jito/engines/{name}/faults", put_engine_faults)
+    app.router.add_get("/jito/bundles/{bundle_id}", get_bundle)
     app.router.add_get("/jito", get_jito)
     app.router.add_get("/jito/tip_floor", get_tip_floor)
     app.router.add_put("/jito/tip_floor", put_tip_floor)

@@ -20,7 +20,7 @@ import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,6 +107,7 @@ class BundleRecord:
     tip: int = 0
     err: Any = None
     failed_index: int | None = None
+    engines: set[str] = field(default_factory=set)  # the block engines it arrived through
 
     @property
     def signatures(self) -> list[str]:
@@ -167,8 +168,17 @@ class BlockEngine:
         ]
 
     # -- intake ----------------------------------------------------------------------------------
-    def send_bundle(self, transactions: Sequence[VersionedTransaction]) -> str:
-        """Validate like Jito's ingress and queue for the next block; returns the bundle id."""
+    def send_bundle(self, transactions: Sequence[VersionedTransaction], via: str = "jito") -> str:
+        """Validate like Jito's ingress and queue for the next block; returns the bundle id.
+
+        Every block engine (`via`: its name) feeds this one auction, as Jito's regional engines
+        feed the same leader: the same bundle arriving through several of them, or again, while
+        pending or after it landed, is one bundle and lands once."""
+        if transactions:
+            known = self._bundles.get(bundle_id(transactions))
+            if known is not None and known.status in (PENDING, LANDED):
+                known.engines.add(via)
+                return known.bundle_id
         if not transactions:
             raise JitoError("bundle must contain at least one transaction")
         if len(transactions) > MAX_BUNDLE_TRANSACTIONS:
@@ -191,15 +201,13 @@ class BlockEngine:
                 "Bundles must write lock at least one tip account to be eligible for the auction."
             )
         identifier = bundle_id(transactions)
-        known = self._bundles.get(identifier)
-        if known is not None and known.status in (PENDING, LANDED):
-            return identifier  # the same bundle again: one execution
         record = BundleRecord(
             identifier,
             tuple(transactions),
             self.cluster.slot,
             next(self._arrivals),
             sum(static_tip(tx) for tx in transactions),
+            engines={via},
         )
         self._bundles[identifier] = record
         self._bundles.move_to_end(identifier)

@@ -58,11 +58,16 @@ def _body(request_id: Any, *, result: Any = None, error: dict[str, Any] | None =
 class JitoEndpoint:
     """A Jito-compatible block engine on its own port, with its own fault profile."""
 
-    name = "jito"
-
     def __init__(
-        self, engine: BlockEngine, profile: FaultProfile | None = None, *, seed: int = 0
+        self,
+        engine: BlockEngine,
+        profile: FaultProfile | None = None,
+        *,
+        seed: int = 0,
+        name: str = "jito",
     ) -> None:
+        """`name`: this block engine's name (several, e.g. regions, can share one `engine`)."""
+        self.name = name
         self.engine = engine
         self.injector = FaultInjector(profile, seed=seed)
         self.requests: dict[str, int] = {}
@@ -105,7 +110,7 @@ class JitoEndpoint:
         await web.TCPSite(runner, host, port).start()
         self._runner = runner
         self.host, self.port = host, runner.addresses[0][1]
-        log.info("localnet.jito_started", url=self.url)
+        log.info("localnet.jito_started", name=self.name, url=self.url)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -190,11 +195,12 @@ class JitoEndpoint:
         if method == "sendBundle":
             if not isinstance(first, list):
                 raise JitoError("params must be an array of encoded transactions")
-            return engine.send_bundle([_decode(raw, encoding, i) for i, raw in enumerate(first)])
+            txs = [_decode(raw, encoding, i) for i, raw in enumerate(first)]
+            return engine.send_bundle(txs, via=self.name)
         # sendTransaction: always skipPreflight, as Jito's proxy
         tx = _decode(first, encoding, 0)
         if request.query.get("bundleOnly", "").lower() == "true":
-            headers["x-bundle-id"] = engine.send_bundle([tx])
+            headers["x-bundle-id"] = engine.send_bundle([tx], via=self.name)
         else:
             engine.cluster.submit_transaction(tx)
         return str(tx.signatures[0])
