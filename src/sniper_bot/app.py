@@ -21,7 +21,10 @@ from sniper_bot.config import Settings, redact_dsn
 if TYPE_CHECKING:
     from sniper_bot.components import Stack
     from sniper_bot.control.facade import Control
-    from sniper_bot.engine import SnipeEngine
+    from sniper_bot.domain.entities import Order, Position
+    from sniper_bot.domain.exits import ExitDecision
+    from sniper_bot.domain.withdrawal import WithdrawalRecord
+    from sniper_bot.engine import SnipeEngine, SnipeResult
     from sniper_bot.engine.exits import PositionMonitor
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
@@ -224,7 +227,7 @@ class App:
             notify=self._notify_withdrawal if self.settings.telegram.bot_token else None,
         )
 
-    async def _notify_withdrawal(self, record: Any) -> None:
+    async def _notify_withdrawal(self, record: WithdrawalRecord) -> None:
         """A withdrawal ended: tell its owner (raises to be retried when Telegram is down)."""
         if self.control is None or self.telegram is None:
             raise RuntimeError("the Telegram frontend is not built yet; kept for later")
@@ -266,9 +269,11 @@ class App:
             on_exit=self._notify_exit,
         )
 
-    async def _notify_exit(self, user_id: int, position: Any, decision: Any, order: Any) -> None:
-        status = getattr(getattr(order, "status", None), "value", "none")
-        self.metrics.position_exits.labels(reason=decision.reason.value, outcome=status).inc()
+    async def _notify_exit(
+        self, user_id: int, position: Position, decision: ExitDecision, order: Order
+    ) -> None:
+        reason, status = decision.reason.value, order.status.value
+        self.metrics.position_exits.labels(reason=reason, outcome=status).inc()
         if self.control is None or self.telegram is None:
             return
         outcome = await self.control.exit_outcome(user_id, position, decision, order)
@@ -276,7 +281,7 @@ class App:
             await self.telegram.notify_exit(*outcome)
             await self._mark_told(order)
 
-    async def _notify_snipe(self, result: Any) -> None:
+    async def _notify_snipe(self, result: SnipeResult) -> None:
         if self.control is None or self.telegram is None:
             return
         outcome = await self.control.snipe_outcome(result)
@@ -284,7 +289,7 @@ class App:
             await self.telegram.notify_snipe(*outcome)
             await self._mark_told(result.order)
 
-    async def _mark_told(self, order: Any) -> None:
+    async def _mark_told(self, order: Order | None) -> None:
         """A message showed this order: if it was final there, the outbox must not repeat it."""
         from datetime import UTC, datetime
 
