@@ -6,14 +6,22 @@ import base64
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import base58
 import pytest
 import structlog
 from solders.keypair import Keypair
 
-from sniper_bot.observability.logging import REDACTED, configure_logging, redactor
+from sniper_bot.observability.logging import (
+    REDACTED,
+    configure_logging,
+    redactor,
+    use_plain_tracebacks,
+)
 
 BOT_TOKEN = "7012345678:AAH3kq9Zx_vB2nLr8TtYwQe5UoPa1SdFgHj"
 MASTER = "9b1e4c7a2f5d8e0b3a6c9f2e5d8b1a4c7f0e3d6b9a2c5f8e"
@@ -93,3 +101,56 @@ def test_public_keys_and_signatures_stay_readable() -> None:
     text = out.getvalue()
     assert str(kp.pubkey()) in text
     assert str(sig) in text
+
+
+# A process that imports the bot but never configures logging (as the app's recovery, outbox and
+# sweep loops do under a test harness) logs an exc_info warning: rich must not render it.
+_UNCONFIGURED = """
+import rich.traceback
+import structlog
+
+used = []
+def _rich(*args, **kwargs):
+    used.append(args)
+    raise AssertionError("rich rendered a traceback")
+rich.traceback.Traceback.from_exception = _rich  # every rich traceback starts here
+
+import sniper_bot.app  # imports the logging setup, configures nothing
+
+assert not structlog.is_configured()
+def sweep(api_key):
+    raise RuntimeError("sweep broke")
+try:
+    sweep("-".join(["local", "secret", "123"]))  # the joined value is only in the frame's locals
+except RuntimeError:
+    structlog.get_logger("t").warning("withdrawal_sweep_failed", exc_info=True)
+assert not used, used
+"""
+
+
+def test_an_unconfigured_process_renders_exc_info_as_a_plain_traceback(tmp_path: Path) -> None:
+    script = tmp_path / "unconfigured.py"
+    script.write_text(_UNCONFIGURED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "withdrawal_sweep_failed" in out
+    assert "Traceback (most recent call last):" in out
+    assert 'raise RuntimeError("sweep broke")' in out
+    assert out.rstrip().endswith("RuntimeError: sweep broke")
+    assert "local-secret-123" not in out  # rich prints every frame's locals; plain does not
+    assert not set("╭╰│─") & set(out)  # rich's panel
+
+
+def test_plain_tracebacks_survive_a_reset_and_leave_a_configured_chain_alone() -> None:
+    structlog.reset_defaults()
+    (renderer,) = [
+        p for p in structlog.get_config()["processors"]
+        if isinstance(p, structlog.dev.ConsoleRenderer)
+    ]  # fmt: skip
+    assert renderer.exception_formatter is structlog.dev.plain_traceback
+    mine = structlog.dev.ConsoleRenderer(colors=False)
+    rich_formatter = mine.exception_formatter
+    structlog.configure(processors=[mine])
+    use_plain_tracebacks()
+    assert mine.exception_formatter is rich_formatter

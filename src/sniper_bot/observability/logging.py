@@ -5,6 +5,13 @@ for (1) registered secret values (bot token, master secrets, API keys, and walle
 wallet layer registers while a signer is unlocked) and (2) shapes that are secrets whatever their
 value: a Telegram bot token, a base58 64-byte Solana secret key, a JSON array of 64 byte values,
 ``api-key=`` / ``token=`` query parameters, and passwords in URLs.
+
+A process that never calls ``configure_logging`` (tests, tools, a library use) logs through
+structlog's builtin chain, whose ``ConsoleRenderer`` formats ``exc_info`` with rich: a full-screen
+traceback with every frame's locals, slow enough to block an event loop and a way for a local
+secret into the output. Importing this module switches that chain to the standard library's plain
+traceback (``use_plain_tracebacks``); configured processes render exceptions with
+``format_exc_info`` before the redactor, as before.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import base58
 import structlog
 from solders.keypair import Keypair
 
-__all__ = ["REDACTED", "Redactor", "configure_logging", "redactor"]
+__all__ = ["REDACTED", "Redactor", "configure_logging", "redactor", "use_plain_tracebacks"]
 
 REDACTED = "[REDACTED]"
 
@@ -143,6 +150,22 @@ def redactor() -> Redactor:
     return _redactor
 
 
+def use_plain_tracebacks() -> None:
+    """Make structlog's builtin (unconfigured) chain render exceptions as plain tracebacks.
+
+    The builtin ``ConsoleRenderer`` is one instance that ``structlog.reset_defaults`` puts back,
+    so this holds after a reset too. A process that configured structlog is left as it is.
+    """
+    if structlog.is_configured():
+        return
+    for processor in structlog.get_config()["processors"]:
+        if isinstance(processor, structlog.dev.ConsoleRenderer):
+            processor.exception_formatter = structlog.dev.plain_traceback
+
+
+use_plain_tracebacks()
+
+
 def configure_logging(
     *,
     level: str = "INFO",
@@ -156,7 +179,9 @@ def configure_logging(
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
