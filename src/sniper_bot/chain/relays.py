@@ -157,6 +157,18 @@ class Dispatch:
         accepted = [r for r in self.results.values() if r.accepted]
         return min(accepted, key=lambda r: r.seconds) if accepted else None
 
+    async def accepted(self) -> LegResult:
+        """The first relay that accepted (waits for it); raises ``BundleRejected`` when a relay
+        refused the bytes and none accepted, ``RpcUnavailableError`` when none was reached."""
+        pending = {t for t in self.legs.values() if not t.done()}
+        while True:
+            first = self.first_accept
+            if first is not None:
+                return first
+            if not pending:
+                raise _unsent(self)
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+
     async def settled(self) -> dict[str, LegResult]:
         """Every leg's answer (waits for the ones still running)."""
         await asyncio.gather(*self.legs.values(), return_exceptions=True)
@@ -169,6 +181,18 @@ class Dispatch:
             for name, r in self.results.items()
             if r.accepted and r.kind == "bundle" and r.reference
         }
+
+
+def _unsent(dispatch: Dispatch) -> RpcError:
+    results = dispatch.results
+    summary = "; ".join(f"{r.relay}: {r.outcome} ({r.error})" for r in results.values())
+    if any(r.outcome == "rejected" for r in results.values()):
+        return BundleRejected(
+            f"no relay accepted transaction {dispatch.signature}, some refused it: {summary}",
+            endpoint=next(r.relay for r in results.values() if r.outcome == "rejected"),
+            user_message="The transaction was refused.",
+        )
+    return RpcUnavailableError(f"no relay accepted transaction {dispatch.signature}: {summary}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +277,8 @@ class RelayFanout:
         """Put ``raw`` (one signed transaction) on every relay; return once every leg's bytes are
         written or the first relay accepted. Raises ``RelayRefused`` before sending anything when
         the mode cannot be honoured, ``BundleRejected`` / ``RpcUnavailableError`` when every leg
-        ended without an accept (the legs' answers are in the message)."""
+        ended without an accept before all were written (the legs' answers are in the message);
+        refusals that come later are raised by ``Dispatch.accepted()``."""
         if self._closing:
             raise RpcClientClosed("relay fan-out is closed: nothing was sent", sent=False)
         started = self._clock()
@@ -324,7 +349,7 @@ class RelayFanout:
             if any(t.result().accepted for t in done):
                 break
             if len(done) == len(legs):
-                self._raise_unsent(dispatch)
+                raise _unsent(dispatch)
             if all(name in written or task.done() for name, task in legs.items()):
                 break  # every leg's bytes are on the wire; their answers come in the background
             progressed = loop.create_future()
@@ -336,18 +361,6 @@ class RelayFanout:
                     max(dispatch.wire_at - event_at, 0.0)
                 )
         return dispatch
-
-    def _raise_unsent(self, dispatch: Dispatch) -> None:
-        results = dispatch.results
-        summary = "; ".join(f"{r.relay}: {r.outcome} ({r.error})" for r in results.values())
-        rejected = [r for r in results.values() if r.outcome == "rejected"]
-        if rejected:
-            raise BundleRejected(
-                f"every relay refused transaction {dispatch.signature}: {summary}",
-                endpoint=rejected[0].relay,
-                user_message="The transaction was refused by every relay.",
-            )
-        raise RpcUnavailableError(f"no relay accepted transaction {dispatch.signature}: {summary}")
 
     async def _leg(
         self,
