@@ -78,11 +78,26 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
         if b.callback_data and b.callback_data.startswith("st:")
     ]
     expected = len(SLIPPAGE_CHOICES) + len(FEE_CHOICES) + sum(len(c) for _, _, c in EXIT_CHOICES)
+    expected += 2 + 4 + 1  # MEV protection, Force Jupiter; tip p50/p75/p95/p99, fixed tip
     assert len(choices) == expected
     assert ("slip", 300) in choices
     assert ("fee", "TURBO") in choices
     assert ("tp", None) in choices  # "off"
     assert ("hold", 240) in choices
+    assert ("mev", 1) in choices  # both switches are off: their buttons turn them on
+    assert ("jup", 1) in choices
+    assert {("tip", 50), ("tip", 75), ("tip", 95), ("tip", 99), ("tip", "fixed")} <= set(choices)
+
+
+def test_the_switch_buttons_set_the_opposite_of_the_current_value() -> None:
+    markup = settings_kb(100, "MEDIUM", switches={"mev": True, "jup": False}, tip_percentile=95)
+    labels = {b.text: b.callback_data for row in markup.inline_keyboard for b in row}
+    assert labels["MEV protection: on ✅"] == "st:mev:0"
+    assert labels["Force Jupiter: off"] == "st:jup:1"
+    assert labels["• Tip p95"] == "st:tip:95"  # the automatic tip's percentile is marked
+    fixed = settings_kb(100, "MEDIUM", tip_percentile=95, fixed_tip=True)
+    fixed_labels = {b.text for row in fixed.inline_keyboard for b in row}
+    assert {"Tip p95", "• Fixed tip…"} <= fixed_labels
 
 
 @pytest.mark.parametrize(
@@ -97,6 +112,13 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
         ("tp", "1e3"),
         ("hold", "١"),
         ("nope", "1"),
+        ("mev", "2"),
+        ("mev", "true"),
+        ("jup", ""),
+        ("tip", "90"),
+        ("tip", "0"),
+        ("tip", "FIXED"),
+        ("tip", "0.001"),
     ],
 )
 def test_a_forged_settings_value_is_refused(field: str, value: str) -> None:

@@ -8,7 +8,8 @@ user's wallet or orders. Errors reach the frontend as ``SniperBotError`` with a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,24 +50,38 @@ from sniper_bot.control.views import (
     WithdrawalView,
     WithdrawPreviewView,
 )
-from sniper_bot.domain.entities import Order, Position, User
+from sniper_bot.domain.entities import (
+    MIN_JITO_TIP_LAMPORTS,
+    TIP_PERCENTILES,
+    Order,
+    Position,
+    User,
+    UserSettings,
+)
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
-from sniper_bot.domain.launch import SnipeTarget
+from sniper_bot.domain.launch import CurveProgress, SnipeTarget
 from sniper_bot.domain.money import (
     LAMPORTS_PER_SOL,
     MAX_INT64,
     MAX_SOL,
     MAX_SOL_LAMPORTS,
     WSOL_MINT,
+    InvalidAmount,
+    format_sol,
+    parse_sol,
 )
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.domain.withdrawal import WithdrawalRecord
 from sniper_bot.errors import SniperBotError
 from sniper_bot.ports.venue import Quoter
-from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals
+from sniper_bot.solana import pumpfun as pf
+from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals, parse_mint
+from sniper_bot.solana.layouts.token2022 import decode_mint_extensions
 from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.storage.errors import DatabaseUnavailable
+from sniper_bot.trading.venues.pumpfun.curve import mint_supply_for
+from sniper_bot.trading.venues.router import force_venue
 from sniper_bot.wallet.service import WalletView as ServiceWallet
 
 __all__ = ["Control", "ControlDeps", "OrderProgress", "WithdrawPinRetry"]
@@ -117,6 +132,45 @@ def _check_sol_amount(lamports: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def _routed_for(settings: UserSettings) -> Iterator[None]:
+    """Quotes and orders inside the block go where this user's settings send them: "Force
+    Jupiter" pins the venue router to Jupiter (the order's run is a task created inside, so it
+    inherits the choice); otherwise the router's own rules pick the coin's venue."""
+    with force_venue("jupiter" if settings.force_jupiter else None):
+        yield
+
+
+def _parse_tip(text: str, cap: int) -> int | None:
+    """A typed Jito tip in SOL: lamports, or ``None`` for "auto" (from the tip floor)."""
+    cleaned = text.strip()
+    if cleaned.lower() in ("auto", "floor"):
+        return None
+    if cleaned.startswith("-"):
+        raise ControlError("negative tip", user_message="A tip cannot be negative.")
+    try:
+        lamports = parse_sol(cleaned)
+    except InvalidAmount as exc:
+        sentence = str(exc)
+        if "greater than 0" in sentence:
+            sentence = "a fixed tip must be above 0 SOL (send auto for the tip floor)"
+        raise ControlError(
+            f"bad tip: {sentence}", user_message=f"Tip not saved: {sentence}."
+        ) from None
+    if lamports < MIN_JITO_TIP_LAMPORTS:
+        raise ControlError(
+            f"tip {lamports} below Jito's minimum",
+            user_message="Tip not saved: Jito's minimum tip is "
+            f"{format_sol(MIN_JITO_TIP_LAMPORTS)}.",
+        )
+    if lamports > cap:
+        raise ControlError(
+            f"tip {lamports} above the cap {cap}",
+            user_message=f"Tip not saved: at most {format_sol(cap)} (the operator's limit).",
+        )
+    return lamports
+
+
 def _valid_id(row_id: int) -> bool:
     """An id a row can have (a BigInteger primary key); others are "no such ..." at once."""
     return 1 <= row_id <= MAX_INT64
@@ -148,6 +202,7 @@ class ControlDeps:
     risk: RiskReports  # safety.service.RiskService
     withdrawals: Withdrawals | None = None  # wallet withdrawals (PIN, preview, crash-safe send)
     risk_threshold: int = 70
+    max_jito_tip_lamports: int = 10_000_000  # JITO_MAX_TIP_LAMPORTS: largest fixed tip in /settings
 
 
 class Control:
@@ -252,6 +307,11 @@ class Control:
             stop_loss_pct=s.stop_loss_pct,
             trailing_stop_pct=s.trailing_stop_pct,
             max_hold_minutes=s.max_hold_minutes,
+            mev_protection=s.mev_protection,
+            jito_tip_lamports=s.jito_tip_lamports,
+            tip_percentile=s.tip_percentile,
+            force_jupiter=s.force_jupiter,
+            max_jito_tip_lamports=self._d.max_jito_tip_lamports,
         )
 
     async def update_settings(
@@ -261,11 +321,29 @@ class Control:
         slippage_bps: int | None = None,
         priority_fee_level: str | None = None,
         exits: dict[str, int | None] | None = None,
+        mev_protection: bool | None = None,
+        force_jupiter: bool | None = None,
+        tip_percentile: int | None = None,
     ) -> SettingsView:
         """Change settings; ``exits`` maps take_profit_pct / stop_loss_pct / trailing_stop_pct /
-        max_hold_minutes to a value or None (off)."""
+        max_hold_minutes to a value or None (off). ``tip_percentile`` (50/75/95/99) makes the
+        Jito tip automatic again, taken from that percentile of the tip floor."""
         user = await self._user(ident)
         changes: dict[str, Any] = {}
+        if mev_protection is not None:
+            changes["mev_protection"] = mev_protection
+        if force_jupiter is not None:
+            changes["force_jupiter"] = force_jupiter
+        if tip_percentile is not None:
+            if isinstance(tip_percentile, bool) or tip_percentile not in TIP_PERCENTILES:
+                raise ControlError(
+                    f"tip percentile {tip_percentile!r}",
+                    user_message="The tip percentile is one of "
+                    + ", ".join(str(p) for p in TIP_PERCENTILES)
+                    + ".",
+                )
+            changes["tip_percentile"] = tip_percentile
+            changes["jito_tip_lamports"] = None
         for name, value in (exits or {}).items():
             if name not in _EXIT_FIELDS:
                 raise ControlError(f"unknown exit {name}", user_message="Unknown exit rule.")
@@ -289,6 +367,15 @@ class Control:
             raise ControlError(str(exc), user_message=f"Not saved: {exc}.") from None
         return await self.settings(ident)
 
+    async def set_jito_tip(self, ident: Identity, text: str) -> SettingsView:
+        """A fixed Jito tip typed in SOL ("0.001"), or "auto" for the tip floor. Refused with a
+        sentence: negative, not a number, more than 9 decimals, below Jito's minimum tip
+        (0.000001 SOL), above the operator's ``JITO_MAX_TIP_LAMPORTS``."""
+        user = await self._user(ident)
+        lamports = _parse_tip(text, self._d.max_jito_tip_lamports)
+        await self._d.settings.update(user.id, jito_tip_lamports=lamports)
+        return await self.settings(ident)
+
     # --- tokens ----------------------------------------------------------------------------
     async def token_card(self, ident: Identity, mint_text: str) -> TokenCardView:
         user = await self._user(ident)
@@ -302,11 +389,12 @@ class Control:
         if program is None or decimals is None:
             raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
         settings = await self._d.settings.get(user.id)
-        report, quote, held, meta = await asyncio.gather(
-            self._d.risk.check(str(mint)),
-            self._quote_or_none(WSOL_MINT, str(mint), LAMPORTS_PER_SOL, settings.slippage_bps),
+        report, quote, held, meta, curve = await asyncio.gather(
+            self._d.risk.check(str(mint)),  # shared by every user: never under one's routing
+            self._card_quote(settings, str(mint)),
             self._held(ident, mint, account.owner),
-            self._metadata(mint),
+            self._metadata(mint, bytes(account.data)),
+            self._curve(mint),
         )
         return TokenCardView(
             mint=str(mint),
@@ -320,6 +408,49 @@ class Control:
             presets_lamports=tuple(settings.buy_presets_lamports),
             held_amount=held,
             is_stale=read.stale,  # no endpoint answered: the mint as last seen
+            venue=quote.venue if quote is not None else None,
+            force_jupiter=settings.force_jupiter,
+            curve_progress_bps=curve.progress_bps if curve is not None else None,
+            curve_complete=curve.complete if curve is not None else False,
+            market_cap_lamports=curve.market_cap_lamports() if curve is not None else None,
+        )
+
+    async def _card_quote(self, settings: UserSettings, mint: str) -> Quote | None:
+        """1 SOL of ``mint`` quoted where this user's buy would go (its venue is the card's)."""
+        with _routed_for(settings):  # this task's own context: the other reads are not forced
+            return await self._quote_or_none(
+                WSOL_MINT, mint, LAMPORTS_PER_SOL, settings.slippage_bps
+            )
+
+    async def _curve(self, mint: Pubkey) -> CurveProgress | None:
+        """The coin's pump.fun bonding curve as it is now (``None``: no curve, or unreadable).
+        The curve's progress is measured against Global's initial real token reserves; the
+        market cap (SOL-quoted curves only) on the supply the program prices with."""
+        try:
+            curve_acc, global_acc = await self._d.rpc.get_multiple_accounts(
+                [pf.bonding_curve_address(mint), pf.GLOBAL]
+            )
+            if curve_acc is None or curve_acc.owner != pf.PUMP_PROGRAM_ID:
+                return None
+            c = pf.decode_bonding_curve(bytes(curve_acc.data))
+            initial = None
+            if global_acc is not None and global_acc.owner == pf.PUMP_PROGRAM_ID:
+                initial = pf.decode_global(bytes(global_acc.data)).initial_real_token_reserves
+        except (SniperBotError, ValueError) as exc:
+            log.info("token_card_no_curve", mint=str(mint), reason=str(exc)[:200])
+            return None
+        extra: dict[str, Any] = {} if not initial else {"initial_real_token_reserves": initial}
+        return CurveProgress(
+            mint=str(mint),
+            virtual_sol_reserves=c.virtual_quote_reserves,
+            virtual_token_reserves=c.virtual_token_reserves,
+            real_sol_reserves=c.real_quote_reserves,
+            real_token_reserves=c.real_token_reserves,
+            complete=c.complete,
+            slot=None,
+            updated_at=0.0,
+            token_total_supply=mint_supply_for(c) if c.is_sol_quoted else None,
+            **extra,
         )
 
     async def _quote_or_none(
@@ -338,14 +469,34 @@ class Control:
         )
         return sum(a.amount for a in accounts if a.mint == mint)
 
-    async def _metadata(self, mint: Pubkey) -> tuple[str | None, str | None]:
+    async def _metadata(
+        self, mint: Pubkey, mint_data: bytes | None = None
+    ) -> tuple[str | None, str | None]:
+        """(name, symbol): a Token-2022 mint's own TokenMetadata extension (pump.fun's
+        ``create_v2`` coins keep theirs there, they have no Metaplex account), else the Metaplex
+        Metadata account. ``mint_data``: the mint account, when the caller has it already."""
         from sniper_bot.solana.layouts.metaplex import parse_metaplex_metadata
         from sniper_bot.solana.pda import metadata_pda
 
         try:
-            (account,) = await self._d.rpc.get_multiple_accounts([metadata_pda(mint)])
-            if account is None:
-                return None, None
+            wanted = [metadata_pda(mint)] + ([mint] if mint_data is None else [])
+            accounts = await self._d.rpc.get_multiple_accounts(wanted)
+        except SniperBotError:
+            return None, None
+        own_mint = accounts[1] if mint_data is None else None
+        if own_mint is not None and own_mint.owner == TOKEN_2022_PROGRAM_ID:
+            mint_data = bytes(own_mint.data)
+        if mint_data is not None and len(mint_data) > MINT_LEN:
+            try:
+                own = decode_mint_extensions(parse_mint(mint_data).extensions).token_metadata
+            except (SniperBotError, ValueError):
+                own = None
+            if own is not None and (own.name or own.symbol):
+                return own.name or None, own.symbol or None
+        account = accounts[0]
+        if account is None:
+            return None, None
+        try:
             meta = parse_metaplex_metadata(bytes(account.data))
         except (SniperBotError, ValueError):
             return None, None
@@ -391,20 +542,32 @@ class Control:
             )
         except DatabaseUnavailable as exc:  # nothing of this buy was written
             raise DatabaseUnavailable(exc.message, user_message=BUY_NOT_PLACED) from exc
+        if settings.force_jupiter:
+            await self._shared_risk(mint)
         try:
-            order: Order = await self._d.trading.buy(
-                user.id,
-                None,
-                str(mint),
-                lamports,
-                settings.slippage_bps,
-                settings.priority_fee_level,
-                action_id,
-                progress=self._progress(progress),
-            )
+            with _routed_for(settings):
+                order: Order = await self._d.trading.buy(
+                    user.id,
+                    None,
+                    str(mint),
+                    lamports,
+                    settings.slippage_bps,
+                    settings.priority_fee_level,
+                    action_id,
+                    progress=self._progress(progress),
+                )
         except DatabaseUnavailable as exc:  # the order row may exist: never say "not placed"
             raise DatabaseUnavailable(exc.message, user_message=BUY_UNKNOWN) from exc
         return await self._order_view(order)
+
+    async def _shared_risk(self, mint: Pubkey) -> None:
+        """The risk report every user shares, made under the router's own rules before a
+        forced buy runs: the order's risk gate then reads it from the cache instead of probing
+        routes through Jupiter only (a report that would be cached for everyone)."""
+        try:
+            await self._d.risk.check(str(mint))
+        except SniperBotError as exc:  # the order's own gate asks again and decides
+            log.info("forced_buy_risk_prefetch_failed", mint=str(mint), reason=exc.message)
 
     async def _check_token_mint(self, mint: Pubkey) -> None:
         """A wallet or program address pasted as a mint is refused before any order exists."""
@@ -437,16 +600,17 @@ class Control:
                 "nothing to sell", user_message="Your active wallet holds none of this token."
             )
         settings = await self._d.settings.get(user.id)
-        order: Order = await self._d.trading.sell(
-            user.id,
-            None,
-            str(mint),
-            amount,
-            settings.slippage_bps,
-            settings.priority_fee_level,
-            action_id,
-            progress=self._progress(progress),
-        )
+        with _routed_for(settings):
+            order: Order = await self._d.trading.sell(
+                user.id,
+                None,
+                str(mint),
+                amount,
+                settings.slippage_bps,
+                settings.priority_fee_level,
+                action_id,
+                progress=self._progress(progress),
+            )
         return await self._order_view(order)
 
     async def order_shown(self, ident: Identity, order_id: str) -> None:

@@ -87,6 +87,14 @@ class TokenCardView:
     presets_lamports: tuple[int, ...]
     held_amount: int = 0
     is_stale: bool = False  # no RPC endpoint answered: the mint account is the last one seen
+    # where a buy of this user goes now: "pumpfun" (the bonding curve), "pumpswap", "jupiter";
+    # None: no venue quotes it
+    venue: str | None = None
+    force_jupiter: bool = False  # the user routes everything through Jupiter (/settings)
+    # a pump.fun coin: its bonding curve (None: not a pump.fun coin, or the curve is unreadable)
+    curve_progress_bps: int | None = None  # share of the curve's tokens sold, 10_000 = complete
+    curve_complete: bool = False  # graduated: it trades on PumpSwap now
+    market_cap_lamports: int | None = None  # spot price x supply, SOL-quoted curves only
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +166,11 @@ class SettingsView:
     stop_loss_pct: int | None = None
     trailing_stop_pct: int | None = None
     max_hold_minutes: int | None = None
+    mev_protection: bool = False  # swaps go as Jito bundles only, never the public mempool
+    jito_tip_lamports: int | None = None  # a fixed tip; None: from the tip floor
+    tip_percentile: int | None = None  # the tip floor percentile; None: the operator's default
+    force_jupiter: bool = False
+    max_jito_tip_lamports: int = 0  # the largest fixed tip the operator allows
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from sniper_bot.control.views import TokenCardView, WalletView
+from sniper_bot.domain.entities import TIP_PERCENTILES
 from sniper_bot.domain.money import format_sol
 from sniper_bot.telegram.callbacks import (
     BuyCb,
@@ -29,6 +30,10 @@ EXIT_CHOICES = (
     ("trail", "Trail", (0, 10, 20, 30)),
     ("hold", "Hold", (0, 30, 60, 240)),
 )
+# how orders are sent and routed: on/off switches (the button carries the value it sets), the
+# Jito tip from a tip floor percentile, or "fixed" (the bot asks for an amount in SOL)
+SWITCHES = (("mev", "MEV protection"), ("jup", "Force Jupiter"))
+TIP_FIXED = "fixed"
 
 
 def home_kb() -> InlineKeyboardMarkup:
@@ -83,13 +88,25 @@ def wallets_kb(wallets: list[WalletView]) -> InlineKeyboardMarkup:
 
 
 def settings_choice(cb: SettingsCb) -> tuple[str, int | str | None]:
-    """A pressed settings button as ``(what, value)``: ``("slip", bps)``, ``("fee", level)`` or
-    ``("tp" | "sl" | "trail" | "hold", number or None for off)``. Only values the keyboard offers
-    are accepted: anything else (forged) raises ``ForgedCallback``."""
+    """A pressed settings button as ``(what, value)``: ``("slip", bps)``, ``("fee", level)``,
+    ``("tp" | "sl" | "trail" | "hold", number or None for off)``, ``("mev" | "jup", 1 or 0)``
+    (switch on / off), ``("tip", percentile)`` (automatic tip) or ``("tip", "fixed")`` (ask for
+    an amount). Only values the keyboard offers are accepted: anything else (forged) raises
+    ``ForgedCallback``."""
     if cb.field == "fee":
         if cb.value not in FEE_CHOICES:
             raise ForgedCallback(NOT_A_CHOICE)
         return "fee", cb.value
+    if cb.field in {field for field, _ in SWITCHES}:
+        if cb.value not in ("0", "1"):
+            raise ForgedCallback(NOT_A_CHOICE)
+        return cb.field, int(cb.value)
+    if cb.field == "tip":
+        if cb.value == TIP_FIXED:
+            return "tip", TIP_FIXED
+        if cb.value not in {str(p) for p in TIP_PERCENTILES}:
+            raise ForgedCallback(NOT_A_CHOICE)
+        return "tip", int(cb.value)
     offered: tuple[int, ...] | None = SLIPPAGE_CHOICES if cb.field == "slip" else None
     for field, _label, choices in EXIT_CHOICES:
         if cb.field == field:
@@ -103,8 +120,16 @@ def settings_choice(cb: SettingsCb) -> tuple[str, int | str | None]:
 
 
 def settings_kb(
-    current_slippage: int, current_fee: str, exits: dict[str, int | None] | None = None
+    current_slippage: int,
+    current_fee: str,
+    exits: dict[str, int | None] | None = None,
+    *,
+    switches: dict[str, bool] | None = None,
+    tip_percentile: int | None = None,
+    fixed_tip: bool = False,
 ) -> InlineKeyboardMarkup:
+    """``switches``: ``{"mev": on, "jup": on}``; ``tip_percentile`` / ``fixed_tip``: the current
+    Jito tip (a percentile is marked only while the tip is automatic)."""
     b = InlineKeyboardBuilder()
     exits = exits or {}
     for bps in SLIPPAGE_CHOICES:
@@ -124,6 +149,25 @@ def settings_kb(
             text = f"{mark}{label} {value}{unit}" if value else f"{mark}{label} off"
             b.button(text=text, callback_data=SettingsCb(field=field, value=str(value)))
         rows.append(len(choices))
+    switches = switches or {}
+    for field, label in SWITCHES:
+        on = switches.get(field, False)
+        b.button(
+            text=f"{label}: {'on ✅' if on else 'off'}",
+            callback_data=SettingsCb(field=field, value="0" if on else "1"),
+        )
+    rows.append(len(SWITCHES))
+    for percentile in TIP_PERCENTILES:
+        mark = "• " if not fixed_tip and percentile == tip_percentile else ""
+        b.button(
+            text=f"{mark}Tip p{percentile}",
+            callback_data=SettingsCb(field="tip", value=str(percentile)),
+        )
+    b.button(
+        text=f"{'• ' if fixed_tip else ''}Fixed tip…",
+        callback_data=SettingsCb(field="tip", value=TIP_FIXED),
+    )
+    rows.append(len(TIP_PERCENTILES) + 1)
     b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
     b.adjust(*rows, 1)
     return b.as_markup()

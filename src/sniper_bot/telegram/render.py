@@ -59,11 +59,33 @@ def render_home(view: HomeView) -> str:
     return "\n".join(lines)
 
 
+_VENUE_LABEL = {"pumpfun": "pump.fun curve", "pumpswap": "PumpSwap", "jupiter": "Jupiter"}
+
+
+def _venue_lines(card: TokenCardView) -> list[str]:
+    """Where a buy goes, and a pump.fun coin's bonding curve (progress, market cap in SOL)."""
+    lines = []
+    if card.venue is not None:
+        forced = " (forced in /settings)" if card.force_jupiter and card.venue == "jupiter" else ""
+        lines.append(f"Venue: {escape(_VENUE_LABEL.get(card.venue, card.venue))}{forced}")
+    elif card.force_jupiter:
+        lines.append("Venue: Jupiter (forced in /settings), no route there yet")
+    if card.curve_complete:
+        lines.append("Bonding curve: complete (graduated to PumpSwap)")
+    elif card.curve_progress_bps is not None:
+        bps = card.curve_progress_bps
+        lines.append(f"Bonding curve: {bps // 100}.{bps % 100:02d} % sold")
+    if card.market_cap_lamports is not None and not card.curve_complete:
+        lines.append(f"Market cap: {format_sol(card.market_cap_lamports)}")
+    return lines
+
+
 def render_token_card(card: TokenCardView) -> str:
     name = escape(card.name or "Unknown token")
     symbol = f" ({escape(card.symbol)})" if card.symbol else ""
     stale = " (cached: network unreachable)" if card.is_stale else ""
     lines = [f"<b>{name}</b>{symbol}{stale}", _code(card.mint), ""]
+    lines += _venue_lines(card)
     if card.tokens_per_sol is not None:
         per_sol = format_tokens(card.tokens_per_sol, card.decimals)
         impact = f", impact {escape(card.price_impact_pct)} %" if card.price_impact_pct else ""
@@ -167,9 +189,28 @@ def render_settings(view: SettingsView) -> str:
             f"AUTO fee cap: {format_sol(view.max_priority_fee_lamports)}",
             f"Buy presets: {presets}",
             "Automatic exits: " + _exits_text(view),
+            "MEV protection: "
+            + (
+                "on (Jito bundles only, never the public mempool)" if view.mev_protection else "off"
+            ),
+            f"Jito tip: {_tip_text(view)}",
+            "Venue: "
+            + (
+                "Force Jupiter (every order through Jupiter)"
+                if view.force_jupiter
+                else "best for the coin (pump.fun curve, PumpSwap, else Jupiter)"
+            ),
             f"PIN: {'set' if view.has_pin else 'not set (needed to export or withdraw)'}",
         ]
     )
+
+
+def _tip_text(view: SettingsView) -> str:
+    if view.jito_tip_lamports is not None:
+        return f"fixed {format_sol(view.jito_tip_lamports)}"
+    if view.tip_percentile is not None:
+        return f"auto, p{view.tip_percentile} of the tip floor"
+    return "auto, the tip floor at the default percentile"
 
 
 def _exits_text(view: SettingsView) -> str:

@@ -1,15 +1,20 @@
-"""/settings: slippage and priority fee presets."""
+"""/settings: slippage, priority fee, automatic exits, MEV protection, Jito tip, Force Jupiter."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from sniper_bot.control.facade import Control
-from sniper_bot.control.views import Identity, SettingsView
+from sniper_bot.control.views import ControlError, Identity, SettingsView
+from sniper_bot.domain.money import format_sol
 from sniper_bot.telegram.callbacks import ForgedCallback, MenuCb, SettingsCb
-from sniper_bot.telegram.keyboards import settings_choice, settings_kb
+from sniper_bot.telegram.keyboards import TIP_FIXED, settings_choice, settings_kb
 from sniper_bot.telegram.render import render_settings
 
 _EXIT_FIELD = {
@@ -20,6 +25,10 @@ _EXIT_FIELD = {
 }
 
 
+class TipX(StatesGroup):
+    amount = State()  # the next message is a fixed Jito tip in SOL (or "auto")
+
+
 def _kb(view: SettingsView) -> InlineKeyboardMarkup:
     exits = {
         "tp": view.take_profit_pct,
@@ -27,14 +36,30 @@ def _kb(view: SettingsView) -> InlineKeyboardMarkup:
         "trail": view.trailing_stop_pct,
         "hold": view.max_hold_minutes,
     }
-    return settings_kb(view.slippage_bps, view.priority_fee_level, exits)
+    return settings_kb(
+        view.slippage_bps,
+        view.priority_fee_level,
+        exits,
+        switches={"mev": view.mev_protection, "jup": view.force_jupiter},
+        tip_percentile=view.tip_percentile,
+        fixed_tip=view.jito_tip_lamports is not None,
+    )
+
+
+def _tip_prompt(view: SettingsView) -> str:
+    return (
+        "Send the Jito tip in SOL (e.g. 0.001; at most "
+        f"{format_sol(view.max_jito_tip_lamports)}), or <code>auto</code> for the tip floor."
+    )
 
 
 def build() -> Router:
     router = Router(name=__name__)
 
     @router.message(Command("settings"))
-    async def show(message: Message, control: Control, ident: Identity) -> None:
+    async def show(message: Message, control: Control, ident: Identity, state: FSMContext) -> None:
+        if await state.get_state() == TipX.amount.state:
+            await state.clear()  # /settings leaves the tip prompt
         view = await control.settings(ident)
         await message.answer(render_settings(view), reply_markup=_kb(view))
 
@@ -47,21 +72,51 @@ def build() -> Router:
 
     @router.callback_query(SettingsCb.filter())
     async def change(
-        query: CallbackQuery, callback_data: SettingsCb, control: Control, ident: Identity
+        query: CallbackQuery,
+        callback_data: SettingsCb,
+        control: Control,
+        ident: Identity,
+        state: FSMContext,
     ) -> None:
         try:
             field, value = settings_choice(callback_data)
         except ForgedCallback as exc:  # not a button our keyboard offers
             await query.answer(str(exc))
             return
+        if field == "tip" and value == TIP_FIXED:
+            await query.answer()
+            await state.set_state(TipX.amount)
+            if isinstance(query.message, Message):
+                await query.message.answer(_tip_prompt(await control.settings(ident)))
+            return
         if field == "slip" and isinstance(value, int):
             view = await control.update_settings(ident, slippage_bps=value)
         elif field in _EXIT_FIELD and not isinstance(value, str):
             view = await control.update_settings(ident, exits={_EXIT_FIELD[field]: value})
+        elif field == "mev" and isinstance(value, int):
+            view = await control.update_settings(ident, mev_protection=bool(value))
+        elif field == "jup" and isinstance(value, int):
+            view = await control.update_settings(ident, force_jupiter=bool(value))
+        elif field == "tip" and isinstance(value, int):
+            view = await control.update_settings(ident, tip_percentile=value)
         else:
             view = await control.update_settings(ident, priority_fee_level=str(value))
         await query.answer("Saved")
         if isinstance(query.message, Message):
             await query.message.edit_text(render_settings(view), reply_markup=_kb(view))
+
+    @router.message(TipX.amount)
+    async def tip_amount(
+        message: Message, control: Control, ident: Identity, state: FSMContext
+    ) -> None:
+        try:
+            view = await control.set_jito_tip(ident, message.text or "")
+        except ControlError as exc:  # the prompt stays: the next message is another try
+            await message.answer(
+                f"{escape(exc.user_message)} Send another amount, or /settings to cancel."
+            )
+            return
+        await state.clear()
+        await message.answer(render_settings(view), reply_markup=_kb(view))
 
     return router
