@@ -23,6 +23,7 @@ ARGS: dict[str, list[str]] = {
     "bench_curve.py": ["--launches", "400"],
     "bench_safety.py": [],
     "bench_wallet.py": ["--n", "2000"],
+    "bench_hotpath_build.py": ["--n", "3000"],
 }
 
 
