@@ -41,6 +41,7 @@ from localnet.launches import (
     load_scenario,
     register_control_routes,
 )
+from localnet.launches.rivals import RivalSnipers
 from localnet.market import Market
 from localnet.market.api import create_jupiter_app
 from localnet.pump import install as install_pump
@@ -186,6 +187,8 @@ class Localnet:
         self.engine = ScenarioEngine(
             self.cluster, self.market, self.factory, seed, max_tokens=self.config.max_tokens
         )
+        # scripted rival snipers buying every pump.fun create (none until configured)
+        self.rivals = RivalSnipers(self.cluster, seed)
         # message dates from the chain's clock (block time of the newest slot)
         self.telegram = FakeTelegram(clock=lambda: self.cluster.block_time(self.cluster.slot))
         self._runners: list[web.AppRunner] = []
@@ -223,6 +226,7 @@ class Localnet:
             factory=self.factory,
             engine=self.engine,
             telegram=self.telegram,
+            rival_snipers=self.rivals,
         )
         self.launchpad = register_pump_routes(control, self.cluster, self.config.seed)
         jupiter = create_jupiter_app(
@@ -255,6 +259,7 @@ class Localnet:
 
     async def stop(self) -> None:
         await self.cluster.stop()
+        self.rivals.cancel_scheduled()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
         for jito in self.jito_engines.values():

@@ -1,4 +1,9 @@
-"""The market half of the control API: tokens and scripted Telegram users."""
+"""The market half of the control API: tokens, scripted curve launches, rivals, Telegram users.
+
+Rival snipers (`localnet.launches.rivals`): `GET /rivals/snipers[?limit=n]` (configs, wallets,
+recent buys with landing slot and block index), `PUT /rivals/snipers/{name}` (`RivalConfig`
+JSON: delay_ms, lamports, cu_price, slippage_bps, enabled), `DELETE /rivals/snipers/{name}`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from solders.pubkey import Pubkey
 
 from localnet.encoding import TOKEN_2022_PROGRAM_ID
 from localnet.launches.engine import ScenarioEngine
+from localnet.launches.rivals import RivalConfig, RivalSnipers
 from localnet.market.market import Market, MarketError
 from localnet.pump.launchpad import LaunchError
 from localnet.pump.state import bonding_curve_address
@@ -29,7 +35,7 @@ def _bad(message: str, status: int = 400) -> web.Response:
 
 def register_control_routes(
     app: web.Application, *, market: Market, factory: TokenFactory, engine: ScenarioEngine,
-    telegram: FakeTelegram,
+    telegram: FakeTelegram, rival_snipers: RivalSnipers | None = None,
 ) -> None:  # fmt: skip
     async def body(request: web.Request) -> dict[str, Any]:
         data = await request.json() if request.can_read_body else {}
@@ -129,6 +135,34 @@ def register_control_routes(
             engine.curves.rivals_enabled = enabled
         return web.json_response({"enabled": engine.curves.rivals_enabled})
 
+    async def list_snipers(request: web.Request) -> web.Response:
+        if rival_snipers is None:
+            return _bad("no rival snipers on this localnet", 404)
+        limit = request.query.get("limit", "100")
+        if not limit.isdigit() or not 0 < int(limit) <= 10_000:
+            return _bad("limit must be an integer 1..10000")
+        return web.json_response(rival_snipers.report(int(limit)))
+
+    async def put_sniper(request: web.Request) -> web.Response:
+        if rival_snipers is None:
+            return _bad("no rival snipers on this localnet", 404)
+        try:
+            params = await body(request)
+        except ValueError:
+            return _bad("body must be a JSON object")
+        params["name"] = request.match_info["name"]
+        try:
+            config = rival_snipers.add(RivalConfig.from_json(params))
+        except (ValueError, TypeError) as exc:
+            return _bad(f"bad rival: {exc}")
+        wallet = rival_snipers.wallet(config.name).pubkey()
+        return web.json_response({**config.to_json(), "wallet": str(wallet)})
+
+    async def delete_sniper(request: web.Request) -> web.Response:
+        if rival_snipers is None or not rival_snipers.remove(request.match_info["name"]):
+            return _bad(f"no rival {request.match_info['name']!r}", 404)
+        return web.json_response({"removed": request.match_info["name"]})
+
     async def inbox(request: web.Request) -> web.Response:
         return web.json_response(telegram.inbox_view(int(request.match_info["id"])))
 
@@ -144,3 +178,6 @@ def register_control_routes(
     app.router.add_get("/launches/curve/{mint}", curve_run)
     app.router.add_put("/rivals", rivals)
     app.router.add_get("/rivals", rivals)
+    app.router.add_get("/rivals/snipers", list_snipers)
+    app.router.add_put("/rivals/snipers/{name}", put_sniper)
+    app.router.add_delete("/rivals/snipers/{name}", delete_sniper)
