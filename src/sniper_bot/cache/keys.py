@@ -5,7 +5,11 @@ aiogram's own ``fsm:*`` keys.
 
 from __future__ import annotations
 
-__all__ = ["breaker", "breaker_override", "breaker_probes", "risk"]
+__all__ = ["ARMED_CHANNEL", "breaker", "breaker_override", "breaker_probes", "risk"]
+
+# Pub/sub channel of the armed snipe book (``cache.armed``): arm / cancel / fire events that keep
+# every replica's in-memory book equal; no key is stored (the database is the durable copy).
+ARMED_CHANNEL = "snipes:armed"
 
 
 def risk(mint: str) -> str:
