@@ -23,8 +23,9 @@ an order the worker renews its lease; releasing it never masks the error that st
 tell the user the truth meanwhile.
 
 This module drives the states and builds the swap up to SIGNED; ``persistence`` holds every
-database write (retries through an outage, compare-and-set, the lease), ``landing`` the sends and
-the watch from SIGNED on, ``explain`` the classification of a failed transaction.
+database write (retries through an outage, compare-and-set, the lease), ``landing`` how an order
+records each landing outcome (the sends and the watch from SIGNED on are the shared lifecycle,
+``sniper_bot.chain.landing``), ``explain`` the classification of a failed transaction.
 """
 
 from __future__ import annotations
@@ -306,7 +307,7 @@ class SwapExecutor:
             signed_tx=bytes(signed),
             attempts=order.attempts + 1,
         )
-        return await self._lander.first_send(order, signed, verified.program_ids)
+        return await self._lander.first_send(order, owner)
 
     async def _priority_fee(self, order: Order, amm_keys: tuple[str, ...], cap: int) -> int:
         if order.priority_fee is not FeeLevel.AUTO:

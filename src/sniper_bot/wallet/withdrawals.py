@@ -41,7 +41,15 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-from sniper_bot.chain.errors import PreflightFailure
+from sniper_bot.chain.landing import (
+    BlockHeightExpiry,
+    Expired,
+    Landing,
+    LandingConfig,
+    Phase,
+    SignedTransaction,
+    rpc_send,
+)
 from sniper_bot.chain.types import LandedTransaction, SignatureStatus
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
 from sniper_bot.domain.money import format_sol, format_tokens
@@ -68,7 +76,6 @@ from sniper_bot.solana.layouts.token import (
 from sniper_bot.solana.layouts.token2022 import token_account_size
 from sniper_bot.solana.pda import associated_token_address
 from sniper_bot.solana.programs import SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from sniper_bot.solana.tx_errors import classify_tx_error, is_already_processed
 from sniper_bot.wallet.keys import AddressError, parse_address
 from sniper_bot.wallet.service import WalletNotFoundError, WalletService, WalletView
 from sniper_bot.wallet.withdraw import (
@@ -95,7 +102,6 @@ Boundary = Callable[[str, WithdrawalRecord], Awaitable[None]]
 # Tells the owner a final withdrawal; returns when told (or when the owner cannot be reached for
 # good, e.g. the user blocked the bot); raises to be retried by the next sweep.
 Notify = Callable[[WithdrawalRecord], Awaitable[None]]
-_CONFIRMED = ("confirmed", "finalized")
 _SOL_DECIMALS = 9
 _ETHEREUM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 # Token-2022 mint extension -> (account extension it forces on every new token account, size).
@@ -248,6 +254,18 @@ class WithdrawalService:
         self._monotonic = monotonic
         self._notify = notify
         self._watches: dict[str, asyncio.Task[None]] = {}
+        self._sink = _WithdrawalSink(self)
+        self._landing = Landing(
+            chain=rpc,
+            send=rpc_send(rpc, preflight=True, fanout=self.config.send_fanout),
+            config=LandingConfig(
+                poll_interval_s=self.config.poll_interval_s,
+                resend_interval_s=self.config.resend_interval_s,
+                land_deadline_s=self.config.land_deadline_s,
+            ),
+            sleep=sleep,
+            monotonic=monotonic,
+        )
 
     # -- user actions ------------------------------------------------------------------------------
 
@@ -351,7 +369,9 @@ class WithdrawalService:
         except StaleWithdrawalState:  # recovery failed it meanwhile: these bytes are never sent
             return await self._reload(record)
         await self._hook("signed", moved)
-        return await self._first_send(moved, signed.transaction)
+        return await self._landing.first_send(
+            moved, _signed(moved), self._sink, ids={"withdrawal_id": moved.id}
+        )
 
     async def shown(self, telegram_id: int, withdrawal_id: str, *, final: bool) -> None:
         """The owner was shown this withdrawal; ``final``: in a final state (so it is told).
@@ -601,94 +621,14 @@ class WithdrawalService:
             priority_fee_lamports=self.config.priority_fee_lamports,
         )
 
-    # -- after SIGNED: only the same bytes, until landed or provably expired -----------------------
-
-    async def _first_send(
-        self, record: WithdrawalRecord, tx: VersionedTransaction
-    ) -> WithdrawalRecord:
-        try:
-            await self._rpc.send_transaction(tx, fanout=self.config.send_fanout)
-        except PreflightFailure as exc:
-            if is_already_processed(exc.err):
-                return record
-            if (await self._rpc.get_signature_statuses([tx.signatures[0]]))[0] is not None:
-                return record
-            error = classify_tx_error(
-                exc.err, program_ids=_programs(tx), logs=exc.logs, stage="simulation"
-            )
-            if error.type is OrderErrorType.BLOCKHASH_EXPIRED:  # only the height proves expiry
-                return record
-            return await self._fail(record, _failure(error))
-        except TemporaryError as exc:  # may or may not have reached a leader: keep watching
-            log.warning(
-                "withdrawal_first_send_unconfirmed", withdrawal_id=record.id, error=str(exc)
-            )
-            return record
-        return await self._move(record, WithdrawalStatus.SENT)
+    # -- after SIGNED: the shared landing lifecycle (sniper_bot.chain.landing) -------------------
 
     async def _resume(self, record: WithdrawalRecord) -> WithdrawalRecord:
         if record.status not in (WithdrawalStatus.SIGNED, WithdrawalStatus.SENT):
             return record  # final, or PENDING in another call's hands
-        if record.signature is None or record.signed_tx is None:
-            raise ValueError(f"withdrawal {record.id} is {record.status} without signed bytes")
-        if record.last_valid_block_height is None:
-            raise ValueError(f"withdrawal {record.id} has no lastValidBlockHeight")
-        sig = Signature.from_string(record.signature)
-        tx = VersionedTransaction.from_bytes(record.signed_tx)
-        cfg, t0 = self.config, self._monotonic()
-        last_send = t0 if record.status is WithdrawalStatus.SENT else float("-inf")
-        while self._monotonic() - t0 < cfg.land_deadline_s and not record.is_final:
-            try:
-                status = (await self._rpc.get_signature_statuses([sig]))[0]
-                if status is not None and status.confirmation_status in _CONFIRMED:
-                    landed = await self._rpc.get_transaction(sig)
-                    if landed is not None:
-                        return await self._finalize(record, landed, tx)
-                elif status is None:
-                    if await self._rpc.get_block_height() > record.last_valid_block_height:
-                        if (await self._rpc.get_signature_statuses([sig]))[0] is None:
-                            return await self._expire(record)
-                        continue
-                    if self._monotonic() - last_send >= cfg.resend_interval_s:
-                        last_send = self._monotonic()
-                        record = await self._resend(record, tx)
-            except TemporaryError as exc:
-                log.warning("withdrawal_rpc_error", withdrawal_id=record.id, error=str(exc))
-            await self._sleep(cfg.poll_interval_s)
-        if not record.is_final:
-            log.warning("withdrawal_landing_deadline", withdrawal_id=record.id)
-        return record
-
-    async def _resend(self, record: WithdrawalRecord, tx: VersionedTransaction) -> WithdrawalRecord:
-        try:
-            await self._rpc.send_transaction(
-                tx, skip_preflight=True, fanout=self.config.send_fanout
-            )
-        except (TemporaryError, PreflightFailure) as exc:
-            log.info("withdrawal_resend_failed", withdrawal_id=record.id, error=str(exc))
-            return record
-        if record.status is WithdrawalStatus.SIGNED:
-            return await self._move(record, WithdrawalStatus.SENT)
-        return record
-
-    async def _finalize(
-        self, record: WithdrawalRecord, landed: LandedTransaction, tx: VersionedTransaction
-    ) -> WithdrawalRecord:
-        if landed.err is None:
-            return await self._move(record, WithdrawalStatus.CONFIRMED, fee_lamports=landed.fee)
-        error = classify_tx_error(landed.err, program_ids=_programs(tx), logs=landed.logs)
-        return await self._fail(record, _failure(error), fee_lamports=landed.fee)
-
-    async def _expire(self, record: WithdrawalRecord) -> WithdrawalRecord:
-        failure = WithdrawalFailure(
-            WithdrawalErrorType.BLOCKHASH_EXPIRED,
-            "block height passed lastValidBlockHeight and the signature never landed",
-            {
-                "signature": record.signature,
-                "last_valid_block_height": record.last_valid_block_height,
-            },
+        return await self._landing.land(
+            record, _signed(record), self._sink, ids={"withdrawal_id": record.id}
         )
-        return await self._move(record, WithdrawalStatus.EXPIRED, error=failure)
 
     # -- persistence helpers -----------------------------------------------------------------------
 
@@ -744,9 +684,49 @@ def _amount(text: str, decimals: int, unit: str) -> AmountRequest:
     return request
 
 
-def _programs(tx: VersionedTransaction) -> list[str]:
-    keys = list(tx.message.account_keys)
-    return [str(keys[ix.program_id_index]) for ix in tx.message.instructions]
+def _signed(record: WithdrawalRecord) -> SignedTransaction:
+    if record.signature is None or record.signed_tx is None:
+        raise ValueError(f"withdrawal {record.id} is {record.status} without signed bytes")
+    if record.last_valid_block_height is None:
+        raise ValueError(f"withdrawal {record.id} has no lastValidBlockHeight")
+    expiry = BlockHeightExpiry(record.last_valid_block_height)
+    return SignedTransaction.stored(record.signed_tx, record.signature, expiry)
+
+
+class _WithdrawalSink:
+    """``LandingSink[WithdrawalRecord]``: each landing outcome as a compare-and-set transition
+    (a lost one takes the winner's row, which may be final: the watch then ends)."""
+
+    def __init__(self, service: WithdrawalService) -> None:
+        self._service = service
+
+    def phase(self, record: WithdrawalRecord) -> Phase:
+        if record.is_final:
+            return "final"
+        return "sent" if record.status is WithdrawalStatus.SENT else "signed"
+
+    async def mark_sent(self, record: WithdrawalRecord) -> WithdrawalRecord:
+        return await self._service._move(record, WithdrawalStatus.SENT)
+
+    async def record_landed(
+        self, record: WithdrawalRecord, landed: LandedTransaction
+    ) -> WithdrawalRecord:
+        return await self._service._move(
+            record, WithdrawalStatus.CONFIRMED, fee_lamports=landed.fee
+        )
+
+    async def mark_failed(
+        self, record: WithdrawalRecord, error: OrderError, landed: LandedTransaction | None
+    ) -> WithdrawalRecord:
+        if landed is None:
+            return await self._service._fail(record, _failure(error))
+        return await self._service._fail(record, _failure(error), fee_lamports=landed.fee)
+
+    async def mark_expired(self, record: WithdrawalRecord, expired: Expired) -> WithdrawalRecord:
+        failure = WithdrawalFailure(
+            WithdrawalErrorType.BLOCKHASH_EXPIRED, expired.reason, dict(expired.details)
+        )
+        return await self._service._move(record, WithdrawalStatus.EXPIRED, error=failure)
 
 
 def _failure(error: OrderError) -> WithdrawalFailure:
