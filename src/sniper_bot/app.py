@@ -174,6 +174,7 @@ class App:
                 risk=stack.risk,
                 withdrawals=withdrawals,
                 risk_threshold=s.safety.block_threshold,
+                max_jito_tip_lamports=s.jito.max_tip_lamports,
             )
         )
 
