@@ -13,14 +13,17 @@ import pytest
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
 
+from localnet.cluster import Cluster
 from localnet.launches.rivals import (
     RivalConfig,
+    RivalSnipers,
     block_position,
     landed_before,
     landing_slot,
     slot_delta,
 )
 from localnet.node import Localnet
+from localnet.pump import install as install_pump
 from localnet.pump.launchpad import PumpLaunchpad
 from localnet.testing import running_localnet
 
@@ -184,3 +187,21 @@ async def test_rival_ignores_non_create_pump_transactions(
     net.cluster.advance_slots(1)
     await net.rivals.settle()
     assert net.rivals.buys_for(mint.pubkey()) == []
+
+
+def test_without_an_event_loop_the_rival_buys_at_the_next_slot() -> None:
+    """A bare cluster (no event loop, no block building): the buy goes out after the slot."""
+    cluster = Cluster(seed=5, slot_ms=None)
+    install_pump(cluster)
+    rivals = RivalSnipers(cluster, seed=5)
+    rivals.add(RivalConfig("sync", delay_ms=20, lamports=SOL // 50))
+    pad = PumpLaunchpad(cluster, seed=5)
+    creator = Keypair()
+    cluster.airdrop(creator.pubkey(), 10 * SOL)
+    launch = pad.launch(creator, name="Sync", symbol="SYNC")
+    assert rivals.buys_for(launch.mint) == []
+    cluster.advance_slots(1)
+    (buy,) = rivals.buys_for(launch.mint)
+    assert buy.error is None
+    assert buy.signature is not None
+    assert slot_delta(cluster, launch.create_signature, buy.signature) == 1
