@@ -272,7 +272,7 @@ class JitoSettings(_Section):
         "JITO_AUTH_UUID": "the uuid Jito issued for higher rate limits, or empty",
         "JITO_TIP_FLOOR_URL": "an http(s) URL of Jito's tip floor REST endpoint",
         "JITO_TIP_PERCENTILE": "25, 50, 75, 95, 99 or ema50",
-        "MAX_JITO_TIP_LAMPORTS": "lamports from 1000 to 1000000000",
+        "JITO_MAX_TIP_LAMPORTS": "lamports from 1000 to 1000000000",
     }
     block_engine_urls: str = Field("", validation_alias="JITO_BLOCK_ENGINE_URLS")
     auth_uuid: SecretStr = Field(SecretStr(""), validation_alias="JITO_AUTH_UUID")
@@ -283,7 +283,7 @@ class JitoSettings(_Section):
         "75", validation_alias="JITO_TIP_PERCENTILE"
     )
     max_tip_lamports: int = Field(
-        10_000_000, ge=1_000, le=1_000_000_000, validation_alias="MAX_JITO_TIP_LAMPORTS"
+        10_000_000, ge=1_000, le=1_000_000_000, validation_alias="JITO_MAX_TIP_LAMPORTS"
     )
 
     @field_validator("block_engine_urls")
