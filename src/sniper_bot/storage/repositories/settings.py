@@ -140,7 +140,7 @@ def _jito_tip(value: Any) -> int | None:
             f"{MAX_JITO_TIP_CAP_LAMPORTS}, got {value!r}",
             user_message="A fixed Jito tip must be between 0.000001 and 1 SOL, or auto.",
         )
-    return value
+    return int(value)
 
 
 def _presets(value: Any) -> tuple[int, ...]:
