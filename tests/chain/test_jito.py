@@ -33,6 +33,7 @@ from sniper_bot.chain.jito import (
     JITO_TIP_ACCOUNTS,
     BundleRejected,
     JitoClient,
+    TipFloorCache,
     parse_tip_floor,
 )
 from sniper_bot.chain.relays import wire_trace_config
@@ -249,6 +250,40 @@ async def test_tip_floor_from_the_engines_landed_tips(
         await client.get_tip_floor(80)
 
 
+async def test_the_tip_cache_answers_from_memory_within_the_bounds(
+    localnet: Localnet, session: aiohttp.ClientSession
+) -> None:
+    base = engine_url(localnet)
+    client = JitoClient("local", base, session, tip_floor_url=f"{base}/api/v1/bundles/tip_floor")
+    cache = TipFloorCache(client, max_tip=50_000)
+    assert cache.tip(percentile=95) == 1_000  # no report yet: Jito's minimum
+    payer = funded(localnet, 10 * SOL)
+    blockhash = localnet.cluster.latest_blockhash()
+    for tip in (2_000, 4_000, 8_000, 100_000):
+        tx = signed_transfer(payer, Pubkey.new_unique(), SOL // 100, blockhash, tip=tip)
+        await client.send_bundle([bytes(tx)])
+    localnet.cluster.advance_slots(1)
+    floors = await cache.refresh()
+    assert (floors["50"], floors["75"], floors["99"]) == (4_000, 8_000, 100_000)
+    requests = localnet.jito.requests["tip_floor"]
+    assert cache.tip(percentile=50) == 4_000
+    assert cache.tip(percentile="75") == 8_000
+    assert cache.tip(percentile=99) == 50_000  # capped at JITO_MAX_TIP_LAMPORTS
+    assert cache.tip(fixed=20_000, percentile=99) == 20_000  # the user's fixed tip wins
+    assert cache.tip(fixed=10) == 1_000
+    assert localnet.jito.requests["tip_floor"] == requests  # tip() never asks the network
+    localnet.jito.set_profile(FaultProfile(http_503_rate=1.0))
+    with pytest.raises(RpcTransportError):
+        await cache.refresh()
+    assert cache.tip(percentile=75) == 8_000  # the last report stays
+    with pytest.raises(ValueError, match="whole lamports"):
+        cache.tip(fixed=-1)
+    with pytest.raises(ValueError, match="unknown tip percentile"):
+        cache.tip(percentile=60)
+    with pytest.raises(ConfigError):
+        TipFloorCache(client, max_tip=500)
+
+
 # -- tip floor parsing (Jito's REST shape: a list of one object, values in SOL) -------------------
 SAMPLE = [
     {
@@ -309,6 +344,13 @@ async def test_a_malformed_tip_floor_is_a_temporary_error(
     client = JitoClient("cap", capture.url, session, tip_floor_url=f"{capture.url}/tip_floor")
     with pytest.raises(TemporaryError, match="not a number of SOL"):
         await client.get_tip_floor()
+    capture.answers["GET"] = lambda _p: [{"landed_tips_50th_percentile": 2e-06}]
+    assert await client.get_tip_floor(50) == 2_000
+    with pytest.raises(TemporaryError, match="has no landed_tips_75th_percentile"):
+        await client.get_tip_floor(75)
+    capture.answers["GET"] = lambda _p: [{"time": "now"}]
+    with pytest.raises(TemporaryError, match="none of the landed_tips"):
+        await client.get_tip_floors()
 
 
 # -- auth uuid: sent, never shown ------------------------------------------------------------------

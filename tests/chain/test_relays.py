@@ -205,6 +205,27 @@ async def test_mev_protection_sends_bundles_only_never_the_rpc(
     await pool.close()
 
 
+async def test_tip_accounts_an_engine_reports_count_as_tips(
+    capture: Capture,
+    breakers: BreakerRegistry,
+    metrics: Metrics,
+    session: aiohttp.ClientSession,
+    localnet: Localnet,
+) -> None:
+    extra = Pubkey.new_unique()
+    capture.answers["getTipAccounts"] = lambda _p: [str(extra)]
+    pool = rpc_pool([capture.url + "/"], breakers, metrics, session)
+    down = JitoClient("down", "http://127.0.0.1:9", session, timeout_s=0.3)
+    fanout = RelayFanout(pool, [JitoClient("cap", capture.url, session), down], breakers, metrics)
+    payer = funded(localnet)
+    tx = signed_transfer(payer, extra, SOL // 10, localnet.cluster.latest_blockhash())
+    assert not has_tip(tx, fanout.tip_accounts())
+    accounts = await fanout.refresh_tip_accounts()  # one engine down: logged, the other counts
+    assert extra in accounts
+    assert has_tip(tx, accounts)
+    await pool.close()
+
+
 async def test_untipped_transactions_go_to_engines_as_plain_sends(
     localnet: Localnet,
     breakers: BreakerRegistry,

@@ -23,18 +23,20 @@ carrying the engine's own message.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
+import structlog
 from solders.pubkey import Pubkey
 
 from sniper_bot.chain import wire
@@ -59,15 +61,18 @@ __all__ = [
     "BundleStatus",
     "InflightStatus",
     "JitoClient",
+    "TipFloorCache",
     "TipPercentile",
     "parse_tip_floor",
 ]
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 LAMPORTS_PER_SOL = 1_000_000_000
 MAX_BUNDLE_TRANSACTIONS = 5
 MAX_STATUS_IDS = 5  # getBundleStatuses / getInflightBundleStatuses take at most 5 ids per call
 DEFAULT_TIP_FLOOR_URL = "https://bundles.jito.wtf/api/v1/bundles/tip_floor"
+MIN_TIP_LAMPORTS = 1_000  # Jito's minimum tip
 TIP_ACCOUNTS_TTL_S = 600.0
 
 # Jito's 8 mainnet tip accounts (getTipAccounts on mainnet.block-engine.jito.wtf): known without a
@@ -309,14 +314,35 @@ class JitoClient:
                 f"unknown tip percentile {percentile!r}; expected one of "
                 f"{', '.join(TIP_PERCENTILES)}"
             )
+        floors = await self.get_tip_floors(timeout_s=timeout_s)
+        if str(percentile) not in floors:
+            raise RpcMalformedResponse(
+                f"{self.name}: tip floor: the answer has no {TIP_PERCENTILES[str(percentile)]}",
+                endpoint=self.name,
+            )
+        return floors[str(percentile)]
+
+    async def get_tip_floors(self, *, timeout_s: float | None = None) -> dict[str, int]:
+        """The percentiles of the tip floor report, in lamports (one request); a field the
+        report lacks is left out, one that is not a number of SOL is an error."""
         body = await self._request("GET", self._tip_floor_url, None, timeout_s, "tip_floor")
         decoded = _loads(self.name, body[0])
+        entry = decoded[0] if isinstance(decoded, list) and decoded else decoded
         try:
-            return parse_tip_floor(decoded, percentile)
+            if not isinstance(entry, Mapping):
+                raise ValueError("the tip floor answer is not a non-empty array of objects")
+            floors = {
+                key: parse_tip_floor(entry, key)
+                for key, name in TIP_PERCENTILES.items()
+                if name in entry
+            }
+            if not floors:
+                raise ValueError("the tip floor answer has none of the landed_tips_* fields")
         except ValueError as exc:
             raise RpcMalformedResponse(
                 f"{self.name}: tip floor: {exc}", endpoint=self.name
             ) from exc
+        return floors
 
     # ------------------------------------------------------------------------------ transport
     async def _call(
@@ -470,3 +496,64 @@ def _inflight_status(item: Any) -> InflightStatus:
         status=str(status),
         landed_slot=None if landed is None else _int(landed, "landed_slot"),
     )
+
+
+class TipFloorCache:
+    """The tip floor, fetched off the hot path; ``tip()`` answers from memory (no I/O).
+
+    A user's fixed tip wins; otherwise the chosen percentile of the last report. Either way the
+    tip is held between Jito's minimum (1,000 lamports) and the operator's ``max_tip``
+    (``JITO_MAX_TIP_LAMPORTS``). Before the first report the minimum is used.
+    """
+
+    def __init__(
+        self,
+        client: JitoClient,
+        *,
+        max_tip: int,
+        min_tip: int = MIN_TIP_LAMPORTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < min_tip <= max_tip:
+            raise ConfigError(f"tip bounds must be 0 < min ({min_tip}) <= max ({max_tip})")
+        self._client = client
+        self.max_tip, self.min_tip = max_tip, min_tip
+        self._clock = clock
+        self._floors: dict[str, int] = {}
+        self.updated_at: float | None = None
+
+    async def refresh(self) -> dict[str, int]:
+        """Fetch the report now; a failure keeps the last one (and raises, classified)."""
+        self._floors = await self._client.get_tip_floors()
+        self.updated_at = self._clock()
+        return dict(self._floors)
+
+    async def run(
+        self,
+        interval_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        """Background loop for the app's TaskGroup; a failed refresh is logged, never raised."""
+        pause = sleep or asyncio.sleep
+        while True:
+            try:
+                await self.refresh()
+            except RpcError as exc:
+                log.info("jito_tip_floor_unavailable", engine=self._client.name, reason=exc.message)
+            await pause(interval_s)
+
+    def tip(self, *, fixed: int | None = None, percentile: int | str = 75) -> int:
+        """Lamports to tip: ``fixed`` (the user's) or the cached ``percentile``, clamped."""
+        if fixed is not None:
+            if isinstance(fixed, bool) or not isinstance(fixed, int) or fixed < 0:
+                raise ValueError(f"a fixed tip must be whole lamports >= 0, got {fixed!r}")
+            chosen = fixed
+        else:
+            key = str(percentile)
+            if key not in TIP_PERCENTILES:
+                raise ValueError(
+                    f"unknown tip percentile {percentile!r}; expected one of "
+                    f"{', '.join(TIP_PERCENTILES)}"
+                )
+            chosen = self._floors.get(key, self.min_tip)
+        return min(max(chosen, self.min_tip), self.max_tip)

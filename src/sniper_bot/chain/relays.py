@@ -258,6 +258,15 @@ class RelayFanout:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
+    async def refresh_tip_accounts(self) -> frozenset[Pubkey]:
+        """Ask every engine for its tip accounts (off the hot path); failures are logged."""
+        for engine in self._engines:
+            try:
+                await engine.get_tip_accounts(refresh=True)
+            except RpcError as exc:
+                log.info("jito_tip_accounts_unavailable", engine=engine.name, reason=exc.message)
+        return self.tip_accounts()
+
     def tip_accounts(self) -> frozenset[Pubkey]:
         """Jito's known tip accounts plus whatever an engine's getTipAccounts returned."""
         fetched = {key for e in self._engines for key in e.cached_tip_accounts}
