@@ -53,7 +53,7 @@ from sniper_bot.trading.classify import classify_exception
 from sniper_bot.trading.executor_config import Boundary, ExecutorConfig, TradeAccount
 from sniper_bot.trading.explain import explain_tx_error
 from sniper_bot.trading.fees import priority_fee_lamports
-from sniper_bot.trading.landing import Lander
+from sniper_bot.trading.landing import Lander, NonceLookup, RawTransactions
 from sniper_bot.trading.persistence import (
     ON_CHAIN,
     PROGRESS,
@@ -102,6 +102,8 @@ class SwapExecutor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        nonces: NonceLookup | None = None,
+        raw: RawTransactions | None = None,
     ) -> None:
         self._venue = venue
         self._rpc = rpc
@@ -129,6 +131,8 @@ class SwapExecutor:
             config=self.config,
             sleep=sleep,
             monotonic=monotonic,
+            nonces=nonces,
+            raw=raw,
         )
 
     # -- entry point -----------------------------------------------------------------------------

@@ -8,22 +8,38 @@ this module is how an order records each outcome:
   between them is redone by recovery; the landed result is written until the database takes it.
 * FAILED and EXPIRED are counted in ``swap_failures`` like every other failure.
 * A lost compare-and-set raises ``OrderLost`` (the executor stops and reloads).
+
+The expiry rule comes from the stored bytes (``expiry_for``): a durable-nonce transaction (first
+instruction ``AdvanceNonceAccount``, a snipe fired by the hot path) expires by ``NonceExpiry``
+(nonce account = that instruction's account, armed value = the bytes' ``recent_blockhash``),
+never by a stored ``lastValidBlockHeight``, which means nothing for it; any other by
+``BlockHeightExpiry``. Before a nonce order is EXPIRED the transaction that consumed the nonce is
+looked up (``NonceLookup.consumed_by``): another signature for the same armed value whose fee
+payer is the order's wallet (another replica signed other bytes for the same order, e.g. another
+tip) *is* the order's landed transaction, so it is adopted (trade recorded from it, CONFIRMED
+with its signature and bytes, or FAILED from its ``meta.err``), never EXPIRED.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal, Protocol
 
+import structlog
+from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from sniper_bot.chain.landing import (
     BlockHeightExpiry,
     Expired,
+    ExpiryRule,
     Landing,
     LandingConfig,
+    NonceExpiry,
     Phase,
     Send,
     SignedTransaction,
@@ -32,7 +48,9 @@ from sniper_bot.chain.landing import (
 from sniper_bot.chain.types import LandedTransaction, TxError
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderStatus
+from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.solana.nonce import is_advance_nonce
 from sniper_bot.trading.accounting import fill_from_landed
 from sniper_bot.trading.executor_config import ExecutorConfig
 from sniper_bot.trading.explain import explain_tx_error
@@ -41,7 +59,87 @@ from sniper_bot.trading.ports import ChainPort, TradeStore
 from sniper_bot.trading.stages import StageTimer
 from sniper_bot.trading.venue import Venue
 
-__all__ = ["Lander"]
+__all__ = [
+    "Lander",
+    "NonceConsumer",
+    "NonceLookup",
+    "RawTransactions",
+    "durable_nonce_of",
+    "expiry_for",
+    "instruction_at",
+]
+
+log = structlog.get_logger(__name__)
+
+
+class NonceConsumer(Protocol):
+    """The landed transaction that consumed a nonce value (``hotpath.nonce.NonceUse`` fits)."""
+
+    @property
+    def signature(self) -> Signature: ...
+
+
+class NonceLookup(Protocol):
+    """Who consumed an armed nonce value (``hotpath.nonce.NonceManager`` fits): ``None`` while
+    the account still holds it, or when something other than a durable transaction of that
+    value (a void) moved it."""
+
+    async def consumed_by(self, address: Pubkey, armed: Hash) -> NonceConsumer | None: ...
+
+
+class RawTransactions(Protocol):
+    """``getTransaction`` with the message kept (``hotpath.nonce.RpcNonceChain`` fits)."""
+
+    async def get_transaction_raw(
+        self, sig: Signature
+    ) -> tuple[VersionedTransaction, int, TxError] | None: ...
+
+
+def instruction_at(tx: VersionedTransaction, index: int) -> Instruction:
+    """Instruction ``index`` of ``tx`` with its accounts resolved (static keys only)."""
+    msg = tx.message
+    compiled = msg.instructions[index]
+    keys = msg.account_keys
+    header = msg.header
+    signed = header.num_required_signatures
+    signed_writable = signed - header.num_readonly_signed_accounts
+    unsigned_writable = len(keys) - header.num_readonly_unsigned_accounts
+
+    def meta(i: int) -> AccountMeta:
+        writable = i < signed_writable or signed <= i < unsigned_writable
+        return AccountMeta(keys[i], i < signed, writable)
+
+    return Instruction(
+        keys[compiled.program_id_index], compiled.data, [meta(i) for i in compiled.accounts]
+    )
+
+
+def durable_nonce_of(tx: VersionedTransaction) -> tuple[Pubkey, Hash] | None:
+    """(nonce account, armed value) when ``tx`` is a durable-nonce transaction (its first
+    instruction advances a nonce account; the runtime then reads ``recent_blockhash`` as the
+    nonce), else None."""
+    msg = tx.message
+    if not msg.instructions:
+        return None
+    try:
+        first = instruction_at(tx, 0)
+    except IndexError:  # an index past the static keys (a lookup table): not one of ours
+        return None
+    if not is_advance_nonce(first):
+        return None
+    return first.accounts[0].pubkey, msg.recent_blockhash
+
+
+def expiry_for(order: Order) -> ExpiryRule:
+    """The rule that proves the order's stored bytes can no longer land."""
+    if order.signed_tx is None:
+        raise ValueError(f"order {order.id} is {order.status} without a signed transaction")
+    nonce = durable_nonce_of(VersionedTransaction.from_bytes(order.signed_tx))
+    if nonce is not None:
+        return NonceExpiry(*nonce)
+    if order.last_valid_block_height is None:
+        raise ValueError(f"order {order.id} is {order.status} without lastValidBlockHeight")
+    return BlockHeightExpiry(order.last_valid_block_height)
 
 
 class Lander:
@@ -60,8 +158,13 @@ class Lander:
         sleep: Callable[[float], Awaitable[None]],
         monotonic: Callable[[], float],
         send: Send | None = None,
+        nonces: NonceLookup | None = None,
+        raw: RawTransactions | None = None,
     ) -> None:
         self._venue = venue
+        self._rpc = rpc
+        self._nonces = nonces
+        self._raw = raw
         self._trades = trades
         self._writer = writer
         self._metrics = metrics
@@ -107,12 +210,43 @@ class Lander:
     ) -> OrderError:
         return explain_tx_error(self._venue, err, program_ids=program_ids, logs=logs, stage=stage)
 
+    async def adoptable(
+        self, order: Order, owner: Pubkey, expiry: NonceExpiry
+    ) -> tuple[LandedTransaction, VersionedTransaction] | None:
+        """The transaction that consumed the order's armed nonce value when it is the order's
+        own (fee payer = the order's wallet), landed; None when nothing of ours consumed it
+        (a void, or another payer). ``TemporaryError`` when the chain cannot tell yet."""
+        if self._nonces is None:
+            return None
+        try:
+            use = await self._nonces.consumed_by(expiry.account, expiry.nonce)
+        except TemporaryError:
+            raise
+        except Exception as exc:  # a stale read of the nonce decides nothing: look again
+            raise TemporaryError(f"nonce {expiry.account} unreadable: {exc}") from exc
+        if use is None:
+            return None
+        landed = await self._rpc.get_transaction(use.signature)
+        raw = await self._raw.get_transaction_raw(use.signature) if self._raw else None
+        if landed is None or (self._raw is not None and raw is None):
+            raise TemporaryError(f"{use.signature} consumed the nonce but is not readable yet")
+        payer = landed.account_keys[0] if landed.account_keys else None
+        if payer != owner:
+            log.warning(
+                "nonce_consumed_by_other_payer",
+                order_id=order.id,
+                signature=str(use.signature),
+                fee_payer=str(payer),
+            )
+            return None
+        tx = raw[0] if raw is not None else VersionedTransaction.from_bytes(order.signed_tx or b"")
+        return landed, tx
+
 
 def _signed(order: Order) -> SignedTransaction:
-    if order.signature is None or order.signed_tx is None or order.last_valid_block_height is None:
+    if order.signature is None or order.signed_tx is None:
         raise ValueError(f"order {order.id} is {order.status} without a signed transaction")
-    expiry = BlockHeightExpiry(order.last_valid_block_height)
-    return SignedTransaction.stored(order.signed_tx, order.signature, expiry)
+    return SignedTransaction.stored(order.signed_tx, order.signature, expiry_for(order))
 
 
 class _OrderSink:
@@ -133,6 +267,11 @@ class _OrderSink:
         return await self._writer.mark_sent(order)
 
     async def record_landed(self, order: Order, landed: LandedTransaction) -> Order:
+        return await self._landed(order, landed, {})
+
+    async def _landed(
+        self, order: Order, landed: LandedTransaction, adopted: dict[str, Any]
+    ) -> Order:
         lander = self._lander
         lander._stages.stage("confirm", self._started)
         fill = fill_from_landed(landed, owner=self._owner, mint=order.token_mint, side=order.side)
@@ -156,19 +295,58 @@ class _OrderSink:
             in_amount=fill.in_amount,
             out_amount=fill.out_amount,
             fee_lamports=fill.fee_lamports,
+            **adopted,
         )
 
     async def mark_failed(
         self, order: Order, error: OrderError, landed: LandedTransaction | None
     ) -> Order:
+        return await self._failed(order, error, landed, {})
+
+    async def _failed(
+        self,
+        order: Order,
+        error: OrderError,
+        landed: LandedTransaction | None,
+        adopted: dict[str, Any],
+    ) -> Order:
         if landed is None:  # refused by the first send's preflight: nothing is on chain
             return await self._writer.fail(order, error)
         error = replace(error, details={**error.details, "signature": str(landed.signature)})
         return await self._writer.fail(
-            order, error, fee_lamports=landed.fee, event="landed_unrecorded"
+            order, error, fee_lamports=landed.fee, event="landed_unrecorded", **adopted
         )
 
     async def mark_expired(self, order: Order, expired: Expired) -> Order:
+        if expired.rule == "nonce":
+            expiry = expiry_for(order)
+            assert isinstance(expiry, NonceExpiry)
+            found = await self._lander.adoptable(order, self._owner, expiry)
+            if found is not None:
+                return await self._adopt(order, *found)
         error = OrderError(OrderErrorType.BLOCKHASH_EXPIRED, expired.reason, expired.details)
         self._lander._metrics.swap_failures.labels(reason=error.type.value).inc()
         return await self._writer.move(order, OrderStatus.EXPIRED, error=error)
+
+    async def _adopt(
+        self, order: Order, landed: LandedTransaction, tx: VersionedTransaction
+    ) -> Order:
+        """The order's armed nonce was consumed by ``landed``, signed by the order's wallet:
+        that is the order's transaction (another replica's bytes, or ours seen late)."""
+        adopted: dict[str, Any] = {}
+        if str(landed.signature) != order.signature:
+            log.info(
+                "nonce_order_adopted",
+                order_id=order.id,
+                stored=order.signature,
+                landed=str(landed.signature),
+            )
+            adopted = {"signature": str(landed.signature), "signed_tx": bytes(tx)}
+        if landed.err is None:
+            return await self._landed(order, landed, adopted)
+        keys = list(tx.message.account_keys)
+        program_ids = [str(keys[ix.program_id_index]) for ix in tx.message.instructions]
+        error = self._lander._explain(
+            landed.err, program_ids=program_ids, logs=landed.logs, stage="onchain"
+        )
+        return await self._failed(order, error, landed, adopted)

@@ -8,6 +8,8 @@
   ``claim_batch`` uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas split the work (the
   trading service's claimer loop). ``create`` can take the lease with the insert, so a claimer
   never grabs an order its creator is about to run.
+* ``create_sent`` stores an order whose signed bytes are already on the wire (the hot path's
+  fired snipe): born SENT with its signature and exact bytes, idempotent on the same key.
 * ``mark_notified`` is the owner-notified marker (``notifiedAt``), a compare-and-set so one
   sender wins; ``list_unnotified`` is the outbox: final orders whose result no one delivered.
 """
@@ -155,6 +157,68 @@ class OrderRepository(Repository):
                         if locked_by is not None and lease_s is not None
                         else None
                     ),
+                ),
+            )
+            return to_order(row), created
+
+    async def create_sent(
+        self,
+        *,
+        user_id: int,
+        wallet_id: int,
+        kind: OrderKind,
+        token_mint: str,
+        side: OrderSide,
+        amount: int,
+        slippage_bps: int,
+        priority_fee: FeeLevel,
+        idempotency_key: str,
+        signature: str,
+        signed_tx: bytes,
+        priority_fee_lamports: int = 0,
+        quote: Mapping[str, Any] | None = None,
+        last_valid_block_height: int | None = None,
+        order_id: str | None = None,
+        locked_by: str | None = None,
+        lease_s: float | None = None,
+    ) -> tuple[Order, bool]:
+        """Insert an order that was sent before it was stored, directly as SENT (signature and
+        exact signed bytes); idempotent on ``(user_id, idempotency_key)`` like ``create``: a
+        second call (another replica, a retry after a dropped COMMIT) gets the existing order,
+        whatever bytes it signed. The lease arguments are ``create``'s."""
+        if amount <= 0:
+            raise ValueError(f"order amount must be positive base units, got {amount}")
+        if not signature or not signed_tx:
+            raise ValueError("a sent order needs its signature and signed bytes")
+        now = self._now()
+        leased = locked_by is not None and lease_s is not None
+        async with self._db.session() as session:
+            row, created = await insert_idempotent(
+                session,
+                SniperOrderRow,
+                WalletRow,
+                dict(
+                    id=order_id or str(uuid.uuid4()),
+                    user_id=user_id,
+                    wallet_id=wallet_id,
+                    kind=kind,
+                    token_mint=token_mint,
+                    side=side,
+                    amount=amount,
+                    slippage_bps=slippage_bps,
+                    priority_fee=priority_fee,
+                    priority_fee_lamports=priority_fee_lamports,
+                    status=OrderStatus.SENT,
+                    quote=dict(quote) if quote is not None else None,
+                    idempotency_key=idempotency_key,
+                    signature=signature,
+                    signed_tx=bytes(signed_tx),
+                    last_valid_block_height=last_valid_block_height,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                    locked_by=locked_by if leased else None,
+                    locked_until=now + timedelta(seconds=lease_s or 0.0) if leased else None,
                 ),
             )
             return to_order(row), created
