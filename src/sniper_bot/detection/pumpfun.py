@@ -11,11 +11,17 @@ its own invocation count (Raydium LaunchLab's ``TradeEvent`` has the same discri
 and folds every create, trade and completion into ``curves`` (a bounded ``CurveBook``: progress
 per coin without polling), handing each ``CurveUpdate`` to ``on_curve`` when one is set. Failed
 transactions (``err`` not null) are neither launches nor trades.
+
+``on_create`` (the hot path, ``hotpath.sniper.HotSniper.on_create``) gets every create as a
+``CreateSeen`` before anything else is done with the notification: the decoded ``CreateEvent``
+(its reserves), the instruction that logged it and the curve after the same transaction's own
+trades (a dev buy in the create's transaction moves the curve before anyone else can buy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -42,6 +48,7 @@ from sniper_bot.solana.pump_events import (
 __all__ = [
     "CREATE_EVENT_DISCRIMINATOR",
     "CreateEvent",
+    "CreateSeen",
     "PumpFunListener",
     "create_event_from_logs",
     "curve_updates",
@@ -51,6 +58,22 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 CurveSink = Callable[[CurveUpdate], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSeen:
+    """A pump.fun create as the hot path needs it. ``last_trade``: the last ``TradeEvent`` of
+    the same mint in the same transaction (a dev buy), whose reserves are the curve's after it."""
+
+    event: CreateEvent
+    instruction: str | None
+    slot: int | None
+    signature: str | None
+    seen_at: float
+    last_trade: TradeEvent | None = None
+
+
+CreateSink = Callable[[CreateSeen], None]
 
 
 def parse_create_event(data: bytes) -> CreateEvent:
@@ -131,11 +154,13 @@ class PumpFunListener(LaunchListener):
         *,
         curves: CurveBook | None = None,
         on_curve: CurveSink | None = None,
+        on_create: CreateSink | None = None,
     ) -> None:
         super().__init__(key, commitment)
         self.program = program
         self.curves = curves if curves is not None else CurveBook()
         self.on_curve = on_curve
+        self.on_create = on_create
 
     async def subscribe(self, subscriptions: Subscriptions) -> None:
         await subscriptions.logs_subscribe(
@@ -152,6 +177,8 @@ class PumpFunListener(LaunchListener):
         events, instructions = _pump_events(logs, self.program)
         signature = value.get("signature")
         sig = signature if isinstance(signature, str) else None
+        if self.on_create is not None:
+            self._hand_create(events, instructions, note.slot, sig, seen_at)
         for update in curve_updates(events, note.slot, sig, seen_at):
             self.curves.apply(update)
             if self.on_curve is not None:
@@ -172,3 +199,24 @@ class PumpFunListener(LaunchListener):
             seen_at=seen_at,
             endpoint=note.endpoint,
         )
+
+    def _hand_create(
+        self, events: list[LoggedEvent], instructions: list[str], slot: int | None,
+        sig: str | None, seen_at: float,
+    ) -> None:  # fmt: skip
+        assert self.on_create is not None
+        for index, logged in enumerate(events):
+            create = logged.event
+            if not isinstance(create, CreateEvent):
+                continue
+            last = None
+            for later in events[index + 1 :]:
+                trade = later.event
+                if isinstance(trade, TradeEvent) and trade.mint == create.mint:
+                    last = trade
+            seen = CreateSeen(create, logged.instruction, slot, sig, seen_at, last)
+            try:
+                self.on_create(seen)
+            except Exception as exc:  # the hot path's failure never stops detection
+                log.warning("create_sink_failed", mint=str(create.mint), error=repr(exc))
+            return

@@ -4,7 +4,9 @@
 transitions raise ``sniper_bot.ports.stores.StaleSnipeState`` when another worker moved first);
 ``Buyer`` = ``sniper_bot.trading.service.TradingService``; ``LaunchFeed`` =
 ``sniper_bot.detection.LaunchDetector``; ``RouteProbe`` = ``sniper_bot.engine.probe.
-QuoteRouteProbe``. The risk check is ``sniper_bot.ports.risk.RiskChecker`` (``sniper_bot.safety.
+QuoteRouteProbe``; ``HotSnipes`` = ``sniper_bot.hotpath.arming.HotArming`` (the zero-round-trip
+path: targets it owns fire from the pump.fun create itself, never through the engine). The
+risk check is ``sniper_bot.ports.risk.RiskChecker`` (``sniper_bot.safety.
 service.RiskService``).
 """
 
@@ -16,9 +18,9 @@ from typing import Protocol
 
 from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel
-from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
+from sniper_bot.domain.launch import LaunchEvent, LaunchFilter, SnipeStatus, SnipeTarget
 
-__all__ = ["Buyer", "LaunchFeed", "RouteProbe", "SnipeTargetStore"]
+__all__ = ["Buyer", "HotSnipes", "LaunchFeed", "RouteProbe", "SnipeTargetStore"]
 
 
 class SnipeTargetStore(Protocol):
@@ -74,3 +76,13 @@ class RouteProbe(Protocol):
 
 class LaunchFeed(Protocol):
     async def run(self, sink: Callable[[LaunchEvent], Awaitable[None]]) -> None: ...
+
+
+class HotSnipes(Protocol):
+    def owns(self, target: SnipeTarget) -> bool: ...
+    async def arm(
+        self, user_id: int, wallet_id: int | None, *, lamports: int, slippage_bps: int,
+        fee_level: FeeLevel, mint: str | None = None, creator: str | None = None,
+        launch_filter: LaunchFilter | None = None, ttl_s: float | None = None,
+    ) -> SnipeTarget: ...  # fmt: skip
+    async def cancel(self, user_id: int, target_id: int) -> SnipeTarget: ...

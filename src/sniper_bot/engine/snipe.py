@@ -19,6 +19,11 @@ On a ``LaunchEvent`` (or on ``arm`` when the pool already exists) for a mint wit
    with ``no_route`` (nothing was signed) is retried with ``snipe:{id}:{n}`` until the target
    expires; any other failure marks the target FAILED (the order keeps the classified error).
 Nothing here raises into the caller's TaskGroup: one bad target or event is logged and dropped.
+
+With a hot path (``hot``, ``hotpath.arming.HotArming``) a mint snipe whose coin does not trade yet
+and every creator snipe are armed there instead: they own a durable nonce and fire from the
+pump.fun create itself (``hotpath.sniper.HotSniper``, no round trip before the send). The engine
+never fires a target the hot path owns (``hot.owns``); every other launch keeps this path.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderErrorType, OrderStatus
-from sniper_bot.engine.ports import Buyer, LaunchFeed, RouteProbe, SnipeTargetStore
+from sniper_bot.engine.ports import Buyer, HotSnipes, LaunchFeed, RouteProbe, SnipeTargetStore
 from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.ports.risk import RiskChecker
@@ -116,8 +121,10 @@ class SnipeEngine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         on_settled: Callable[[SnipeResult], Awaitable[None]] | None = None,
+        hot: HotSnipes | None = None,
     ) -> None:
         self._feeds = list(feeds)
+        self.hot = hot
         self._on_settled = on_settled
         self._targets = targets
         self._trading = trading
@@ -143,13 +150,19 @@ class SnipeEngine:
         fee_level: FeeLevel,
         ttl_s: float | None = None,
     ) -> SnipeTarget:
-        """Store an ARMED target; if the pool already trades, it fires right away (background)."""
+        """Store an ARMED target; if the pool already trades, it fires right away (background).
+        With a hot path, a mint that does not trade yet is armed there (its own nonce)."""
         try:
             Pubkey.from_string(mint)
         except ValueError:
             raise InvalidSnipe(
                 f"invalid mint {mint!r}", user_message="That is not a token address (mint)."
             ) from None
+        if self.hot is not None and lamports > 0 and not await self._probe.routable(mint):
+            return await self.hot.arm(
+                user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
+                fee_level=fee_level, mint=mint, ttl_s=ttl_s,
+            )  # fmt: skip
         if lamports <= 0:
             raise InvalidSnipe("non-positive amount", user_message="The amount must be above 0.")
         try:
@@ -175,11 +188,35 @@ class SnipeEngine:
         self._spawn(self._fire_if_routable(mint), f"snipe-arm:{target.id}")
         return target
 
+    async def arm_creator(
+        self,
+        user_id: int,
+        wallet_id: int,
+        creator: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget:
+        """A snipe on the next pump.fun coin ``creator`` launches (the hot path only)."""
+        if self.hot is None:
+            raise InvalidSnipe(
+                "creator snipes need the hot path",
+                user_message="Creator snipes are not available on this bot.",
+            )
+        return await self.hot.arm(
+            user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
+            fee_level=fee_level, creator=creator, ttl_s=ttl_s,
+        )  # fmt: skip
+
     async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
         """ARMED -> CANCELLED; ``SnipeNotFound`` for a missing or another user's snipe (the
         sentence never names an internal id)."""
-        if await self._targets.get(user_id, target_id) is None:
+        target = await self._targets.get(user_id, target_id)
+        if target is None:
             raise SnipeNotFound(target_id)
+        if self.hot is not None and self.hot.owns(target):
+            return await self.hot.cancel(user_id, target_id)
         return await self._targets.cancel(user_id, target_id)
 
     async def list_for_user(
@@ -195,6 +232,9 @@ class SnipeEngine:
 
     async def fire_mint(self, mint: str, event: LaunchEvent | None = None) -> list[SnipeResult]:
         armed = await self._targets.list_armed_for_mint(mint, self._clock())
+        if self.hot is not None:  # the hot path fires its own targets, from the create
+            hot = self.hot
+            armed = [t for t in armed if not hot.owns(t)]
         if not armed:
             return []
         claimed: list[SnipeTarget] = []
