@@ -375,7 +375,10 @@ class App:
             on_redis_failure=self.redis.mark_failed,
             sessions=self.repos.sessions,
         )
-        frontend = TelegramFrontend(build_bot(token, self.settings.telegram.api_url), dispatcher)
+        telegram = self.settings.telegram
+        frontend = TelegramFrontend(
+            build_bot(token, telegram.api_url, send_rate_per_s=telegram.send_rate_per_s), dispatcher
+        )
         self.telegram = frontend
         self.add_service("telegram", frontend.run)
         self.add_closer(frontend.close)

@@ -143,6 +143,8 @@ class TelegramSettings(_Section):
     bot_token: SecretStr = Field(SecretStr(""), validation_alias="BOT_TOKEN")
     api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
     admin_ids: str = Field("", validation_alias="ADMIN_TELEGRAM_IDS")
+    # messages a second to all chats together (Telegram allows about 30; more with paid broadcasts)
+    send_rate_per_s: float = Field(25.0, gt=0, le=1000, validation_alias="TELEGRAM_SEND_RATE_PER_S")
 
     @field_validator("bot_token")
     @classmethod

@@ -20,7 +20,7 @@ from aiogram.types import BotCommand
 
 from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
 from sniper_bot.observability.metrics import Metrics
-from sniper_bot.telegram.limits import TelegramLimits
+from sniper_bot.telegram.limits import BOT_RATE_PER_S, FloodPacer, TelegramLimits
 from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
 from sniper_bot.telegram.render import (
     render_exit,
@@ -50,9 +50,12 @@ COMMANDS = [
 ]
 
 
-def build_bot(token: str, api_url: str, *, timeout_s: float = 30.0) -> Bot:
+def build_bot(
+    token: str, api_url: str, *, timeout_s: float = 30.0, send_rate_per_s: float = BOT_RATE_PER_S
+) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout_s)
-    session.middleware(TelegramLimits())  # every text/caption/answer fits Telegram's limits
+    # every text/caption/answer fits Telegram's limits; sends paced to ``send_rate_per_s`` in all
+    session.middleware(TelegramLimits(FloodPacer(bot_rate=send_rate_per_s)))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
