@@ -6,6 +6,13 @@
              | sell quote (round trip)
     round 3: getMultipleAccounts[pool vaults + LP mint]                | simulateTransaction
 
+With ``history`` (``RpcLaunchHistory``), a pump.fun coin's launch window is read beside rounds
+2-3: ``getSignaturesForAddress(bonding curve)`` (oldest = the create), ``getTransaction`` of the
+create slot's transactions (their ``TradeEvent`` buys), and per early buyer (at most 5) its oldest
+signature and transaction (was it funded by the creator?): ``TokenSnapshot.launch_window``. With
+``creators`` (``safety.creators.CreatorReputation``) the curve creator's record is attached as
+``TokenSnapshot.creator_stats`` (a dict lookup).
+
 Sell simulation technique (works against any standard RPC, no account overrides needed):
 ``simulateTransaction`` with ``sigVerify=false`` + ``replaceRecentBlockhash=true`` of a
 ``TransferChecked`` of a small amount FROM a real holder's token account INTO the pool's token
@@ -39,15 +46,18 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-from sniper_bot.chain.types import SimulationResult
+from sniper_bot.chain.types import LandedTransaction, SimulationResult
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.errors import PermanentError, SniperBotError
 from sniper_bot.ports.venue import NoRouteError, Quoter
+from sniper_bot.safety.creators import CreatorLookup, CreatorStats
 from sniper_bot.safety.external import ExternalSource, gather_opinions
 from sniper_bot.safety.snapshot import (
+    EarlyBuy,
     Holder,
     LaunchpadSnapshot,
+    LaunchWindow,
     PoolKind,
     PoolSnapshot,
     RoundTrip,
@@ -71,11 +81,19 @@ from sniper_bot.solana.programs import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
 )
+from sniper_bot.solana.pump_events import EventLayoutError, TradeEvent, pump_log_events
 from sniper_bot.solana.pumpfun import associated_token_address, bonding_curve_address
 from sniper_bot.solana.pumpswap import PUMP_AMM_PROGRAM_ID, canonical_pool_address, decode_pool
 from sniper_bot.solana.rent import RENT_EXEMPT_MINIMUM_LAMPORTS
 
-__all__ = ["ChainReader", "NotATokenError", "SnapshotFetcher"]
+__all__ = [
+    "ChainReader",
+    "LaunchHistoryReader",
+    "NotATokenError",
+    "RpcLaunchHistory",
+    "SignatureInfo",
+    "SnapshotFetcher",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +118,61 @@ class ChainReader(Protocol):
         replace_recent_blockhash: bool = False,
         accounts: Sequence[Pubkey] = (),
     ) -> SimulationResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    signature: Signature
+    slot: int
+    failed: bool
+
+
+class LaunchHistoryReader(Protocol):
+    """The two history calls the bundled-launch read makes (``RpcLaunchHistory``)."""
+
+    async def get_signatures_for_address(
+        self, address: Pubkey, *, limit: int = 1_000
+    ) -> list[SignatureInfo]: ...
+
+    async def get_transaction(self, sig: Signature) -> LandedTransaction | None: ...
+
+
+class RpcLaunchHistory:
+    """``SolanaRpc`` plus ``getSignaturesForAddress`` (with slots), through the same pool."""
+
+    def __init__(self, rpc: Any) -> None:  # sniper_bot.chain.rpc.SolanaRpc
+        self.rpc = rpc
+
+    async def get_signatures_for_address(
+        self, address: Pubkey, *, limit: int = 1_000
+    ) -> list[SignatureInfo]:
+        def parse(result: Any) -> list[SignatureInfo]:
+            if not isinstance(result, list):
+                raise PermanentError("getSignaturesForAddress answered no list")
+            return [
+                SignatureInfo(
+                    Signature.from_string(str(e["signature"])),
+                    int(e["slot"]),
+                    e.get("err") is not None,
+                )
+                for e in result
+            ]
+
+        config = {"limit": limit, "commitment": "confirmed"}
+        result: list[SignatureInfo] = await self.rpc.pool.request(
+            "getSignaturesForAddress", [str(address), config], parse=parse
+        )
+        return result
+
+    async def get_transaction(self, sig: Signature) -> LandedTransaction | None:
+        landed: LandedTransaction | None = await self.rpc.get_transaction(sig)
+        return landed
+
+
+_HISTORY_LIMIT = 1_000
+_WINDOW_TXS = 12
+_FUNDING_CHECKS = 5
+_FUNDING_LIMIT = 50
 
 
 class NotATokenError(PermanentError):
@@ -128,8 +201,12 @@ class SnapshotFetcher:
         slippage_bps: int = 5_000,
         fee_payer: Pubkey | None = None,
         external: Sequence[ExternalSource] = (),
+        history: LaunchHistoryReader | None = None,
+        creators: CreatorLookup | None = None,
     ) -> None:
         self._rpc = rpc
+        self._history = history
+        self._creators = creators
         self._external = tuple(external)
         self._venue = venue
         self._round_trip_lamports = round_trip_lamports
@@ -173,6 +250,11 @@ class SnapshotFetcher:
             else []
         )
 
+        window_task = (
+            asyncio.create_task(_guard(self._launch_window(mint, launchpad)))
+            if launchpad is not None and self._history is not None
+            else None
+        )
         accounts_task = _guard(
             self._rpc.get_multiple_accounts([*holder_keys, *route_keys, *creator_keys])
         )
@@ -201,6 +283,17 @@ class SnapshotFetcher:
         if isinstance(simulation, BaseException):
             unavailable.append(f"sell simulation: {simulation}")
             simulation = None
+        window: LaunchWindow | None = None
+        if window_task is not None:
+            read = await window_task
+            if isinstance(read, BaseException):
+                unavailable.append(f"launch window: {read}")
+            else:
+                window = read
+        creator_stats = None
+        if self._creators is not None and launchpad is not None and launchpad.creator is not None:
+            known = str(launchpad.creator)
+            creator_stats = self._creators.get(known) or CreatorStats(known)
         return TokenSnapshot(
             mint=mint,
             program_id=program_id,
@@ -214,6 +307,8 @@ class SnapshotFetcher:
             sell_simulation=simulation,
             round_trip=self._round_trip(r1.buy, sell, unavailable),
             launchpad=launchpad,
+            creator_stats=creator_stats,
+            launch_window=window,
             slot=r1.slot,
             unavailable=tuple(unavailable),
         )
@@ -355,6 +450,87 @@ class SnapshotFetcher:
             tuple(result.logs),
             result.units_consumed,
         )
+
+    async def _launch_window(
+        self, mint: Pubkey, launchpad: LaunchpadSnapshot
+    ) -> LaunchWindow | None:
+        """The create's slot: its buys by other wallets and whether the creator funded them."""
+        history = self._history
+        if history is None:
+            return None
+        sigs = await history.get_signatures_for_address(
+            launchpad.bonding_curve, limit=_HISTORY_LIMIT
+        )
+        if not sigs or len(sigs) >= _HISTORY_LIMIT:
+            return None  # nothing yet, or the create is older than one page: not read
+        oldest = [s for s in reversed(sigs) if not s.failed]
+        if not oldest:
+            return None
+        create_slot = oldest[0].slot
+        in_slot = [s for s in oldest if s.slot == create_slot]
+        window = in_slot[:_WINDOW_TXS]
+        txs = await asyncio.gather(*(history.get_transaction(s.signature) for s in window))
+        creator = launchpad.creator
+        buys: list[EarlyBuy] = []
+        dev_tokens = 0
+        for info, tx in zip(window, txs, strict=True):
+            if tx is None or tx.err is not None:
+                continue
+            for trade in _buys_of(tx.logs, mint):
+                if creator is not None and trade.user == creator:
+                    dev_tokens += trade.token_amount
+                else:
+                    buys.append(
+                        EarlyBuy(trade.user, trade.token_amount, trade.sol_amount,
+                                 str(info.signature))
+                    )  # fmt: skip
+        if creator is not None and buys:
+            wallets = list(dict.fromkeys(b.user for b in buys))[:_FUNDING_CHECKS]
+            funded = await asyncio.gather(
+                *(_guard(self._funded_by(history, w, creator)) for w in wallets)
+            )
+            verdict = {
+                w: f if isinstance(f, bool) else None for w, f in zip(wallets, funded, strict=True)
+            }
+            buys = [replace(b, funded_by_creator=verdict.get(b.user)) for b in buys]
+        return LaunchWindow(
+            create_slot,
+            str(oldest[0].signature),
+            len(window),
+            tuple(buys),
+            dev_tokens,
+            truncated=len(in_slot) > len(window),
+        )
+
+    @staticmethod
+    async def _funded_by(
+        history: LaunchHistoryReader, wallet: Pubkey, creator: Pubkey
+    ) -> bool | None:
+        """True when ``wallet``'s oldest transaction is one the creator paid for and that gave
+        the wallet its first lamports; None when its history is longer than one page."""
+        sigs = await history.get_signatures_for_address(wallet, limit=_FUNDING_LIMIT)
+        if not sigs or len(sigs) >= _FUNDING_LIMIT:
+            return None
+        tx = await history.get_transaction(sigs[-1].signature)
+        if tx is None or not tx.account_keys or tx.account_keys[0] != creator:
+            return False
+        try:
+            index = tx.account_keys.index(wallet)
+        except ValueError:
+            return False
+        return tx.pre_balances[index] == 0 and tx.post_balances[index] > 0
+
+
+def _buys_of(logs: Sequence[str], mint: Pubkey) -> list[TradeEvent]:
+    try:
+        events, _ = pump_log_events(logs)
+    except EventLayoutError:
+        return []
+    return [
+        e.event
+        for e in events
+        if isinstance(e.event, TradeEvent) and e.event.is_buy and e.event.mint == mint
+    ]
 
 
 _NOT_A_MINT = "That address is not a token mint. Paste the token's mint address."

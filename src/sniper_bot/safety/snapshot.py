@@ -14,6 +14,7 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
+from sniper_bot.safety.creators import CreatorStats
 from sniper_bot.solana.layouts.metaplex import MetaplexMetadata
 from sniper_bot.solana.layouts.token import MintState
 from sniper_bot.solana.layouts.token2022 import MintExtensions
@@ -22,8 +23,10 @@ from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 __all__ = [
     "TOKEN_2022_PROGRAM_ID",
     "TOKEN_PROGRAM_ID",
+    "EarlyBuy",
     "ExternalOpinion",
     "Holder",
+    "LaunchWindow",
     "LaunchpadSnapshot",
     "PoolKind",
     "PoolSnapshot",
@@ -164,6 +167,32 @@ class LaunchpadSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlyBuy:
+    """A curve buy in the create's slot (``layers.bundled``): who, how much, and whether the
+    creator funded that wallet (its oldest transaction is a transfer the creator paid for;
+    ``None``: not checked or its history too long to tell)."""
+
+    user: Pubkey
+    token_amount: int
+    sol_amount: int
+    signature: str
+    funded_by_creator: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchWindow:
+    """The first slot of a pump.fun coin's curve: its create and the buys that landed with it,
+    read from the curve's oldest signatures (``SnapshotFetcher(history=...)``)."""
+
+    create_slot: int
+    create_signature: str
+    transactions: int  # transactions of the create's slot read
+    buys: tuple[EarlyBuy, ...] = ()  # by wallets other than the creator
+    dev_tokens: int = 0  # the creator's own buys in that slot
+    truncated: bool = False  # the slot held more transactions than were read
+
+
+@dataclass(frozen=True, slots=True)
 class TokenSnapshot:
     mint: Pubkey
     program_id: Pubkey
@@ -178,6 +207,8 @@ class TokenSnapshot:
     round_trip: RoundTrip | None = None
     external: tuple[ExternalOpinion, ...] = ()
     launchpad: LaunchpadSnapshot | None = None
+    creator_stats: CreatorStats | None = None  # the curve creator's record (safety.creators)
+    launch_window: LaunchWindow | None = None  # the create's slot (bundled launch)
     epoch: int | None = None
     slot: int | None = None
     unavailable: tuple[str, ...] = field(default=())
