@@ -1,0 +1,359 @@
+"""Many Telegram users at once: reply times of a separate `sniper-bot run` process.
+
+    .venv/bin/python bench/bench_load.py [--users 100,200] [--backends postgres,sqlite]
+                                         [--send-rate 1000] [--no-fairness]
+
+This process runs localnet (its RPC endpoints, Jupiter-compatible API and fake Telegram Bot API)
+and plays the users; the bot is `sniper-bot run`, a process of its own, on PostgreSQL + Redis or on
+the embedded SQLite default, long-polling the fake Bot API like it polls Telegram. For each
+command (/start, paste-a-mint, /positions, /orders, /settings, /wallet) every user sends it at the
+same moment; the reply time is from that send to the bot's reply arriving at the fake Bot API
+(no polling on the users' side). Rounds are 1.2 s apart, so Telegram's 1 message/s per chat
+(which the bot honours) never delays a reply.
+
+The bot-wide send pace (`TELEGRAM_SEND_RATE_PER_S`, 25/s as Telegram allows) is lifted to
+``--send-rate`` (and the fake's own 30/s limit with it): at 25/s 200 replies take 8 s whatever the
+bot does, which would hide its own latency. ``--send-rate 25`` shows what a hosted bot under
+Telegram's plain limits reaches.
+
+Reported per command: p50 / p95 / max reply time, updates per second (users / time from the
+sends to the last reply), the bot's CPU ms per update (utime + stime from /proc/PID/stat of the
+bot process) and its RSS. Fairness: /positions for N users while one more user sends a message
+every 1/3 s (the throttle's rate, so none is dropped): the others' p95 with and without it.
+Every reply is counted: a user answered zero or two times is reported (and fails the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import structlog
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from localnet.node import Localnet, LocalnetConfig  # noqa: E402
+from localnet.testing import TEST_ENDPOINTS  # noqa: E402
+from sniper_bot.config import load_settings  # noqa: E402
+from sniper_bot.demo import demo_env  # noqa: E402
+from sniper_bot.storage.database import Database  # noqa: E402
+from support.services import free_port, postgres_database, redis_database  # noqa: E402
+
+SNIPER_BOT = str(Path(sys.executable).with_name("sniper-bot"))
+BOOT_TIMEOUT_S = 180.0
+REPLY_TIMEOUT_S = 60.0
+ROUND_GAP_S = 1.2  # > 1 s: the per-chat pace of the previous reply is refilled
+TICKS = os.sysconf("SC_CLK_TCK")
+# (label, text or None for the mint, what the reply says)
+COMMANDS: tuple[tuple[str, str | None], ...] = (
+    ("/start", "/start"),
+    ("paste-a-mint", None),
+    ("/positions", "/positions"),
+    ("/orders", "/orders"),
+    ("/settings", "/settings"),
+    ("/wallet", "/wallet"),
+)
+
+
+@dataclass
+class Replies:
+    """Every bot message, by chat, as it reaches the fake Bot API (hooked on the fake)."""
+
+    count: Counter[int] = field(default_factory=Counter)
+    waiting: dict[int, asyncio.Future[float]] = field(default_factory=dict)
+
+    def hook(self, fake: Any) -> None:
+        original = fake.bot_message
+
+        def bot_message(chat_id: int, *args: Any, **kwargs: Any) -> Any:
+            message = original(chat_id, *args, **kwargs)
+            self.count[chat_id] += 1
+            future = self.waiting.pop(chat_id, None)
+            if future is not None and not future.done():
+                future.set_result(time.perf_counter())
+            return message
+
+        fake.bot_message = bot_message
+
+    def expect(self, chat_id: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiting[chat_id] = future
+        return future
+
+
+@dataclass
+class Round:
+    label: str
+    users: int
+    times_ms: list[float]
+    wall_s: float
+    cpu_ms: float
+    rss_mb: float
+    lost: int
+    doubled: int
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.times_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    def line(self) -> str:
+        rate = self.users / self.wall_s if self.wall_s > 0 else float("nan")
+        return (
+            f"{self.label:14s} {self.users:5d} {self.pct(0.5):8.0f} {self.pct(0.95):8.0f} "
+            f"{max(self.times_ms, default=float('nan')):8.0f} {rate:8.0f} "
+            f"{self.cpu_ms / max(1, self.users):8.2f} {self.rss_mb:7.0f}"
+            + (f"  LOST {self.lost}" if self.lost else "")
+            + (f"  TWICE {self.doubled}" if self.doubled else "")
+        )
+
+
+HEADER = (
+    f"{'command':14s} {'users':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} "
+    f"{'upd/s':>8s} {'cpu ms/u':>8s} {'rss MB':>7s}"
+)
+
+
+def proc_cpu_ms(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / TICKS
+
+
+def proc_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+class Bench:
+    def __init__(self, net: Localnet, replies: Replies, mint: str) -> None:
+        self.net = net
+        self.replies = replies
+        self.mint = mint
+        self._next_user = 800_000_001
+
+    def new_users(self, n: int) -> list[int]:
+        first = self._next_user
+        self._next_user += n
+        return list(range(first, first + n))
+
+    async def round(
+        self, pid: int, label: str, text: str, users: list[int], *, flooder: int | None = None
+    ) -> Round:
+        fake = self.net.telegram
+        before = {u: self.replies.count[u] for u in users}
+        cpu0 = proc_cpu_ms(pid)
+        futures = []
+        started = time.perf_counter()
+        sent_at: list[float] = []
+        for user in users:  # all at once: the bot sees them in one getUpdates batch
+            futures.append(self.replies.expect(user))
+            sent_at.append(time.perf_counter())
+            fake.user_sends(user, text)
+        flood = asyncio.create_task(self._flood(flooder, text)) if flooder is not None else None
+        done, _ = await asyncio.wait(futures, timeout=REPLY_TIMEOUT_S)
+        last = max((f.result() for f in done), default=time.perf_counter())
+        times = [(f.result() - t) * 1000.0 for f, t in zip(futures, sent_at, strict=True) if f.done()]
+        if flood is not None:
+            flood.cancel()
+        await asyncio.sleep(0.3)  # a second answer to one update would arrive by now
+        cpu = proc_cpu_ms(pid) - cpu0
+        doubled = sum(1 for u in users if self.replies.count[u] - before[u] > 1)
+        for user in users:
+            self.replies.waiting.pop(user, None)
+        return Round(label, len(users), times, last - started, cpu, proc_rss_mb(pid),
+                     len(users) - len(done), doubled)  # fmt: skip
+
+    async def _flood(self, user: int, text: str) -> None:
+        while True:  # the throttle's 3/s: each is handled (none is dropped)
+            self.net.telegram.user_sends(user, text)
+            await asyncio.sleep(0.34)
+
+
+async def migrate(env: dict[str, str]) -> None:
+    database = Database(load_settings(env).database_url)
+    try:
+        await database.connect(attempts=1)
+        await database.upgrade()
+    finally:
+        await database.dispose()
+
+
+async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise RuntimeError("sniper-bot run exited while starting")
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"sniper-bot run did not answer {url} in {BOOT_TIMEOUT_S:.0f} s")
+
+
+@asynccontextmanager
+async def bot_process(
+    net: Localnet, backend: str, data_dir: Path, send_rate: float, profile: Path | None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    async with AsyncExitStack() as stack:
+        database_url = redis_url = ""
+        if backend == "postgres":
+            database_url = await stack.enter_async_context(postgres_database("bench_load"))
+            redis_url = await stack.enter_async_context(redis_database())
+        assert net.urls is not None
+        port = free_port()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(data_dir)}
+        env |= demo_env(net.urls, data_dir=data_dir, metrics_port=port)
+        env |= {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+            "SESSION_MASTER_SECRET": secrets.token_hex(32),
+            "TELEGRAM_SEND_RATE_PER_S": str(send_rate),
+        }
+        await migrate(env)
+        log = (data_dir / "bot.log").open("wb")
+        stack.callback(log.close)
+        argv = [SNIPER_BOT, "run"]
+        if profile is not None:  # py-spy records the whole run (installed separately)
+            argv = ["py-spy", "record", "-o", str(profile), "-f", "speedscope", "--", *argv]
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, cwd=data_dir, stdout=asyncio.subprocess.DEVNULL, stderr=log
+        )
+        try:
+            await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
+            pid = proc.pid
+            if profile is not None:  # the bot is py-spy's child
+                pid = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+            yield proc, f"http://127.0.0.1:{port}|{pid}"
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT if profile is not None else signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), 30)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+
+
+async def handler_metrics(base: str) -> dict[str, tuple[float, float]]:
+    """``telegram_update_duration_seconds``: (count, sum) by command, when the bot exports it."""
+    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as resp:
+        text = await resp.text()
+    out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for line in text.splitlines():
+        for suffix, idx in (("_count{", 0), ("_sum{", 1)):
+            if line.startswith("telegram_update_duration_seconds" + suffix):
+                command = line.split('command="', 1)[1].split('"', 1)[0]
+                out[command][idx] += float(line.rsplit(" ", 1)[1])
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, backend: str) -> bool:
+    ok = True
+    with tempfile.TemporaryDirectory(prefix=f"bench-load-{backend}-") as tmp:
+        profile = Path(args.profile) / f"{backend}.speedscope.json" if args.profile else None
+        async with bot_process(net, backend, Path(tmp), args.send_rate, profile) as (_, where):
+            base, pid_text = where.split("|")
+            pid = int(pid_text)
+            print(f"\n--- {backend}: sniper-bot run pid {pid}, send rate {args.send_rate}/s")
+            print(HEADER)
+            for n in args.users:
+                users = bench.new_users(n)
+                for label, text in COMMANDS:
+                    result = await bench.round(pid, label, text or bench.mint, users)
+                    print(result.line(), flush=True)
+                    ok &= result.lost == 0 and result.doubled == 0
+                    await asyncio.sleep(ROUND_GAP_S)
+            if not args.no_fairness:
+                n = args.users[-1]
+                users = bench.new_users(n + 1)
+                await bench.round(pid, "(/start)", "/start", users)
+                await asyncio.sleep(ROUND_GAP_S)
+                alone = await bench.round(pid, "/positions", "/positions", users[1:])
+                await asyncio.sleep(ROUND_GAP_S)
+                flooded = await bench.round(
+                    pid, "+flooder", "/positions", users[1:], flooder=users[0]
+                )
+                print(alone.line())
+                print(flooded.line())
+                print(
+                    f"fairness: the others' p95 with one user flooding at 3/s is "
+                    f"{flooded.pct(0.95) / max(alone.pct(0.95), 1e-9):.2f}x their p95 without"
+                )
+                ok &= flooded.lost == 0
+            metrics = await handler_metrics(base)
+            if metrics:
+                print("handler time (telegram_update_duration_seconds): mean ms by command")
+                for command, (count, total) in sorted(metrics.items()):
+                    print(f"  {command:14s} {count:7.0f} updates {1000 * total / count:8.2f} ms")
+    return ok
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings
+    config = LocalnetConfig(
+        seed=11, slot_ms=400, endpoints=TEST_ENDPOINTS, default_scenario=False
+    )
+    net = Localnet(config)
+    await net.start()
+    try:
+        fake = net.telegram
+        # the fake's bot-wide 30/s goes with the bot's own pace; per chat it stays 1/s
+        fake.bot_rate_per_s = fake.bot_burst = max(30, int(args.send_rate))
+        replies = Replies()
+        replies.hook(fake)
+        token = net.factory.create("honest", liquidity_sol=100)
+        bench = Bench(net, replies, str(token.mint))
+        ok = True
+        for backend in args.backends:
+            ok &= await run_backend(args, net, bench, backend)
+        return 0 if ok else 1
+    finally:
+        await net.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ints: Callable[[str], list[int]] = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    names: Callable[[str], list[str]] = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    parser.add_argument("--users", type=ints, default=[100, 200])
+    parser.add_argument("--backends", type=names, default=["postgres", "sqlite"])
+    parser.add_argument("--send-rate", type=float, default=1000.0)
+    parser.add_argument("--no-fairness", action="store_true")
+    parser.add_argument("--profile", default="", help="directory for py-spy speedscope files")
+    args = parser.parse_args(argv)
+    for backend in args.backends:
+        if backend not in ("postgres", "sqlite"):
+            parser.error(f"unknown backend {backend!r}: postgres or sqlite")
+    return args
+
+
+def main() -> int:
+    return asyncio.run(main_async(parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
