@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sniper_bot.domain.withdrawal import WithdrawalRecord
     from sniper_bot.engine import SnipeEngine, SnipeResult
     from sniper_bot.engine.exits import PositionMonitor
+    from sniper_bot.hotpath import HotArming, HotSniper
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
     from sniper_bot.wallet.withdrawals import WithdrawalService
@@ -247,7 +248,9 @@ class App:
         manager = SubscriptionManager(
             endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
         )
-        detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], self.metrics)
+        arming, sniper = self._build_hot_path(stack, trading)
+        pumpfun = PumpFunListener(on_create=sniper.on_create)
+        detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics)
         return SnipeEngine(
             feeds=[detector],
             targets=self.repos.snipes,
@@ -256,7 +259,67 @@ class App:
             metrics=self.metrics,
             probe=QuoteRouteProbe(stack.venue),
             on_settled=self._notify_snipe,
+            hot=arming,
         )
+
+    def _build_hot_path(self, stack: Stack, trading: TradingService) -> tuple[HotArming, HotSniper]:
+        """The zero-round-trip snipe (issue 15): armed book shared through Redis, a durable
+        nonce per target, the buy built from the pump.fun create and fanned out to every RPC
+        endpoint and block engine; the bookkeeping after the send."""
+        from sniper_bot.cache.armed import ArmedChannel
+        from sniper_bot.components import build_relays
+        from sniper_bot.hotpath import (
+            ArmedBook,
+            ArmedBookSync,
+            FiredBookkeeping,
+            HotArming,
+            HotSniper,
+            TradingRecorder,
+        )
+
+        s = self.settings
+        relays, tips = build_relays(s, stack, self.metrics)
+        book: ArmedBook[Any] = ArmedBook()
+        holder: list[HotArming] = []
+        sync: ArmedBookSync[Any] = ArmedBookSync(
+            book,
+            ArmedChannel(self.redis),
+            self.repos.snipes,
+            on_added=lambda entry: holder[0].prepare_later(entry) if holder else None,
+        )
+        arming = HotArming(
+            sync=sync, targets=self.repos.snipes, nonces=stack.nonces, signers=self.wallets,
+            settings=self.repos.settings, chain=stack.rpc, tips=tips,
+            tip_accounts=relays.tip_accounts, default_tip_percentile=s.jito.tip_percentile,
+            bundles_available=bool(relays.engines),
+            max_priority_fee_lamports=s.trading.max_priority_fee_lamports,
+        )  # fmt: skip
+        holder.append(arming)
+        after = FiredBookkeeping(
+            targets=self.repos.snipes, recorder=TradingRecorder(trading), orders=self.repos.orders,
+            publisher=sync, retirement=arming, notify=self._notify_snipe,
+        )  # fmt: skip
+        sniper = HotSniper(book, relays, after=after)
+        self.hot_arming, self.hot_sniper = arming, sniper
+
+        async def hot_path(stop: asyncio.Event) -> None:
+            workers: list[asyncio.Task[Any]] = [
+                asyncio.create_task(arming.run(stop), name="hot-arming")
+            ]
+            if tips is not None:
+                workers.append(asyncio.create_task(tips.run(), name="jito-tip-floor"))
+                workers.append(asyncio.create_task(relays.refresh_tip_accounts()))
+            try:
+                await stop.wait()
+            finally:
+                await sniper.close()
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                await relays.close()
+
+        self.add_service("hot_path", hot_path)
+        return arming, sniper
 
     def _build_exits(self, stack: Stack, trading: TradingService) -> PositionMonitor:
         from sniper_bot.engine.exits import PositionMonitor

@@ -18,9 +18,12 @@ from sniper_bot.cache import FallbackCache, MemoryCache
 from sniper_bot.cache.redis import RedisManager
 from sniper_bot.cache.redis_breaker import RedisBreakerStore
 from sniper_bot.chain.endpoints import EndpointConfig, endpoints_from_urls
+from sniper_bot.chain.jito import JitoClient, TipFloorCache
 from sniper_bot.chain.pool import DEFAULT_HEALTH_INTERVAL_S, RpcPool
+from sniper_bot.chain.relays import RelayFanout, wire_trace_config
 from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.config import Settings
+from sniper_bot.hotpath.nonce import NonceManager, RpcNonceChain
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import BreakerRegistry
 from sniper_bot.resilience.breaker_policy import BreakerConfig
@@ -46,6 +49,7 @@ __all__ = [
     "breaker_config",
     "build_breakers",
     "build_keyring",
+    "build_relays",
     "build_signer_cache",
     "build_stack",
     "build_wallets",
@@ -135,6 +139,7 @@ class Stack:
     jupiter: JupiterClient
     venue: VenueRouter  # pump.fun curve -> PumpSwap pool -> Jupiter (trading.venues.router)
     risk: RiskService
+    nonces: NonceManager  # durable nonces of hot snipes (hotpath.nonce)
 
     async def close(self) -> None:
         """After every service stopped: whatever fails from here on is our own doing, so the
@@ -154,6 +159,7 @@ async def build_stack(
     """Chain + venue + risk. Must run inside the event loop (it opens the HTTP session)."""
     http = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300),
+        trace_configs=[wire_trace_config()],  # RelayFanout's "on the wire" moment
     )
     breakers = build_breakers(settings, metrics, redis)
     pool = RpcPool(
@@ -199,7 +205,8 @@ async def build_stack(
             else None
         ),
     )
-    return Stack(http, breakers, pool, rpc, jupiter, venue, risk)
+    nonces = NonceManager(RpcNonceChain(rpc))
+    return Stack(http, breakers, pool, rpc, jupiter, venue, risk, nonces)
 
 
 def build_trading(
@@ -216,6 +223,7 @@ def build_trading(
         land_deadline_s=settings.trading.transaction_timeout_ms / 1000 * 4,
         cosigners=settings.trading.cosigner_policy,
     )
+    raw = RpcNonceChain(stack.rpc)
     executor = SwapExecutor(
         venue=stack.venue,
         rpc=stack.rpc,
@@ -224,6 +232,8 @@ def build_trading(
         metrics=metrics,
         config=config,
         risk_gate=stack.risk,
+        nonces=stack.nonces,
+        raw=raw,
     )
     return TradingService(
         executor=executor,
@@ -231,4 +241,22 @@ def build_trading(
         signers=wallets,
         metrics=metrics,
         max_priority_fee_lamports=settings.trading.max_priority_fee_lamports,
+        nonces=stack.nonces,
+        raw=raw,
     )
+
+
+def build_relays(
+    settings: Settings, stack: Stack, metrics: Metrics
+) -> tuple[RelayFanout, TipFloorCache | None]:
+    """Every RPC endpoint plus every configured block engine (``JITO_BLOCK_ENGINE_URLS``); the
+    tip floor of the first engine, refreshed in the background (``TipFloorCache.run``)."""
+    jito = settings.jito
+    uuid = jito.auth_uuid.get_secret_value() or None
+    engines = [
+        JitoClient(name, url, stack.http, auth_uuid=uuid, tip_floor_url=jito.tip_floor_url)
+        for name, url in jito.engines().items()
+    ]
+    relays = RelayFanout(stack.pool, engines, stack.breakers, metrics, clock=time.monotonic)
+    tips = TipFloorCache(engines[0], max_tip=jito.max_tip_lamports) if engines else None
+    return relays, tips

@@ -745,6 +745,28 @@ class Control:
         )
         return _snipe_view(target)
 
+    async def snipe_creator(
+        self, ident: Identity, creator_text: str, lamports: int, *, ttl_s: float | None = None
+    ) -> SnipeView:
+        """Arm a creator snipe: buy ``lamports`` of the next pump.fun coin that wallet creates."""
+        user = await self._user(ident)
+        creator = _parse_mint(creator_text)  # any base58 public key
+        _check_sol_amount(lamports)
+        if self._snipes is None:
+            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        target = await self._snipes.arm_creator(
+            user.id,
+            active.id,
+            str(creator),
+            lamports,
+            settings.snipe_slippage_bps,
+            settings.priority_fee_level,
+            ttl_s=ttl_s,
+        )
+        return _snipe_view(target)
+
     async def snipes(self, ident: Identity) -> list[SnipeView]:
         user = await self._user(ident)
         if self._snipes is None:
@@ -883,6 +905,7 @@ def _snipe_view(target: SnipeTarget) -> SnipeView:
         expires_at=target.expires_at.isoformat(timespec="seconds"),
         order_id=target.order_id,
         error=target.error,
+        creator=target.creator,
     )
 
 

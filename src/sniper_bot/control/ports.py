@@ -182,6 +182,16 @@ class Snipes(Protocol):
         fee_level: FeeLevel,
         ttl_s: float | None = None,
     ) -> SnipeTarget: ...
+    async def arm_creator(
+        self,
+        user_id: int,
+        wallet_id: int,
+        creator: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget: ...
     async def list_for_user(
         self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20
     ) -> list[SnipeTarget]: ...

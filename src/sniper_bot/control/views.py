@@ -151,6 +151,7 @@ class SnipeView:
     expires_at: str
     order_id: str | None = None
     error: str | None = None
+    creator: str | None = None  # a creator snipe: the next pump.fun coin this wallet launches
 
 
 @dataclass(frozen=True, slots=True)

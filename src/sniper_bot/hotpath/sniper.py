@@ -45,6 +45,7 @@ import structlog
 
 from sniper_bot.detection.pumpfun import CreateSeen
 from sniper_bot.domain.entities import Order
+from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import SelectorKind, SnipeTarget
 from sniper_bot.engine.snipe import SnipeResult
 from sniper_bot.hotpath.book import ArmedBook, ArmedEntry
@@ -68,6 +69,7 @@ __all__ = [
     "LaunchRisk",
     "Relay",
     "RiskDecision",
+    "TradingRecorder",
     "launch_of",
 ]
 
@@ -75,6 +77,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
 SOURCE = "pumpfun"
 VENUE = "pumpfun"
 
@@ -507,3 +510,39 @@ class FiredBookkeeping:
                 level("hot_snipe_step_failed", step=name, attempt=attempt + 1, error=repr(exc))
                 await asyncio.sleep(self._retry_s * (attempt + 1))
         return None
+
+
+class FiredSnipeStore(Protocol):
+    """``trading.service.TradingService`` fits."""
+
+    async def record_fired_snipe(
+        self, *, user_id: int, wallet_id: int, mint: str, lamports: int, slippage_bps: int,
+        fee_level: FeeLevel, idempotency_key: str, signature: str, signed_tx: bytes,
+        token_amount: int, max_sol_cost: int, priority_fee_lamports: int, venue: str,
+    ) -> Order: ...  # fmt: skip
+
+
+class TradingRecorder:
+    """``FiredRecorder`` over ``TradingService.record_fired_snipe`` (key ``snipe:<target id>``)."""
+
+    def __init__(self, trading: FiredSnipeStore) -> None:
+        self._trading = trading
+
+    async def record(self, fired: FiredSnipe) -> Order:
+        signed = fired.signed
+        if signed is None:
+            raise ValueError(f"snipe {fired.target.id} sent nothing to record")
+        target, prepared = fired.target, fired.order.prepared
+        fee = (
+            prepared.compute_unit_price_micro_lamports
+            * prepared.compute_unit_limit
+            // MICRO_LAMPORTS_PER_LAMPORT
+        )
+        return await self._trading.record_fired_snipe(
+            user_id=target.user_id, wallet_id=target.wallet_id, mint=fired.mint,
+            lamports=target.amount_lamports, slippage_bps=target.slippage_bps,
+            fee_level=target.priority_fee, idempotency_key=f"snipe:{target.id}",
+            signature=str(signed.signature), signed_tx=signed.tx_bytes,
+            token_amount=signed.token_amount, max_sol_cost=signed.max_sol_cost,
+            priority_fee_lamports=fee, venue=VENUE,
+        )  # fmt: skip

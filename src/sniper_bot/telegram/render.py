@@ -166,8 +166,12 @@ def render_snipes(snipes: list[SnipeView]) -> str:
     lines = ["<b>Snipes</b>"]
     for s in snipes:
         extra = f" ({escape(s.error)})" if s.error else ""
+        what = _short(s.token_mint)
+        if s.creator is not None:
+            coin = f" ({_short(s.token_mint)})" if s.token_mint else ""
+            what = f"the next coin of dev {_short(s.creator)}{coin}"
         lines.append(
-            f"#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {_short(s.token_mint)}, "
+            f"#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {what}, "
             f"slippage {s.slippage_bps} bps, until {s.expires_at}{extra}"
         )
     if any(s.status == "ARMED" for s in snipes):

@@ -122,6 +122,20 @@ def build() -> Router:
         if not parts:
             await message.answer(render_snipes(await control.snipes(ident)))
             return
+        if parts[0].lower() == "dev":  # /snipe dev CREATOR SOL: the creator's next pump.fun coin
+            if len(parts) != 3 or not MINT_RE.match(parts[1]):
+                await message.answer("Usage: /snipe dev CREATOR SOL, e.g. /snipe dev 9xQe…Fin 0.1")
+                return
+            try:
+                dev_lamports = parse_sol(parts[2])
+            except ValueError as exc:
+                await message.answer(f"{escape(str(exc))}.")
+                return
+            dev = await control.snipe_creator(ident, parts[1], dev_lamports)
+            await message.answer(
+                render_snipes([dev]) + "\nIt fires on that wallet's next pump.fun launch."
+            )
+            return
         if len(parts) != 2 or not MINT_RE.match(parts[0]):
             await message.answer("Usage: /snipe MINT SOL, e.g. /snipe 7xKX…AsU 0.1")
             return
