@@ -356,6 +356,9 @@ class HotArming:
         self._spawn(self._prepare_entry(entry.target), f"hot-prepare:{entry.target.id}")
 
     async def _prepare_entry(self, target: SnipeTarget) -> None:
+        held = self.book.get(target.id)
+        if held is not None and held.prepared is not None and held.target == target:
+            return  # armed here: prepared already
         try:
             order = await self.prepare(target)
         except (NonceError, BuildError, PermanentError) as exc:

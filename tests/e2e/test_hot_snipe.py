@@ -1,0 +1,82 @@
+"""The hot path through the real bot and the fake Telegram: ``/snipe MINT SOL`` on a coin that does
+not exist yet and ``/snipe dev CREATOR SOL`` both arm with their own durable nonce; the creator
+launches that mint on localnet's pump program; both buys are built from the create event, land,
+the user is told and holds the tokens as positions. Event -> wire latency is printed (never
+asserted)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from solders.keypair import Keypair
+from solders.transaction import VersionedTransaction
+
+from sniper_bot.domain.money import format_tokens
+
+from .harness import SOL, BotUnderTest, final, plain, sql_rows
+from .test_pumpfun import curve_tokens, landed_ok, steady_slots
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def quote_of(order: dict[str, Any]) -> dict[str, Any]:
+    quote = order["quote"]
+    return dict(json.loads(quote) if isinstance(quote, str) else quote)
+
+
+async def test_mint_and_creator_snipes_fire_from_the_create_and_land(bot: BotUnderTest) -> None:
+    user = bot.user()
+    wallet = await user.funded(2 * SOL)
+    await steady_slots(bot)
+    mint_kp, creator = Keypair(), Keypair()
+    mint = mint_kp.pubkey()
+    bot.net.cluster.airdrop(creator.pubkey(), 5 * SOL)
+
+    armed = await user.says(f"/snipe {mint} 0.05", until=lambda t: "ARMED" in t, what="armed")
+    assert "ARMED: 0.05 SOL of" in plain(armed["text"])
+    dev = await user.says(
+        f"/snipe dev {creator.pubkey()} 0.03", until=lambda t: "ARMED" in t, what="dev armed"
+    )
+    assert f"the next coin of dev {str(creator.pubkey())[:4]}" in plain(dev["text"])
+    targets = await sql_rows(
+        bot.app,
+        'SELECT id, "nonceAccount", "nonceValue", "nonceStatus" FROM "SnipeTarget" ORDER BY id',
+    )
+    mine = targets[-2:]
+    assert all(t["nonceAccount"] and t["nonceStatus"] == "READY" for t in mine), mine
+
+    after = user.last_id()
+    bot.net.launchpad.launch(creator, name="Hot Coin", symbol="HOT", mint=mint_kp)
+    settled = await user.wait_for_many(
+        lambda m: "Snipe settled" in m.get("text", "") and final(m.get("text", "")),
+        2,
+        after=after,
+        what="both snipe results",
+    )
+    assert all("✅ Bought" in m["text"] for m in settled), [plain(m["text"]) for m in settled]
+    orders = await bot.orders_of(user)
+    assert sorted(o["amount"] for o in orders) == [30_000_000, 50_000_000]
+    blockhashes = set()
+    for order in orders:
+        assert (order["kind"], order["status"]) == ("SNIPE", "CONFIRMED")
+        assert quote_of(order)["quote"]["fired"] is True  # recorded after the send
+        assert landed_ok(bot, order["signature"])
+        tx = VersionedTransaction.from_bytes(bytes(order["signedTx"]))
+        blockhashes.add(str(tx.message.recent_blockhash))
+    assert blockhashes == {t["nonceValue"] for t in mine}  # each carried its own armed nonce
+    held = curve_tokens(bot, mint, wallet)
+    assert held == sum(int(o["outAmount"]) for o in orders) > 0
+    positions = await user.says("/positions", until=lambda t: "position" in t.lower())
+    assert format_tokens(held, 6) in plain(positions["text"])
+    fired = await sql_rows(bot.app, 'SELECT status, "tokenMint" FROM "SnipeTarget" ORDER BY id')
+    assert [(r["status"], r["tokenMint"]) for r in fired[-2:]] == [("FIRED", str(mint))] * 2
+
+    registry = bot.app.metrics.registry
+    labels = {"source": "pumpfun", "venue": "pumpfun"}
+    count = registry.get_sample_value("snipe_latency_seconds_count", labels)
+    total = registry.get_sample_value("snipe_latency_seconds_sum", labels)
+    assert count is not None and count >= 2
+    assert total is not None
+    print(f"\nhot snipe event->wire: {count:.0f} orders, mean {total / count * 1000:.3f} ms")
