@@ -166,6 +166,6 @@ async def test_a_failing_row_write_never_raises_off_the_path(db: Database) -> No
     mint = Pubkey.new_unique()
     facts = LaunchFacts(mint, bonding_curve_address(mint), mint, mint, None, "A", "A", "")
     decision = decide_launch(facts, None)
-    await db.dispose()
-    broken = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none", connect_timeout_s=0.2)
-    assert await record_decision_row(HoneypotCheckRepository(broken), decision) is None
+    async with db.engine.begin() as conn:  # the table is gone: every insert fails
+        await conn.run_sync(lambda sync: Base.metadata.tables["HoneypotCheck"].drop(sync))
+    assert await record_decision_row(HoneypotCheckRepository(db), decision) is None
