@@ -112,6 +112,34 @@ class Metrics:
         self.ws_reconnects = Counter(
             "ws_reconnects", "WebSocket reconnects", ["endpoint"], registry=r
         )
+        # --- launch feeds (WebSocket logs vs Yellowstone gRPC): which one saw a mint first ---
+        self.launch_first_seen = Counter(
+            "launch_first_seen",  # exported as launch_first_seen_total
+            "Launches whose first sighting came from this feed (websocket, geyser)",
+            ["source"],
+            registry=r,
+        )
+        self.launch_first_seen_gap_seconds = Histogram(
+            "launch_first_seen_gap_seconds",
+            "How much later this feed saw a launch another feed had already seen",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.geyser_updates = Counter(
+            "geyser_updates",
+            "Yellowstone gRPC stream updates by kind (transaction, account, slot, ping, "
+            "duplicate, malformed)",
+            ["kind"],
+            registry=r,
+        )
+        self.geyser_reconnects = Counter(
+            "geyser_reconnects", "Yellowstone gRPC stream reconnects by reason", ["reason"],
+            registry=r,
+        )  # fmt: skip
+        self.geyser_slot = Gauge(
+            "geyser_slot", "Last slot a Yellowstone gRPC update carried", registry=r
+        )
 
         # --- trading (runbook names) ---
         self.swap_execution_duration_seconds = Histogram(
