@@ -12,6 +12,11 @@
   ``kind="launch_duplicate"`` / ``"launch_malformed"``; ``swap_stage_duration_seconds{stage=
   "launch_decode"}`` for the time from dequeuing a notification to its event.
   The manager must be dedicated to detection: its notification queue is consumed here.
+* Other feeds (``feeds``: the Yellowstone gRPC ``GeyserListener``) run beside the manager and
+  hand their events to the same de-duplication: the first source to see a mint wins, later
+  sightings from another source are dropped and timed. ``launch_first_seen_total{source}``
+  counts the winner (``websocket`` or the feed's ``source``), ``launch_first_seen_gap_seconds
+  {source}`` how much later the losing source saw the same mint.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 import structlog
 
@@ -29,11 +34,23 @@ from sniper_bot.domain.launch import LaunchEvent
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.lru import LruCache
 
-__all__ = ["LaunchDetector", "LaunchSink", "NotificationSource"]
+__all__ = ["WEBSOCKET", "LaunchDetector", "LaunchSink", "NotificationSource", "SourcedFeed"]
 
 log = structlog.get_logger(__name__)
 
 LaunchSink = Callable[[LaunchEvent], Awaitable[None]]
+
+
+WEBSOCKET: Final = "websocket"  # the manager's notifications, in launch_first_seen{source}
+
+
+class SourcedFeed(Protocol):
+    """A feed of already decoded launches (``detection.geyser.GeyserListener``)."""
+
+    @property
+    def source(self) -> str: ...
+
+    async def run(self, sink: LaunchSink) -> None: ...
 
 
 class NotificationSource(Subscriptions, Protocol):
@@ -53,6 +70,7 @@ class LaunchDetector:
         clock: Callable[[], float] = time.monotonic,
         dedup_ttl_s: float = 3_600.0,
         max_mints: int = 200_000,
+        feeds: Sequence[SourcedFeed] = (),
     ) -> None:
         keys = [listener.key for listener in listeners]
         if len(set(keys)) != len(keys):
@@ -62,7 +80,8 @@ class LaunchDetector:
         self._metrics = metrics
         self._clock = clock
         self._dedup_ttl_s = dedup_ttl_s
-        self._seen: LruCache[str, float] = LruCache(max_mints, clock)
+        self._seen: LruCache[str, tuple[float, str]] = LruCache(max_mints, clock)
+        self._feeds = list(feeds)
         self.events = 0
         self.duplicates = 0
         self.malformed = 0
@@ -77,6 +96,20 @@ class LaunchDetector:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._manager.run(), name="launch-ws")
             group.create_task(self.consume(self._manager.notifications(), sink))
+            for feed in self._feeds:
+                group.create_task(feed.run(self._feed_sink(feed.source, sink)),
+                                  name=f"launch-{feed.source}")  # fmt: skip
+
+    def _feed_sink(self, source: str, sink: LaunchSink) -> LaunchSink:
+        async def offer(event: LaunchEvent) -> None:
+            if self.offer(event, source, self._clock()) is None:
+                return
+            try:
+                await sink(event)
+            except Exception as exc:  # the consumer's failure must not stop detection
+                log.error("launch_sink_failed", mint=event.mint, error=repr(exc))
+
+        return offer
 
     async def consume(self, notes: AsyncIterator[Notification], sink: LaunchSink) -> None:
         async for note in notes:
@@ -104,18 +137,34 @@ class LaunchDetector:
             return None
         if event is None:
             return None
-        if self._seen.get(event.mint) is not None:
-            self.duplicates += 1
-            self._count(note.endpoint, "launch_duplicate")
+        if self.offer(event, WEBSOCKET, started) is None:
             return None
-        self._seen.set(event.mint, started, self._dedup_ttl_s)
-        self.events += 1
-        self._count(note.endpoint, f"launch_{event.source}")
         self._metrics.swap_stage_duration_seconds.labels(stage="launch_decode").observe(
             max(0.0, self._clock() - started)
         )
+        return event
+
+    def offer(self, event: LaunchEvent, source: str, at: float) -> LaunchEvent | None:
+        """``event`` if its mint was not seen before (by any source), else ``None``; a repeat
+        from another source than the first is timed into the gap histogram."""
+        first = self._seen.get(event.mint)
+        if first is not None:
+            self.duplicates += 1
+            if source == WEBSOCKET:
+                self._count(event.endpoint, "launch_duplicate")
+            first_at, first_source = first
+            if first_source != source:
+                self._metrics.launch_first_seen_gap_seconds.labels(source=source).observe(
+                    max(0.0, at - first_at)
+                )
+            return None
+        self._seen.set(event.mint, (at, source), self._dedup_ttl_s)
+        self.events += 1
+        if source == WEBSOCKET:  # ws_messages counts WebSocket notifications only
+            self._count(event.endpoint, f"launch_{event.source}")
+        self._metrics.launch_first_seen.labels(source=source).inc()
         log.info("launch_detected", source=event.source, mint=event.mint, pool=event.pool,
-                 slot=event.slot, endpoint=event.endpoint)  # fmt: skip
+                 slot=event.slot, endpoint=event.endpoint, feed=source)  # fmt: skip
         return event
 
     def _count(self, endpoint: str, kind: str) -> None:
