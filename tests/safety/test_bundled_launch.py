@@ -19,7 +19,6 @@ import pytest
 import pytest_asyncio
 from solders.keypair import Keypair
 from solders.message import MessageV0
-from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
@@ -105,12 +104,15 @@ async def test_a_bundled_launch_is_flagged_and_blocks(pad: Pad) -> None:
     pad.settle()
     report = await pad.service.check(str(launch.mint), force=True)
     bundled = one(report, "bundled_launch")
-    assert bundled.severity is Severity.HIGH and bundled.evidence["wallets"] == 3
+    assert bundled.severity is Severity.HIGH
+    assert bundled.evidence["wallets"] == 3
     assert bundled.evidence["share_bps"] >= 2_500  # type: ignore[operator]
     assert set(str(bundled.evidence["buyers"]).split(",")) == {str(w.pubkey()) for w in bundle}
     funded = one(report, "bundle_funded_by_creator")
-    assert funded.severity is Severity.HIGH and funded.evidence["funded_wallets"] == 3
-    assert report.blocks() and not report.is_honeypot
+    assert funded.severity is Severity.HIGH
+    assert funded.evidence["funded_wallets"] == 3
+    assert report.blocks()
+    assert not report.is_honeypot
 
 
 @onchain
@@ -145,11 +147,14 @@ async def test_a_serial_ruggers_next_coin_blocks(pad: Pad) -> None:
         for sig in (launch.create_signature, launch.dev_buy_signature, dump):
             await pad.feed(str(sig))
     stats = pad.reputation.get(str(creator.pubkey()))
-    assert stats is not None and (stats.launches, stats.dumps) == (2, 2)
+    assert stats is not None
+    assert (stats.launches, stats.dumps) == (2, 2)
 
     nxt = pad.net.launchpad.launch(creator, name="Rug2", symbol="RUG", dev_buy_lamports=SOL // 10)
     pad.settle()
     report = await pad.service.check(str(nxt.mint), force=True)
     rugger = one(report, "serial_rugger")
-    assert rugger.evidence["creator"] == str(creator.pubkey()) and rugger.evidence["dumps"] == 2
-    assert report.blocks() and report.overridable
+    assert rugger.evidence["creator"] == str(creator.pubkey())
+    assert rugger.evidence["dumps"] == 2
+    assert report.blocks()
+    assert report.overridable

@@ -55,10 +55,13 @@ def rugger(creator: Pubkey, launches: int = 4, dumps: int = 3) -> CreatorStats:
 def test_an_honest_create_passes_with_its_proof_as_evidence() -> None:
     event = create()
     decision = decide(event, buy(event, event.user, SUPPLY // 100), creator=None)
-    assert not decision.blocked and decision.score < 70 and not decision.is_honeypot
+    assert not decision.blocked
+    assert decision.score < 70
+    assert not decision.is_honeypot
     proof = next(f for f in decision.findings if f.code == "launch_created_by_pump")
     assert proof.evidence["instruction"] == "create_v2"
-    assert proof.evidence["mint_authority"] is None and proof.evidence["freeze_authority"] is None
+    assert proof.evidence["mint_authority"] is None
+    assert proof.evidence["freeze_authority"] is None
     assert proof.evidence["extensions"] == "metadata_pointer,token_metadata"
     assert codes(decision) == {
         "launch_created_by_pump": Severity.INFO, "dev_holding": Severity.INFO,
@@ -72,15 +75,20 @@ def test_an_honest_create_passes_with_its_proof_as_evidence() -> None:
 
 def test_a_legacy_create_is_an_spl_token_mint() -> None:
     event = create(token_program=TOKEN_PROGRAM_ID)
-    proof = next(f for f in decide(event, creator=None).findings if f.code == "launch_created_by_pump")
-    assert proof.evidence["instruction"] == "create" and proof.evidence["extensions"] == ""
+    proof = next(
+        f for f in decide(event, creator=None).findings if f.code == "launch_created_by_pump"
+    )
+    assert proof.evidence["instruction"] == "create"
+    assert proof.evidence["extensions"] == ""
 
 
 def test_a_curve_that_is_not_the_pump_pda_blocks_as_critical() -> None:
     event = create(bonding_curve=Pubkey.new_unique())
     decision = decide(event, creator=None)
     assert codes(decision)["launch_curve_mismatch"] is Severity.CRITICAL
-    assert decision.blocked and decision.is_honeypot and decision.score == 100
+    assert decision.blocked
+    assert decision.is_honeypot
+    assert decision.score == 100
     # a caller that proved the PDA itself skips the derivation, and a forged one still passes it
     verified = decide_launch(replace(LaunchFacts.from_event(create()), curve_verified=True), None)
     assert "launch_curve_mismatch" not in codes(verified)
@@ -88,39 +96,49 @@ def test_a_curve_that_is_not_the_pump_pda_blocks_as_critical() -> None:
 
 def test_an_unknown_token_program_blocks() -> None:
     decision = decide(create(token_program=Pubkey.new_unique()), creator=None)
-    assert codes(decision)["launch_token_program"] is Severity.CRITICAL and decision.blocked
+    assert codes(decision)["launch_token_program"] is Severity.CRITICAL
+    assert decision.blocked
 
 
 def test_a_serial_rugger_creator_blocks_and_an_honest_one_passes() -> None:
     event = create()
     bad = decide(event, creator=rugger(event.user))
     found = next(f for f in bad.findings if f.code == "serial_rugger")
-    assert found.severity is Severity.HIGH and found.weight == 70
-    assert found.evidence["dumps"] == 3 and found.evidence["launches"] == 4
-    assert bad.blocked and not bad.is_honeypot and bad.report.overridable
+    assert found.severity is Severity.HIGH
+    assert found.weight == 70
+    assert found.evidence["dumps"] == 3
+    assert found.evidence["launches"] == 4
+    assert bad.blocked
+    assert not bad.is_honeypot
+    assert bad.report.overridable
     good = CreatorStats(str(event.user), 5, 0, graduated=2)
     ok = decide(event, creator=good)
-    assert not ok.blocked and codes(ok)["creator_history"] is Severity.INFO
+    assert not ok.blocked
+    assert codes(ok)["creator_history"] is Severity.INFO
     once = decide(event, creator=rugger(event.user, launches=5, dumps=1))
-    assert codes(once)["creator_rugged_before"] is Severity.HIGH and not once.blocked
+    assert codes(once)["creator_rugged_before"] is Severity.HIGH
+    assert not once.blocked
     # a stricter operator threshold blocks it
     strict = decide(event, creator=rugger(event.user, 5, 1), policy=LaunchPolicy(threshold=30))
-    assert strict.blocked and strict.threshold == 30
+    assert strict.blocked
+    assert strict.threshold == 30
 
 
 def test_the_coin_itself_is_not_its_creators_history() -> None:
     event = create()
-    stats = CreatorStats(str(event.user), 2, 2, recent=((str(event.mint), "dev_dump"),
-                                                         (str(Pubkey.new_unique()), "dev_dump")))  # fmt: skip
+    recent = ((str(event.mint), "dev_dump"), (str(Pubkey.new_unique()), "dev_dump"))
+    stats = CreatorStats(str(event.user), 2, 2, recent=recent)  # type: ignore[arg-type]
     finding = next(f for f in decide(event, creator=stats).findings if f.layer == "creator")
-    assert finding.code == "creator_rugged_before" and finding.evidence["launches"] == 1
+    assert finding.code == "creator_rugged_before"
+    assert finding.evidence["launches"] == 1
 
 
 def test_a_rugger_signing_for_another_creator_is_caught() -> None:
     signer = Keypair().pubkey()
     event = create(user=signer, creator=Pubkey.new_unique())
     decision = decide(event, creator=None, signer=rugger(signer))
-    assert "serial_rugger" in codes(decision) and decision.blocked
+    assert "serial_rugger" in codes(decision)
+    assert decision.blocked
 
 
 def test_the_dev_buy_in_the_create_transaction_is_dev_holding() -> None:
@@ -135,7 +153,8 @@ def test_other_wallets_buying_in_the_create_transaction_are_a_bundle() -> None:
     others = [buy(event, Keypair().pubkey(), SUPPLY // 10) for _ in range(3)]
     decision = decide(event, *others, creator=None)
     bundle = next(f for f in decision.findings if f.code == "bundled_launch")
-    assert bundle.severity is Severity.HIGH and bundle.evidence["wallets"] == 3
+    assert bundle.severity is Severity.HIGH
+    assert bundle.evidence["wallets"] == 3
     assert bundle.evidence["share_bps"] == 3_000
     assert "bundled_launch" not in codes(decide(event, creator=None))
 
@@ -155,7 +174,9 @@ def test_other_wallets_buying_in_the_create_transaction_are_a_bundle() -> None:
         ({"virtual_sol_reserves": 40_000_000_000}, "launch_curve_unusual", Severity.LOW),
     ],
 )
-def test_each_create_fact_can_fail(changes: dict[str, object], code: str, severity: Severity) -> None:
+def test_each_create_fact_can_fail(
+    changes: dict[str, object], code: str, severity: Severity
+) -> None:
     assert code not in codes(decide(create(), creator=None))
     assert codes(decide(create(**changes), creator=None))[code] is severity
 

@@ -63,11 +63,13 @@ def test_a_dev_that_dumps_early_is_a_rugger_and_the_layer_blocks_its_next_coin()
     launch(rep, str(dev), sell=BOUGHT)  # sold everything within seconds
     launch(rep, str(dev), sell=BOUGHT * 9 // 10)  # 90% >= the 80% line
     stats = rep.get(str(dev))
-    assert stats is not None and (stats.launches, stats.dumps) == (2, 2)
+    assert stats is not None
+    assert (stats.launches, stats.dumps) == (2, 2)
     nxt = Pubkey.new_unique()
     (found,) = check_serial_rugger(pump_snapshot(nxt, dev, stats))
     assert (found.code, found.severity, found.weight) == ("serial_rugger", Severity.HIGH, 70)
-    assert found.evidence["creator"] == str(dev) and found.evidence["dumps"] == 2
+    assert found.evidence["creator"] == str(dev)
+    assert found.evidence["dumps"] == 2
     assert set(found.evidence["rugged_mints"].split(",")) == set(stats.rugged_mints())  # type: ignore[union-attr]
     # through the registered layers the report blocks
     assert sum(f.weight for f in run_layers(pump_snapshot(nxt, dev, stats))) >= 70
@@ -81,7 +83,8 @@ def test_an_honest_creator_passes() -> None:
     launch(rep, str(dev), sell=BOUGHT // 10)  # took a small profit: not a dump
     launch(rep, str(dev), sell=BOUGHT, sell_at=10_000.0)  # sold it all, a day later: not early
     stats = rep.get(str(dev))
-    assert stats is not None and (stats.launches, stats.dumps, stats.graduated) == (3, 0, 1)
+    assert stats is not None
+    assert (stats.launches, stats.dumps, stats.graduated) == (3, 0, 1)
     (found,) = check_serial_rugger(pump_snapshot(Pubkey.new_unique(), dev, stats))
     assert (found.code, found.weight) == ("creator_history", 0)
     # no cache given to the fetcher: the layer claims nothing
@@ -94,10 +97,15 @@ def test_quiet_barely_bought_coins_are_abandoned_by_the_sweep() -> None:
     for _ in range(3):
         launch(rep, dev)
     assert rep.sweep(now=30.0) == 0
-    assert rep.sweep(now=100.0) == 3 and rep.followed_coins == 0
+    assert rep.sweep(now=100.0) == 3
+    assert rep.followed_coins == 0
     stats = rep.get(dev)
-    assert stats is not None and stats.abandoned == 3 and stats.rugs == 0
-    (found,) = check_serial_rugger(pump_snapshot(Pubkey.new_unique(), Pubkey.from_string(dev), stats))
+    assert stats is not None
+    assert stats.abandoned == 3
+    assert stats.rugs == 0
+    (found,) = check_serial_rugger(
+        pump_snapshot(Pubkey.new_unique(), Pubkey.from_string(dev), stats)
+    )
     assert (found.code, found.severity) == ("creator_abandons", Severity.LOW)
 
 
@@ -106,11 +114,14 @@ def test_the_cache_is_bounded() -> None:
     devs = [str(Pubkey.new_unique()) for _ in range(3)]
     for dev in devs:
         launch(rep, dev, sell=BOUGHT)
-    assert len(rep) == 2 and rep.get(devs[0]) is None and rep.followed_coins == 3
+    assert len(rep) == 2
+    assert rep.get(devs[0]) is None
+    assert rep.followed_coins == 3
     for _ in range(3):
         launch(rep, devs[2], sell=BOUGHT)
     stats = rep.get(devs[2])
-    assert stats is not None and len(stats.recent) == 2
+    assert stats is not None
+    assert len(stats.recent) == 2
     assert (stats.launches, stats.dumps) == (4, 4)  # evicted outcomes stay counted
 
 
@@ -138,9 +149,11 @@ async def test_stored_verdicts_seed_the_cache_after_a_restart(db: Database) -> N
     rugger, honest_dev = Pubkey.new_unique(), Pubkey.new_unique()
     for _ in range(2):  # two coins the full check saw emptied by their creator
         mint = Pubkey.new_unique()
-        report = run_layers(replace(pump_snapshot(mint, rugger, None), launchpad=LaunchpadSnapshot(
+        emptied = LaunchpadSnapshot(
             bonding_curve_address(mint), Pubkey.new_unique(), False, rugger,
-            creator_account=Pubkey.new_unique(), creator_account_exists=True, creator_balance=0)))  # fmt: skip
+            creator_account=Pubkey.new_unique(), creator_account_exists=True, creator_balance=0,
+        )  # fmt: skip
+        report = run_layers(replace(pump_snapshot(mint, rugger, None), launchpad=emptied))
         assert any(f.code == "dev_sold" for f in report)
         await checks.save(str(mint), 30, False, {"findings": [f.to_json() for f in report]})
     # the hot path's own decision on an honest coin, stored after the send
@@ -150,15 +163,19 @@ async def test_stored_verdicts_seed_the_cache_after_a_restart(db: Database) -> N
     decision = decide_launch(facts, None, now=datetime.now(UTC))
     assert await record_decision_row(checks, decision) is not None
     row = await checks.latest(str(event_mint))
-    assert row is not None and row.details["source"] == "hot_path" and row.risk_score == decision.score
+    assert row is not None
+    assert row.details["source"] == "hot_path"
+    assert row.risk_score == decision.score
 
     fresh = CreatorReputation()  # a restarted process
     assert await fresh.refresh(CreatorHistoryRepository(db)) == 3
     stats = fresh.get(str(rugger))
-    assert stats is not None and (stats.launches, stats.dumps) == (2, 2)
+    assert stats is not None
+    assert (stats.launches, stats.dumps) == (2, 2)
     assert decide_launch(replace(facts, user=rugger, creator=rugger), stats).blocked
     kept = fresh.get(str(honest_dev))
-    assert kept is not None and (kept.launches, kept.dumps) == (1, 0)
+    assert kept is not None
+    assert (kept.launches, kept.dumps) == (1, 0)
     assert await fresh.refresh(CreatorHistoryRepository(db)) == 0  # idempotent: no double count
 
 
