@@ -372,12 +372,13 @@ def curve_trade(
     ``TradeEvent`` (for when no event says it): the tokens that left the fresh curve were
     bought, and the virtual SOL reserve grew as the program's buys grow it. ``None`` when
     nothing was bought. Only for the create's transaction (nothing was sold back yet)."""
-    if curve_tokens_after < 0 or curve_tokens_after > genesis.real_token_reserves:
+    # the create mints the whole supply to the curve; the real (sellable) reserves are a part
+    bought = genesis.token_total_supply - curve_tokens_after
+    if not 0 <= bought <= genesis.real_token_reserves:
         raise InstructionDecodeError(
-            f"the curve of {mint} holds {curve_tokens_after} tokens, more than its genesis "
-            f"{genesis.real_token_reserves}"
+            f"the curve of {mint} holds {curve_tokens_after} tokens after its create; expected "
+            f"{genesis.token_total_supply} less at most {genesis.real_token_reserves} bought"
         )
-    bought = genesis.real_token_reserves - curve_tokens_after
     if bought == 0:
         return None
     vs, vt = genesis.after_buying(bought)
@@ -385,5 +386,5 @@ def curve_trade(
     return TradeEvent(
         mint=mint, sol_amount=paid, token_amount=bought, is_buy=True, user=user, timestamp=0,
         virtual_sol_reserves=vs, virtual_token_reserves=vt, real_sol_reserves=paid,
-        real_token_reserves=curve_tokens_after,
+        real_token_reserves=genesis.real_token_reserves - bought,
     )  # fmt: skip
