@@ -79,6 +79,20 @@ def health_interval_s(settings: Settings) -> float:
     )
 
 
+def build_geyser_feeds(settings: Settings, metrics: Metrics, **hooks: Any) -> list[Any]:
+    """The Yellowstone gRPC listener when GEYSER_ENABLED (``LaunchDetector(..., feeds=...)``);
+    ``hooks``: its ``curves`` / ``on_curve`` / ``on_create`` / ``on_account``."""
+    if not settings.rpc.geyser_enabled:
+        return []
+    from sniper_bot.detection.geyser import GeyserConfig, GeyserListener
+
+    config = GeyserConfig(
+        settings.rpc.geyser_endpoint.get_secret_value(),
+        settings.rpc.geyser_x_token.get_secret_value(),
+    )
+    return [GeyserListener(config, metrics, **hooks)]
+
+
 def endpoints(settings: Settings) -> list[EndpointConfig]:
     rpc = settings.rpc
     return endpoints_from_urls(

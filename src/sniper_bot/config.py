@@ -174,6 +174,30 @@ class TelegramSettings(_Section):
         return frozenset(int(p) for p in self.admin_ids.split(",") if p.strip())
 
 
+def _geyser_target(value: str) -> None:
+    """GEYSER_ENDPOINT's shape (``detection.geyser.parse_endpoint`` is the rule; config sits
+    below detection, so the same checks are made here without importing it)."""
+    from urllib.parse import urlsplit
+
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {parts.scheme!r} is not https or http")
+        if parts.username or parts.password or parts.query or parts.path not in ("", "/"):
+            raise ValueError("carries a path, query or credentials (the token goes in "
+                             "GEYSER_X_TOKEN)")  # fmt: skip
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else None)
+        except ValueError:
+            raise ValueError("port is not a number") from None
+        host = parts.hostname or ""
+    else:
+        host, sep, text = value.rpartition(":")
+        port = int(text) if sep and text.isdigit() else None
+    if not host or port is None or not 0 < port < 65_536:
+        raise ValueError("needs a host and a port from 1 to 65535")
+
+
 class RpcSettings(_Section):
     forms: ClassVar[dict[str, str]] = {
         "HELIUS_RPC_URL": "https://mainnet.helius-rpc.com/?api-key=KEY, or empty",
@@ -184,7 +208,9 @@ class RpcSettings(_Section):
         "RPC_WS_URLS": "comma-separated name=ws(s)://URL pairs",
         "RPC_TIMEOUT_MS": "milliseconds from 100 to 120000",
         "GEYSER_ENABLED": "true or false",
-        "GEYSER_ENDPOINT": "host:port of a Yellowstone gRPC endpoint",
+        "GEYSER_ENDPOINT": "host:port of a Yellowstone gRPC endpoint (TLS), https://host[:port] "
+        "or http://host:port (plaintext)",
+        "GEYSER_X_TOKEN": "the endpoint's x-token, or empty",
     }
     helius_url: SecretStr = Field(SecretStr(""), validation_alias="HELIUS_RPC_URL")
     quicknode_url: SecretStr = Field(SecretStr(""), validation_alias="QUICKNODE_RPC_URL")
@@ -196,7 +222,17 @@ class RpcSettings(_Section):
     ws_urls: SecretStr = Field(SecretStr(""), validation_alias="RPC_WS_URLS")
     timeout_ms: int = Field(10_000, ge=100, le=120_000, validation_alias="RPC_TIMEOUT_MS")
     geyser_enabled: bool = Field(False, validation_alias="GEYSER_ENABLED")
-    geyser_endpoint: str = Field("", validation_alias="GEYSER_ENDPOINT")
+    # a secret too: providers put the key in the host name (NAME-TOKEN.quiknode.pro:10000)
+    geyser_endpoint: SecretStr = Field(SecretStr(""), validation_alias="GEYSER_ENDPOINT")
+    geyser_x_token: SecretStr = Field(SecretStr(""), validation_alias="GEYSER_X_TOKEN")
+
+    @field_validator("geyser_endpoint")
+    @classmethod
+    def _check_geyser(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value().strip()
+        if text:
+            _geyser_target(text)
+        return SecretStr(text)
 
     @field_validator("helius_url", "quicknode_url", "solana_url", "backup_url")
     @classmethod
@@ -585,10 +621,10 @@ def _semantic_problems(settings: Settings) -> list[str]:
             "SOLANA_RPC_URL: no RPC endpoint is configured; expected at least one of "
             "HELIUS_RPC_URL, QUICKNODE_RPC_URL, SOLANA_RPC_URL, BACKUP_RPC_URL, RPC_URLS"
         )
-    if settings.rpc.geyser_enabled:
+    if settings.rpc.geyser_enabled and not settings.rpc.geyser_endpoint.get_secret_value():
         problems.append(
-            "GEYSER_ENABLED: Yellowstone gRPC detection is not part of this version; expected "
-            "false (pool detection uses the RPC WebSocket subscriptions)"
+            "GEYSER_ENDPOINT: is empty while GEYSER_ENABLED=true; expected "
+            + RpcSettings.forms["GEYSER_ENDPOINT"]
         )
     if settings.trading.snipe_slippage_bps < settings.trading.default_slippage_bps:
         problems.append(
