@@ -8,6 +8,8 @@ Rules that make "never buy twice" hold whatever crashes:
 * Nothing is sent before SIGNED (signature, lastValidBlockHeight, exact bytes) is committed.
 * After SIGNED only those bytes are ever resent; no new quote for the order.
 * EXPIRED only once the block height passed lastValidBlockHeight *and* the status is still null.
+  A durable-nonce order (a hot-path snipe) instead expires only once its nonce advanced and no
+  status or ledger entry knows it, and not if a tx of its wallet consumed the nonce (``landing``).
 * Success is declared only from the landed transaction's ``meta.err``; the trade is recorded
   (idempotently, per order) before CONFIRMED, so a crash between them is redone by recovery.
 * Every transition is a compare-and-set; a worker that loses one stops and reloads.
