@@ -238,7 +238,7 @@ async def bot_process(
         stack.callback(log.close)
         argv = [SNIPER_BOT, "run"]
         if profile is not None:  # py-spy records the whole run (installed separately)
-            argv = ["py-spy", "record", "-o", str(profile), "-f", "speedscope", "--", *argv]
+            argv = ["py-spy", "record", "-o", str(profile), "-f", "raw", "-r", "200", "--", *argv]
         proc = await asyncio.create_subprocess_exec(
             *argv, env=env, cwd=data_dir, stdout=asyncio.subprocess.DEVNULL, stderr=log
         )
@@ -274,7 +274,7 @@ async def handler_metrics(base: str) -> dict[str, tuple[float, float]]:
 async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, backend: str) -> bool:
     ok = True
     with tempfile.TemporaryDirectory(prefix=f"bench-load-{backend}-") as tmp:
-        profile = Path(args.profile) / f"{backend}.speedscope.json" if args.profile else None
+        profile = Path(args.profile) / f"{backend}.folded" if args.profile else None
         async with bot_process(net, backend, Path(tmp), args.send_rate, profile) as (_, where):
             base, pid_text = where.split("|")
             pid = int(pid_text)
@@ -343,7 +343,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backends", type=names, default=["postgres", "sqlite"])
     parser.add_argument("--send-rate", type=float, default=1000.0)
     parser.add_argument("--no-fairness", action="store_true")
-    parser.add_argument("--profile", default="", help="directory for py-spy speedscope files")
+    parser.add_argument("--profile", default="", help="directory for py-spy folded stacks (py-spy on PATH)")
     args = parser.parse_args(argv)
     for backend in args.backends:
         if backend not in ("postgres", "sqlite"):

@@ -245,6 +245,13 @@ class Metrics:
         self.telegram_updates = Counter(
             "telegram_updates", "Telegram updates handled", ["kind", "outcome"], registry=r
         )
+        self.telegram_update_duration_seconds = Histogram(
+            "telegram_update_duration_seconds",
+            "Time from an update reaching the dispatcher to its handling done (reply sent)",
+            ["command"],  # a bounded set: telegram.middlewares.update_command
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
 
         # --- wallet ---
         self.withdrawals = Counter(

@@ -21,7 +21,12 @@ from aiogram.types import BotCommand
 from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.limits import BOT_RATE_PER_S, FloodPacer, TelegramLimits
-from sniper_bot.telegram.middlewares import ErrorMiddleware, IdentityMiddleware, ThrottleMiddleware
+from sniper_bot.telegram.middlewares import (
+    ErrorMiddleware,
+    IdentityMiddleware,
+    ThrottleMiddleware,
+    UpdateTimingMiddleware,
+)
 from sniper_bot.telegram.render import (
     render_exit,
     render_order,
@@ -84,6 +89,13 @@ def build_dispatcher(
         )
     dp = Dispatcher(storage=storage)
     dp["control"] = control
+    # outermost of the update middlewares, so the time includes the conversation state read
+    inner = list(dp.update.outer_middleware[:])
+    for middleware in inner:
+        dp.update.outer_middleware.unregister(middleware)
+    dp.update.outer_middleware(UpdateTimingMiddleware(metrics))
+    for middleware in inner:
+        dp.update.outer_middleware(middleware)
     error_mw = ErrorMiddleware(metrics)
     dp.errors.register(error_mw.on_error)  # errors before a handler (FSM state read, filters)
     for observer in (dp.message, dp.callback_query):

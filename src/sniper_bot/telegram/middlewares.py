@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -15,7 +16,13 @@ from sniper_bot.control.views import Identity
 from sniper_bot.errors import SniperBotError, TemporaryError
 from sniper_bot.observability.metrics import Metrics
 
-__all__ = ["ErrorMiddleware", "IdentityMiddleware", "ThrottleMiddleware"]
+__all__ = [
+    "ErrorMiddleware",
+    "IdentityMiddleware",
+    "ThrottleMiddleware",
+    "UpdateTimingMiddleware",
+    "update_command",
+]
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -25,6 +32,49 @@ GENERIC_ERROR = (
     "Something went wrong on our side. If you placed an order, /orders shows what happened; "
     "otherwise try again."
 )
+
+
+# The ``command`` label of ``telegram_update_duration_seconds``: a fixed set, whatever users type.
+COMMANDS = frozenset(
+    {"start", "help", "home", "positions", "orders", "wallet", "settings", "snipe", "cancel"}
+)
+_BUTTONS = {"m": "button_menu", "b": "button_buy", "s": "button_sell", "w": "button_wallet",
+            "st": "button_settings"}  # fmt: skip
+_MINT = re.compile(r"^\s*[1-9A-HJ-NP-Za-km-z]{32,44}\s*$")
+
+
+def update_command(update: Update) -> str:
+    """What an update asks for, as a label: ``start``... for a known command, ``token_card`` for
+    a pasted mint, ``button_<kind>`` for a press, else ``command_other``, ``text`` or ``other``."""
+    if update.message is not None:
+        text = update.message.text
+        if text is None:
+            return "other"
+        if text.startswith("/"):
+            name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+            return name if name in COMMANDS else "command_other"
+        return "token_card" if _MINT.match(text) else "text"
+    if update.callback_query is not None:
+        prefix = (update.callback_query.data or "").split(":", 1)[0]
+        return _BUTTONS.get(prefix, "button_other")
+    return "other"
+
+
+class UpdateTimingMiddleware(BaseMiddleware):
+    """Outermost on ``dp.update``: each update's handling time (conversation state read, handler,
+    reply sent) into ``telegram_update_duration_seconds{command}``."""
+
+    def __init__(self, metrics: Metrics, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._histogram = metrics.telegram_update_duration_seconds
+        self._clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        started = self._clock()
+        try:
+            return await handler(event, data)
+        finally:
+            command = update_command(event) if isinstance(event, Update) else "other"
+            self._histogram.labels(command).observe(self._clock() - started)
 
 
 class IdentityMiddleware(BaseMiddleware):
