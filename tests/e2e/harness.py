@@ -9,13 +9,14 @@ chain (airdrops, token launches, balances), the ops HTTP port and the database r
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import itertools
 import re
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,14 @@ from solders.transaction import VersionedTransaction
 from sqlalchemy import text
 
 from localnet.node import Localnet, LocalnetConfig
+from localnet.telegram import fake as fake_telegram
 from localnet.testing import TEST_ENDPOINTS
 from localnet.tokens import TokenInfo
 from sniper_bot.app import App
 from sniper_bot.config import load_settings
 from sniper_bot.demo import HumanPace, demo_env
+from sniper_bot.telegram import bot as telegram_bot
+from sniper_bot.telegram import limits as telegram_limits
 
 __all__ = [
     "ONE_BACKEND",
@@ -46,12 +50,20 @@ __all__ = [
     "final",
     "plain",
     "running_net",
+    "scaled_chat_pace",
     "sql_rows",
 ]
 
 SOL = 1_000_000_000
 SLOT_MS = 40
 REPLY_TIMEOUT_S = 30.0
+# Telegram lets a bot send about one message a second to a chat, and the bot paces itself to it:
+# in a scripted conversation nearly every reply waited ~1 s for its slot, most of an e2e test's
+# time. The e2e bots run CHAT_PACE_SCALE times faster on both sides (the fake Bot API's per-chat
+# limit and the bot's own pacer; bursts and the bot's margin under the limit stay as shipped).
+# The shipped pace: tests/telegram (the pacer), tests/localnet/telegram (the fake's 429s, the bot
+# paced under them and surviving them) and test_process.py (`sniper-bot run` as is).
+CHAT_PACE_SCALE = 10.0
 ADDRESS_RE = re.compile(r"Wallet: <code>([1-9A-HJ-NP-Za-km-z]{32,44})</code>")
 Message = dict[str, Any]
 
@@ -325,6 +337,19 @@ def e2e_env(
     return env
 
 
+@contextmanager
+def scaled_chat_pace(net: Localnet) -> Iterator[None]:
+    """Around ``App.start``: the fake's per-chat limit and the pacer the app's bot is built with
+    both run ``CHAT_PACE_SCALE`` times the shipped rate (see ``CHAT_PACE_SCALE``)."""
+    net.telegram.chat_rate_per_s = fake_telegram.CHAT_RATE_PER_S * CHAT_PACE_SCALE
+    pacer = functools.partial(
+        telegram_limits.FloodPacer, chat_rate=telegram_limits.CHAT_RATE_PER_S * CHAT_PACE_SCALE
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(telegram_bot, "FloodPacer", pacer)
+        yield
+
+
 @asynccontextmanager
 async def running_net(seed: int = 5) -> AsyncIterator[Localnet]:
     net = Localnet(LocalnetConfig(seed=seed, slot_ms=SLOT_MS, endpoints=TEST_ENDPOINTS))
@@ -353,7 +378,8 @@ async def bot_under_test(
         app = App(load_settings(values, embedded=True), auto_migrate=True)
         runner: asyncio.Task[None] | None = None
         try:
-            await app.start()
+            with scaled_chat_pace(net):
+                await app.start()
             runner = asyncio.create_task(app.run(), name="app-under-test")
             yield BotUnderTest(net, app, txs)
         finally:

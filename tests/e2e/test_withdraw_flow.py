@@ -23,6 +23,7 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from localnet.node import Localnet
 from sniper_bot.app import App
 from sniper_bot.config import load_settings
 from sniper_bot.solana.programs import TOKEN_PROGRAM_ID
@@ -36,6 +37,7 @@ from .harness import (
     e2e_env,
     plain,
     running_net,
+    scaled_chat_pace,
     sql_rows,
 )
 from .services import postgres_database, redis_database
@@ -285,11 +287,12 @@ async def _backend(kind: str) -> AsyncIterator[tuple[str, str]]:
 
 
 @asynccontextmanager
-async def _running(values: dict[str, str]) -> AsyncIterator[App]:
+async def _running(net: Localnet, values: dict[str, str]) -> AsyncIterator[App]:
     app = App(load_settings(values, embedded=True), auto_migrate=True)
     runner: asyncio.Task[None] | None = None
     try:
-        await app.start()
+        with scaled_chat_pace(net):
+            await app.start()
         runner = asyncio.create_task(app.run(), name="app-under-test")
         yield app
     finally:
@@ -306,7 +309,7 @@ async def test_a_restart_while_confirming_tells_the_owner_once(tmp_path: Path, k
         values = e2e_env(net, tmp_path, database_url=database_url, redis_url=redis_url)
         user = User(net, 800_001)
         to = Keypair().pubkey()
-        async with _running(values) as first:
+        async with _running(net, values) as first:
             await _ready(user)
             await _withdraw_prompt(user)
             assert "Confirm withdrawal" in await _request(user, f"{to} 0.3")
@@ -316,7 +319,7 @@ async def test_a_restart_while_confirming_tells_the_owner_once(tmp_path: Path, k
         (row,) = await _withdrawals_of_closed(values, user)
         assert row["status"] in ("SIGNED", "SENT")
 
-        async with _running(values) as second:
+        async with _running(net, values) as second:
             await net.cluster.start()
             pushed = await user.wait_for(lambda m: _done(m["text"]), after=sent, what="result")
             assert "✅ Sent" in plain(pushed["text"]), pushed["text"]
