@@ -219,6 +219,7 @@ class GeyserListener:
         self.last_update_at: float | None = None
         self.lag_s: float | None = None  # server's created_at -> our receipt, last update
         self.reconnects = 0
+        self.resumed_from: int | None = None  # the from_slot of the latest subscription
         self.duplicates = 0
         self.malformed = 0
         self.connected = asyncio.Event()
@@ -302,8 +303,11 @@ class GeyserListener:
         attempt = 0
         resume = True
         while True:
-            from_slot = self.last_slot if resume else None
+            # one slot back: a slot's status may be told before all of its transactions were
+            # sent; what the replay repeats is dropped by signature / write version
+            from_slot = max(0, self.last_slot - 1) if resume and self.last_slot else None
             resume = True
+            self.resumed_from = from_slot
             received = 0
             try:
                 received = await self._stream(sink, from_slot)
