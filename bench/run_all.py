@@ -24,6 +24,7 @@ ARGS: dict[str, list[str]] = {
     "bench_safety.py": [],
     "bench_wallet.py": ["--n", "2000"],
     "bench_hotpath_build.py": ["--n", "3000"],
+    "bench_geyser_decode.py": ["--n", "300", "--launches", "20"],
 }
 
 
