@@ -240,3 +240,24 @@ class _NoManager:
     async def run(self) -> None: ...
     def notifications(self) -> Iterator[object]:  # pragma: no cover - never consumed here
         raise AssertionError
+
+
+def test_geyser_settings_are_accepted_and_their_secrets_never_echoed() -> None:
+    from sniper_bot.components import build_geyser_feeds
+    from sniper_bot.config import load_settings
+    from sniper_bot.errors import ConfigError
+
+    base = {"SOLANA_RPC_URL": "https://api.mainnet-beta.solana.com"}
+    on = {**base, "GEYSER_ENABLED": "true", "GEYSER_ENDPOINT": "name-KEY1.example:10000",
+          "GEYSER_X_TOKEN": "tok-SECRET"}  # fmt: skip
+    settings = load_settings(on, embedded=True)
+    assert "KEY1" not in repr(settings.rpc)
+    assert "tok-SECRET" not in repr(settings.rpc)
+    [listener] = build_geyser_feeds(settings, Metrics())
+    assert listener.tls
+    assert build_geyser_feeds(load_settings(base, embedded=True), Metrics()) == []
+    with pytest.raises(ConfigError, match="GEYSER_ENDPOINT: is empty") as info:
+        load_settings({**on, "GEYSER_ENDPOINT": ""}, embedded=True)
+    with pytest.raises(ConfigError, match="path, query") as info:
+        load_settings({**on, "GEYSER_ENDPOINT": "https://h:1/x?api-key=KEY2"}, embedded=True)
+    assert "KEY2" not in info.value.message
