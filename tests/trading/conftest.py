@@ -31,6 +31,7 @@ from sniper_bot.observability.metrics import Metrics
 from sniper_bot.ports.risk import RiskChecker
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.storage import Database, Repositories
+from sniper_bot.storage.database import SESSION_RETRY_DELAYS_S
 from sniper_bot.trading.executor import Boundary, ExecutorConfig, SwapExecutor, TradeAccount
 from sniper_bot.trading.ports import ChainPort
 from sniper_bot.trading.venues.jupiter import JupiterClient, JupiterVenue
@@ -162,14 +163,20 @@ def build_rpc(net: Localnet, session: aiohttp.ClientSession, metrics: Metrics) -
 
 
 @pytest.fixture
-async def env(pg_url: str) -> AsyncIterator[Env]:
+def db_retry_delays_s() -> tuple[float, ...]:
+    """The Database's session retry delays (shipped; a test may parametrize shorter ones)."""
+    return SESSION_RETRY_DELAYS_S
+
+
+@pytest.fixture
+async def env(pg_url: str, db_retry_delays_s: tuple[float, ...]) -> AsyncIterator[Env]:
     async with (
         running_localnet(seed=11, slot_ms=SLOT_MS) as net,
         aiohttp.ClientSession() as session,
     ):
         urls = net.urls
         assert urls is not None
-        db = Database(pg_url, pool_size=5)
+        db = Database(pg_url, pool_size=5, retry_delays_s=db_retry_delays_s)
         await db.connect(attempts=1)
         await db.upgrade()
         repos = Repositories.build(db)
