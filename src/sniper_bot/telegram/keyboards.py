@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from sniper_bot.control.views import TokenCardView, WalletView
 from sniper_bot.domain.entities import TIP_PERCENTILES
@@ -16,6 +15,7 @@ from sniper_bot.telegram.callbacks import (
     SettingsCb,
     WalletCb,
 )
+from sniper_bot.telegram.markup import Keyboard
 
 __all__ = ["home_kb", "settings_choice", "settings_kb", "token_kb", "wallets_kb"]
 
@@ -37,7 +37,7 @@ TIP_FIXED = "fixed"
 
 
 def home_kb() -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = Keyboard()  # aiogram's builder copies every button on each add
     b.button(text="📈 Positions", callback_data=MenuCb(action="positions"))
     b.button(text="🧾 Orders", callback_data=MenuCb(action="orders"))
     b.button(text="👛 Wallets", callback_data=MenuCb(action="wallets"))
@@ -48,7 +48,7 @@ def home_kb() -> InlineKeyboardMarkup:
 
 
 def token_kb(card: TokenCardView) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = Keyboard()  # aiogram's builder copies every button on each add
     rows: list[int] = []
     if not card.risk.blocked and card.tokens_per_sol is not None:
         for lamports in card.presets_lamports:
@@ -71,7 +71,7 @@ def token_kb(card: TokenCardView) -> InlineKeyboardMarkup:
 
 
 def wallets_kb(wallets: list[WalletView]) -> InlineKeyboardMarkup:
-    b = InlineKeyboardBuilder()
+    b = Keyboard()  # aiogram's builder copies every button on each add
     for w in wallets:
         if not w.is_active:
             b.button(text=f"Use {w.label}", callback_data=WalletCb(action="use", wallet_id=w.id))
@@ -130,7 +130,7 @@ def settings_kb(
 ) -> InlineKeyboardMarkup:
     """``switches``: ``{"mev": on, "jup": on}``; ``tip_percentile`` / ``fixed_tip``: the current
     Jito tip (a percentile is marked only while the tip is automatic)."""
-    b = InlineKeyboardBuilder()
+    b = Keyboard()  # aiogram's builder copies every button on each add
     exits = exits or {}
     for bps in SLIPPAGE_CHOICES:
         mark = "• " if bps == current_slippage else ""
