@@ -249,7 +249,8 @@ class App:
             endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
         )
         arming, sniper = self._build_hot_path(stack, trading)
-        pumpfun = PumpFunListener(on_create=sniper.on_create)
+        # curve updates feed the creator reputation the hot path's risk decision reads
+        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=stack.reputation.observe)
         detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics)
         return SnipeEngine(
             feeds=[detector],
@@ -276,6 +277,9 @@ class App:
             HotSniper,
             TradingRecorder,
         )
+        from sniper_bot.hotpath.risk import DecisionRows, LaunchDecider
+        from sniper_bot.safety.launch import LaunchPolicy
+        from sniper_bot.storage.repositories.creators import CreatorHistoryRepository
 
         s = self.settings
         relays, tips = build_relays(s, stack, self.metrics)
@@ -298,13 +302,18 @@ class App:
         after = FiredBookkeeping(
             targets=self.repos.snipes, recorder=TradingRecorder(trading), orders=self.repos.orders,
             publisher=sync, retirement=arming, notify=self._notify_snipe,
+            launches=DecisionRows(self.repos.honeypot_checks),
         )  # fmt: skip
-        sniper = HotSniper(book, relays, after=after)
+        reputation = stack.reputation
+        decider = LaunchDecider(reputation, LaunchPolicy(threshold=s.safety.block_threshold))
+        sniper = HotSniper(book, relays, risk=decider, after=after)
         self.hot_arming, self.hot_sniper = arming, sniper
 
         async def hot_path(stop: asyncio.Event) -> None:
+            history = CreatorHistoryRepository(self.database)  # restarts keep known ruggers
             workers: list[asyncio.Task[Any]] = [
-                asyncio.create_task(arming.run(stop), name="hot-arming")
+                asyncio.create_task(arming.run(stop), name="hot-arming"),
+                asyncio.create_task(reputation.run(history), name="creator-reputation"),
             ]
             if tips is not None:
                 workers.append(asyncio.create_task(tips.run(), name="jito-tip-floor"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +28,9 @@ from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import BreakerRegistry
 from sniper_bot.resilience.breaker_policy import BreakerConfig
 from sniper_bot.resilience.breaker_store import MemoryBreakerStore
+from sniper_bot.safety.creators import CreatorReputation
 from sniper_bot.safety.external import external_sources
-from sniper_bot.safety.fetch import SnapshotFetcher
+from sniper_bot.safety.fetch import RpcLaunchHistory, SnapshotFetcher
 from sniper_bot.safety.service import RiskService
 from sniper_bot.storage.repositories import Repositories
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
@@ -154,6 +155,9 @@ class Stack:
     venue: VenueRouter  # pump.fun curve -> PumpSwap pool -> Jupiter (trading.venues.router)
     risk: RiskService
     nonces: NonceManager  # durable nonces of hot snipes (hotpath.nonce)
+    # every pump.fun creator's earlier coins (fed by the pump.fun listener's curve updates): the
+    # hot snipe's decide_launch and the full check's creator layer read it
+    reputation: CreatorReputation = field(default_factory=CreatorReputation)
 
     async def close(self) -> None:
         """After every service stopped: whatever fails from here on is our own doing, so the
@@ -206,8 +210,12 @@ async def build_stack(
         if settings.safety.external_apis
         else ()
     )
+    reputation = CreatorReputation()
     risk = RiskService(
-        SnapshotFetcher(rpc, venue, external=external),
+        # the launch window (create slot's buys, their funding) and the creator's record
+        SnapshotFetcher(
+            rpc, venue, external=external, history=RpcLaunchHistory(rpc), creators=reputation
+        ),
         repos.honeypot_checks if repos is not None else None,
         threshold=settings.safety.block_threshold,
         ttl_s=float(settings.safety.cache_ttl_s),
@@ -220,7 +228,7 @@ async def build_stack(
         ),
     )
     nonces = NonceManager(RpcNonceChain(rpc))
-    return Stack(http, breakers, pool, rpc, jupiter, venue, risk, nonces)
+    return Stack(http, breakers, pool, rpc, jupiter, venue, risk, nonces, reputation)
 
 
 def build_trading(

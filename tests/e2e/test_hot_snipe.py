@@ -6,6 +6,7 @@ asserted)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -81,3 +82,69 @@ async def test_mint_and_creator_snipes_fire_from_the_create_and_land(bot: BotUnd
     assert count >= 2
     assert total is not None
     print(f"\nhot snipe event->wire: {count:.0f} orders, mean {total / count * 1000:.3f} ms")
+
+
+async def dumped_coins(bot: BotUnderTest, creator: Keypair, count: int) -> None:
+    """``count`` coins of ``creator``, each dev buy sold back within seconds (a rug on a curve),
+    seen by the bot's own pump.fun listener (its creator reputation counts the dumps)."""
+    pad = bot.net.launchpad
+    for n in range(count):
+        done = pad.launch(creator, name=f"Rug {n}", symbol=f"RUG{n}", dev_buy_lamports=SOL // 2)
+        pad.sell(done.mint, creator, tokens=done.dev_tokens)
+    reputation = bot.app.stack.reputation
+    for _ in range(500):
+        stats = reputation.get(str(creator.pubkey()))
+        if stats is not None and stats.dumps >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the bot never saw the dumps: {reputation.get(str(creator.pubkey()))}")
+
+
+async def test_a_serial_ruggers_launch_is_not_bought_and_the_user_is_told_why(
+    bot: BotUnderTest,
+) -> None:
+    user = bot.user()
+    wallet = await user.funded(2 * SOL)
+    await steady_slots(bot)
+    rugger, honest = Keypair(), Keypair()
+    for dev in (rugger, honest):
+        bot.net.cluster.airdrop(dev.pubkey(), 5 * SOL)
+    await dumped_coins(bot, rugger, 2)
+    for dev in (rugger, honest):
+        await user.says(
+            f"/snipe dev {dev.pubkey()} 0.02", until=lambda t: "ARMED" in t, what="dev armed"
+        )
+
+    after = user.last_id()
+    coin = bot.net.launchpad.launch(rugger, name="Rug again", symbol="RUG3")
+    (told,) = await user.wait_for_many(
+        lambda m: "skipped this coin" in m.get("text", ""), 1, after=after, what="the skip"
+    )
+    text = plain(told["text"])
+    assert "serial_rugger" in text, text
+    assert "dumps=2" in text, text
+    assert "ARMED" in text, text  # still waiting for the creator's next coin
+    assert curve_tokens(bot, coin.mint, wallet) == 0
+    assert not [o for o in await bot.orders_of(user) if o["tokenMint"] == str(coin.mint)]
+    rows: list[dict[str, Any]] = []
+    for _ in range(250):  # written after the decision, off the path
+        rows = await sql_rows(
+            bot.app, 'SELECT risk_score, details FROM "HoneypotCheck" WHERE token_mint = :mint',
+            mint=str(coin.mint),
+        )  # fmt: skip
+        if rows:
+            break
+        await asyncio.sleep(0.02)
+    (row,) = rows
+    details = row["details"] if isinstance(row["details"], dict) else json.loads(row["details"])
+    assert (details["source"], details["blocked"]) == ("hot_path", True)
+    assert any(f["code"] == "serial_rugger" for f in details["findings"])
+
+    after = user.last_id()
+    honest_coin = bot.net.launchpad.launch(honest, name="Fair", symbol="FAIR")
+    (settled,) = await user.wait_for_many(
+        lambda m: "Snipe settled" in m.get("text", "") and final(m.get("text", "")),
+        1, after=after, what="the honest snipe",
+    )  # fmt: skip
+    assert "✅ Bought" in settled["text"], plain(settled["text"])
+    assert curve_tokens(bot, honest_coin.mint, wallet) > 0

@@ -247,6 +247,7 @@ class HotArming:
         signer = await self._signers.signer(user_id, wallet_id)
         settings = await self._settings.get(user_id)
         order_tip = self._tip(settings)
+        self._check_mev(settings, order_tip)
         needed = NONCE_RENT_EXEMPT_LAMPORTS + FEE_RESERVE_LAMPORTS + order_tip + lamports
         balance = await self._chain.get_balance(signer.pubkey)
         if balance < needed:
@@ -287,6 +288,29 @@ class HotArming:
         )  # fmt: skip
         return target
 
+    def _check_mev(self, settings: UserSettings, tip: int) -> None:
+        """MEV protection means Jito bundles only: refuse to arm what could only go to RPC."""
+        if not settings.mev_protection:
+            return
+        if not self._bundles:
+            raise ArmError(
+                "MEV protection is on and no block engine is configured",
+                user_message=(
+                    "MEV protection is on: your snipes go out as Jito bundles only, never to the "
+                    "public mempool, and this bot has no Jito block engine configured. Nothing "
+                    "was armed. Turn MEV protection off in /settings to snipe through RPC."
+                ),
+            )
+        if tip <= 0 or self._tip_account() is None:
+            raise ArmError(
+                "MEV protection is on and no Jito tip is available",
+                user_message=(
+                    "MEV protection is on: a Jito bundle needs a tip, and no tip is available "
+                    "right now (no tip floor or tip account known yet). Nothing was armed. Set a "
+                    "Jito tip in /settings or try again in a minute."
+                ),
+            )
+
     def _tip(self, settings: UserSettings) -> int:
         if not (self._bundles or settings.mev_protection) or self._tips is None:
             return 0
@@ -320,8 +344,10 @@ class HotArming:
         tip_account = self._tip_account() if tip > 0 else None
         if tip_account is None:
             tip = 0
-        mev = settings.mev_protection and tip > 0
-        if settings.mev_protection and not mev:
+        # MEV protection stays on even without a tip: the sniper and the relay fan-out then
+        # refuse to send it (bundles only, never RPC) and the user is told.
+        mev = settings.mev_protection
+        if mev and tip <= 0:
             log.warning("hot_snipe_mev_without_tip", target_id=target.id)
         prepared = PreparedBuy(
             user=signer.pubkey, sign=signer.sign_message, amount_lamports=target.amount_lamports,
@@ -375,6 +401,26 @@ class HotArming:
         await asyncio.gather(
             *(self._prepare_entry(e.target) for e in result.added), return_exceptions=True
         )
+
+    async def reconcile_settings(self) -> int:
+        """Re-prepare the entries whose owner switched MEV protection since they were prepared
+        (a /settings change after arming; background, one settings read per user). Returns how
+        many were re-prepared."""
+        entries = [e for e in self.book.entries() if e.prepared is not None]
+        wanted: dict[int, bool] = {}
+        for user_id in {e.target.user_id for e in entries}:
+            wanted[user_id] = (await self._settings.get(user_id)).mev_protection
+        changed = 0
+        for entry in entries:
+            assert entry.prepared is not None
+            if entry.prepared.mev_protect == wanted[entry.target.user_id]:
+                continue
+            order = await self.prepare(entry.target)
+            current = self.book.get(entry.target.id)
+            if order is not None and current is not None and current.target == entry.target:
+                self.book.set_prepared(entry.target.id, order)
+                changed += 1
+        return changed
 
     # -- retiring ---------------------------------------------------------------------------------
 
@@ -431,7 +477,7 @@ class HotArming:
                     await asyncio.wait_for(stop.wait(), expiry_interval_s)
                 if stop.is_set():
                     break
-                for step in (self.expire_due, self.pump.refresh):
+                for step in (self.expire_due, self.pump.refresh, self.reconcile_settings):
                     try:
                         await step()
                     except Exception as exc:

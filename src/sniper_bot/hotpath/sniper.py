@@ -43,6 +43,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from sniper_bot.chain.relays import RelayRefused
 from sniper_bot.detection.pumpfun import CreateSeen
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.fees import FeeLevel
@@ -78,6 +79,10 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
+MEV_WITHOUT_TIP = (
+    "MEV protection is on (Jito bundles only, never the public mempool) and this snipe has no "
+    "Jito tip or tip account: nothing was sent"
+)
 SOURCE = "pumpfun"
 VENUE = "pumpfun"
 
@@ -148,6 +153,7 @@ class FiredSnipe:
     send_error: str | None = None
     refusal: str | None = None
     built_s: float = 0.0  # event seen -> bytes signed (the listener's clock)
+    skipped: bool = False  # a creator target refused this launch and stays armed for the next
 
     @property
     def mint(self) -> str:
@@ -236,6 +242,10 @@ class HotSniper:
         for entry in entries:
             order = entry.prepared
             assert order is not None
+            if order.mev_protect and not order.tipped:
+                self._handoff(FiredSnipe(entry.target, order, launch, seen, risk,
+                                         refusal=MEV_WITHOUT_TIP))  # fmt: skip
+                continue
             try:
                 signed = build_curve_buy(order.prepared, launch)
             except BuildError as exc:
@@ -266,6 +276,10 @@ class HotSniper:
                 signed.tx_bytes, mev_protect=order.mev_protect, tipped=order.tipped,
                 event_at=seen.seen_at, source=SOURCE, venue=VENUE,
             )  # fmt: skip
+        except RelayRefused as exc:  # nothing was sent (MEV protection without a block engine)
+            log.warning("hot_snipe_send_refused", target_id=target.id, error=exc.message)
+            self._handoff(FiredSnipe(target, order, launch, seen, risk, refusal=exc.message))
+            return
         except Exception as exc:  # recorded anyway: the landing resolves it (lands or voids)
             error = getattr(exc, "message", None) or repr(exc)
             log.warning("hot_snipe_send_failed", target_id=target.id, error=error)
@@ -287,17 +301,21 @@ class HotSniper:
         reason: str,
     ) -> None:
         """A launch nobody may buy: a mint target ends (FAILED with the reason); a creator or
-        filter target stays armed for the next launch that fits."""
+        filter target stays armed for the next launch that fits (a creator target's owner is
+        told why this coin was skipped)."""
         log.info("hot_snipe_refused", mint=str(seen.event.mint), reason=reason,
                  targets=len(entries))  # fmt: skip
         if launch is None:
             return
         for entry in entries:
-            if entry.target.selector is SelectorKind.MINT:
+            assert entry.prepared is not None
+            kind = entry.target.selector
+            if kind is SelectorKind.MINT:
                 self.book.remove(entry.target.id)
-                assert entry.prepared is not None
+            if kind is SelectorKind.MINT or kind is SelectorKind.CREATOR:
                 self._handoff(FiredSnipe(entry.target, entry.prepared, launch, seen, risk,
-                                         refusal=reason))  # fmt: skip
+                                         refusal=reason,
+                                         skipped=kind is not SelectorKind.MINT))  # fmt: skip
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -421,6 +439,9 @@ class FiredBookkeeping:
         target = fired.target
         if self._launches is not None:
             await self._step("honeypot_row", lambda: self._launches_record(fired))
+        if fired.skipped:
+            await self._skipped(fired)
+            return
         if fired.signed is None:
             await self._refused(fired)
             return
@@ -472,6 +493,14 @@ class FiredBookkeeping:
             await self._tell(SnipeResult(failed or claimed, None))
         if self._retirement is not None:
             self._retirement.retire_later(failed or claimed or target)
+
+    async def _skipped(self, fired: FiredSnipe) -> None:
+        """A creator target that refused this launch: still ARMED, its owner told why."""
+        told = dataclasses.replace(
+            fired.target, token_mint=fired.mint,
+            error=f"skipped this coin, still armed: {fired.refusal or 'refused'}",
+        )  # fmt: skip
+        await self._tell(SnipeResult(told, None))
 
     async def _final(self, order: Order) -> Order:
         """Wait for the landing (in the background elsewhere) to finish the order."""
