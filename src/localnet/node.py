@@ -2,12 +2,14 @@
 
 `Localnet(config).start()` returns `LocalnetUrls`, whose `to_json()` is the `--json FILE` contract:
 `{"rpc": {"<name>": {"http": URL, "ws": URL}}, "jupiter": URL, "telegram": URL, "control": URL,
-"jito": URL, "jito_engines": {"<name>": URL}}` (block engines' base URLs: Jito's paths are under
-`/api/v1`). `jito` is the primary block engine; `config.jito_engines` adds more (regions, each on
-its own port with its own fault profile) feeding the same auction, so a bundle or transaction
-fanned out to several lands once and every engine reports the same statuses; `jito_engines`
-lists all of them, the primary first (the bot's `JITO_BLOCK_ENGINE_URLS` takes them joined by
-commas: `LocalnetUrls.jito_block_engine_urls`).
+"jito": URL, "jito_engines": {"<name>": URL}, "geyser": {"<name>": {"url": URL, "x_token": T}}}`
+(geyser: Yellowstone gRPC endpoints, `localnet.geyser`, plaintext HTTP/2, `x-token` metadata;
+jito: block engines' base URLs, Jito's paths are under `/api/v1`). `jito` is the primary block
+engine; `config.jito_engines` adds more (regions, each on its own port with its own fault
+profile) feeding the same auction, so a bundle or transaction fanned out to several lands once
+and every engine reports the same statuses; `jito_engines` lists all of them, the primary first
+(the bot's `JITO_BLOCK_ENGINE_URLS` takes them joined by commas:
+`LocalnetUrls.jito_block_engine_urls`).
 
 The market half is built with the cluster: `market` (pools + Jupiter API), `factory` (token kinds),
 `engine` (the scenario engine, run on every slot), `telegram` (the fake Bot API). Which scenario
@@ -30,6 +32,10 @@ from aiohttp import web
 from localnet.cluster import Cluster
 from localnet.control import create_control_app
 from localnet.faults import PRESETS, FaultProfile
+from localnet.geyser import GeyserEndpoint, GeyserFaults
+from localnet.geyser import install as install_geyser
+from localnet.geyser.control import register_geyser_routes
+from localnet.geyser.server import DEFAULT_PING_INTERVAL_S
 from localnet.history import DEFAULT_MAX_TRANSACTIONS, STATUS_CACHE_SLOTS
 from localnet.jito import DEFAULT_TIP_FLOOR, BlockEngine, JitoEndpoint
 from localnet.jito.control import register_jito_routes
@@ -69,6 +75,17 @@ class JitoEngineConfig:
     port: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class GeyserConfig:
+    """One Yellowstone gRPC endpoint. `x_token=None`: a token derived from the seed and name
+    (published in `LocalnetUrls.geyser`); `""`: no token asked."""
+
+    name: str = "geyser"
+    port: int = 0
+    x_token: str | None = None
+    faults: GeyserFaults = field(default_factory=GeyserFaults)
+
+
 DEFAULT_ENDPOINTS = (
     EndpointConfig("helius", PRESETS["helius"]),
     EndpointConfig("quicknode", PRESETS["quicknode"]),
@@ -99,6 +116,8 @@ class LocalnetConfig:
     jito_profile: FaultProfile = field(default_factory=FaultProfile)  # the block engine's faults
     jito_tip_floor: int = DEFAULT_TIP_FLOOR  # lamports a bundle must tip at least
     jito_engines: tuple[JitoEngineConfig, ...] = ()  # more block engines, same auction
+    geyser: tuple[GeyserConfig, ...] = (GeyserConfig(),)  # Yellowstone gRPC endpoints
+    geyser_ping_interval_s: float = DEFAULT_PING_INTERVAL_S
 
     def __post_init__(self) -> None:
         names = [e.name for e in self.jito_engines]
@@ -122,6 +141,7 @@ class LocalnetUrls:
     control: str
     jito: str = ""
     jito_engines: Mapping[str, str] = field(default_factory=dict)  # every block engine, by name
+    geyser: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # {"url", "x_token"}
 
     @property
     def jito_block_engine_urls(self) -> str:
@@ -136,6 +156,7 @@ class LocalnetUrls:
             "control": self.control,
             "jito": self.jito,
             "jito_engines": dict(self.jito_engines),
+            "geyser": {name: dict(g) for name, g in self.geyser.items()},
         }
 
 
@@ -162,6 +183,23 @@ class Localnet:
             status_slots=self.config.status_slots,
             block_building=self.config.block_building,
         )
+        # Yellowstone gRPC: the feed taps the cluster's hub before anything subscribes to it
+        self.geyser_feed = install_geyser(self.cluster)
+        self.geyser: dict[str, GeyserEndpoint] = {}
+        for g in self.config.geyser:
+            token = g.x_token
+            if token is None:
+                token = (
+                    "localnet-"
+                    + hashlib.sha256(f"geyser:{seed}:{g.name}".encode()).hexdigest()[:24]
+                )
+            self.geyser[g.name] = GeyserEndpoint(
+                g.name,
+                self.geyser_feed,
+                x_token=token or None,
+                faults=g.faults,
+                ping_interval_s=self.config.geyser_ping_interval_s,
+            )
         self.endpoints: dict[str, RpcEndpoint] = {
             ep.name: RpcEndpoint(
                 ep.name, self.cluster, ep.profile, seed=_endpoint_seed(seed, ep.name)
@@ -218,8 +256,11 @@ class Localnet:
         await self.jito.start(host, self.config.jito_port)
         for extra in self.config.jito_engines:
             await self.jito_engines[extra.name].start(host, extra.port)
+        for g in self.config.geyser:
+            await self.geyser[g.name].start(host, g.port)
         control = create_control_app(self.cluster, self.endpoints)
         register_jito_routes(control, self.jito, self.jito_engines)
+        register_geyser_routes(control, self.geyser)
         register_control_routes(
             control,
             market=self.market,
@@ -253,6 +294,7 @@ class Localnet:
             control=control_url,
             jito=self.jito.url,
             jito_engines={name: e.url for name, e in self.jito_engines.items()},
+            geyser={n: {"url": g.url, "x_token": g.x_token or ""} for n, g in self.geyser.items()},
         )
         log.info("localnet.started", **self.urls.to_json())
         return self.urls
@@ -264,6 +306,8 @@ class Localnet:
             await endpoint.stop()
         for jito in self.jito_engines.values():
             await jito.stop()
+        for geyser in self.geyser.values():
+            await geyser.stop()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
