@@ -30,7 +30,6 @@ import asyncio
 import os
 import secrets
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -170,7 +169,9 @@ class Bench:
         flood = asyncio.create_task(self._flood(flooder, text)) if flooder is not None else None
         done, _ = await asyncio.wait(futures, timeout=REPLY_TIMEOUT_S)
         last = max((f.result() for f in done), default=time.perf_counter())
-        times = [(f.result() - t) * 1000.0 for f, t in zip(futures, sent_at, strict=True) if f.done()]
+        times = [
+            (f.result() - t) * 1000.0 for f, t in zip(futures, sent_at, strict=True) if f.done()
+        ]
         if flood is not None:
             flood.cancel()
         await asyncio.sleep(0.3)  # a second answer to one update would arrive by now
@@ -246,7 +247,8 @@ async def bot_process(
             await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
             pid = proc.pid
             if profile is not None:  # the bot is py-spy's child
-                pid = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+                children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+                pid = int((await asyncio.to_thread(Path(children).read_text)).split()[0])
             yield proc, f"http://127.0.0.1:{port}|{pid}"
         finally:
             if proc.returncode is None:
@@ -314,9 +316,7 @@ async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, bac
 
 async def main_async(args: argparse.Namespace) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings
-    config = LocalnetConfig(
-        seed=11, slot_ms=400, endpoints=TEST_ENDPOINTS, default_scenario=False
-    )
+    config = LocalnetConfig(seed=11, slot_ms=400, endpoints=TEST_ENDPOINTS, default_scenario=False)
     net = Localnet(config)
     await net.start()
     try:
@@ -343,7 +343,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backends", type=names, default=["postgres", "sqlite"])
     parser.add_argument("--send-rate", type=float, default=1000.0)
     parser.add_argument("--no-fairness", action="store_true")
-    parser.add_argument("--profile", default="", help="directory for py-spy folded stacks (py-spy on PATH)")
+    parser.add_argument(
+        "--profile", default="", help="directory for py-spy folded stacks (py-spy on PATH)"
+    )
     args = parser.parse_args(argv)
     for backend in args.backends:
         if backend not in ("postgres", "sqlite"):

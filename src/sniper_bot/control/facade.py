@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from solders.pubkey import Pubkey
@@ -205,10 +205,19 @@ class ControlDeps:
     max_jito_tip_lamports: int = 10_000_000  # JITO_MAX_TIP_LAMPORTS: largest fixed tip in /settings
 
 
+# Read paths (/positions, /orders) resolve the caller's user id from memory after the first
+# look-up: a Telegram id's row id never changes. Mint decimals never change either.
+MAX_CACHED = 100_000
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
 class Control:
     def __init__(self, deps: ControlDeps) -> None:
         self._d = deps
         self._snipes: Snipes | None = None
+        self._user_ids: dict[tuple[int, str | None], int] = {}
+        self._mint_decimals: dict[str, int] = {}
 
     def attach_snipes(self, engine: Snipes) -> None:
         """The snipe engine (built after the facade because it shares the trading service)."""
@@ -217,26 +226,38 @@ class Control:
     # --- identity --------------------------------------------------------------------------
     async def _user(self, ident: Identity) -> User:
         user: User = await self._d.users.get_or_create(ident.telegram_id, ident.username)
+        _remember(self._user_ids, (ident.telegram_id, ident.username), user.id)
         return user
+
+    async def _user_id(self, ident: Identity) -> int:
+        """The caller's row id for a read-only command: from memory once seen (a changed
+        username takes the full look-up, which records it)."""
+        known = self._user_ids.get((ident.telegram_id, ident.username))
+        return known if known is not None else (await self._user(ident)).id
 
     # --- home / wallets --------------------------------------------------------------------
     async def start(self, ident: Identity) -> HomeView:
-        await self._user(ident)
+        user = await self._user(ident)
         wallets = await self._d.wallets.list_wallets(ident.telegram_id)
         created = False
         if not wallets:
             await self._d.wallets.create_wallet(ident.telegram_id, username=ident.username)
             created = True
-        return await self._home(ident, created=created)
+        return await self._home(ident, created=created, user_id=user.id)
 
     async def home(self, ident: Identity) -> HomeView:
         return await self._home(ident, created=False)
 
-    async def _home(self, ident: Identity, *, created: bool) -> HomeView:
-        user = await self._user(ident)
+    async def _home(
+        self, ident: Identity, *, created: bool, user_id: int | None = None
+    ) -> HomeView:
+        if user_id is None:
+            user_id = await self._user_id(ident)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
-        balance = await self._d.rpc.read_balance(Pubkey.from_string(active.public_key))
-        positions = await self._d.positions.list_open(user.id)
+        balance, positions = await asyncio.gather(
+            self._d.rpc.read_balance(Pubkey.from_string(active.public_key)),
+            self._d.positions.list_open(user_id),
+        )
         return HomeView(
             wallet=_wallet_view(active, balance.value),
             sol_lamports=balance.value,
@@ -666,14 +687,15 @@ class Control:
         return await self._order_view(order)
 
     async def orders(self, ident: Identity, *, limit: int = 10) -> list[OrderView]:
-        user = await self._user(ident)
-        orders = await self._d.orders.list_for_user(user.id, limit=limit)
-        return [await self._order_view(o) for o in orders]
+        orders = await self._d.orders.list_for_user(await self._user_id(ident), limit=limit)
+        return list(await asyncio.gather(*(self._order_view(o) for o in orders)))
 
     async def positions(self, ident: Identity) -> list[PositionView]:
-        user = await self._user(ident)
-        settings = await self._d.settings.get(user.id)
-        positions = await self._d.positions.list_open(user.id)
+        user_id = await self._user_id(ident)
+        positions = await self._d.positions.list_open(user_id)
+        if not positions:
+            return []
+        settings = await self._d.settings.get(user_id)
 
         async def view(p: Position) -> PositionView:
             decimals = await self._decimals(p.token_mint)
@@ -697,11 +719,16 @@ class Control:
         return list(await asyncio.gather(*(view(p) for p in positions)))
 
     async def _decimals(self, mint: str) -> int:
+        known = self._mint_decimals.get(mint)
+        if known is not None:
+            return known
         try:
             account = await self._d.rpc.get_account_info(Pubkey.from_string(mint))
         except SniperBotError:
             return 0
         decimals = mint_decimals(bytes(account.data)) if account is not None else None
+        if decimals is not None:  # a mint's decimals never change
+            _remember(self._mint_decimals, mint, decimals)
         return decimals or 0
 
     async def _order_view(self, order: Order) -> OrderView:
@@ -879,6 +906,12 @@ class WithdrawPinRetry(ControlError):
         )
         super().__init__("wrong withdrawal PIN", user_message=sentence)
         self.attempts_left = attempts_left
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(cache) >= MAX_CACHED and key not in cache:
+        cache.clear()  # bounded: a rare full refill beats tracking recency on every read
+    cache[key] = value
 
 
 def _withdrawal_view(record: WithdrawalRecord) -> WithdrawalView:

@@ -171,9 +171,8 @@ class Database:
         transaction only read) or ``DatabaseWriteFailed`` (it wrote; ``saved`` says whether the
         change can have been kept), each with a sentence for the user. Other errors pass through.
         """
-        async with self._turn():
-            async with self._transaction() as session:
-                yield session
+        async with self._turn(), self._transaction() as session:
+            yield session
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

@@ -33,8 +33,13 @@ class UserRepository(Repository):
     async def get_or_create(self, telegram_id: int, username: str | None) -> User:
         """The user for a Telegram id, created on first sight; a changed username is updated.
 
-        Safe under concurrency (one ``INSERT ... ON CONFLICT``).
+        Every update of every user calls this, so a known user with the same username is only
+        read (no row rewritten, no row lock, nothing for SQLite's single writer); otherwise one
+        ``INSERT ... ON CONFLICT``, safe under concurrency.
         """
+        known = await self.get_by_telegram_id(telegram_id)
+        if known is not None and known.username == username:
+            return known
         now = self._now()
         async with self._db.session() as session:
             stmt = insert_for(session, UserRow).values(
