@@ -15,9 +15,11 @@ from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
 
 from sniper_bot.domain.money import format_tokens
+from sniper_bot.solana.programs import PUMP_PROGRAM_ID
 
 from .harness import SOL, BotUnderTest, final, plain, sql_rows
 from .test_pumpfun import curve_tokens, landed_ok, steady_slots
+from .test_trade_settings import press_setting
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -148,3 +150,56 @@ async def test_a_serial_ruggers_launch_is_not_bought_and_the_user_is_told_why(
     )  # fmt: skip
     assert "✅ Bought" in settled["text"], plain(settled["text"])
     assert curve_tokens(bot, honest_coin.mint, wallet) > 0
+
+
+async def test_mev_protection_never_reaches_the_public_mempool(bot: BotUnderTest) -> None:
+    """This bot has no Jito block engine: with MEV protection a hot snipe is refused at arm
+    time; one armed before the switch is refused at fire time (nothing signed or sent)."""
+    user = bot.user()
+    wallet = await user.funded(2 * SOL)
+    await steady_slots(bot)
+    creator = Keypair()
+    bot.net.cluster.airdrop(creator.pubkey(), 5 * SOL)
+    armed = await user.says(
+        f"/snipe dev {creator.pubkey()} 0.02", until=lambda t: "ARMED" in t, what="dev armed"
+    )
+    assert "ARMED" in plain(armed["text"])
+    screen = await user.says("/settings", until=lambda t: "Settings" in t, what="settings")
+    await press_setting(user, screen, "MEV protection: off", shows="MEV protection: on")
+
+    refused = await user.says(
+        f"/snipe dev {Keypair().pubkey()} 0.02",
+        until=lambda t: "MEV protection is on" in t, what="the arm refusal",
+    )  # fmt: skip
+    assert "no Jito block engine configured. Nothing was armed." in plain(refused["text"])
+    targets = await sql_rows(
+        bot.app, 'SELECT t.status FROM "SnipeTarget" t JOIN "User" u ON u.id = t."userId" '
+        'WHERE u."telegramId" = :tg', tg=user.user_id,
+    )  # fmt: skip
+    assert [t["status"] for t in targets] == ["ARMED"]  # only the one armed before the switch
+
+    pump_txs: list[str] = []  # every transaction of this wallet naming pump.fun that reaches
+    # the cluster (RPC sendTransaction, simulation, or a bundle)
+
+    def pump_guard(tx: VersionedTransaction) -> None:
+        keys = list(tx.message.account_keys)
+        if keys and keys[0] == wallet and PUMP_PROGRAM_ID in keys:
+            pump_txs.append(str(tx.signatures[0]))
+
+    bot.net.cluster.add_transaction_guard(pump_guard)
+    hot = bot.app.hot_arming
+    assert hot is not None
+    assert await hot.reconcile_settings() == 1  # the armed one now carries MEV protection
+    after = user.last_id()
+    coin = bot.net.launchpad.launch(creator, name="Mempool", symbol="MEM")
+    (told,) = await user.wait_for_many(
+        lambda m: "Snipe settled" in m.get("text", ""), 1, after=after, what="the fire refusal"
+    )
+    text = plain(told["text"])
+    assert "FAILED" in text, text
+    assert "MEV protection is on" in text, text
+    assert "nothing was sent" in text, text
+    assert curve_tokens(bot, coin.mint, wallet) == 0
+    await hot.wait_idle(5.0)
+    assert pump_txs == []  # nothing signed for pump.fun, nothing sent to RPC
+    assert not [o for o in await bot.orders_of(user) if o["tokenMint"] == str(coin.mint)]
