@@ -54,6 +54,8 @@ def endpoints_table(urls: LocalnetUrls) -> Table:
     table.add_row("jupiter", urls.jupiter or "(not built)", "")
     table.add_row("telegram", urls.telegram or "(not built)", "")
     table.add_row("control", urls.control, "")
+    for name, geyser in urls.geyser.items():  # gRPC: the token goes in `x-token` metadata
+        table.add_row(f"geyser:{name}", geyser["url"], f"x-token {geyser['x_token']}")
     return table
 
 

@@ -9,6 +9,7 @@
 //          commitment as a number), "count": N (updates other than ping/pong to wait for),
 //          "until_slot": S (or stop at the first slot update for slot >= S), "timeout_ms": MS,
 //          "unary": bool (also call the unary methods first)}
+//         or {"decode_errors": [HEX]}: decode bincode TransactionErrors with txErrDecode
 // stdout: JSON lines: {"event":"unary",...}, {"event":"subscribed"}, one {"event":"update",...}
 //         per update, then {"event":"done"} or {"event":"error","code":N,"details":"..."}.
 "use strict";
@@ -93,6 +94,17 @@ function summarize(update) {
 
 async function main() {
   const input = await read();
+  if (input.decode_errors) {  // bincode TransactionErrors (hex) through the client's decoder
+    const errors = input.decode_errors.map((hex) => {
+      try {
+        return txErrDecode.decode(Buffer.from(hex, "hex"));
+      } catch (e) {
+        return { failed: String(e) };
+      }
+    });
+    out({ event: "decoded", errors });
+    process.exit(0);
+  }
   const client = new Client(input.endpoint, input.x_token || undefined, undefined);
   const timer = setTimeout(() => {
     out({ event: "timeout" });

@@ -218,7 +218,9 @@ async def test_python_m_localnet_writes_the_json_contract(tmp_path: Path) -> Non
                 break
             await asyncio.sleep(0.05)
         contract = json.loads(out.read_text())
-        assert set(contract) == {"rpc", "jupiter", "telegram", "control", "jito", "jito_engines"}
+        keys = {"rpc", "jupiter", "telegram", "control", "jito", "jito_engines", "geyser"}
+        assert set(contract) == keys
+        assert set(contract["geyser"]["geyser"]) == {"url", "x_token"}
         assert contract["jito_engines"] == {"jito": contract["jito"]}
         assert set(contract["rpc"]) == {"helius", "quicknode", "public"}
         tips = {"jsonrpc": "2.0", "id": 1, "method": "getTipAccounts", "params": []}

@@ -5,16 +5,32 @@ create decodes from the Geyser transaction alone; a wrong x-token is refused."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from typing import Any
 
 import base58
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from localnet.geyser.convert import (
+    INSTRUCTION_ERRORS,
+    TRANSACTION_ERRORS,
+    transaction_error_bincode,
+)
 from localnet.pump.state import PUMP_PROGRAM_ID
 from yellowstone_proto import geyser_pb2 as pb
 
-from .conftest import SOL, TOKEN, Geyser, NodeStarter, read_updates, sol_transfer
+from .conftest import (
+    ORACLE_DIR,
+    SOL,
+    TOKEN,
+    Geyser,
+    NodeStarter,
+    ensure_oracle,
+    read_updates,
+    sol_transfer,
+)
 
 
 def _python_summary(update: pb.SubscribeUpdate) -> tuple[Any, ...]:
@@ -155,3 +171,31 @@ async def test_official_client_with_a_wrong_token_is_refused(
     assert "valid authentication credentials" in line["cause"], line
     assert "No valid auth token" in line["cause"], line
     assert geyser.endpoint.refused["unauthenticated"] >= 1
+
+
+def test_error_bincode_is_what_the_client_decodes() -> None:
+    """Every TransactionError/InstructionError variant localnet can encode, through the client's
+    txErrDecode (agave's own bincode deserializer): the serde JSON comes back unchanged."""
+    errors: list[Any] = [
+        name for name in TRANSACTION_ERRORS
+        if name not in ("InstructionError", "DuplicateInstruction", "InsufficientFundsForRent",
+                        "ProgramExecutionTemporarilyRestricted")
+    ]  # fmt: skip
+    errors += [
+        {"InstructionError": [2, name]}
+        for name in INSTRUCTION_ERRORS
+        if name not in ("Custom", "BorshIoError")
+    ]
+    errors += [
+        {"InstructionError": [1, {"Custom": 6001}]},
+        {"DuplicateInstruction": 3},
+        {"InsufficientFundsForRent": {"account_index": 2}},
+        {"ProgramExecutionTemporarilyRestricted": {"account_index": 4}},
+    ]
+    ensure_oracle()
+    payload = {"decode_errors": [transaction_error_bincode(e).hex() for e in errors]}
+    done = subprocess.run(
+        ["node", str(ORACLE_DIR / "geyser_subscribe.js")], input=json.dumps(payload),
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json.loads(done.stdout)["errors"] == errors
