@@ -158,6 +158,8 @@ class Stack:
     # every pump.fun creator's earlier coins (fed by the pump.fun listener's curve updates): the
     # hot snipe's decide_launch and the full check's creator layer read it
     reputation: CreatorReputation = field(default_factory=CreatorReputation)
+    # the relay fan-out and tip floor (build_relays, once per stack): orders and the hot path
+    relays: tuple[RelayFanout, TipFloorCache | None] | None = None
 
     async def close(self) -> None:
         """After every service stopped: whatever fails from here on is our own doing, so the
@@ -214,7 +216,12 @@ async def build_stack(
     risk = RiskService(
         # the launch window (create slot's buys, their funding) and the creator's record
         SnapshotFetcher(
-            rpc, venue, external=external, history=RpcLaunchHistory(rpc), creators=reputation
+            # unforced: the report is shared by every user, a forced user's order must not shape it
+            rpc,
+            venue.unforced(),
+            external=external,
+            history=RpcLaunchHistory(rpc),
+            creators=reputation,
         ),
         repos.honeypot_checks if repos is not None else None,
         threshold=settings.safety.block_threshold,
@@ -244,8 +251,11 @@ def build_trading(
         honeypot_threshold=settings.safety.block_threshold,
         land_deadline_s=settings.trading.transaction_timeout_ms / 1000 * 4,
         cosigners=settings.trading.cosigner_policy,
+        tip_percentile=settings.jito.tip_percentile,
     )
     raw = RpcNonceChain(stack.rpc)
+    # every order through every RPC endpoint and block engine; MEV protection: bundles only
+    relays, tips = build_relays(settings, stack, metrics)
     executor = SwapExecutor(
         venue=stack.venue,
         rpc=stack.rpc,
@@ -256,6 +266,9 @@ def build_trading(
         risk_gate=stack.risk,
         nonces=stack.nonces,
         raw=raw,
+        relays=relays,
+        tips=tips,
+        settings=repos.settings,
     )
     return TradingService(
         executor=executor,
@@ -272,7 +285,10 @@ def build_relays(
     settings: Settings, stack: Stack, metrics: Metrics
 ) -> tuple[RelayFanout, TipFloorCache | None]:
     """Every RPC endpoint plus every configured block engine (``JITO_BLOCK_ENGINE_URLS``); the
-    tip floor of the first engine, refreshed in the background (``TipFloorCache.run``)."""
+    tip floor of the first engine, refreshed in the background (``TipFloorCache.run``). Built
+    once per stack: the executor and the hot path share them."""
+    if stack.relays is not None:
+        return stack.relays
     jito = settings.jito
     uuid = jito.auth_uuid.get_secret_value() or None
     engines = [
@@ -281,4 +297,5 @@ def build_relays(
     ]
     relays = RelayFanout(stack.pool, engines, stack.breakers, metrics, clock=time.monotonic)
     tips = TipFloorCache(engines[0], max_tip=jito.max_tip_lamports) if engines else None
+    stack.relays = (relays, tips)
     return relays, tips

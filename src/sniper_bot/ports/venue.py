@@ -17,13 +17,17 @@ TradingError (.error_type, .details)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from solders.pubkey import Pubkey
 
 from sniper_bot.domain.orders import OrderError, OrderErrorType
 from sniper_bot.domain.quotes import Quote, SwapMode, SwapTransaction
 from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
 
 __all__ = [
+    "JitoTip",
     "NoRouteError",
     "Quoter",
     "TradingError",
@@ -49,14 +53,37 @@ class Quoter(Protocol):
     ) -> Quote: ...
 
 
+@dataclass(frozen=True, slots=True)
+class JitoTip:
+    """A Jito tip the swap must carry: a System transfer of ``lamports`` from the user to
+    ``account`` (one of Jito's tip accounts). A venue that builds its own transaction adds that
+    transfer; Jupiter is asked for ``prioritizationFeeLamports: {"jitoTipLamports": lamports}``
+    and picks the tip account itself."""
+
+    lamports: int
+    account: Pubkey
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lamports, bool) or not isinstance(self.lamports, int):
+            raise TypeError(f"a Jito tip is whole lamports, got {self.lamports!r}")
+        if self.lamports <= 0:
+            raise ValueError(f"a Jito tip must be above 0 lamports, got {self.lamports}")
+
+
 class Venue(Quoter, Protocol):
-    """A ``Quoter`` that also builds the unsigned transaction for a quote."""
+    """A ``Quoter`` that also builds the unsigned transaction for a quote (with ``tip``: the
+    transaction also tips a Jito tip account, so a block engine takes it as a bundle)."""
 
     @property
     def name(self) -> str: ...
 
     async def build_swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
     ) -> SwapTransaction: ...
 
 

@@ -28,12 +28,25 @@ This module drives the states and builds the swap up to SIGNED; ``persistence`` 
 database write (retries through an outage, compare-and-set, the lease), ``landing`` how an order
 records each landing outcome (the sends and the watch from SIGNED on are the shared lifecycle,
 ``sniper_bot.chain.landing``), ``explain`` the classification of a failed transaction.
+
+Landing options per order (``LandingOptions``, the user's /settings read when the order starts):
+with a ``RelayFanout`` (``relays=``) the bytes go to every RPC endpoint and block engine at once;
+"MEV protection" sends them as Jito bundles only, never to the public mempool. A bundle needs a
+tip: the swap then carries a System transfer to a Jito tip account (pump.fun/PumpSwap add it,
+Jupiter is asked for ``jitoTipLamports``), the user's fixed tip or the tip floor percentile
+(``tips=``); a pump.fun/PumpSwap swap is tipped whenever a block engine is wired (its bundle leg
+then competes), a Jupiter swap only when bundle-only (Jupiter takes a tip *instead of* a priority
+fee). MEV protection without a block engine fails the order before anything is signed. The mode
+is stored with QUOTED (``quote["landing"]``), so a resumed order keeps it whatever the user's
+settings say by then; an order stored without one (a fired snipe) takes the user's settings at
+resume time, or, when they cannot be read, bundle-only exactly when its bytes carry a tip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -43,6 +56,8 @@ from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from sniper_bot.chain.jito import MIN_TIP_LAMPORTS
+from sniper_bot.chain.relays import RelayFanout, has_tip
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.money import WSOL_MINT
@@ -50,9 +65,18 @@ from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderSide, Orde
 from sniper_bot.errors import TemporaryError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.ports.risk import RiskChecker
+from sniper_bot.ports.venue import JitoTip
 from sniper_bot.trading.balance import check_funds
 from sniper_bot.trading.classify import classify_exception
-from sniper_bot.trading.executor_config import Boundary, ExecutorConfig, TradeAccount
+from sniper_bot.trading.executor_config import (
+    Boundary,
+    ExecutorConfig,
+    LandingOptions,
+    LandingSettings,
+    TipSource,
+    TradeAccount,
+    stored_landing,
+)
 from sniper_bot.trading.explain import explain_tx_error
 from sniper_bot.trading.fees import priority_fee_lamports
 from sniper_bot.trading.landing import Lander, NonceLookup, RawTransactions
@@ -76,8 +100,10 @@ from sniper_bot.trading.verify import (
 )
 
 __all__ = [
+    "MEV_WITHOUT_ENGINE",
     "Boundary",
     "ExecutorConfig",
+    "LandingOptions",
     "Progress",
     "StoreUnavailable",
     "SwapExecutor",
@@ -87,6 +113,13 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 _MAX_REBUILDS = 3
+_JUPITER = "jupiter"
+MEV_WITHOUT_ENGINE = (
+    "MEV protection is on (Jito bundles only, never the public mempool), and this bot has no "
+    "Jito block engine to send a bundle to, so nothing was signed or sent. Turn MEV protection "
+    "off in /settings to trade through the public network, or ask the operator to set "
+    "JITO_BLOCK_ENGINE_URLS."
+)
 
 
 class SwapExecutor:
@@ -106,8 +139,14 @@ class SwapExecutor:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         nonces: NonceLookup | None = None,
         raw: RawTransactions | None = None,
+        relays: RelayFanout | None = None,
+        tips: TipSource | None = None,
+        settings: LandingSettings | None = None,
     ) -> None:
         self._venue = venue
+        self._relays = relays
+        self._tips = tips
+        self._settings = settings
         self._rpc = rpc
         self._metrics = metrics
         self.config = config or ExecutorConfig()
@@ -135,6 +174,7 @@ class SwapExecutor:
             monotonic=monotonic,
             nonces=nonces,
             raw=raw,
+            relays=relays,
         )
 
     # -- entry point -----------------------------------------------------------------------------
@@ -167,7 +207,8 @@ class SwapExecutor:
             if order.status in (OrderStatus.PENDING, OrderStatus.QUOTED):
                 order = await self._prepare_and_send(order, account)
             if order.status in ON_CHAIN:
-                order = await self._lander.land(order, account.owner)
+                mev = await self._bundle_only(order)
+                order = await self._lander.land(order, account.owner, mev_protect=mev)
         except OrderLost:
             order = await writer.reload(order)
         finally:
@@ -193,7 +234,8 @@ class SwapExecutor:
             if order.status is OrderStatus.QUOTED:  # a quote from before a crash is stale
                 order = await self._writer.move(order, OrderStatus.PENDING)
             try:
-                return await self._prepare(order, account, account.key)
+                options = await self._options(order.user_id)
+                return await self._prepare(order, account, account.key, options)
             except _Reroute as exc:  # the venue moved (a curve graduated); nothing was sent
                 current = await self._writer.reload(order)
                 if rerouted or current.status not in (OrderStatus.PENDING, OrderStatus.QUOTED):
@@ -226,9 +268,22 @@ class SwapExecutor:
             return current
         raise StoreUnavailable(order, "store a signed swap before its blockhash expires")
 
-    async def _prepare(self, order: Order, account: TradeAccount, key: WalletKey) -> Order:
+    async def _prepare(
+        self, order: Order, account: TradeAccount, key: WalletKey, options: LandingOptions
+    ) -> Order:
         owner, mint = account.owner, Pubkey.from_string(order.token_mint)
         buy = order.side is OrderSide.BUY
+        if options.mev_protect and not self._lander.bundles_available:
+            return await self._writer.fail(
+                order,
+                OrderError(
+                    OrderErrorType.REJECTED,
+                    "MEV protection is on and no Jito block engine is configured "
+                    "(JITO_BLOCK_ENGINE_URLS): a bundle-only order cannot be sent; nothing was "
+                    "signed or sent",
+                    {"sentence": MEV_WITHOUT_ENGINE, "mev_protection": True},
+                ),
+            )
         if buy and self._risk is not None:
             report = await self._stages.timed("risk", self._risk.check(order.token_mint))
             if report.is_honeypot or report.score >= self.config.honeypot_threshold:
@@ -247,6 +302,8 @@ class SwapExecutor:
             "quote", self._venue.quote(src, dst, order.amount, order.slippage_bps)
         )
         fee = await self._priority_fee(order, quote.amm_keys, account.max_priority_fee_lamports)
+        tip = self._tip(options, quote.venue)
+        tip_lamports = tip.lamports if tip is not None else 0
         await self._stages.timed(
             "funds",
             check_funds(
@@ -255,18 +312,23 @@ class SwapExecutor:
                 mint=mint,
                 side=order.side,
                 amount=order.amount,
-                priority_fee_lamports=fee,
+                priority_fee_lamports=fee + tip_lamports,
             ),
         )
         # The venue builds while QUOTED is stored: one round trip off the path to the send.
         build = asyncio.create_task(
             self._stages.timed(
-                "build", self._venue.build_swap(quote, str(owner), priority_fee_lamports=fee)
+                "build",
+                self._venue.build_swap(quote, str(owner), priority_fee_lamports=fee, tip=tip),
             )
         )
+        landing = {"mev_protect": options.mev_protect, "tip_lamports": tip_lamports}
         try:
             order = await self._writer.move(
-                order, OrderStatus.QUOTED, quote=quote.to_json(), priority_fee_lamports=fee
+                order,
+                OrderStatus.QUOTED,
+                quote={**quote.to_json(), "landing": landing},
+                priority_fee_lamports=fee,
             )
         except BaseException:
             build.cancel()
@@ -280,6 +342,8 @@ class SwapExecutor:
             allowed_programs=self.config.allowed_programs,
             allowed_cosigners=self.config.allowed_cosigners,
             cosigners=self.config.cosigners,
+            tip_lamports=tip_lamports,
+            tip_accounts=self._relays.tip_accounts() if self._relays is not None else frozenset(),
         )
         tx = VersionedTransaction.from_bytes(swap.tx_bytes)
         verified = verify_swap(tx, user=owner, quote=quote, side=order.side, policy=policy)
@@ -313,7 +377,51 @@ class SwapExecutor:
             signed_tx=bytes(signed),
             attempts=order.attempts + 1,
         )
-        return await self._lander.first_send(order, owner)
+        return await self._lander.first_send(order, owner, mev_protect=options.mev_protect)
+
+    # -- landing options -------------------------------------------------------------------------
+
+    async def _options(self, user_id: int) -> LandingOptions:
+        """The user's landing options now (a read failure fails the order: nothing was sent)."""
+        if self._settings is None:
+            return LandingOptions()
+        return LandingOptions.of(await self._settings.get(user_id))
+
+    async def _bundle_only(self, order: Order) -> bool:
+        """How a signed order's bytes go out: the mode stored with it; else (stored without one)
+        the user's settings now; else, unreadable, bundle-only exactly when the bytes tip (they
+        can land as a bundle, and the user may have asked never to go public)."""
+        stored = stored_landing(order.quote)
+        if stored is not None:
+            return stored
+        try:
+            return (await self._options(order.user_id)).mev_protect
+        except Exception as exc:
+            tipped = order.signed_tx is not None and has_tip(
+                VersionedTransaction.from_bytes(order.signed_tx),
+                self._relays.tip_accounts() if self._relays is not None else frozenset(),
+            )
+            log.warning(
+                "landing_options_unreadable", order_id=order.id, error=type(exc).__name__,
+                bundle_only=tipped and self._lander.bundles_available,
+            )  # fmt: skip
+            return tipped and self._lander.bundles_available
+
+    def _tip(self, options: LandingOptions, venue: str) -> JitoTip | None:
+        """The Jito tip this swap carries: bundle-only orders always; other orders when a block
+        engine is wired and the venue takes a tip besides its priority fee (not Jupiter)."""
+        relays = self._relays
+        if relays is None or not relays.engines:
+            return None
+        if not options.mev_protect and venue == _JUPITER:
+            return None
+        percentile = options.tip_percentile or self.config.tip_percentile
+        if self._tips is not None:
+            lamports = self._tips.tip(fixed=options.fixed_tip_lamports, percentile=percentile)
+        else:
+            lamports = max(options.fixed_tip_lamports or 0, MIN_TIP_LAMPORTS)
+        accounts = sorted(relays.tip_accounts(), key=str)
+        return JitoTip(lamports, random.choice(accounts))  # spreads the tip write locks
 
     async def _priority_fee(self, order: Order, amm_keys: tuple[str, ...], cap: int) -> int:
         if order.priority_fee is not FeeLevel.AUTO:

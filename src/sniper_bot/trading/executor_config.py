@@ -8,16 +8,25 @@ user is the only signer), ``"presigned"`` for venues that co-sign each swap (loc
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from solders.pubkey import Pubkey
 
-from sniper_bot.domain.entities import Order
+from sniper_bot.domain.entities import Order, UserSettings
 from sniper_bot.trading.ports import WalletKey
 from sniper_bot.trading.verify import DEFAULT_ALLOWED_PROGRAMS, CosignerPolicy
 
-__all__ = ["Boundary", "ExecutorConfig", "TradeAccount"]
+__all__ = [
+    "Boundary",
+    "ExecutorConfig",
+    "LandingOptions",
+    "LandingSettings",
+    "TipSource",
+    "TradeAccount",
+    "stored_landing",
+]
 
 Boundary = Callable[[str, Order], Awaitable[None]]
 
@@ -39,6 +48,8 @@ class ExecutorConfig:
     allowed_programs: frozenset[Pubkey] = DEFAULT_ALLOWED_PROGRAMS
     # SWAP_COSIGNER_POLICY: "none" on mainnet; "presigned" for venues that co-sign (localnet).
     cosigners: CosignerPolicy = "none"
+    # JITO_TIP_PERCENTILE: the tip floor percentile of a user who chose none in /settings.
+    tip_percentile: str = "75"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +59,39 @@ class TradeAccount:
     owner: Pubkey
     key: WalletKey | None
     max_priority_fee_lamports: int
+
+
+@dataclass(frozen=True, slots=True)
+class LandingOptions:
+    """How one order lands, from its user's /settings: ``mev_protect`` ("MEV protection": Jito
+    bundles only, never the public mempool), the tip (``fixed_tip_lamports``, else the tip floor
+    at ``tip_percentile``, else ``ExecutorConfig.tip_percentile``)."""
+
+    mev_protect: bool = False
+    fixed_tip_lamports: int | None = None
+    tip_percentile: int | str | None = None
+
+    @classmethod
+    def of(cls, settings: UserSettings) -> LandingOptions:
+        return cls(settings.mev_protection, settings.jito_tip_lamports, settings.tip_percentile)
+
+
+class LandingSettings(Protocol):
+    """Where a user's settings are read (``storage.repositories.settings`` fits)."""
+
+    async def get(self, user_id: int) -> UserSettings: ...
+
+
+class TipSource(Protocol):
+    """Lamports to tip, from memory (``chain.jito.TipFloorCache`` fits)."""
+
+    def tip(self, *, fixed: int | None = None, percentile: int | str = 75) -> int: ...
+
+
+def stored_landing(quote: Mapping[str, Any] | None) -> bool | None:
+    """The landing mode stored with the order (``quote["landing"]["mev_protect"]``, written with
+    QUOTED); None for an order stored without one (a fired snipe, an older order)."""
+    landing = quote.get("landing") if quote else None
+    if isinstance(landing, Mapping) and isinstance(landing.get("mev_protect"), bool):
+        return bool(landing["mev_protect"])
+    return None

@@ -18,6 +18,14 @@ looked up (``NonceLookup.consumed_by``): another signature for the same armed va
 payer is the order's wallet (another replica signed other bytes for the same order, e.g. another
 tip) *is* the order's landed transaction, so it is adopted (trade recorded from it, CONFIRMED
 with its signature and bytes, or FAILED from its ``meta.err``), never EXPIRED.
+
+How the bytes go out: with a ``RelayFanout`` (``relays=``, the app's) every send puts the same
+bytes on every RPC endpoint and every Jito block engine (``relay_send``); an order with
+``mev_protect`` goes to the block engines only, as a bundle, never to the public mempool. A relay
+that refuses, or a mode that cannot be honoured (bundle-only and no block engine), sends nothing
+and keeps the order watched (a ``TemporaryError`` for the lifecycle): only the expiry rule ends
+it, and it never falls back to the public RPC. Without ``relays`` the bytes go through the RPC
+pool (``rpc_send``), and a bundle-only order is never sent.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from sniper_bot.chain.errors import RpcError
 from sniper_bot.chain.landing import (
     BlockHeightExpiry,
     Expired,
@@ -45,6 +54,7 @@ from sniper_bot.chain.landing import (
     SignedTransaction,
     rpc_send,
 )
+from sniper_bot.chain.relays import RelayFanout
 from sniper_bot.chain.types import LandedTransaction, TxError
 from sniper_bot.domain.entities import Order
 from sniper_bot.domain.orders import OrderError, OrderErrorType, OrderStatus
@@ -67,6 +77,7 @@ __all__ = [
     "durable_nonce_of",
     "expiry_for",
     "instruction_at",
+    "relay_send",
 ]
 
 log = structlog.get_logger(__name__)
@@ -142,6 +153,35 @@ def expiry_for(order: Order) -> ExpiryRule:
     return BlockHeightExpiry(order.last_valid_block_height)
 
 
+class RelayNotAccepted(TemporaryError):
+    """No relay took the bytes (refused, unreachable, or the mode cannot be honoured): nothing
+    new is on the wire from this send; the watch goes on and the expiry rule decides."""
+
+
+def relay_send(relays: RelayFanout, *, mev_protect: bool, venue: str = "unknown") -> Send:
+    """``Send`` through the relay fan-out: every RPC endpoint and block engine (``mev_protect``:
+    the block engines only, as a bundle); returns once a relay accepted."""
+
+    async def send(tx: VersionedTransaction, *, first: bool) -> object:
+        try:
+            dispatch = await relays.send(
+                bytes(tx), mev_protect=mev_protect, source="order", venue=venue
+            )
+            return await dispatch.accepted()
+        except RpcError as exc:
+            if isinstance(exc, TemporaryError):
+                raise
+            raise RelayNotAccepted(exc.message) from exc
+
+    return send
+
+
+async def _never_public(tx: VersionedTransaction, *, first: bool) -> object:
+    raise RelayNotAccepted(
+        "MEV protection sends bundles only and no block engine is wired: nothing was sent"
+    )
+
+
 class Lander:
     """Sends a stored signed swap and watches it until it is CONFIRMED, FAILED or EXPIRED."""
 
@@ -160,6 +200,7 @@ class Lander:
         send: Send | None = None,
         nonces: NonceLookup | None = None,
         raw: RawTransactions | None = None,
+        relays: RelayFanout | None = None,
     ) -> None:
         self._venue = venue
         self._rpc = rpc
@@ -170,35 +211,59 @@ class Lander:
         self._metrics = metrics
         self._stages = stages
         self._monotonic = monotonic
-        wire = send or rpc_send(rpc, preflight=not config.skip_preflight, fanout=config.send_fanout)
+        self.relays = relays
+        venue_name = venue.name
+        public: Send
+        protected: Send = _never_public
+        if send is not None:
+            public = send
+        elif relays is not None:
+            public = relay_send(relays, mev_protect=False, venue=venue_name)
+            protected = relay_send(relays, mev_protect=True, venue=venue_name)
+        else:
+            public = rpc_send(rpc, preflight=not config.skip_preflight, fanout=config.send_fanout)
 
-        async def timed_send(tx: VersionedTransaction, *, first: bool) -> object:
-            sent = wire(tx, first=first)
-            return await (self._stages.timed("send", sent) if first else sent)
+        def timed(wire: Send) -> Send:
+            async def timed_send(tx: VersionedTransaction, *, first: bool) -> object:
+                sent = wire(tx, first=first)
+                return await (self._stages.timed("send", sent) if first else sent)
 
-        self._landing = Landing(
-            chain=rpc,
-            send=timed_send,
-            config=LandingConfig(
-                poll_interval_s=config.poll_interval_s,
-                resend_interval_s=config.resend_interval_s,
-                land_deadline_s=config.land_deadline_s,
-            ),
-            sleep=sleep,
-            monotonic=monotonic,
-            classify=self._explain,
-        )
+            return timed_send
 
-    async def first_send(self, order: Order, owner: Pubkey) -> Order:
+        def landing(wire: Send) -> Landing:
+            return Landing(
+                chain=rpc,
+                send=timed(wire),
+                config=LandingConfig(
+                    poll_interval_s=config.poll_interval_s,
+                    resend_interval_s=config.resend_interval_s,
+                    land_deadline_s=config.land_deadline_s,
+                ),
+                sleep=sleep,
+                monotonic=monotonic,
+                classify=self._explain,
+            )
+
+        self._landings = {False: landing(public), True: landing(protected)}
+
+    @property
+    def bundles_available(self) -> bool:
+        """Can an order be sent bundle-only (a relay fan-out with a block engine)?"""
+        return self.relays is not None and bool(self.relays.engines)
+
+    async def first_send(self, order: Order, owner: Pubkey, *, mev_protect: bool = False) -> Order:
         sink = _OrderSink(self, owner, self._monotonic())
-        return await self._landing.first_send(
+        return await self._landings[mev_protect].first_send(
             order, _signed(order), sink, ids={"order_id": order.id}
         )
 
-    async def land(self, order: Order, owner: Pubkey) -> Order:
+    async def land(self, order: Order, owner: Pubkey, *, mev_protect: bool = False) -> Order:
+        """Watch (and resend) ``order``; ``mev_protect``: its bytes go as bundles only."""
         signed = _signed(order)
         sink = _OrderSink(self, owner, self._monotonic())
-        return await self._landing.land(order, signed, sink, ids={"order_id": order.id})
+        return await self._landings[mev_protect].land(
+            order, signed, sink, ids={"order_id": order.id}
+        )
 
     def _explain(
         self,

@@ -5,7 +5,12 @@ co-signer the policy accepts and that has already signed (a valid signature over
 message); every invoked program is allowed; SOL the user transfers (System Transfer/
 CreateAccount) and tokens the user moves (Token Transfer/TransferChecked) do not exceed what the
 quote says; the wallet hands no authority away (Approve, SetAuthority, CloseAccount to someone
-else, System Assign); the compute-budget priority fee is within the user's maximum.
+else, System Assign); the compute-budget priority fee is within the user's maximum. A Jito tip
+is a System transfer from the user to a known tip account (Jito's, plus
+``VerifyPolicy.tip_accounts``): it is accepted only when the order asked for one
+(``VerifyPolicy.tip_lamports``) and only of that amount; an order that asked for a tip is refused
+unless the transaction tips a tip account (a tip sent anywhere else is no tip: a block engine
+would refuse the bundle, and the lamports would go to a stranger).
 
 Co-signers (``VerifyPolicy.cosigners``, the app's ``SWAP_COSIGNER_POLICY``):
 
@@ -31,6 +36,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from sniper_bot.chain.jito import JITO_TIP_ACCOUNTS
 from sniper_bot.domain.orders import OrderErrorType, OrderSide
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.solana.programs import (
@@ -93,6 +99,7 @@ _TOKEN_AUTHORITY_GRANTS = {
 }
 _TOKEN_CLOSE_ACCOUNT = 9
 _SYSTEM_MOVES = (0, 2)  # CreateAccount, Transfer: lamports at 4..12
+_SYSTEM_TRANSFER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +111,14 @@ class VerifyPolicy:
     allowed_cosigners: frozenset[Pubkey] = field(default_factory=frozenset)
     rent_allowance_lamports: int = DEFAULT_RENT_ALLOWANCE
     cosigners: CosignerPolicy = "none"
+    # The Jito tip the order asked for (0: none; any tip is then refused) and tip accounts known
+    # besides Jito's own (what a block engine's getTipAccounts reported).
+    tip_lamports: int = 0
+    tip_accounts: frozenset[Pubkey] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
+        if isinstance(self.tip_lamports, bool) or self.tip_lamports < 0:
+            raise ValueError(f"tip_lamports must be whole lamports >= 0, got {self.tip_lamports}")
         if self.cosigners not in COSIGNER_POLICIES:
             raise ValueError(
                 f"cosigner policy must be one of {', '.join(COSIGNER_POLICIES)}, "
@@ -126,6 +139,7 @@ class VerifiedSwap:
     compute_unit_price_micro_lamports: int | None
     blockhash: Hash
     cosigners: tuple[Pubkey, ...] = ()  # extra signers that already signed (presigned policy)
+    tip_lamports: int = 0  # the Jito tip the wallet pays (System transfers to tip accounts)
 
     @property
     def priority_fee_lamports(self) -> int:
@@ -173,6 +187,8 @@ def verify_swap(
     cosigners = _check_cosigners(keys, sigs, n_signers, message_bytes, policy)
     program_ids: list[str] = []
     sol_out = 0
+    tip_out = 0
+    tip_accounts = JITO_TIP_ACCOUNTS | policy.tip_accounts
     tokens_out = 0
     cu_limit: int | None = None
     cu_price: int | None = None
@@ -205,7 +221,11 @@ def verify_swap(
             tag = struct.unpack_from("<I", data, 0)[0]
             if tag not in _SYSTEM_MOVES or len(data) < 12:
                 raise _refuse(f"system instruction {tag} on the wallet account itself")
-            sol_out += struct.unpack_from("<Q", data, 4)[0]
+            moved = struct.unpack_from("<Q", data, 4)[0]
+            if tag == _SYSTEM_TRANSFER and key_at(1) in tip_accounts:
+                tip_out += moved
+            else:
+                sol_out += moved
         elif program == PUMP_PROGRAM:
             try:
                 trade = read_pump_trade(data, [key_at(i) for i in range(len(accounts))], user, side)
@@ -243,6 +263,14 @@ def verify_swap(
         raise _refuse(f"moves {sol_out} lamports from the wallet; the quote says {spend_sol}")
     if tokens_out > spend_tokens:
         raise _refuse(f"moves {tokens_out} tokens from the wallet; the quote says {spend_tokens}")
+    if tip_out > policy.tip_lamports:
+        asked = f"asked for {policy.tip_lamports}" if policy.tip_lamports else "asked for no tip"
+        raise _refuse(f"tips {tip_out} lamports to Jito tip accounts; the order {asked}")
+    if policy.tip_lamports and tip_out != policy.tip_lamports:
+        raise _refuse(
+            f"tips {tip_out} lamports to Jito tip accounts, not the {policy.tip_lamports} the "
+            "order asked for (a tip to any other account is no tip)"
+        )
     if venue_trades > 1:
         raise _refuse(f"{venue_trades} pump.fun trades in one swap")
     # max_sol_cost may exceed the quote's lamports by the quote's own slippage, never more.
@@ -261,6 +289,7 @@ def verify_swap(
         compute_unit_price_micro_lamports=cu_price,
         blockhash=msg.recent_blockhash,
         cosigners=cosigners,
+        tip_lamports=tip_out,
     )
     if verified.priority_fee_lamports > policy.max_priority_fee_lamports:
         raise _refuse(
@@ -308,6 +337,7 @@ def check_outflow(
     per signature plus the priority fee the message asks for.
     """
     fees = LAMPORTS_PER_SIGNATURE * len(verified.tx.signatures) + verified.priority_fee_lamports
+    fees += verified.tip_lamports
     limit = spend_lamports + fees + policy.rent_allowance_lamports
     taken = pre_lamports - post_lamports
     if taken > limit:

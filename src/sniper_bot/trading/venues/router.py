@@ -12,8 +12,10 @@
 The user can force Jupiter: ``mode="jupiter"`` for the whole process, or per order with
 ``with force_venue("jupiter"): await trading.buy(...)`` (a context variable: the order's run is a
 task created inside the block, so it inherits the choice; an order resumed later by recovery is
-routed again by the rules above). Manual trades, snipes, exits, the route probe and the token
-card all hold this one router, so they agree on where a coin trades.
+routed again by the rules above). ``router.unforced()`` is the same router deaf to
+``force_venue``: the risk check (one report cached for every user) quotes through it. Manual
+trades, snipes, exits, the route probe and the token card all hold this one router, so they
+agree on where a coin trades.
 
 Graduation while an order is in flight: each (re)quote reads the curve again, so an order that
 is built again before it was ever sent (the executor only re-quotes before SIGNED) goes to
@@ -34,6 +36,7 @@ import structlog
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderError
 from sniper_bot.domain.quotes import Quote, SwapMode, SwapTransaction
+from sniper_bot.ports.venue import JitoTip
 from sniper_bot.solana.pumpfun import PUMP_PROGRAM_ID
 from sniper_bot.trading.errors import NoRouteError, VenueRequestError
 from sniper_bot.trading.venue import Venue
@@ -111,7 +114,33 @@ class VenueRouter:
         *,
         swap_mode: SwapMode = "ExactIn",
     ) -> Quote:
-        mode = _forced.get() or self.mode
+        return await self._quote(
+            _forced.get() or self.mode,
+            input_mint,
+            output_mint,
+            amount,
+            slippage_bps,
+            swap_mode=swap_mode,
+        )
+
+    def unforced(self) -> Venue:
+        """This router as a ``Venue`` that ignores ``force_venue``: it quotes by the router's own
+        rules (``mode`` and the coin's venue) whatever the caller's context. For what is shared
+        by every user, such as the risk check whose report is cached for all of them: a forced
+        user's order runs its risk gate inside ``force_venue("jupiter")``, and that report must
+        not be made of Jupiter-only routes."""
+        return _Unforced(self)
+
+    async def _quote(
+        self,
+        mode: RoutingMode,
+        input_mint: str,
+        output_mint: str,
+        amount: int,
+        slippage_bps: int,
+        *,
+        swap_mode: SwapMode,
+    ) -> Quote:
         sol_pair = (input_mint == WSOL_MINT) != (output_mint == WSOL_MINT)
         if mode == "jupiter" or not sol_pair:
             return await self.jupiter.quote(
@@ -142,11 +171,16 @@ class VenueRouter:
             raise
 
     async def build_swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
     ) -> SwapTransaction:
         venue = self.venue_named(quote.venue)
         return await venue.build_swap(
-            quote, user_public_key, priority_fee_lamports=priority_fee_lamports
+            quote, user_public_key, priority_fee_lamports=priority_fee_lamports, tip=tip
         )
 
     def explain(
@@ -163,3 +197,40 @@ class VenueRouter:
             return explained if isinstance(explained, OrderError) else error
         base = {k: v for k, v in details.items() if k != "note"}
         return pump_order_error(code, base, pumpswap=self.pumpswap is not None)
+
+
+class _Unforced:
+    """``VenueRouter.unforced()``: the router's own routing, whatever ``force_venue`` says."""
+
+    def __init__(self, router: VenueRouter) -> None:
+        self._router = router
+
+    @property
+    def name(self) -> str:
+        return self._router.name
+
+    async def quote(
+        self,
+        input_mint: str,
+        output_mint: str,
+        amount: int,
+        slippage_bps: int,
+        *,
+        swap_mode: SwapMode = "ExactIn",
+    ) -> Quote:
+        router = self._router
+        return await router._quote(
+            router.mode, input_mint, output_mint, amount, slippage_bps, swap_mode=swap_mode
+        )
+
+    async def build_swap(
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
+    ) -> SwapTransaction:
+        return await self._router.build_swap(
+            quote, user_public_key, priority_fee_lamports=priority_fee_lamports, tip=tip
+        )

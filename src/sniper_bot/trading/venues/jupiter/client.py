@@ -19,6 +19,7 @@ import aiohttp
 import structlog
 
 from sniper_bot.domain.quotes import Quote, SwapMode, SwapTransaction
+from sniper_bot.ports.venue import JitoTip
 from sniper_bot.trading.errors import (
     NoRouteError,
     TradingError,
@@ -114,10 +115,18 @@ class JupiterClient:
         return self._parse(mapping.parse_quote, body)
 
     async def swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        jito_tip_lamports: int | None = None,
     ) -> SwapTransaction:
         payload = mapping.swap_body(
-            quote, user_public_key, priority_fee_lamports=priority_fee_lamports
+            quote,
+            user_public_key,
+            priority_fee_lamports=priority_fee_lamports,
+            jito_tip_lamports=jito_tip_lamports,
         )
         body = await self._request("POST", "/swap", json=payload)
         swap = self._parse(mapping.parse_swap, body)
@@ -253,8 +262,18 @@ class JupiterVenue:
         )
 
     async def build_swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
     ) -> SwapTransaction:
+        """With ``tip`` Jupiter adds the tip transfer (to a Jito tip account of its choosing)
+        instead of a compute-unit price: the API takes one or the other."""
         return await self._client.swap(
-            quote, user_public_key, priority_fee_lamports=priority_fee_lamports
+            quote,
+            user_public_key,
+            priority_fee_lamports=priority_fee_lamports,
+            jito_tip_lamports=tip.lamports if tip is not None else None,
         )

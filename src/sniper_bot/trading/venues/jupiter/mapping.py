@@ -175,16 +175,23 @@ def swap_body(
     user_public_key: str,
     *,
     priority_fee_lamports: int | None,
+    jito_tip_lamports: int | None = None,
     wrap_and_unwrap_sol: bool = True,
     dynamic_compute_unit_limit: bool = True,
 ) -> dict[str, Any]:
+    """The ``/swap`` request. ``prioritizationFeeLamports`` is EITHER a priority fee (lamports)
+    OR a Jito tip (``{"jitoTipLamports": N}``: Jupiter adds a System transfer of N lamports to
+    one of Jito's tip accounts), never both (@jup-ag/api SwapRequestPrioritizationFeeLamports):
+    with a tip the priority fee is left out."""
     body: dict[str, Any] = {
         "quoteResponse": dict(quote.raw),
         "userPublicKey": user_public_key,
         "wrapAndUnwrapSol": wrap_and_unwrap_sol,
         "dynamicComputeUnitLimit": dynamic_compute_unit_limit,
     }
-    if priority_fee_lamports is not None:
+    if jito_tip_lamports is not None:
+        body["prioritizationFeeLamports"] = {"jitoTipLamports": int(jito_tip_lamports)}
+    elif priority_fee_lamports is not None:
         body["prioritizationFeeLamports"] = int(priority_fee_lamports)
     return body
 

@@ -30,10 +30,12 @@ from solders.instruction import AccountMeta, Instruction
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.quotes import Quote, RouteStep, SwapMode, SwapTransaction
+from sniper_bot.ports.venue import JitoTip
 from sniper_bot.solana import pumpfun as pf
 from sniper_bot.trading.errors import VenueRequestError, VenueUnavailable
 from sniper_bot.trading.venues.pumpfun import curve as math
@@ -241,11 +243,16 @@ class PumpFunVenue:
         return quote_from_state(state, side, amount, slippage_bps, legacy=self._legacy)
 
     async def build_swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
     ) -> SwapTransaction:
         blockhash, last_valid = await self._chain.recent_blockhash()
-        ixs = self.instructions(quote, Pubkey.from_string(user_public_key), priority_fee_lamports)
         user = Pubkey.from_string(user_public_key)
+        ixs = self.instructions(quote, user, priority_fee_lamports, tip=tip)
         msg = MessageV0.try_compile(user, ixs, [], blockhash)
         tx = VersionedTransaction.populate(msg, [Signature.default()])
         units = self._units[str(quote.raw["side"])]
@@ -253,8 +260,15 @@ class PumpFunVenue:
 
     # -- building (pure) -------------------------------------------------------------------------
     def instructions(
-        self, quote: Quote, user: Pubkey, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user: Pubkey,
+        priority_fee_lamports: int | None,
+        *,
+        tip: JitoTip | None = None,
     ) -> list[Instruction]:
+        """The swap's instructions; with ``tip`` the last one is the Jito tip transfer (a System
+        transfer from the user: a block engine takes the transaction as a bundle)."""
         raw = quote.raw
         if raw.get("venue") != VENUE or raw.get("side") not in ("buy", "sell"):
             raise PumpBugError("build_swap got a quote the pump.fun venue did not make")
@@ -292,4 +306,7 @@ class PumpFunVenue:
                                            **common))  # fmt: skip
         else:
             ixs.append(pf.sell_v2_instruction(min_sol_output=limit, **common))
+        if tip is not None:
+            ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=tip.account,
+                                               lamports=tip.lamports)))  # fmt: skip
         return ixs

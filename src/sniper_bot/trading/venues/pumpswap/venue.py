@@ -40,11 +40,13 @@ from solders.instruction import Instruction
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from sniper_bot.domain.orders import OrderError, OrderErrorType
 from sniper_bot.domain.quotes import Quote, RouteStep, SwapMode, SwapTransaction
 from sniper_bot.errors import PermanentError
+from sniper_bot.ports.venue import JitoTip
 from sniper_bot.resilience.lru import LruCache
 from sniper_bot.solana import pumpswap as ps
 from sniper_bot.trading.errors import NoRouteError, TradingError, VenueRequestError
@@ -373,14 +375,24 @@ class PumpSwapVenue:
         return pumpswap_error(code, base, simulation=details.get("stage") == "simulation")
 
     async def build_swap(
-        self, quote: Quote, user_public_key: str, *, priority_fee_lamports: int | None
+        self,
+        quote: Quote,
+        user_public_key: str,
+        *,
+        priority_fee_lamports: int | None,
+        tip: JitoTip | None = None,
     ) -> SwapTransaction:
+        """The swap; with ``tip`` a last System transfer from the user to the Jito tip account
+        (a block engine takes the transaction as a bundle)."""
         if quote.venue != VENUE:
             raise VenueRequestError(f"a {quote.venue} quote cannot be built on PumpSwap")
         raw = quote.raw
         kind: ps.SwapKind = raw["kind"]
         user = Pubkey.from_string(user_public_key)
         instructions = swap_instructions_for(raw, user)
+        if tip is not None:
+            instructions.append(transfer(TransferParams(from_pubkey=user, to_pubkey=tip.account,
+                                                        lamports=tip.lamports)))  # fmt: skip
         units = self._units[kind]
         budget = [set_compute_unit_limit(units)]
         fee = 0
