@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sniper_bot.engine import SnipeEngine, SnipeResult
     from sniper_bot.engine.exits import PositionMonitor
     from sniper_bot.hotpath import HotArming, HotSniper
+    from sniper_bot.ops.admin import AdminService
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
     from sniper_bot.wallet.withdrawals import WithdrawalService
@@ -201,6 +202,7 @@ class App:
         self.add_service("withdrawals", withdrawals.run)
         self.snipes = self._build_snipes(stack, trading)
         self.control.attach_snipes(self.snipes)
+        self.control.attach_admin(self._build_admin(stack))
         self.add_service("snipes", self.snipes.run)
         self.exits = self._build_exits(stack, trading)
         self.add_service("exits", self.exits.run)
@@ -213,6 +215,30 @@ class App:
             self._add_telegram(token)
         else:
             log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    def _build_admin(self, stack: Stack) -> AdminService:
+        """/status and /maintenance for ADMIN_TELEGRAM_IDS; the flag is shared through Redis."""
+        from sniper_bot.cache.maintenance import MaintenanceFlag
+        from sniper_bot.domain.orders import FINAL_STATES
+        from sniper_bot.ops.admin import AdminService
+
+        orders = self.repos.orders
+
+        async def queues() -> dict[str, int]:
+            counts = await orders.count_by_status()
+            return {
+                f"orders {status.value}": n
+                for status, n in counts.items()
+                if status not in FINAL_STATES
+            } or {"orders in flight": 0}
+
+        return AdminService(
+            self.settings.telegram.admin_id_set,
+            self.health,
+            MaintenanceFlag(self.redis),
+            breakers=lambda: {b.name: b.state().value for b in stack.breakers.all()},
+            queues=queues,
+        )
 
     def _build_withdrawals(self, stack: Stack) -> WithdrawalService:
         from datetime import UTC, datetime

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from solders.pubkey import Pubkey
@@ -84,7 +84,15 @@ from sniper_bot.trading.venues.pumpfun.curve import mint_supply_for
 from sniper_bot.trading.venues.router import force_venue
 from sniper_bot.wallet.service import WalletView as ServiceWallet
 
-__all__ = ["Control", "ControlDeps", "OrderProgress", "WithdrawPinRetry"]
+__all__ = [
+    "MAINTENANCE_REFUSED",
+    "AdminOps",
+    "AdminStatusView",
+    "Control",
+    "ControlDeps",
+    "OrderProgress",
+    "WithdrawPinRetry",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -205,6 +213,37 @@ class ControlDeps:
     max_jito_tip_lamports: int = 10_000_000  # JITO_MAX_TIP_LAMPORTS: largest fixed tip in /settings
 
 
+MAINTENANCE_REFUSED = (
+    "🛠 The bot is in maintenance: new buys and snipes are paused. Your open positions are still "
+    "watched (take-profit, stop-loss) and you can sell. Try again later."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminStatusView:
+    """What ``/status`` shows an admin."""
+
+    status: str  # ok / degraded / down (the /health verdict)
+    components: dict[str, str]  # component -> status (detail after a colon when not ok)
+    breakers: dict[str, str]  # breaker name -> CLOSED / HALF_OPEN / OPEN
+    queues: dict[str, int]  # queue -> depth (orders in flight by status, untold results...)
+    version: str
+    maintenance: bool
+    maintenance_shared: bool  # the flag is in Redis (every replica sees it)
+
+
+class AdminOps(Protocol):
+    """The operator side the admin commands reach (built by the composition root)."""
+
+    def is_admin(self, telegram_id: int) -> bool: ...
+
+    async def status(self) -> AdminStatusView: ...
+
+    async def maintenance(self) -> bool: ...
+
+    async def set_maintenance(self, on: bool, *, by: int) -> AdminStatusView: ...
+
+
 # Read paths (/positions, /orders) resolve the caller's user id from memory after the first
 # look-up: a Telegram id's row id never changes. Mint decimals never change either.
 MAX_CACHED = 100_000
@@ -216,12 +255,36 @@ class Control:
     def __init__(self, deps: ControlDeps) -> None:
         self._d = deps
         self._snipes: Snipes | None = None
+        self._admin: AdminOps | None = None
         self._user_ids: dict[tuple[int, str | None], int] = {}
         self._mint_decimals: dict[str, int] = {}
 
     def attach_snipes(self, engine: Snipes) -> None:
         """The snipe engine (built after the facade because it shares the trading service)."""
         self._snipes = engine
+
+    # --- admin (ADMIN_TELEGRAM_IDS) --------------------------------------------------------
+    def attach_admin(self, admin: AdminOps) -> None:
+        """The operator side: /status, /maintenance, and the maintenance check of new orders."""
+        self._admin = admin
+
+    def is_admin(self, ident: Identity) -> bool:
+        return self._admin is not None and self._admin.is_admin(ident.telegram_id)
+
+    def _admin_ops(self, ident: Identity) -> AdminOps:
+        if self._admin is None or not self._admin.is_admin(ident.telegram_id):
+            raise ControlError("not an admin", user_message="That command is for admins.")
+        return self._admin
+
+    async def admin_status(self, ident: Identity) -> AdminStatusView:
+        return await self._admin_ops(ident).status()
+
+    async def set_maintenance(self, ident: Identity, on: bool) -> AdminStatusView:
+        return await self._admin_ops(ident).set_maintenance(on, by=ident.telegram_id)
+
+    async def _refuse_new_orders_in_maintenance(self) -> None:
+        if self._admin is not None and await self._admin.maintenance():
+            raise ControlError("maintenance mode", user_message=MAINTENANCE_REFUSED)
 
     # --- identity --------------------------------------------------------------------------
     async def _user(self, ident: Identity) -> User:
@@ -556,6 +619,7 @@ class Control:
         ``order_shown`` once it showed the final result, or the order outbox pushes it."""
         mint = _parse_mint(mint_text)
         _check_sol_amount(lamports)
+        await self._refuse_new_orders_in_maintenance()
         try:
             user = await self._user(ident)
             settings, _ = await asyncio.gather(
@@ -759,6 +823,7 @@ class Control:
         _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        await self._refuse_new_orders_in_maintenance()
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
         target = await self._snipes.arm(
@@ -781,6 +846,7 @@ class Control:
         _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        await self._refuse_new_orders_in_maintenance()
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
         target = await self._snipes.arm_creator(

@@ -1,0 +1,80 @@
+"""Admin commands (``ADMIN_TELEGRAM_IDS``): /status and /maintenance on|off.
+
+For anyone else these handlers do not match, so the update goes on exactly as an unknown
+command would (no admin command is ever revealed to a non-admin).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from sniper_bot.control.facade import AdminStatusView, Control
+from sniper_bot.control.views import Identity
+
+__all__ = ["build", "render_status"]
+
+USAGE = "Usage: /maintenance on|off (now {state})"
+_MARK = {"ok": "✅", "disabled": "➖", "degraded": "⚠️", "down": "❌"}
+_BREAKER_MARK = {"CLOSED": "✅", "HALF_OPEN": "⚠️", "OPEN": "❌"}
+
+
+async def _is_admin(message: Message, control: Control, ident: Identity) -> bool:
+    return control.is_admin(ident)
+
+
+def render_status(view: AdminStatusView) -> str:
+    lines = [f"<b>Status: {_MARK.get(view.status, '')} {escape(view.status)}</b>"]
+    lines.append(f"Version: <code>{escape(view.version)}</code>")
+    where = "all replicas" if view.maintenance_shared else "this process only (no Redis)"
+    lines.append(f"Maintenance: {'ON' if view.maintenance else 'off'} ({where})")
+    lines.append("")
+    lines.append("<b>Health</b>")
+    for name, status in view.components.items():
+        head = status.split(":", 1)[0]
+        lines.append(f"{_MARK.get(head, '•')} {escape(name)}: {escape(status)}")
+    lines.append("")
+    lines.append("<b>Circuit breakers</b>")
+    if not view.breakers:
+        lines.append("none yet")
+    for name, state in sorted(view.breakers.items()):
+        lines.append(f"{_BREAKER_MARK.get(state, '•')} {escape(name)}: {escape(state)}")
+    lines.append("")
+    lines.append("<b>Queues</b>")
+    for name, depth in view.queues.items():
+        lines.append(f"• {escape(name)}: {depth}")
+    return "\n".join(lines)
+
+
+def build() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(_is_admin)
+
+    @router.message(Command("status"))
+    async def status(message: Message, control: Control, ident: Identity) -> None:
+        await message.answer(render_status(await control.admin_status(ident)))
+
+    @router.message(Command("maintenance"))
+    async def maintenance(
+        message: Message, command: CommandObject, control: Control, ident: Identity
+    ) -> None:
+        arg = (command.args or "").strip().lower()
+        if arg not in ("on", "off"):
+            view = await control.admin_status(ident)
+            await message.answer(USAGE.format(state="ON" if view.maintenance else "off"))
+            return
+        view = await control.set_maintenance(ident, arg == "on")
+        where = "every replica" if view.maintenance_shared else "this process (Redis is away)"
+        if view.maintenance:
+            text = (
+                f"🛠 Maintenance ON for {where}: new buys and snipes are refused; open "
+                "positions are still watched and sells go through."
+            )
+        else:
+            text = f"✅ Maintenance off for {where}: new orders are accepted again."
+        await message.answer(text)
+
+    return router
