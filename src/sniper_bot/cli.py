@@ -316,6 +316,32 @@ def rotate_secret(
         raise typer.Exit(1)
 
 
+@app.command("backup")
+@command
+def backup_cmd(
+    path: Annotated[Path, typer.Argument(help="file to write (PostgreSQL: pg_dump -F c format)")],
+) -> None:
+    """Back the database up: pg_dump for PostgreSQL, the online backup API for SQLite."""
+    from sniper_bot.ops.backup import backup
+
+    settings = settings_or_exit(embedded=True)
+    report = run_async(backup(settings.database_url, path))
+    console.print(report.summary("backed up"), highlight=False)
+
+
+@app.command("restore")
+@command
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(help="a file from sniper-bot backup (or pg_dump -F c)")],
+) -> None:
+    """Replace the database's contents with a backup (stop the bot first; then migrate)."""
+    from sniper_bot.ops.backup import restore
+
+    settings = settings_or_exit(embedded=True)
+    report = run_async(restore(settings.database_url, path))
+    console.print(report.summary("restored"), highlight=False)
+
+
 def main() -> None:
     try:
         app()

@@ -62,7 +62,8 @@ async def test_non_admins_get_what_an_unknown_command_gets(bot: BotUnderTest) ->
     status = await _only_reply_is_help(user, "/status")
     maintenance = await _only_reply_is_help(user, "/maintenance on")
 
-    assert len(unknown) == 1 and "How to use" in unknown[0]
+    assert len(unknown) == 1
+    assert "How to use" in unknown[0]
     assert status == unknown
     assert maintenance == unknown
     admin = _admin(bot)

@@ -34,11 +34,16 @@ async def test_one_replica_turns_it_on_and_the_other_sees_it_within_the_ttl(
         assert not await second.is_on()  # read (and cached) before the change
 
         state = await first.set(True, by=4242)
-        assert state.on and state.shared and state.by == 4242
+        assert state.on
+        assert state.shared
+        assert state.by == 4242
         assert not await second.is_on()  # still its cached read
         clock.now += 1.0
         seen = await second.state()
-        assert seen.on and seen.shared and seen.by == 4242 and seen.since_ms is not None
+        assert seen.on
+        assert seen.shared
+        assert seen.by == 4242
+        assert seen.since_ms is not None
 
         await second.set(False, by=1)
         clock.now += 1.0
@@ -60,7 +65,8 @@ async def test_without_redis_the_flag_lives_in_the_process() -> None:
     flag = MaintenanceFlag(None)
     assert not await flag.is_on()
     state = await flag.set(True, by=7)
-    assert state.on and not state.shared
+    assert state.on
+    assert not state.shared
     assert await flag.is_on()
     await flag.set(False)
     assert not await flag.is_on()
@@ -80,7 +86,8 @@ async def test_a_redis_outage_keeps_the_last_value_and_falls_back_to_local() -> 
         await flag.set(False, by=9)  # while Redis is away: this process only
         assert not manager.available
         state = await flag.state()
-        assert not state.on and not state.shared
+        assert not state.on
+        assert not state.shared
     finally:
         await manager.close()
         server.kill()
