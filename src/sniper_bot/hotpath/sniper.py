@@ -399,6 +399,9 @@ class FiredPublisher(Protocol):
     async def fired(self, target_id: int) -> Any: ...
 
 
+_LOST: Any = object()  # the claim went to another replica
+
+
 class FiredBookkeeping:
     """``AfterFire`` of the app: record, claim, HoneypotCheck row, tell the others and the user.
 
@@ -453,6 +456,8 @@ class FiredBookkeeping:
         if self._publisher is not None:
             publisher = self._publisher
             await self._step("publish_fired", lambda: publisher.fired(target.id))
+        if claimed is _LOST:  # another replica fired the same order: it tells the user
+            return
         if order is not None and not order.is_final:
             order = await self._final(order)
         current = claimed or await self._step("reload", lambda: self._targets.get_by_id(target.id))
@@ -464,8 +469,10 @@ class FiredBookkeeping:
         assert self._launches is not None
         await self._launches.record(fired)
 
-    async def _claim(self, target_id: int, order_id: str | None, mint: str) -> SnipeTarget | None:
-        """ARMED -> FIRED by compare-and-set; losing means another replica fired it: fine."""
+    async def _claim(self, target_id: int, order_id: str | None, mint: str) -> Any:
+        """ARMED -> FIRED by compare-and-set: the target, ``None`` when the store stayed away
+        (the order outbox tells the user of the final order), or ``_LOST`` when another replica
+        fired the same order (fine: one transaction lands; that replica tells the user)."""
         try:
             return await self._step(
                 "mark_fired",
@@ -474,13 +481,14 @@ class FiredBookkeeping:
             )
         except StaleSnipeState:
             log.info("hot_snipe_fired_elsewhere", target_id=target_id)
-            return None
+            return _LOST
 
     async def _refused(self, fired: FiredSnipe) -> None:
         """A mint target whose launch was refused (risk, untradable): FIRED -> FAILED, told."""
         target = fired.target
         reason = fired.refusal or "refused"
-        claimed = await self._claim(target.id, None, fired.mint)
+        claim = await self._claim(target.id, None, fired.mint)
+        claimed: SnipeTarget | None = claim if isinstance(claim, SnipeTarget) else None
         failed: SnipeTarget | None = None
         if claimed is not None:
             failed = await self._step(
