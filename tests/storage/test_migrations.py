@@ -15,6 +15,8 @@ from sniper_bot.storage.migrate import alembic_config, head_revision
 from sniper_bot.storage.models import Base
 
 TABLES = {
+    "LimitOrder",
+    "DcaPlan",
     "User",
     "Wallet",
     "UserSettings",

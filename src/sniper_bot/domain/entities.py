@@ -106,6 +106,7 @@ class UserSettings:
     jito_tip_lamports: int | None = None  # a fixed tip; None: from the tip floor (percentile)
     tip_percentile: int | None = None  # one of TIP_PERCENTILES; None: JITO_TIP_PERCENTILE's
     force_jupiter: bool = False  # every order through Jupiter, even a pump.fun/PumpSwap coin
+    paper_trading: bool = False  # this user's orders go to the simulated executor (0010)
 
 
 @dataclass(frozen=True, slots=True)

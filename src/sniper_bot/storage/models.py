@@ -34,13 +34,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sniper_bot.domain.entities import OrderKind, PositionStatus
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import NonceStatus, SnipeStatus
+from sniper_bot.domain.limits import DcaStatus, LimitStatus, TriggerKind
 from sniper_bot.domain.orders import OrderSide, OrderStatus
 from sniper_bot.domain.withdrawal import WithdrawalStatus
 from sniper_bot.storage.types import BigIntPK, JSONType, UTCDateTime
 
 __all__ = [
     "Base",
+    "DcaPlanRow",
     "HoneypotCheckRow",
+    "LimitOrderRow",
     "PositionRow",
     "SessionRow",
     "SnipeTargetRow",
@@ -167,6 +170,10 @@ class UserSettingsRow(Base):
     tip_percentile: Mapped[int | None] = mapped_column("tipPercentile", Integer)
     force_jupiter: Mapped[bool] = mapped_column(
         "forceJupiter", Boolean, server_default=text("false")
+    )
+    # simulated executor for this user (0010_limit_dca)
+    paper_trading: Mapped[bool] = mapped_column(
+        "paperTrading", Boolean, server_default=text("false")
     )
 
 
@@ -410,3 +417,170 @@ class WithdrawalRow(Base):
     )
     # When the owner was told the final result; NULL until then (claimed before the send).
     notified_at: Mapped[datetime | None] = mapped_column("notifiedAt", UTCDateTime)
+
+
+class LimitOrderRow(Base):
+    """A limit order (0010): OPEN until its trigger fires one order (key ``limit:<id>``)."""
+
+    __tablename__ = "LimitOrder"
+    __table_args__ = (
+        Index("ix_LimitOrder_status_tokenMint", "status", "tokenMint"),
+        Index("ix_LimitOrder_userId_status", "userId", "status"),
+        # a buy spends lamports, a sell sells a percentage of the position
+        CheckConstraint(
+            '(side = \'BUY\' AND "amountLamports" > 0 AND "sellPct" IS NULL) OR '
+            '(side = \'SELL\' AND "sellPct" BETWEEN 1 AND 100 AND "amountLamports" IS NULL)',
+            name="amount",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    trigger_kind: Mapped[TriggerKind] = mapped_column("triggerKind", _enum(TriggerKind))
+    # PRICE: micro-lamports per whole token; MCAP: lamports (sniper_bot.domain.limits)
+    trigger_value: Mapped[int] = mapped_column("triggerValue", BigInteger)
+    amount_lamports: Mapped[int | None] = mapped_column("amountLamports", BigInteger)
+    sell_pct: Mapped[int | None] = mapped_column("sellPct", Integer)
+    decimals: Mapped[int] = mapped_column(Integer)
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    status: Mapped[LimitStatus] = mapped_column(_enum(LimitStatus), server_default=text("'OPEN'"))
+    order_id: Mapped[str | None] = mapped_column(
+        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+    expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
+
+
+class DcaPlanRow(Base):
+    """A DCA plan (0010): ``parts`` orders every ``intervalSeconds``; part k: ``dca:<id>:<k>``."""
+
+    __tablename__ = "DcaPlan"
+    __table_args__ = (
+        Index("ix_DcaPlan_status_nextAt", "status", "nextAt"),
+        Index("ix_DcaPlan_userId_status", "userId", "status"),
+        CheckConstraint(
+            '"totalAmount" > 0 AND parts >= 1 AND "partsDone" BETWEEN 0 AND parts AND '
+            '"intervalSeconds" > 0',
+            name="plan",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    # lamports for BUY, token base units for SELL
+    total_amount: Mapped[int] = mapped_column("totalAmount", BigInteger)
+    parts: Mapped[int] = mapped_column(Integer)
+    parts_done: Mapped[int] = mapped_column("partsDone", Integer, server_default=text("0"))
+    interval_seconds: Mapped[int] = mapped_column("intervalSeconds", Integer)
+    # the band (micro-lamports per whole token); outside it the plan pauses; NULL: no bound
+    band_min_price: Mapped[int | None] = mapped_column("bandMinPrice", BigInteger)
+    band_max_price: Mapped[int | None] = mapped_column("bandMaxPrice", BigInteger)
+    decimals: Mapped[int] = mapped_column(Integer)
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    status: Mapped[DcaStatus] = mapped_column(_enum(DcaStatus), server_default=text("'ACTIVE'"))
+    next_at: Mapped[datetime] = mapped_column("nextAt", UTCDateTime)
+    last_order_id: Mapped[str | None] = mapped_column(
+        "lastOrderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+
+
+class PaperAccountRow(Base):
+    """A user's simulated SOL balance for paper trading (0011_paper); nothing here is on chain."""
+
+    __tablename__ = "PaperAccount"
+
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE"), primary_key=True
+    )
+    lamports: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+
+
+class PaperPositionRow(Base):
+    """A simulated position (average cost, as ``PositionRow``), one per user and mint."""
+
+    __tablename__ = "PaperPosition"
+    __table_args__ = (
+        UniqueConstraint("userId", "tokenMint", name="uq_paper_position_user_mint"),
+        Index("ix_PaperPosition_userId_status", "userId", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    token_amount: Mapped[int] = mapped_column("tokenAmount", BigInteger, server_default=text("0"))
+    cost_basis_lamports: Mapped[int] = mapped_column(
+        "costBasisLamports", BigInteger, server_default=text("0")
+    )
+    realized_pnl_lamports: Mapped[int] = mapped_column(
+        "realizedPnlLamports", BigInteger, server_default=text("0")
+    )
+    status: Mapped[PositionStatus] = mapped_column(
+        _enum(PositionStatus), server_default=text("'OPEN'")
+    )
+    opened_at: Mapped[datetime] = mapped_column("openedAt", UTCDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+
+
+class PaperTradeRow(Base):
+    """A simulated fill: idempotent per (user, idempotency key), so a double-tap fills once."""
+
+    __tablename__ = "PaperTrade"
+    __table_args__ = (
+        UniqueConstraint("userId", "idempotencyKey", name="uq_paper_trade_user_key"),
+        Index("ix_PaperTrade_userId_createdAt", "userId", "createdAt"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    idempotency_key: Mapped[str] = mapped_column("idempotencyKey", String(128))
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    in_amount: Mapped[int] = mapped_column("inAmount", BigInteger)
+    out_amount: Mapped[int] = mapped_column("outAmount", BigInteger)
+    fee_lamports: Mapped[int] = mapped_column("feeLamports", BigInteger, server_default=text("0"))
+    venue: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )

@@ -50,6 +50,7 @@ def to_settings(row: UserSettingsRow) -> UserSettings:
         jito_tip_lamports=row.jito_tip_lamports,
         tip_percentile=row.tip_percentile,
         force_jupiter=bool(row.force_jupiter),
+        paper_trading=bool(row.paper_trading),
     )
 
 
@@ -194,6 +195,7 @@ class SettingsRepository(Repository):
                 "jito_tip_lamports": merged.jito_tip_lamports,
                 "tip_percentile": merged.tip_percentile,
                 "force_jupiter": merged.force_jupiter,
+                "paper_trading": merged.paper_trading,
                 "updated_at": now,
             }
             stmt = insert_for(session, UserSettingsRow).values(user_id=user_id, **values)
