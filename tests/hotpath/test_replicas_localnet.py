@@ -33,9 +33,11 @@ from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.chain.ws import Notification
 from sniper_bot.detection.pumpfun import PumpFunListener
 from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.launch import LaunchEvent
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.domain.wallets import SealedSecret
-from sniper_bot.engine.snipe import SnipeResult
+from sniper_bot.engine.probe import QuoteRouteProbe
+from sniper_bot.engine.snipe import SnipeEngine, SnipeResult
 from sniper_bot.hotpath.arming import HotArming
 from sniper_bot.hotpath.book import ArmedBook, ArmedBookSync, ArmedEntry
 from sniper_bot.hotpath.nonce import NonceManager, RpcNonceChain
@@ -44,6 +46,8 @@ from sniper_bot.hotpath.sniper import FiredBookkeeping, HotOrder, HotSniper, Tra
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience import BreakerConfig, BreakerRegistry, MemoryBreakerStore
 from sniper_bot.safety.creators import CreatorReputation
+from sniper_bot.safety.fetch import SnapshotFetcher
+from sniper_bot.safety.service import RiskService
 from sniper_bot.solana import pumpfun as pf
 from sniper_bot.storage import Database, Repositories
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
@@ -87,6 +91,7 @@ class Replica:
     arming: HotArming
     sniper: HotSniper
     listener: PumpFunListener
+    trading: TradingService
     told: list[SnipeResult] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -164,7 +169,7 @@ async def build_replica(world: World, name: str, manager: RedisManager) -> Repli
     relay = RelayFanout(world.rpc.pool, [], breakers, metrics, clock=time.monotonic)
     sniper = HotSniper(sync.book, relay, risk=LaunchDecider(world.reputation), after=after)
     listener = PumpFunListener(on_create=sniper.on_create, on_curve=world.reputation.observe)
-    replica = Replica(name, sync, arming, sniper, listener, told)
+    replica = Replica(name, sync, arming, sniper, listener, trading, told)
     replica.tasks.append(asyncio.create_task(sync.run(), name=f"sync-{name}"))
     await eventually(lambda: channel.subscribed)
     return replica
@@ -323,3 +328,39 @@ async def test_an_arm_on_one_replica_fires_from_both_and_lands_once(world: World
     assert told[0].order is not None
     assert told[0].order.status is OrderStatus.CONFIRMED
     assert (a.book.get(target.id), b.book.get(target.id)) == (None, None)
+
+
+async def test_the_slow_path_firing_a_hot_target_on_a_pool_launch_takes_it_out_of_every_book(
+    world: World,
+) -> None:
+    """A mint snipe the hot path holds (armed while the coin did not route) and a launch the
+    hot path never sees (a PumpSwap pool event for that mint): ``SnipeEngine`` buys it, and the
+    target leaves both replicas' hot books before the claim (neither can fire it again)."""
+    a, b = world.replicas
+    dev = Keypair()
+    world.net.cluster.airdrop(dev.pubkey(), 2 * SOL)
+    coin = world.net.launchpad.launch(dev, name="Pool", symbol="POOL")
+    target = await a.arming.arm(
+        world.user_id, world.key.wallet_id, mint=str(coin.mint), lamports=BUY,
+        slippage_bps=500, fee_level=FeeLevel.LOW,
+    )  # fmt: skip
+    await eventually(lambda: prepared_in(a, target.id) and prepared_in(b, target.id))
+    venue = PumpFunVenue(world.rpc)
+    engine = SnipeEngine(
+        feeds=[], targets=world.repos.snipes, trading=a.trading,
+        risk=RiskService(SnapshotFetcher(world.rpc, venue)), metrics=Metrics(),
+        probe=QuoteRouteProbe(venue), hot=a.arming,
+    )  # fmt: skip
+    launch = LaunchEvent("pumpswap", str(coin.mint), str(Keypair().pubkey()), str(dev.pubkey()),
+                         None, None, time.monotonic(), "")  # fmt: skip
+    (result,) = await engine.on_launch(launch)
+    assert result.order is not None
+    assert result.order.status is OrderStatus.CONFIRMED
+    assert world.held(coin.mint) == result.order.out_amount > 0
+    await eventually(lambda: b.book.get(target.id) is None)
+    assert a.book.get(target.id) is None
+    stored = await world.repos.snipes.get_by_id(target.id)
+    assert stored is not None
+    assert stored.status.value == "FIRED"
+    assert await engine.on_launch(launch) == []  # nothing left to fire, on either path
+    assert (a.sniper.fired_count, b.sniper.fired_count) == (0, 0)

@@ -22,8 +22,10 @@ Nothing here raises into the caller's TaskGroup: one bad target or event is logg
 
 With a hot path (``hot``, ``hotpath.arming.HotArming``) a mint snipe whose coin does not trade yet
 and every creator snipe are armed there instead: they own a durable nonce and fire from the
-pump.fun create itself (``hotpath.sniper.HotSniper``, no round trip before the send). The engine
-never fires a target the hot path owns (``hot.owns``); every other launch keeps this path.
+pump.fun create itself (``hotpath.sniper.HotSniper``, no round trip before the send). On a
+pump.fun launch the engine never fires a target the hot path owns (``hot.owns``); on a launch the
+hot path never sees (a PumpSwap or Raydium pool for that mint) it fires them too, after taking
+them out of every replica's hot book (``hot.sync.fired``), and retires their nonce accounts.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from solders.pubkey import Pubkey
@@ -94,6 +96,21 @@ class SnipeConfig:
 class SnipeResult:
     target: SnipeTarget
     order: Order | None
+
+
+class _BookSync(Protocol):
+    async def fired(self, target_id: int) -> Any: ...
+
+
+@runtime_checkable
+class HotWithdrawal(Protocol):
+    """What ``hotpath.arming.HotArming`` offers besides ``HotSnipes``: its book sync (a target
+    this path fires leaves every replica's hot book) and the nonce account's retirement."""
+
+    @property
+    def sync(self) -> _BookSync: ...
+
+    def retire_later(self, target: SnipeTarget) -> None: ...
 
 
 def idempotency_key(target_id: int, attempt: int) -> str:
@@ -232,9 +249,18 @@ class SnipeEngine:
 
     async def fire_mint(self, mint: str, event: LaunchEvent | None = None) -> list[SnipeResult]:
         armed = await self._targets.list_armed_for_mint(mint, self._clock())
-        if self.hot is not None:  # the hot path fires its own targets, from the create
+        withdrawn: list[SnipeTarget] = []
+        if self.hot is not None:
             hot = self.hot
-            armed = [t for t in armed if not hot.owns(t)]
+            if event is None or event.source == "pumpfun":
+                # the hot path fires its own targets, from the pump.fun create itself
+                armed = [t for t in armed if not hot.owns(t)]
+            else:
+                # a launch the hot path never sees (a PumpSwap / Raydium pool): this path buys
+                # the hot path's mint targets too, out of every replica's hot book first
+                withdrawn = [t for t in armed if hot.owns(t)]
+                for target in withdrawn:
+                    await self._withdraw(target)
         if not armed:
             return []
         claimed: list[SnipeTarget] = []
@@ -243,6 +269,9 @@ class SnipeEngine:
                 claimed.append(await self._targets.mark_fired(target.id, now=self._clock()))
             except StaleSnipeState:
                 log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
+        for target in withdrawn:
+            if any(t.id == target.id for t in claimed) and isinstance(self.hot, HotWithdrawal):
+                self.hot.retire_later(target)  # its nonce account closes: rent back
         if not claimed:
             return []
         if event is not None:
@@ -252,6 +281,15 @@ class SnipeEngine:
         log.info("snipe_firing", mint=mint, targets=len(claimed),
                  source=event.source if event else "arm")  # fmt: skip
         return await self._run(mint, claimed, {t.id: 0 for t in claimed})
+
+    async def _withdraw(self, target: SnipeTarget) -> None:
+        """Out of the hot book of every replica (``ArmedBookSync.fired``) before the claim."""
+        if not isinstance(self.hot, HotWithdrawal):
+            return
+        try:
+            await self.hot.sync.fired(target.id)
+        except Exception as exc:  # Redis away: the local book is updated, the rest rebuild
+            log.warning("snipe_hot_withdraw_failed", target_id=target.id, error=repr(exc))
 
     async def _run(
         self, mint: str, pending: list[SnipeTarget], attempts: dict[int, int]
