@@ -267,7 +267,7 @@ class App:
         """Launch detection (pump.fun logs, Raydium v4 accounts) on a dedicated subscription
         manager, subscribed on two endpoints at once, feeding the snipe engine."""
         from sniper_bot.chain.ws import SubscriptionManager
-        from sniper_bot.components import endpoints
+        from sniper_bot.components import build_geyser_feeds, endpoints
         from sniper_bot.detection import LaunchDetector, PumpFunListener, RaydiumV4Listener
         from sniper_bot.engine import QuoteRouteProbe, SnipeEngine
 
@@ -277,7 +277,12 @@ class App:
         arming, sniper = self._build_hot_path(stack, trading)
         # curve updates feed the creator reputation the hot path's risk decision reads
         pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=stack.reputation.observe)
-        detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics)
+        # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
+        # hot path drops the second sighting of a create), first seen wins in the detector
+        geyser = build_geyser_feeds(self.settings, self.metrics, on_create=sniper.on_create,
+                                    on_curve=stack.reputation.observe)  # fmt: skip
+        detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics,
+                                  feeds=geyser)  # fmt: skip
         return SnipeEngine(
             feeds=[detector],
             targets=self.repos.snipes,
