@@ -316,6 +316,61 @@ def rotate_secret(
         raise typer.Exit(1)
 
 
+@app.command("chaos")
+@command
+def chaos_cmd(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="rpc-failures | tx-failures | breaker-stuck-open | redis-failure | database-loss"
+        ),
+    ],
+    duration: Annotated[float, typer.Option(help="seconds to hold the fault")] = 5.0,
+    localnet: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LOCALNET_CONTROL_URL",
+            help="localnet's control API (the RPC scenarios); env LOCALNET_CONTROL_URL",
+            show_default=False,
+        ),
+    ] = None,
+    ops_url: Annotated[
+        str | None,
+        typer.Option(help="the bot's ops port (default http://METRICS_HOST:METRICS_PORT)"),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(help="seconds to wait for the recovery after the clear (0: do not)")
+    ] = 60.0,
+) -> None:
+    """Reproduce a runbook failure scenario against a running bot: inject, hold, clear, recover.
+
+    Exit 0 once the bot recovered (/health ok, every breaker CLOSED), 1 if not within --wait.
+    """
+    from sniper_bot.ops.chaos import ChaosTarget, run_scenario
+
+    settings = settings_or_exit(embedded=True)
+    if ops_url is None:
+        obs = settings.observability
+        wildcard = obs.metrics_host in ("0.0.0.0", "::", "")  # noqa: S104 (a comparison)
+        host = "127.0.0.1" if wildcard else obs.metrics_host
+        ops_url = f"http://{host}:{obs.metrics_port}"
+    target = ChaosTarget(
+        ops_url=ops_url.rstrip("/"),
+        localnet_url=localnet,
+        redis_url=settings.redis_url,
+        database_url=settings.database_url,
+    )
+
+    def say(line: str) -> None:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    result = run_async(
+        run_scenario(scenario, target, duration_s=duration, recovery_timeout_s=wait, say=say)
+    )
+    if result.recovered is False:
+        raise typer.Exit(1)
+
+
 @app.command("backup")
 @command
 def backup_cmd(
