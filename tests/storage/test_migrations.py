@@ -27,6 +27,9 @@ TABLES = {
     "Session",
     "SnipeTarget",  # 0002_snipe_targets (sniper_bot.storage.models.SnipeTargetRow)
     "Withdrawal",  # 0003_withdrawals (sniper_bot.storage.models.WithdrawalRow)
+    "PaperAccount",  # 0011_paper (paper trading's simulated book)
+    "PaperPosition",
+    "PaperTrade",
 }
 
 
