@@ -20,7 +20,7 @@ from sniper_bot.chain.relays import RelayFanout
 from sniper_bot.chain.ws import Notification
 from sniper_bot.detection.pumpfun import PumpFunListener
 from sniper_bot.domain.fees import FeeLevel
-from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
+from sniper_bot.domain.launch import LaunchFilter, SnipeStatus, SnipeTarget
 from sniper_bot.hotpath.book import ArmedBook
 from sniper_bot.hotpath.sniper import FiredSnipe, HotOrder, HotSniper
 from sniper_bot.observability.metrics import Metrics
@@ -91,11 +91,23 @@ async def landed(chain: Chain, sig: Signature, slots: int = 50) -> int | None:
     return None
 
 
+def filter_target(name: str, target_id: int = 1) -> SnipeTarget:
+    now = datetime.now(UTC)
+    return SnipeTarget(
+        id=target_id, user_id=1, wallet_id=1, token_mint="", amount_lamports=1, slippage_bps=500,
+        priority_fee=FeeLevel.MEDIUM, status=SnipeStatus.ARMED, created_at=now,
+        expires_at=now + timedelta(minutes=5), launch_filter=LaunchFilter(name_contains=(name,)),
+    )  # fmt: skip
+
+
 async def test_the_hot_buy_lands_in_the_create_slot_or_next_ahead_of_a_rival(chain: Chain) -> None:
+    """The create goes through localnet's block queue like any transaction (a scripted curve
+    launch: it executes, and its logs go out, when its block is built), as it does against a
+    localnet in another process. (A create executed directly by the test, mid-slot, blocks the
+    event loop the bot shares with localnet for several ms, so the overdue slot tick runs before
+    the bot's send: that harness artifact, not the bot, made the buy land at create + 2.)"""
     prepared = await arm(chain)
-    creator = Keypair()
-    chain.net.cluster.airdrop(creator.pubkey(), 2 * 10**9)
-    target = creator_target(str(creator.pubkey()))
+    target = filter_target("race")
     sniper, after = sniper_for(chain, HotOrder(prepared, mev_protect=False), target)
     listen(chain, [PumpFunListener(on_create=sniper.on_create)])
     chain.net.rivals.add(
@@ -104,7 +116,11 @@ async def test_the_hot_buy_lands_in_the_create_slot_or_next_ahead_of_a_rival(cha
     )  # fmt: skip
 
     await steady(chain)
-    done = chain.net.launchpad.launch(creator, name="Race", symbol="RACE")
+    done = chain.net.engine.launch_curve("curve", name="Race", symbol="RACE")
+    for _ in range(200):  # until its block is built and the sniper fired
+        if sniper.fired_count:
+            break
+        await asyncio.sleep(0.01)
     await sniper.wait_idle(5.0)
     await chain.net.rivals.settle()
     (fired,) = after.shots
@@ -124,9 +140,8 @@ async def test_the_hot_buy_lands_in_the_create_slot_or_next_ahead_of_a_rival(cha
         f"before={landed_before(chain.net.cluster, ours, rival.signature)}"
     )
     assert rival_slot is not None
-    # Known gap (see the report): on this localnet both land at create + 2, not + 0/1.
     assert our_slot <= rival_slot
-    assert our_slot - create_slot <= 2, (create_slot, our_slot)
+    assert our_slot - create_slot <= 1, (create_slot, our_slot)
     assert landed_before(chain.net.cluster, ours, rival.signature)
     assert held(chain, chain.user.pubkey, done.mint, pf.TOKEN_2022_PROGRAM_ID) == (
         fired.signed.token_amount
