@@ -4,7 +4,7 @@ It starts localnet (RPC endpoints with fault profiles, the Jupiter-compatible ma
 Telegram Bot API), points the ordinary settings at it (SQLite file, no Redis, an embedded demo
 secret), runs the ordinary app, and plays a scripted Telegram user against it: /start, a funded
 wallet, an honest token bought and sold, a honeypot blocked with its evidence, positions, snipes
-(a Raydium pool and a pump.fun coin bought on its curve, then sold), and the ops endpoints.
+(a Raydium pool and a pump.fun coin bought on its curve by the hot path, then sold), and the ops endpoints.
 Nothing in the bot knows it is a demo: only the URLs differ.
 """
 
@@ -349,26 +349,34 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
     if "✅" not in sniped["text"]:
         raise DemoFailed(f"demo: the snipe did not confirm: {_plain(sniped['text'])}")
-    await _pumpfun(user, net, wallet, say=say)
+    await _pumpfun(user, net, app, wallet, say=say)
     await _withdraw(user, net, say=say)
     await _take_profit(user, net, honest, say=say)
     await _show_ops(app, say=say)
 
 
 async def _pumpfun(
-    user: ScriptedUser, net: Any, wallet: Any, *, say: Callable[[str], None]
+    user: ScriptedUser, net: Any, app: Any, wallet: Any, *, say: Callable[[str], None]
 ) -> None:
-    """A snipe on a pump.fun coin that does not exist yet: created on the curve, it buys there.
+    """A hot snipe on a pump.fun coin that does not exist yet: created on the curve, it buys there.
 
-    localnet hosts the pump.fun program: the creator's create_v2 and dev buy are real transactions,
-    the bot sees the CreateEvent in the program's logs, quotes and trades on the bonding curve.
-    Then the user sells it all back into the curve from the token card.
+    The mint does not trade yet, so the snipe is armed on the hot path: its own durable nonce
+    account, the buy prepared. localnet hosts the pump.fun program: the creator's create_v2 and
+    dev buy are real transactions; the bot builds and signs the buy from the CreateEvent in the
+    program's logs (no round trip) and puts it on the wire; the event -> wire latency and the
+    landing slot are printed. Then the user sells it all back into the curve from the token card.
     """
     from localnet.market.keys import derive_keypair
 
     mint_kp = derive_keypair(net.market.seed, "pumpfun:MOON")
     mint = mint_kp.pubkey()
     await user.send(f"/snipe {mint} 0.05", expect="confirming the snipe", contains="ARMED")
+    hot = getattr(app, "hot_arming", None)
+    armed = [e.target for e in hot.book.entries()] if hot is not None else []
+    nonce = next((t.nonce_account for t in armed if t.token_mint == str(mint)), None)
+    if nonce is None:
+        raise DemoFailed("demo: the MOON snipe was not armed on the hot path")
+    say(f"[dim]bot: hot snipe armed with its own durable nonce account {nonce}[/]")
     creator = derive_keypair(net.market.seed, "pumpfun:creator")
     net.cluster.airdrop(creator.pubkey(), 2_000_000_000)
     after = user.last_id()
@@ -385,6 +393,7 @@ async def _pumpfun(
     say(f"[bold green]bot[/]  {_plain(sniped['text'])}")
     if "✅" not in sniped["text"]:
         raise DemoFailed(f"demo: the pump.fun snipe did not confirm: {_plain(sniped['text'])}")
+    say(_hot_numbers(net, app, launch.create_signature, sniped["text"]))
     held = net.launchpad.token_balance(mint, wallet)
     curve = net.launchpad.curve(mint)
     say(
@@ -408,6 +417,26 @@ async def _pumpfun(
     )
     if left != 0:
         raise DemoFailed(f"demo: the wallet still holds {left} MOON after selling 100 %")
+
+
+def _hot_numbers(net: Any, app: Any, create_signature: str, text: str) -> str:
+    """The hot snipe's event -> wire latency (``snipe_latency_seconds``) and landing slot."""
+    from solders.signature import Signature
+
+    labels = {"source": "pumpfun", "venue": "pumpfun"}
+    registry = app.metrics.registry
+    count = registry.get_sample_value("snipe_latency_seconds_count", labels) or 0.0
+    total = registry.get_sample_value("snipe_latency_seconds_sum", labels) or 0.0
+    latency = f"{total / count * 1000:.2f} ms" if count else "not measured"
+    match = re.search(r"Tx: ([1-9A-HJ-NP-Za-km-z]{64,88})", _plain(text))
+    created = net.cluster.history.get(Signature.from_string(create_signature))
+    bought = None if match is None else net.cluster.history.get(Signature.from_string(match[1]))
+    slots = (
+        f"landed in slot {bought.slot}, the create's + {bought.slot - created.slot}"
+        if created is not None and bought is not None
+        else "landing slot unknown"
+    )
+    return f"[dim]bot: hot path event -> wire {latency}; {slots}[/]"
 
 
 async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None]) -> None:
