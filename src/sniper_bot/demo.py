@@ -4,7 +4,8 @@ It starts localnet (RPC endpoints with fault profiles, the Jupiter-compatible ma
 Telegram Bot API), points the ordinary settings at it (SQLite file, no Redis, an embedded demo
 secret), runs the ordinary app, and plays a scripted Telegram user against it: /start, a funded
 wallet, an honest token bought and sold, a honeypot blocked with its evidence, positions, snipes
-(a Raydium pool and a pump.fun coin bought on its curve by the hot path, then sold), and the ops endpoints.
+(a Raydium pool and a pump.fun coin bought on its curve by the hot path, then sold), and the ops
+endpoints.
 Nothing in the bot knows it is a demo: only the URLs differ.
 """
 
