@@ -1,4 +1,4 @@
-"""`sniper-bot` command line: run | demo | migrate | doctor | localnet | rpc-latency | ...
+"""`sniper-bot` command line: run | demo | migrate | doctor | localnet | rpc-latency | feeds | ...
 
 Every command turns a ConfigError into one line per problem on stderr and exit code 2, and any
 other expected error into one sentence and exit code 1: no tracebacks for operators.
@@ -226,6 +226,42 @@ def rpc_latency(
     probes = run_async(probe_endpoints(endpoints(settings), n, timeout))
     console.print(render_latency_table(probes))
     if not any(p.latencies_ms for p in probes):
+        raise typer.Exit(1)
+
+
+@app.command("feeds")
+@command
+def feeds_cmd(
+    seconds: Annotated[
+        float, typer.Option("--seconds", "-s", help="how long to watch", min=0.5, max=3600)
+    ] = 10.0,
+) -> None:
+    """Watch every launch feed (each RPC WebSocket's logs, the Geyser stream) for N seconds:
+    launches seen, first-seen wins, time gap behind the first, slot lag."""
+    from sniper_bot.components import endpoints
+    from sniper_bot.detection.feeds import probe_feeds, render_feeds_table
+    from sniper_bot.observability.metrics import Metrics
+
+    settings = settings_or_exit(embedded=True)
+    geyser: Any = None
+    if settings.rpc.geyser_endpoint.get_secret_value():
+        from sniper_bot.detection.geyser import GeyserConfig
+
+        geyser = GeyserConfig(
+            settings.rpc.geyser_endpoint.get_secret_value(),
+            settings.rpc.geyser_x_token.get_secret_value(),
+        )
+    ws = [e for e in endpoints(settings) if e.ws_url]
+    if not ws and geyser is None:
+        err_console.print("[bold red]error[/] no launch feed configured (no RPC WebSocket URL, "
+                          "no GEYSER_ENDPOINT)", highlight=False)  # fmt: skip
+        raise typer.Exit(1)
+    stats = run_async(probe_feeds(ws, geyser, seconds, Metrics()))
+    console.print(render_feeds_table(stats, seconds))
+    down = [s for s in stats if not s.reachable]
+    for s in down:
+        err_console.print(f"[bold red]error[/] feed {s.name}: {s.error}", highlight=False)
+    if down:
         raise typer.Exit(1)
 
 
