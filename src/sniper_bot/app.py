@@ -155,7 +155,7 @@ class App:
         )
 
     async def _build_runtime(self) -> None:
-        from sniper_bot.components import build_stack, build_trading
+        from sniper_bot.components import build_paper, build_stack, build_trading
         from sniper_bot.control.facade import Control, ControlDeps
 
         s = self.settings
@@ -178,6 +178,9 @@ class App:
                 risk_threshold=s.safety.block_threshold,
                 max_jito_tip_lamports=s.jito.max_tip_lamports,
             )
+        )
+        self.control.attach_paper(  # paper trading: PAPER_TRADING, or the user's /settings switch
+            *build_paper(s, stack, self.database), everyone=s.trading.paper_trading
         )
 
         async def chain_background(stop: asyncio.Event) -> None:

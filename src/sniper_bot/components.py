@@ -32,8 +32,11 @@ from sniper_bot.safety.creators import CreatorReputation
 from sniper_bot.safety.external import external_sources
 from sniper_bot.safety.fetch import RpcLaunchHistory, SnapshotFetcher
 from sniper_bot.safety.service import RiskService
+from sniper_bot.storage.database import Database
 from sniper_bot.storage.repositories import Repositories
+from sniper_bot.storage.repositories.paper import PaperRepository, PnlReads
 from sniper_bot.trading.executor import ExecutorConfig, SwapExecutor
+from sniper_bot.trading.paper import PaperTrader
 from sniper_bot.trading.service import TradingService
 from sniper_bot.trading.venues.jupiter.client import JupiterClient, JupiterVenue
 from sniper_bot.trading.venues.pumpfun import PumpFunVenue
@@ -279,6 +282,21 @@ def build_trading(
         nonces=stack.nonces,
         raw=raw,
     )
+
+
+def build_paper(settings: Settings, stack: Stack, db: Database) -> tuple[PaperTrader, PnlReads]:
+    """The simulated executor of paper trading (PAPER_TRADING or the user's /settings switch):
+    live quotes and the risk gate, fills into the paper book; never signs or sends. With it the
+    read queries of /pnl."""
+    paper = PaperTrader(
+        venue=stack.venue,
+        book=PaperRepository(db),
+        start_lamports=settings.trading.paper_start_lamports,
+        max_priority_fee_lamports=settings.trading.max_priority_fee_lamports,
+        risk=stack.risk,
+        honeypot_threshold=settings.safety.block_threshold,
+    )
+    return paper, PnlReads(db)
 
 
 def build_relays(

@@ -410,6 +410,11 @@ class TradingSettings(_Section):
         "none", validation_alias="SWAP_COSIGNER_POLICY"
     )
     worker_id: str = Field("", max_length=64, validation_alias="WORKER_ID")
+    # paper trading: every user's buys and sells go to the simulated executor (never signed)
+    paper_trading: bool = Field(False, validation_alias="PAPER_TRADING")
+    paper_start_lamports: int = Field(
+        10 * 10**9, ge=0, le=10**15, validation_alias="PAPER_START_LAMPORTS"
+    )
 
     @field_validator("default_priority_fee", mode="before")
     @classmethod

@@ -301,7 +301,9 @@ def _photo(fake: FakeTelegram, p: Params) -> list[dict[str, Any]]:
         width, height = size
         if width + height > 10_000 or max(width, height) > 20 * min(width, height):
             raise bad("PHOTO_INVALID_DIMENSIONS")
-        return fake.new_photo(width, height, len(data))
+        sizes = fake.new_photo(width, height, len(data))
+        fake.files[sizes[0]["file_id"]]["data"] = data  # the uploaded bytes, for tests to read
+        return sizes
     known = fake.files.get(ref)
     if known is not None:
         return list(known["sizes"])

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from solders.pubkey import Pubkey
 
+from sniper_bot.control.pnl import PnlTrades, summarize_pnl
 from sniper_bot.control.ports import (
     ChainReader,
     ExitPosition,
@@ -41,6 +42,8 @@ from sniper_bot.control.views import (
     HomeView,
     Identity,
     OrderView,
+    PnlCardView,
+    PnlView,
     PositionView,
     RiskView,
     SettingsView,
@@ -80,6 +83,7 @@ from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals, parse_mint
 from sniper_bot.solana.layouts.token2022 import decode_mint_extensions
 from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from sniper_bot.storage.errors import DatabaseUnavailable
+from sniper_bot.trading.paper import PaperTrader, is_paper
 from sniper_bot.trading.venues.pumpfun.curve import mint_supply_for
 from sniper_bot.trading.venues.router import force_venue
 from sniper_bot.wallet.service import WalletView as ServiceWallet
@@ -103,6 +107,9 @@ _EXIT_FIELDS = frozenset(
 )
 
 
+PAPER_UNAVAILABLE = (
+    "📝 Paper trading is on for everyone and its executor is missing: nothing was done."
+)
 NO_SUCH_SNIPE = "No such snipe. Send /snipe to see yours."
 NO_SUCH_WALLET = "No such wallet. Use /wallet to see yours."
 NOT_A_MINT = "That address is not a token mint (it is another kind of account)."
@@ -258,10 +265,54 @@ class Control:
         self._admin: AdminOps | None = None
         self._user_ids: dict[tuple[int, str | None], int] = {}
         self._mint_decimals: dict[str, int] = {}
+        self._paper: PaperTrader | None = None
+        self._paper_everyone = False
+        self._pnl: PnlTrades | None = None
 
     def attach_snipes(self, engine: Snipes) -> None:
         """The snipe engine (built after the facade because it shares the trading service)."""
         self._snipes = engine
+
+    # --- paper trading (PAPER_TRADING, or the user's /settings switch) ------------------------
+    def attach_paper(
+        self, paper: PaperTrader, pnl: PnlTrades | None = None, *, everyone: bool = False
+    ) -> None:
+        """The simulated executor; ``everyone`` (PAPER_TRADING=true) puts every user on it."""
+        self._paper, self._pnl, self._paper_everyone = paper, pnl, everyone
+
+    def _paper_for(self, settings: UserSettings) -> PaperTrader | None:
+        """The simulated executor when this user trades on paper, else None (real orders)."""
+        if self._paper is None:
+            if self._paper_everyone:  # never fall through to real money
+                raise ControlError("paper trading not wired", user_message=PAPER_UNAVAILABLE)
+            return None
+        return self._paper if (self._paper_everyone or settings.paper_trading) else None
+
+    async def pnl(self, ident: Identity) -> PnlView:
+        """``/pnl``: realised PnL per day and per token, unrealised of the open positions."""
+        user_id = await self._user_id(ident)
+        settings = await self._d.settings.get(user_id)
+        paper = self._paper_for(settings)
+        if self._pnl is None:
+            raise ControlError("no pnl reads", user_message="PnL is not available here.")
+        trades = await self._pnl.trades(user_id, paper=paper is not None)
+        opened = await self.positions(ident)
+        symbols = {p.token_mint: p.symbol for p in opened}
+        for mint in {t.token_mint for t in trades} - set(symbols):
+            symbols[mint] = (await self._metadata(Pubkey.from_string(mint)))[1]
+        return summarize_pnl(trades, opened, symbols, paper=paper is not None)
+
+    async def pnl_card(
+        self, ident: Identity, mint_text: str | None = None, *, closed_now: bool = False
+    ) -> PnlCardView | None:
+        """The card of the user's last closed position (of ``mint_text`` when given); with
+        ``closed_now`` None while the token is still held (a partial sell closes nothing)."""
+        summary = await self.pnl(ident)
+        mint = str(_parse_mint(mint_text)) if mint_text else None
+        if closed_now and any(t.open and t.token_mint == mint for t in summary.tokens):
+            return None
+        cards = [c for c in summary.closed if mint is None or c.token_mint == mint]
+        return cards[-1] if cards else None
 
     # --- admin (ADMIN_TELEGRAM_IDS) --------------------------------------------------------
     def attach_admin(self, admin: AdminOps) -> None:
@@ -317,11 +368,15 @@ class Control:
         if user_id is None:
             user_id = await self._user_id(ident)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
+        paper = self._paper_for(await self._d.settings.get(user_id))
         balance, positions = await asyncio.gather(
             self._d.rpc.read_balance(Pubkey.from_string(active.public_key)),
-            self._d.positions.list_open(user_id),
+            self._d.positions.list_open(user_id)
+            if paper is None
+            else paper.book.list_open(user_id),
         )
         return HomeView(
+            paper_lamports=None if paper is None else await paper.balance(user_id),
             wallet=_wallet_view(active, balance.value),
             sol_lamports=balance.value,
             open_positions=len(positions),
@@ -396,6 +451,8 @@ class Control:
             tip_percentile=s.tip_percentile,
             force_jupiter=s.force_jupiter,
             max_jito_tip_lamports=self._d.max_jito_tip_lamports,
+            paper_trading=self._paper_everyone or s.paper_trading,
+            paper_forced=self._paper_everyone,
         )
 
     async def update_settings(
@@ -408,6 +465,7 @@ class Control:
         mev_protection: bool | None = None,
         force_jupiter: bool | None = None,
         tip_percentile: int | None = None,
+        paper_trading: bool | None = None,
     ) -> SettingsView:
         """Change settings; ``exits`` maps take_profit_pct / stop_loss_pct / trailing_stop_pct /
         max_hold_minutes to a value or None (off). ``tip_percentile`` (50/75/95/99) makes the
@@ -418,6 +476,8 @@ class Control:
             changes["mev_protection"] = mev_protection
         if force_jupiter is not None:
             changes["force_jupiter"] = force_jupiter
+        if paper_trading is not None:
+            changes["paper_trading"] = paper_trading
         if tip_percentile is not None:
             if isinstance(tip_percentile, bool) or tip_percentile not in TIP_PERCENTILES:
                 raise ControlError(
@@ -473,10 +533,13 @@ class Control:
         if program is None or decimals is None:
             raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
         settings = await self._d.settings.get(user.id)
+        paper = self._paper_for(settings)
         report, quote, held, meta, curve = await asyncio.gather(
             self._d.risk.check(str(mint)),  # shared by every user: never under one's routing
             self._card_quote(settings, str(mint)),
-            self._held(ident, mint, account.owner),
+            self._held(ident, mint, account.owner)
+            if paper is None
+            else self._paper_held(paper, user.id, str(mint)),
             self._metadata(mint, bytes(account.data)),
             self._curve(mint),
         )
@@ -497,6 +560,7 @@ class Control:
             curve_progress_bps=curve.progress_bps if curve is not None else None,
             curve_complete=curve.complete if curve is not None else False,
             market_cap_lamports=curve.market_cap_lamports() if curve is not None else None,
+            paper=paper is not None,
         )
 
     async def _card_quote(self, settings: UserSettings, mint: str) -> Quote | None:
@@ -545,6 +609,10 @@ class Control:
         except SniperBotError as exc:
             log.info("token_card_no_quote", mint=output_mint, reason=exc.message)
             return None
+
+    async def _paper_held(self, paper: PaperTrader, user_id: int, mint: str) -> int:
+        position = await paper.book.position(user_id, mint)
+        return position.token_amount if position is not None else 0
 
     async def _held(self, ident: Identity, mint: Pubkey, program: Pubkey) -> int:
         active = await self._d.wallets.active_wallet(ident.telegram_id)
@@ -629,9 +697,10 @@ class Control:
             raise DatabaseUnavailable(exc.message, user_message=BUY_NOT_PLACED) from exc
         if settings.force_jupiter:
             await self._shared_risk(mint)
+        trading: Trading = self._paper_for(settings) or self._d.trading
         try:
             with _routed_for(settings):
-                order: Order = await self._d.trading.buy(
+                order: Order = await trading.buy(
                     user.id,
                     None,
                     str(mint),
@@ -678,15 +747,23 @@ class Control:
         account = await self._d.rpc.get_account_info(mint)
         if account is None or account.owner not in _TOKEN_PROGRAMS:
             raise ControlError("not a mint", user_message="That address is not a token mint.")
-        held = await self._held(ident, mint, account.owner)
+        settings = await self._d.settings.get(user.id)
+        paper = self._paper_for(settings)
+        if paper is not None:
+            held = await self._paper_held(paper, user.id, str(mint))
+        else:
+            held = await self._held(ident, mint, account.owner)
         amount = held * percent // 100
         if amount <= 0:
             raise ControlError(
-                "nothing to sell", user_message="Your active wallet holds none of this token."
+                "nothing to sell",
+                user_message="Your active wallet holds none of this token."
+                if paper is None
+                else "📝 Your paper position holds none of this token.",
             )
-        settings = await self._d.settings.get(user.id)
+        trading: Trading = paper or self._d.trading
         with _routed_for(settings):
-            order: Order = await self._d.trading.sell(
+            order: Order = await trading.sell(
                 user.id,
                 None,
                 str(mint),
@@ -756,10 +833,14 @@ class Control:
 
     async def positions(self, ident: Identity) -> list[PositionView]:
         user_id = await self._user_id(ident)
-        positions = await self._d.positions.list_open(user_id)
+        settings = await self._d.settings.get(user_id)
+        paper = self._paper_for(settings)
+        if paper is not None:
+            positions = await paper.book.list_open(user_id)
+        else:
+            positions = await self._d.positions.list_open(user_id)
         if not positions:
             return []
-        settings = await self._d.settings.get(user_id)
 
         async def view(p: Position) -> PositionView:
             decimals = await self._decimals(p.token_mint)
@@ -778,6 +859,7 @@ class Control:
                 value_lamports=value,
                 realized_pnl_lamports=p.realized_pnl_lamports,
                 unrealized_pnl_lamports=None if value is None else value - p.cost_basis_lamports,
+                paper=paper is not None,
             )
 
         return list(await asyncio.gather(*(view(p) for p in positions)))
@@ -811,6 +893,7 @@ class Control:
             error_type=order.error.type.value if order.error else None,
             error_sentence=order.error.user_message if order.error else None,
             decimals=decimals,
+            paper=is_paper(order),
         )
 
     # --- snipes ----------------------------------------------------------------------------

@@ -17,6 +17,10 @@ __all__ = [
     "HomeView",
     "Identity",
     "OrderView",
+    "PnlCardView",
+    "PnlDayView",
+    "PnlTokenView",
+    "PnlView",
     "PositionView",
     "RiskView",
     "SettingsView",
@@ -56,6 +60,7 @@ class HomeView:
     open_positions: int
     created_wallet: bool = False
     balance_is_stale: bool = False
+    paper_lamports: int | None = None  # paper trading: the simulated SOL balance (None: real)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class TokenCardView:
     curve_progress_bps: int | None = None  # share of the curve's tokens sold, 10_000 = complete
     curve_complete: bool = False  # graduated: it trades on PumpSwap now
     market_cap_lamports: int | None = None  # spot price x supply, SOL-quoted curves only
+    paper: bool = False  # paper trading: ``held_amount`` is the paper position, buys are simulated
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,7 @@ class OrderView:
     error_type: str | None = None
     error_sentence: str | None = None
     decimals: int | None = None
+    paper: bool = False  # filled by the simulated executor: never signed, never on chain
 
     @property
     def is_final(self) -> bool:
@@ -128,6 +135,7 @@ class PositionView:
     value_lamports: int | None
     realized_pnl_lamports: int
     unrealized_pnl_lamports: int | None
+    paper: bool = False  # a simulated position (paper trading)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,58 @@ class SettingsView:
     tip_percentile: int | None = None  # the tip floor percentile; None: the operator's default
     force_jupiter: bool = False
     max_jito_tip_lamports: int = 0  # the largest fixed tip the operator allows
+    paper_trading: bool = False  # this user's orders go to the simulated executor
+    paper_forced: bool = False  # PAPER_TRADING=true: every user is on paper (no switch)
+
+
+@dataclass(frozen=True, slots=True)
+class PnlCardView:
+    """One closed position (a round trip to zero tokens): what its PnL card shows."""
+
+    token_mint: str
+    symbol: str | None
+    cost_lamports: int  # every buy's SOL plus fees
+    proceeds_lamports: int  # every sell's SOL less fees
+    realized_pnl_lamports: int
+    opened_at: str  # ISO dates (UTC)
+    closed_at: str
+    trades: int
+    paper: bool = False
+
+    @property
+    def pnl_bps(self) -> int | None:
+        """Realised PnL over cost in basis points (None: nothing was paid)."""
+        if self.cost_lamports <= 0:
+            return None
+        return self.realized_pnl_lamports * 10_000 // self.cost_lamports
+
+
+@dataclass(frozen=True, slots=True)
+class PnlDayView:
+    day: str  # YYYY-MM-DD (UTC)
+    realized_pnl_lamports: int
+    trades: int
+
+
+@dataclass(frozen=True, slots=True)
+class PnlTokenView:
+    token_mint: str
+    symbol: str | None
+    realized_pnl_lamports: int
+    unrealized_pnl_lamports: int | None  # None: closed, or no quote for the open part
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    """``/pnl``: realised per day and per token, unrealised of open positions at live quotes."""
+
+    days: tuple[PnlDayView, ...]
+    tokens: tuple[PnlTokenView, ...]
+    realized_pnl_lamports: int
+    unrealized_pnl_lamports: int
+    closed: tuple[PnlCardView, ...]  # oldest first
+    paper: bool = False
 
 
 @dataclass(frozen=True, slots=True)

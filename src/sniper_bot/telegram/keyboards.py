@@ -32,7 +32,7 @@ EXIT_CHOICES = (
 )
 # how orders are sent and routed: on/off switches (the button carries the value it sets), the
 # Jito tip from a tip floor percentile, or "fixed" (the bot asks for an amount in SOL)
-SWITCHES = (("mev", "MEV protection"), ("jup", "Force Jupiter"))
+SWITCHES = (("mev", "MEV protection"), ("jup", "Force Jupiter"), ("paper", "📝 Paper trading"))
 TIP_FIXED = "fixed"
 
 

@@ -19,6 +19,7 @@ from sniper_bot.control.views import (
 from sniper_bot.domain.money import format_sol, format_tokens
 
 __all__ = [
+    "PAPER_MARK",
     "render_exit",
     "render_home",
     "render_order",
@@ -30,6 +31,8 @@ __all__ = [
     "render_withdraw_preview",
     "render_withdrawal",
 ]
+
+PAPER_MARK = "📝 PAPER"  # every message about a simulated (paper trading) fill or position
 
 _SEVERITY_ICON = {"critical": "⛔", "high": "🔴", "medium": "🟠", "low": "🟡", "info": "ℹ️"}
 
@@ -54,6 +57,13 @@ def render_home(view: HomeView) -> str:
         f"Balance: <b>{format_sol(view.sol_lamports)}</b>{stale}",
         f"Open positions: {view.open_positions}",
         "",
+    ]
+    if view.paper_lamports is not None:
+        lines[-1:-1] = [
+            f"{PAPER_MARK} trading: balance <b>{format_sol(view.paper_lamports)}</b> (simulated; "
+            "nothing is signed or sent, the positions above are paper ones)"
+        ]
+    lines += [
         "Send SOL to the address above to fund it, then paste a token mint address to buy.",
     ]
     return "\n".join(lines)
@@ -92,8 +102,11 @@ def render_token_card(card: TokenCardView) -> str:
         lines.append(f"1 SOL ≈ {per_sol} tokens{impact}")
     else:
         lines.append("No route yet: the pool may be too new or empty.")
+    if card.paper:
+        lines.append(f"{PAPER_MARK} trading: buys and sells here are simulated")
     if card.held_amount:
-        lines.append(f"You hold: {format_tokens(card.held_amount, card.decimals)}")
+        held = f"You hold: {format_tokens(card.held_amount, card.decimals)}"
+        lines.append(f"{PAPER_MARK} · {held}" if card.paper else held)
     risk = card.risk
     verdict = "BLOCKED" if risk.blocked else ("honeypot" if risk.is_honeypot else "ok")
     lines += ["", f"Risk: <b>{risk.score}/100</b> ({verdict})"]
@@ -116,6 +129,8 @@ def render_order(order: OrderView, *, symbol: str | None = None) -> str:
         head = f"Buy {format_sol(order.amount)} of {what}"
     else:
         head = f"Sell {format_tokens(order.amount, decimals)} {what}"
+    if order.paper:
+        head = f"{PAPER_MARK} · {head} (simulated: nothing signed or sent)"
     if order.status == "CONFIRMED":
         if order.side == "BUY" and order.out_amount is not None:
             result = f"✅ Bought {format_tokens(order.out_amount, decimals)} tokens"
@@ -135,7 +150,9 @@ def render_order(order: OrderView, *, symbol: str | None = None) -> str:
 def render_positions(positions: list[PositionView]) -> str:
     if not positions:
         return "No open positions. Paste a token mint to buy one."
-    lines = ["<b>Open positions</b>"]
+    lines = [
+        f"{PAPER_MARK} <b>Open positions</b>" if positions[0].paper else "<b>Open positions</b>"
+    ]
     for p in positions:
         name = escape(p.symbol) if p.symbol else _short(p.token_mint)
         amount = format_tokens(p.token_amount, p.decimals)
@@ -205,6 +222,12 @@ def render_settings(view: SettingsView) -> str:
                 else "best for the coin (pump.fun curve, PumpSwap, else Jupiter)"
             ),
             f"PIN: {'set' if view.has_pin else 'not set (needed to export or withdraw)'}",
+            f"{PAPER_MARK} trading: "
+            + (
+                "on for everyone (PAPER_TRADING)"
+                if view.paper_forced
+                else ("on (simulated fills, nothing signed)" if view.paper_trading else "off")
+            ),
         ]
     )
 

@@ -8,7 +8,14 @@ __all__ = ["all_routers"]
 
 
 def all_routers() -> list[Router]:
-    from sniper_bot.telegram.routers import admin, home, settings, trade, wallet
+    from sniper_bot.telegram.routers import admin, home, pnl, settings, trade, wallet
 
     # wallet and settings first: their FSM states must win over trade's "paste a mint" handler
-    return [admin.build(), home.build(), wallet.build(), settings.build(), trade.build()]
+    return [
+        admin.build(),
+        home.build(),
+        wallet.build(),
+        settings.build(),
+        pnl.build(),
+        trade.build(),
+    ]

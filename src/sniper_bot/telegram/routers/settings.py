@@ -40,7 +40,11 @@ def _kb(view: SettingsView) -> InlineKeyboardMarkup:
         view.slippage_bps,
         view.priority_fee_level,
         exits,
-        switches={"mev": view.mev_protection, "jup": view.force_jupiter},
+        switches={
+            "mev": view.mev_protection,
+            "jup": view.force_jupiter,
+            "paper": view.paper_trading,
+        },
         tip_percentile=view.tip_percentile,
         fixed_tip=view.jito_tip_lamports is not None,
     )
@@ -97,6 +101,8 @@ def build() -> Router:
             view = await control.update_settings(ident, mev_protection=bool(value))
         elif field == "jup" and isinstance(value, int):
             view = await control.update_settings(ident, force_jupiter=bool(value))
+        elif field == "paper" and isinstance(value, int):
+            view = await control.update_settings(ident, paper_trading=bool(value))
         elif field == "tip" and isinstance(value, int):
             view = await control.update_settings(ident, tip_percentile=value)
         else:

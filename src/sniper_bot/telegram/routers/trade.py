@@ -20,6 +20,7 @@ from sniper_bot.errors import TemporaryError
 from sniper_bot.telegram.callbacks import STALE_BUTTON, BuyCb, ForgedCallback, SellCb, unpack_any
 from sniper_bot.telegram.keyboards import home_kb, token_kb
 from sniper_bot.telegram.render import render_order, render_snipes, render_token_card
+from sniper_bot.telegram.routers.pnl import send_closed_card
 
 log = structlog.get_logger(__name__)
 MINT_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
@@ -113,6 +114,8 @@ def build() -> Router:
         )
         if live is not None:
             await _follow(control, ident, live, order)
+        if message is not None:  # a sell that closed the position: its PnL card (sendPhoto)
+            await send_closed_card(message, control, ident, order)
 
     @router.message(Command("snipe"))
     async def snipe(

@@ -9,11 +9,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from sniper_bot.control.facade import Control, WithdrawPinRetry
-from sniper_bot.control.views import Identity
+from sniper_bot.control.views import Identity, WalletView
 from sniper_bot.telegram.callbacks import MenuCb, WalletCb
+from sniper_bot.telegram.cards import deposit_qr_png
 from sniper_bot.telegram.keyboards import home_kb, wallets_kb
 from sniper_bot.telegram.render import (
     render_wallets,
@@ -62,13 +63,18 @@ def build() -> Router:
     router = Router(name=__name__)
     background: set[asyncio.Task[None]] = set()
 
-    async def show(target: Message, control: Control, ident: Identity) -> None:
+    async def show(target: Message, control: Control, ident: Identity) -> list[WalletView]:
         wallets = await control.wallets(ident)
         await target.answer(render_wallets(wallets), reply_markup=wallets_kb(wallets))
+        return wallets
 
     @router.message(Command("wallet"))
     async def wallet_cmd(message: Message, control: Control, ident: Identity) -> None:
-        await show(message, control, ident)
+        for w in await show(message, control, ident):
+            if w.is_active:  # the deposit QR code of the active wallet's address (sendPhoto)
+                qr = BufferedInputFile(deposit_qr_png(w.public_key), filename="deposit.png")
+                caption = f"📥 Deposit SOL or tokens to:\n<code>{w.public_key}</code>"
+                await message.answer_photo(qr, caption=caption)
 
     @router.callback_query(MenuCb.filter(F.action == "wallets"))
     async def wallet_menu(query: CallbackQuery, control: Control, ident: Identity) -> None:
