@@ -6,10 +6,13 @@ storage (the executor, the trading service, the app's loops) only ever check for
 ``TemporaryError`` and never import SQLAlchemy.
 
 Transient: the server did not answer or went away (connection refused or reset, a pooled
-connection closed by a restart, "the database system is starting up", a timeout), or asked for a
-retry (serialization failure, deadlock, too many connections). Everything else (a constraint, bad
-data, a bug) is not: retrying the same statement cannot help. An ``IntegrityError`` anywhere in
-the chain is never transient, whatever caused it.
+connection closed by a restart, "the database system is starting up", a timeout), refused this
+database for now (``ALTER DATABASE ... ALLOW_CONNECTIONS false``: SQLSTATE 55000 "database ... is
+not currently accepting connections", which only that message tells apart from other 55000s such
+as an undefined ``currval``), or asked for a retry (serialization failure, deadlock, too many
+connections). Everything else (a constraint, bad data, a bug) is not: retrying the same
+statement cannot help. An ``IntegrityError`` anywhere in the chain is never transient, whatever
+caused it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ __all__ = ["is_transient"]
 # resources, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now, 40001/40P01.
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P0")
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+# 55000 object_not_in_prerequisite_state is mostly a bug of ours; this message is an outage.
+_NOT_ACCEPTING = ("55000", "is not currently accepting connections")
 _MAX_DEPTH = 8
 
 
@@ -52,6 +57,8 @@ def is_transient(exc: BaseException) -> bool:
         if isinstance(state, str) and (
             state in _TRANSIENT_SQLSTATES or state.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
         ):
+            return True
+        if state == _NOT_ACCEPTING[0] and _NOT_ACCEPTING[1] in str(current):
             return True
         nxt = getattr(current, "orig", None) if isinstance(current, DBAPIError) else None
         current = nxt or current.__cause__
