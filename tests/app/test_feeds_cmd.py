@@ -26,7 +26,9 @@ from support.services import free_port
 
 BIN = Path(sys.executable).parent / "sniper-bot"
 
-ROW = re.compile(r"^\s*[│|]\s*(?P<feed>\w+)\s*[│|]\s*(?P<kind>websocket|geyser)\s*[│|](?P<rest>.*)$")
+ROW = re.compile(
+    r"^\s*[│|]\s*(?P<feed>\w+)\s*[│|]\s*(?P<kind>websocket|geyser)\s*[│|](?P<rest>.*)$"
+)
 
 
 @pytest.fixture(scope="module")
