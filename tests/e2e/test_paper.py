@@ -73,12 +73,14 @@ async def test_paper_buy_and_sell_move_nothing_on_chain_and_show_the_simulated_p
     bought = await user.buy(card, "Buy 0.1 SOL")
     text = plain(bought["text"])
     assert text.startswith(f"{PAPER} · Buy 0.1 SOL of"), text
-    assert "✅ Bought" in text and "Tx:" not in text
+    assert "✅ Bought" in text
+    assert "Tx:" not in text
 
     (fill,) = await paper_rows(bot, user, "PaperTrade")
     assert (fill["side"], fill["inAmount"]) == ("BUY", SOL // 10)
     held = fill["outAmount"]
-    assert held > 0 and f"✅ Bought {format_tokens(held, DECIMALS)} tokens" in text
+    assert held > 0
+    assert f"✅ Bought {format_tokens(held, DECIMALS)} tokens" in text
     # nothing on chain: no lamport, no token account, no transaction, no order row
     assert await rpc_balance(bot, wallet) == before
     assert bot.token_balance(wallet, token.mint) == 0
@@ -89,7 +91,8 @@ async def test_paper_buy_and_sell_move_nothing_on_chain_and_show_the_simulated_p
 
     positions = await user.says("/positions", until=lambda t: "positions" in t.lower())
     ptext = plain(positions["text"])
-    assert ptext.startswith(f"{PAPER} Open positions") and "PAPR" in ptext
+    assert ptext.startswith(f"{PAPER} Open positions")
+    assert "PAPR" in ptext
     assert format_tokens(held, DECIMALS) in ptext
     home = await user.says("/home", until=lambda t: "Wallet:" in t)
     assert f"{PAPER} trading: balance {format_sol(account['lamports'])}" in plain(home["text"])
@@ -103,7 +106,7 @@ async def test_paper_buy_and_sell_move_nothing_on_chain_and_show_the_simulated_p
     assert "✅ Sold for" in stext
     photo = await photo_after(user, after, "with the closed position's PnL card")
 
-    sell = [r for r in await paper_rows(bot, user, "PaperTrade") if r["side"] == "SELL"][0]
+    sell = next(r for r in await paper_rows(bot, user, "PaperTrade") if r["side"] == "SELL")
     assert sell["inAmount"] == held
     pnl = sell["outAmount"] - sell["feeLamports"] - (SOL // 10 + fill["feeLamports"])
     assert pnl < 0  # a round trip through the pool's fees and the slippage bound loses a little
@@ -118,7 +121,8 @@ async def test_paper_buy_and_sell_move_nothing_on_chain_and_show_the_simulated_p
     assert (position["status"], position["tokenAmount"]) == ("CLOSED", 0)
     assert position["realizedPnlLamports"] == pnl
     assert await rpc_balance(bot, wallet) == before  # still not a lamport moved
-    assert bot.txs.seen_from(wallet) == [] and await bot.orders_of(user) == []
+    assert bot.txs.seen_from(wallet) == []
+    assert await bot.orders_of(user) == []
 
     after = user.last_id()
     await user.type("/pnl")
