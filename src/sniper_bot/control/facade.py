@@ -17,6 +17,8 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from solders.pubkey import Pubkey
 
+from sniper_bot.chain.endpoint_state import Read
+from sniper_bot.control.coalesce import SharedReads
 from sniper_bot.control.pnl import PnlTrades, summarize_pnl
 from sniper_bot.control.ports import (
     ChainReader,
@@ -265,6 +267,7 @@ class Control:
         self._admin: AdminOps | None = None
         self._user_ids: dict[tuple[int, str | None], int] = {}
         self._mint_decimals: dict[str, int] = {}
+        self._shared = SharedReads()  # a hot coin's card reads, made once for everyone
         self._paper: PaperTrader | None = None
         self._paper_everyone = False
         self._pnl: PnlTrades | None = None
@@ -524,7 +527,9 @@ class Control:
     async def token_card(self, ident: Identity, mint_text: str) -> TokenCardView:
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
-        read = await self._d.rpc.read_account_info(mint)
+        read = await self._shared.get(
+            ("mint", mint), lambda: self._d.rpc.read_account_info(mint), keep=_exists
+        )
         account = read.value
         if account is None:
             raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
@@ -540,8 +545,8 @@ class Control:
             self._held(ident, mint, account.owner)
             if paper is None
             else self._paper_held(paper, user.id, str(mint)),
-            self._metadata(mint, bytes(account.data)),
-            self._curve(mint),
+            self._shared.get(("meta", mint), lambda: self._metadata(mint, bytes(account.data))),
+            self._shared.get(("curve", mint), lambda: self._curve(mint)),
         )
         return TokenCardView(
             mint=str(mint),
@@ -566,8 +571,12 @@ class Control:
     async def _card_quote(self, settings: UserSettings, mint: str) -> Quote | None:
         """1 SOL of ``mint`` quoted where this user's buy would go (its venue is the card's)."""
         with _routed_for(settings):  # this task's own context: the other reads are not forced
-            return await self._quote_or_none(
-                WSOL_MINT, mint, LAMPORTS_PER_SOL, settings.slippage_bps
+            return await self._shared.get(
+                ("quote", mint, settings.slippage_bps, settings.force_jupiter),
+                lambda: self._quote_or_none(
+                    WSOL_MINT, mint, LAMPORTS_PER_SOL, settings.slippage_bps
+                ),
+                keep=lambda quote: quote is not None,
             )
 
     async def _curve(self, mint: Pubkey) -> CurveProgress | None:
@@ -850,9 +859,11 @@ class Control:
                     p.token_mint, WSOL_MINT, p.token_amount, settings.slippage_bps
                 )
                 value = quote.out_amount if quote is not None else None
+            mint = Pubkey.from_string(p.token_mint)
+            meta = await self._shared.get(("meta", mint), lambda: self._metadata(mint))
             return PositionView(
                 token_mint=p.token_mint,
-                symbol=(await self._metadata(Pubkey.from_string(p.token_mint)))[1],
+                symbol=meta[1],
                 token_amount=p.token_amount,
                 decimals=decimals,
                 cost_basis_lamports=p.cost_basis_lamports,
@@ -1055,6 +1066,10 @@ class WithdrawPinRetry(ControlError):
         )
         super().__init__("wrong withdrawal PIN", user_message=sentence)
         self.attempts_left = attempts_left
+
+
+def _exists(read: Read[Any]) -> bool:
+    return read.value is not None  # "no such account" is asked again: it may be created
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
