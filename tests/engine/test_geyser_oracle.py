@@ -32,7 +32,7 @@ def _node_or_skip() -> None:
     if shutil.which("node") is None or not (ORACLE / "node_modules/@triton-one").is_dir():
         if os.environ.get("CI"):
             pytest.fail("node or tests/oracle/node_modules missing")
-        pytest.skip("node or tests/oracle/node_modules missing (make tests/oracle/node_modules/.stamp)")
+        pytest.skip("node or tests/oracle/node_modules missing (make the .stamp there)")
 
 
 def _js_request(listener: GeyserListener) -> dict[str, Any]:
