@@ -353,6 +353,7 @@ async def _script(net: Any, app: Any, *, say: Callable[[str], None]) -> None:
     await _pumpfun(user, net, app, wallet, say=say)
     await _withdraw(user, net, say=say)
     await _take_profit(user, net, honest, say=say)
+    await _paper(user, net, wallet, honest.mint, say=say)
     await _show_ops(app, say=say)
 
 
@@ -465,6 +466,38 @@ async def _withdraw(user: ScriptedUser, net: Any, *, say: Callable[[str], None])
     say(f"[dim]localnet: {destination} now holds {balance / 1e9:g} SOL[/]")
     if balance != 500_000_000:
         raise DemoFailed(f"demo: the destination holds {balance} lamports, not 0.5 SOL")
+
+
+async def _paper(
+    user: ScriptedUser, net: Any, wallet: Any, mint: Any, *, say: Callable[[str], None]
+) -> None:
+    """Paper trading: the /settings switch, a simulated buy and sell on live quotes (marked
+    📝 PAPER, nothing signed: the wallet's lamports do not move), the PnL card and /pnl."""
+    menu = await user.send("/settings", expect="with the settings", contains="Settings")
+    await user.press(menu, "📝 Paper trading", until=lambda t: "PAPER trading: on" in t,
+                     expect="with paper trading on")  # fmt: skip
+    lamports = net.cluster.get_balance(wallet)
+    done = lambda t: "✅" in t or "❌" in t  # noqa: E731
+    card = await user.send(str(mint), expect="with the paper card", contains="Risk:")
+    bought = await user.press(card, "Buy 0.1", until=done, expect="with the paper buy")
+    card = await user.send(str(mint), expect="with the paper card", contains="Risk:")
+    after = user.last_id()
+    sold = await user.press(card, "Sell 100", until=done, expect="with the paper sell")
+    for result in (bought, sold):
+        if "📝 PAPER" not in result["text"] or "✅" not in result["text"]:
+            raise DemoFailed(f"demo: the paper trade failed: {_plain(result['text'])}")
+    shot = await user.wait_for(lambda m: "photo" in m, what="with the PnL card", after=after)
+    say(f"[bold green]bot[/]  [photo] {_plain(shot.get('caption', ''))}")
+    if net.cluster.get_balance(wallet) != lamports:
+        raise DemoFailed("demo: a paper trade moved lamports on chain")
+    say("[dim]localnet: the wallet's balance did not move (paper fills are never sent)[/]")
+    after = user.last_id()
+    net.telegram.user_sends(user.user_id, "/pnl")
+    pnl = await user.wait_for(lambda m: "photo" in m, what="with the /pnl chart", after=after)
+    say(f"[bold green]bot[/]  [photo] {_plain(pnl.get('caption', ''))}")
+    menu = await user.send("/settings", expect="with the settings", contains="Settings")
+    await user.press(menu, "📝 Paper trading", until=lambda t: "PAPER trading: off" in t,
+                     expect="with paper trading off")  # fmt: skip
 
 
 async def _take_profit(
