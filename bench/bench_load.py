@@ -217,7 +217,12 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
 
 @asynccontextmanager
 async def bot_process(
-    net: Localnet, backend: str, data_dir: Path, send_rate: float, profile: Path | None
+    net: Localnet,
+    backend: str,
+    data_dir: Path,
+    send_rate: float,
+    profile: Path | None,
+    bot_src: str = "",
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     async with AsyncExitStack() as stack:
         database_url = redis_url = ""
@@ -236,6 +241,8 @@ async def bot_process(
             "SESSION_MASTER_SECRET": secrets.token_hex(32),
             "TELEGRAM_SEND_RATE_PER_S": str(send_rate),
         }
+        if bot_src:  # another version of the bot's code (before/after runs on one machine)
+            env["PYTHONPATH"] = bot_src
         await migrate(env)
         log = (data_dir / "bot.log").open("wb")
         stack.callback(log.close)
@@ -284,7 +291,8 @@ async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, bac
     ok = True
     with tempfile.TemporaryDirectory(prefix=f"bench-load-{backend}-") as tmp:
         profile = Path(args.profile) / f"{backend}.folded" if args.profile else None
-        async with bot_process(net, backend, Path(tmp), args.send_rate, profile) as (_, where):
+        started = bot_process(net, backend, Path(tmp), args.send_rate, profile, args.bot_src)
+        async with started as (_, where):
             base, pid_text = where.split("|")
             pid = int(pid_text)
             print(f"\n--- {backend}: sniper-bot run pid {pid}, send rate {args.send_rate}/s")
@@ -292,10 +300,12 @@ async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, bac
             for n in args.users:
                 users = bench.new_users(n)
                 for label, text in COMMANDS:
-                    result = await bench.round(pid, label, text or bench.mint, users)
-                    print(result.line(), flush=True)
-                    ok &= result.lost == 0 and result.doubled == 0
-                    await asyncio.sleep(ROUND_GAP_S)
+                    for attempt in range(args.repeat):  # /start: new users first, then known
+                        shown = label if attempt == 0 or label != "/start" else "/start again"
+                        result = await bench.round(pid, shown, text or bench.mint, users)
+                        print(result.line(), flush=True)
+                        ok &= result.lost == 0 and result.doubled == 0
+                        await asyncio.sleep(ROUND_GAP_S)
             if not args.no_fairness:
                 n = args.users[-1]
                 users = bench.new_users(n + 1)
@@ -350,6 +360,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backends", type=names, default=["postgres", "sqlite"])
     parser.add_argument("--send-rate", type=float, default=1000.0)
     parser.add_argument("--no-fairness", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per command and size")
+    parser.add_argument("--bot-src", default="", help="the bot's code from this src/ directory")
     parser.add_argument(
         "--profile", default="", help="directory for py-spy folded stacks (py-spy on PATH)"
     )
