@@ -24,6 +24,7 @@ ARGS: dict[str, list[str]] = {
     "bench_safety.py": [],
     "bench_wallet.py": ["--n", "2000"],
     "bench_hotpath_build.py": ["--n", "3000"],
+    "bench_load.py": ["--users", "100"],
     "bench_hot_snipe.py": ["--launches", "500", "--fan-launches", "2", "--sink-launches", "3"],
     "bench_geyser_decode.py": ["--n", "300", "--launches", "20"],
 }
