@@ -239,8 +239,8 @@ def feeds_cmd(
     """Watch every launch feed (each RPC WebSocket's logs, the Geyser stream) for N seconds:
     launches seen, first-seen wins, time gap behind the first, slot lag."""
     from sniper_bot.components import endpoints
-    from sniper_bot.ops.feeds import probe_feeds, render_feeds_table
     from sniper_bot.observability.metrics import Metrics
+    from sniper_bot.ops.feeds import probe_feeds, render_feeds_table
 
     settings = settings_or_exit(embedded=True)
     geyser: Any = None
