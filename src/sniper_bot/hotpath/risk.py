@@ -61,17 +61,21 @@ def _evidence(found: Finding) -> str:
 
 
 def blocked_reason(decision: LaunchDecision) -> str:
-    """``blocked: risk 70/100 (limit 70): <worst finding's title> [code: evidence]`` (at most
-    ``REASON_CHARS``)."""
+    """``blocked: risk 70/100 (limit 70): <worst finding's title> (also <codes>) [code:
+    evidence]``, at most ``REASON_CHARS`` (the evidence is shortened first)."""
     worst = sorted((f for f in decision.findings if f.weight > 0), key=lambda f: -f.weight)
     head = f"blocked: risk {decision.score}/100 (limit {decision.threshold})"
     if not worst:
         return head[:REASON_CHARS]
     top = worst[0]
+    others = f" (also {', '.join(f.code for f in worst[1:3])})" if len(worst) > 1 else ""
+    text = f"{head}: {top.title}{others}"
     evidence = _evidence(top)
-    text = f"{head}: {top.title} [{top.code}" + (f": {evidence}]" if evidence else "]")
-    if len(worst) > 1:
-        text += " +" + ",".join(f.code for f in worst[1:3])
+    tail = f" [{top.code}: {evidence}]" if evidence else f" [{top.code}]"
+    room = REASON_CHARS - len(text)
+    if len(tail) > room:  # the evidence gives way first, then the title
+        tail = tail[: max(0, room - 2)] + "…]" if room >= len(top.code) + 6 else ""
+    text += tail
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
 
 

@@ -1,0 +1,145 @@
+"""``hotpath.risk``: the hot path's ``LaunchRisk`` over ``safety.launch.decide_launch`` and the
+creator reputation, and its ``"HoneypotCheck"`` row (one per launch) in a real database.
+
+The events are decoded from real pump program logs (``localnet.pump`` writes the same borsh
+bytes as the program; the bot's decoder reads them); the reputation is fed the curve updates
+detection makes from such events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from sqlalchemy import text
+
+from sniper_bot.detection.pumpfun import CreateSeen
+from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.launch import CurveUpdate, SnipeStatus, SnipeTarget
+from sniper_bot.hotpath.risk import REASON_CHARS, DecisionRows, LaunchDecider, blocked_reason
+from sniper_bot.hotpath.sniper import FiredSnipe, HotOrder, launch_of
+from sniper_bot.safety.creators import CreatorReputation
+from sniper_bot.safety.launch import LaunchDecision
+from sniper_bot.solana import pumpfun as pf
+from sniper_bot.solana.pump_events import CreateEvent
+from sniper_bot.storage import Database, Repositories
+
+from .conftest import fresh_launch, prepared_buy
+
+BOUGHT = 50_000_000_000_000
+
+
+def create_seen(
+    creator: Pubkey, g: pf.Global, name: str = "Moon", symbol: str = "MOON"
+) -> CreateSeen:
+    mint = Keypair().pubkey()
+    event = CreateEvent(
+        name, symbol, f"https://x.invalid/{mint}.json", mint, pf.bonding_curve_address(mint),
+        creator, creator, 1, g.initial_virtual_token_reserves, g.initial_virtual_sol_reserves,
+        g.initial_real_token_reserves, g.token_total_supply, pf.TOKEN_2022_PROGRAM_ID, False,
+    )  # fmt: skip
+    return CreateSeen(event, "CreateV2", 7, None, time.monotonic())
+
+
+def dump(rep: CreatorReputation, dev: str) -> str:
+    """A coin of ``dev`` whose dev buy is sold back within seconds (a dev dump)."""
+    mint = str(Pubkey.new_unique())
+    real = 793_100_000_000_000
+    rep.observe(CurveUpdate("create", mint, 30, 1_073, 0, real, False, 1, None, 0.0,
+                            initial_real_token_reserves=real, user=dev))  # fmt: skip
+    for buy, at in ((True, 0.1), (False, 5.0)):
+        update = CurveUpdate("trade", mint, 30, 1_073, 1, real - BOUGHT, False, 2, None, at,
+                             is_buy=buy, sol_amount=1, token_amount=BOUGHT, user=dev)  # fmt: skip
+        rep.observe(update)
+    return mint
+
+
+def test_a_serial_rugger_is_blocked_with_its_evidence_an_unknown_creator_is_not(
+    pump_global: pf.Global,
+) -> None:
+    rep = CreatorReputation()
+    rugger, fresh = Keypair().pubkey(), Keypair().pubkey()
+    rugged = {dump(rep, str(rugger)), dump(rep, str(rugger))}
+    decider = LaunchDecider(rep)
+
+    seen = create_seen(rugger, pump_global)
+    verdict = decider.decide(seen, launch_of(seen))
+    assert not verdict.allowed
+    assert isinstance(verdict.detail, LaunchDecision)
+    assert verdict.detail.blocked
+    assert "serial_rugger" in verdict.reason
+    assert "dumps=2" in verdict.reason
+    assert verdict.reason.startswith("blocked: risk ")
+    assert len(verdict.reason) <= REASON_CHARS
+    shown = {m[:4] for m in rugged}
+    assert all(f"{m}…" in verdict.reason for m in shown), verdict.reason
+
+    ok = create_seen(fresh, pump_global)
+    allowed = decider.decide(ok, launch_of(ok))
+    assert allowed.allowed, allowed.reason
+    assert isinstance(allowed.detail, LaunchDecision)
+    assert allowed.detail.score < allowed.detail.threshold
+
+
+def test_the_reason_of_a_report_with_many_findings_stays_bounded(pump_global: pf.Global) -> None:
+    rep = CreatorReputation()
+    dev = Keypair().pubkey()
+    dump(rep, str(dev))
+    dump(rep, str(dev))
+    seen = create_seen(dev, pump_global, name="\u202eUSDC" * 40, symbol="USDC")
+    verdict = LaunchDecider(rep).decide(seen, launch_of(seen))
+    assert isinstance(verdict.detail, LaunchDecision)
+    assert len(verdict.reason) <= REASON_CHARS
+    assert blocked_reason(verdict.detail) == verdict.reason
+    assert "(also " in verdict.reason  # the other findings are named after the worst
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'risk.sqlite'}")
+    await database.connect(attempts=1)
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_one_honeypot_check_row_per_launch_whatever_the_orders(
+    db: Database, pump_global: pf.Global, pump_fee_config: pf.FeeConfig
+) -> None:
+    repos = Repositories.build(db)
+    seen = create_seen(Keypair().pubkey(), pump_global)
+    launch = launch_of(seen)
+    verdict = LaunchDecider(CreatorReputation()).decide(seen, launch)
+    order = HotOrder(prepared_buy(pump_global, pump_fee_config, Keypair()), mev_protect=False)
+    rows = DecisionRows(repos.honeypot_checks)
+    for target_id in (1, 2, 3):  # three orders on one launch
+        target = SnipeTarget(
+            id=target_id, user_id=1, wallet_id=1, token_mint="", amount_lamports=1,
+            slippage_bps=100, priority_fee=FeeLevel.LOW, status=SnipeStatus.ARMED,
+            created_at=datetime.now(UTC), expires_at=datetime.now(UTC), creator="x",
+        )  # fmt: skip
+        await rows.record(FiredSnipe(target, order, launch, seen, verdict))
+    async with db.engine.connect() as conn:
+        count = await conn.scalar(
+            text('SELECT count(*) FROM "HoneypotCheck" WHERE token_mint = :m'),
+            {"m": str(launch.mint)},
+        )
+    assert count == 1
+    stored = await repos.honeypot_checks.latest(str(launch.mint))
+    assert stored is not None
+    assert stored.details["source"] == "hot_path"
+    assert stored.details["blocked"] is False
+    assert isinstance(verdict.detail, LaunchDecision)
+    assert stored.risk_score == verdict.detail.score
+    other = fresh_launch(pump_global)
+    no_decision = dataclasses.replace(verdict, detail=None)  # no decider: nothing to store
+    await rows.record(FiredSnipe(target, order, other, seen, no_decision))
+    assert await repos.honeypot_checks.latest(str(other.mint)) is None
