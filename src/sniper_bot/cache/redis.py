@@ -6,6 +6,13 @@ to ``available = False`` (logging ``redis_unavailable`` once, ``redis_up`` 0, st
 and a background task pings with backoff until it answers again (``redis_available`` once,
 ``redis_up`` 1). While unavailable, callers use their in-process fallback and do no Redis I/O.
 
+Health is also active: each ``status()`` asked while Redis is thought up sends a ``PING`` in the
+background (one in flight at most, at most one per ``probe_interval_s``, ``probe_timeout_s`` to
+answer) and a PING that fails or times out calls ``mark_failed``. So a Redis that stopped
+answering without any caller's command failing yet (``CLIENT PAUSE``, a hung server) shows as
+"degraded" on ``/health`` within one poll plus the timeout, and ``status()`` itself never waits.
+``await probe()`` is the same PING for a caller that wants its answer now.
+
 The client sits on a ``BlockingConnectionPool`` (redis-py 8's plain pool raises at once when
 exhausted) with short socket timeouts and a few fast retries, so a dead Redis costs milliseconds.
 """
@@ -35,6 +42,8 @@ RedisStatus = Literal["ok", "degraded", "disabled"]
 
 # What a Redis call may raise when the server is gone or sick (catch these, then mark_failed).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+PROBE_TIMEOUT_S = 0.5  # a PING slower than this is an outage for a sniper's hot path
+PROBE_INTERVAL_S = 0.25  # at most this often, however often the status is asked
 
 
 class RedisManager:
@@ -51,7 +60,14 @@ class RedisManager:
         reconnect_backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        probe_timeout_s: float = PROBE_TIMEOUT_S,
+        probe_interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
+        if probe_timeout_s <= 0 or probe_interval_s < 0:
+            raise ValueError(
+                f"probe_timeout_s must be > 0 and probe_interval_s >= 0, got "
+                f"{probe_timeout_s} and {probe_interval_s}"
+            )
         self.url = url or None
         self.client: Redis | None = None
         self.available = False
@@ -69,6 +85,10 @@ class RedisManager:
         self._down_since: float | None = None
         self._closed = False
         self._listeners: list[Callable[[bool], None]] = []
+        self._probe_timeout_s = probe_timeout_s
+        self._probe_interval_s = probe_interval_s
+        self._probe_task: asyncio.Task[RedisStatus] | None = None
+        self._probed_at: float | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -97,9 +117,11 @@ class RedisManager:
     async def close(self) -> None:
         self._closed = True
         task, self._reconnect_task = self._reconnect_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        probing, self._probe_task = self._probe_task, None
+        for pending in (task, probing):
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
         if self.client is not None:
             await self.client.aclose()
         if self._pool is not None:
@@ -108,9 +130,47 @@ class RedisManager:
 
     # --- health ----------------------------------------------------------------------------
     def status(self) -> RedisStatus:
+        """What is known now; while Redis is thought up it also sends a background PING (see the
+        module docstring), whose failure the next ``status()`` shows."""
+        if self.available:
+            self._kick_probe()
+        return self._known()
+
+    async def probe(self, timeout_s: float | None = None) -> RedisStatus:
+        """PING Redis now, waiting at most ``timeout_s`` (default ``probe_timeout_s``); a failure
+        or a timeout marks it failed (degraded, reconnecting). Returns the status after it.
+        While Redis is already degraded nothing is sent: the reconnect task is pinging."""
+        client = self.client
+        if self._closed or client is None or not self.available:
+            return self._known()
+        try:
+            async with asyncio.timeout(timeout_s or self._probe_timeout_s):
+                await client.ping()
+        except REDIS_ERRORS as exc:
+            if isinstance(exc, TimeoutError):
+                exc = TimeoutError(f"PING unanswered after {timeout_s or self._probe_timeout_s} s")
+            self.mark_failed(exc)
+        return self._known()
+
+    def _known(self) -> RedisStatus:
         if self.url is None:
             return "disabled"
         return "ok" if self.available else "degraded"
+
+    def _kick_probe(self) -> None:
+        if self._closed or self.client is None:
+            return
+        if self._probe_task is not None and not self._probe_task.done():
+            return
+        now = self._clock()
+        if self._probed_at is not None and now - self._probed_at < self._probe_interval_s:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # asked outside a loop (a CLI line): report what is known
+            return
+        self._probed_at = now
+        self._probe_task = loop.create_task(self.probe(), name="redis-probe")
 
     def on_change(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(available)`` on every loss and every recovery (e.g. to resync state)."""
