@@ -278,12 +278,16 @@ class App:
             endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
         )
         arming, sniper = self._build_hot_path(stack, trading)
-        # curve updates feed the creator reputation the hot path's risk decision reads
-        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=stack.reputation.observe)
+        # curve updates feed the creator reputation the hot path's risk decision reads, and
+        # the limit orders on curve coins (issue 18: components.build_limits, its services)
+        from sniper_bot.components import build_limits
+
+        curves = build_limits(self, stack, trading).curve_sink(stack.reputation.observe)
+        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves)
         # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
         # hot path drops the second sighting of a create), first seen wins in the detector
         geyser = build_geyser_feeds(self.settings, self.metrics, on_create=sniper.on_create,
-                                    on_curve=stack.reputation.observe)  # fmt: skip
+                                    on_curve=curves)  # fmt: skip
         detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics,
                                   feeds=geyser)  # fmt: skip
         return SnipeEngine(

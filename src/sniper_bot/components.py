@@ -317,3 +317,67 @@ def build_relays(
     tips = TipFloorCache(engines[0], max_tip=jito.max_tip_lamports) if engines else None
     stack.relays = (relays, tips)
     return relays, tips
+
+
+@dataclass
+class LimitEngines:
+    """Limit orders and DCA plans (issue 18): their monitors, registered as the app's services."""
+
+    limits: Any  # engine.limits.LimitMonitor
+    dca: Any  # engine.dca.DcaMonitor
+
+    def curve_sink(self, first: Any) -> Any:
+        """A listener's ``on_curve``: ``first`` (the creator reputation), then the limit orders
+        on pump.fun curve coins (their trigger is checked on every event, no polling)."""
+
+        def both(update: Any) -> None:
+            try:
+                first(update)
+            finally:
+                self.limits.on_curve(update)
+
+        return both
+
+
+def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngines:
+    """The limit-order and DCA monitors over the app's database, trading service and venue;
+    attached to its control (commands) and told to its Telegram frontend (results)."""
+    from solders.pubkey import Pubkey
+
+    from sniper_bot.engine.dca import DcaMonitor
+    from sniper_bot.engine.limits import LimitMonitor
+    from sniper_bot.storage.repositories.dca import DcaPlanRepository
+    from sniper_bot.storage.repositories.limits import LimitOrderRepository
+    from sniper_bot.telegram.routers.limits import render_dca_step, render_limit_settled
+
+    limits, plans = LimitOrderRepository(app.database), DcaPlanRepository(app.database)
+
+    async def supply(mint: str) -> int:
+        amount, _ = await stack.rpc.get_token_supply(Pubkey.from_string(mint))
+        return amount
+
+    async def tell(user_id: int, placed: Any, render: Any) -> None:
+        if app.control is None or app.telegram is None:
+            return
+        outcome = await app.control.limit_outcome(user_id, placed)
+        if outcome is None:
+            return
+        await app.telegram.bot.send_message(outcome[0], render(outcome[1]))
+        if placed is not None and placed.is_final:  # shown final: the outbox must not repeat it
+            await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))
+
+    async def on_limit(order: Any, placed: Any) -> None:
+        await tell(order.user_id, placed, lambda view: render_limit_settled(order, view))
+
+    async def on_part(plan: Any, placed: Any) -> None:
+        await tell(plan.user_id, placed, lambda view: render_dca_step(plan, view))
+
+    engines = LimitEngines(
+        LimitMonitor(limits=limits, positions=app.repos.positions, trading=trading,
+                     venue=stack.venue, supply=supply, on_settled=on_limit),
+        DcaMonitor(plans=plans, trading=trading, venue=stack.venue, on_part=on_part),
+    )  # fmt: skip
+    app.control.attach_limits(limits, plans)
+    app.add_service("limits", engines.limits.run)
+    app.add_service("dca", engines.dca.run)
+    return engines

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -65,6 +65,23 @@ from sniper_bot.domain.entities import (
 )
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
 from sniper_bot.domain.launch import CurveProgress, SnipeTarget
+from sniper_bot.domain.limits import (  # limit orders and DCA (issue 18)
+    DEFAULT_TTL_S,
+    MAX_INTERVAL_S,
+    MAX_TTL_S,
+    MIN_INTERVAL_S,
+    MIN_TTL_S,
+    DcaPlan,
+    DcaStatus,
+    InvalidLimitInput,
+    LimitOrder,
+    LimitStatus,
+    parse_band,
+    parse_duration,
+    parse_parts,
+    parse_pct,
+    parse_trigger,
+)
 from sniper_bot.domain.money import (
     LAMPORTS_PER_SOL,
     MAX_INT64,
@@ -75,6 +92,7 @@ from sniper_bot.domain.money import (
     format_sol,
     parse_sol,
 )
+from sniper_bot.domain.orders import OrderSide
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.domain.withdrawal import WithdrawalRecord
@@ -1054,6 +1072,206 @@ class Control:
         if user is None:
             return None
         return user.telegram_id, _withdrawal_view(record)
+
+    # --- limit orders and DCA (issue 18) ---------------------------------------------------
+    def attach_limits(self, limits: LimitOrders, plans: DcaPlans) -> None:
+        """The stores of limit orders and DCA plans (their monitors run in the app)."""
+        self._limit_repos: tuple[LimitOrders, DcaPlans] | None = (limits, plans)
+
+    def _limit_stores(self) -> tuple[LimitOrders, DcaPlans]:
+        stores: tuple[LimitOrders, DcaPlans] | None = getattr(self, "_limit_repos", None)
+        if stores is None:
+            raise ControlError("no limit engine", user_message="Limit orders and DCA are off.")
+        return stores
+
+    async def _limit_mint(self, ident: Identity, mint_text: str) -> tuple[Pubkey, Pubkey, int]:
+        """The mint, its token program and decimals; a specific sentence for anything else."""
+        mint = _parse_mint(mint_text)
+        account = await self._d.rpc.get_account_info(mint)
+        if account is None:
+            raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
+        decimals = mint_decimals(bytes(account.data))
+        if account.owner not in _TOKEN_PROGRAMS or decimals is None:
+            raise ControlError(f"{mint} is owned by {account.owner}", user_message=NOT_A_MINT)
+        return mint, account.owner, decimals
+
+    async def limit_buy(
+        self, ident: Identity, mint_text: str, sol_text: str, trigger_text: str,
+        ttl_text: str | None = None,
+    ) -> LimitOrder:  # fmt: skip
+        """``/limit buy MINT SOL PRICE_OR_MCAP [TTL]``: buy when the price falls to the price
+        (SOL per token) or the market cap below ``mc:N`` SOL, until the expiry."""
+        lamports = _typed(parse_sol, sol_text)
+        _check_sol_amount(lamports)
+        kind, value = _typed(parse_trigger, trigger_text)
+        ttl = _ttl(ttl_text)
+        await self._refuse_new_orders_in_maintenance()
+        limits, _ = self._limit_stores()
+        user = await self._user(ident)
+        mint, _, decimals = await self._limit_mint(ident, mint_text)
+        await self._limit_room(limits, user.id)
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        return await limits.create(
+            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
+            trigger_kind=kind, trigger_value=value, decimals=decimals,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            expires_at=datetime.now(UTC) + timedelta(seconds=ttl), amount_lamports=lamports,
+        )  # fmt: skip
+
+    async def limit_sell(
+        self, ident: Identity, mint_text: str, pct_text: str, trigger_text: str,
+        ttl_text: str | None = None,
+    ) -> LimitOrder:  # fmt: skip
+        """``/limit sell MINT PCT PRICE [TTL]``: sell PCT % of the position when the price rises
+        to PRICE (SOL per token; ``mc:N`` for a market cap), until the expiry."""
+        pct = _typed(parse_pct, pct_text)
+        kind, value = _typed(parse_trigger, trigger_text)
+        ttl = _ttl(ttl_text)
+        limits, _ = self._limit_stores()
+        user = await self._user(ident)
+        mint, program, decimals = await self._limit_mint(ident, mint_text)
+        if await self._held(ident, mint, program) <= 0:
+            raise ControlError(
+                "nothing to sell", user_message="Your active wallet holds none of this token."
+            )
+        await self._limit_room(limits, user.id)
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        return await limits.create(
+            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.SELL,
+            trigger_kind=kind, trigger_value=value, decimals=decimals,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            expires_at=datetime.now(UTC) + timedelta(seconds=ttl), sell_pct=pct,
+        )  # fmt: skip
+
+    async def _limit_room(self, limits: LimitOrders, user_id: int) -> None:
+        if await limits.count_open_for_user(user_id) >= MAX_OPEN_LIMITS:
+            raise ControlError(
+                "too many limit orders",
+                user_message=f"You have {MAX_OPEN_LIMITS} open limit orders, the most there can "
+                "be. Cancel one in /orders first.",
+            )
+
+    async def dca_buy(
+        self, ident: Identity, mint_text: str, total_text: str, parts_text: str,
+        every_text: str, band_text: str | None = None,
+    ) -> DcaPlan:  # fmt: skip
+        """``/dca buy MINT TOTAL_SOL PARTS EVERY [LOW-HIGH]``: TOTAL in PARTS buys, one every
+        EVERY, paused while the price is outside the band."""
+        total = _typed(parse_sol, total_text)
+        _check_sol_amount(total)
+        parts = _typed(parse_parts, parts_text)
+        every = _typed(parse_duration, every_text, "interval", MIN_INTERVAL_S, MAX_INTERVAL_S)
+        low, high = _typed(parse_band, band_text) if band_text is not None else (None, None)
+        if total // parts < MIN_DCA_PART_LAMPORTS:
+            raise ControlError(
+                "dca part too small",
+                user_message=f"Each part would be {format_sol(total // parts)}; a part must be "
+                f"at least {format_sol(MIN_DCA_PART_LAMPORTS)}. Use fewer parts or a larger total.",
+            )
+        await self._refuse_new_orders_in_maintenance()
+        _, plans = self._limit_stores()
+        user = await self._user(ident)
+        mint, _, decimals = await self._limit_mint(ident, mint_text)
+        running = await plans.list_for_user(user.id, (DcaStatus.ACTIVE, DcaStatus.PAUSED))
+        if len(running) >= MAX_RUNNING_DCA:
+            raise ControlError(
+                "too many dca plans",
+                user_message=f"You have {MAX_RUNNING_DCA} running DCA plans, the most there can "
+                "be. Cancel one in /orders first.",
+            )
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        return await plans.create(
+            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
+            total_amount=total, parts=parts, interval_seconds=every, decimals=decimals,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            band_min_price=low, band_max_price=high,
+        )  # fmt: skip
+
+    async def limits_and_plans(
+        self, ident: Identity, *, limit: int = 10
+    ) -> tuple[list[LimitOrder], list[DcaPlan]]:
+        """The caller's latest limit orders and DCA plans (for ``/orders``), newest first."""
+        stores: tuple[LimitOrders, DcaPlans] | None = getattr(self, "_limit_repos", None)
+        if stores is None:
+            return [], []
+        user_id = await self._user_id(ident)
+        limits, plans = await asyncio.gather(
+            stores[0].list_for_user(user_id, limit=limit),
+            stores[1].list_for_user(user_id, limit=limit),
+        )
+        return limits, plans
+
+    async def cancel_limit(self, ident: Identity, limit_id: int) -> LimitOrder:
+        limits, _ = self._limit_stores()
+        user = await self._user(ident)
+        if not _valid_id(limit_id):
+            raise ControlError("limit id out of range", user_message=NO_SUCH_LIMIT)
+        return await limits.cancel(user.id, limit_id)
+
+    async def cancel_dca(self, ident: Identity, plan_id: int) -> DcaPlan:
+        _, plans = self._limit_stores()
+        user = await self._user(ident)
+        if not _valid_id(plan_id):
+            raise ControlError("dca id out of range", user_message=NO_SUCH_DCA)
+        return await plans.cancel(user.id, plan_id)
+
+    async def limit_outcome(
+        self, user_id: int, order: Order | None
+    ) -> tuple[int, OrderView | None] | None:
+        """For the notifiers of limit orders and DCA parts: the owner's Telegram id and the
+        order's view (``None``: the step made no order)."""
+        user = await self._d.users.get(user_id)
+        if user is None:
+            return None
+        return user.telegram_id, await self._order_view(order) if order is not None else None
+
+
+MAX_OPEN_LIMITS = 20
+MAX_RUNNING_DCA = 5
+MIN_DCA_PART_LAMPORTS = 100_000  # 0.0001 SOL: below it fees eat the part
+NO_SUCH_LIMIT = "No such limit order. Send /orders to see yours."
+NO_SUCH_DCA = "No such DCA plan. Send /orders to see yours."
+
+
+class LimitOrders(Protocol):
+    """``sniper_bot.storage.repositories.limits.LimitOrderRepository`` fits."""
+
+    async def create(self, **fields: Any) -> LimitOrder: ...
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[LimitStatus, ...] | None = None, limit: int = 20
+    ) -> list[LimitOrder]: ...
+    async def count_open_for_user(self, user_id: int) -> int: ...
+    async def cancel(self, user_id: int, limit_id: int) -> LimitOrder: ...
+
+
+class DcaPlans(Protocol):
+    """``sniper_bot.storage.repositories.dca.DcaPlanRepository`` fits."""
+
+    async def create(self, **fields: Any) -> DcaPlan: ...
+    async def list_for_user(
+        self, user_id: int, statuses: tuple[DcaStatus, ...] | None = None, limit: int = 20
+    ) -> list[DcaPlan]: ...
+    async def cancel(self, user_id: int, plan_id: int) -> DcaPlan: ...
+
+
+def _typed(parse: Callable[..., _V], text: str, *args: Any) -> _V:
+    """A typed value through its parser; the parser's sentence becomes the user's."""
+    try:
+        return parse(text, *args)
+    except (InvalidLimitInput, InvalidAmount) as exc:
+        sentence = str(exc)
+        raise ControlError(
+            f"bad input: {sentence}", user_message=sentence[:1].upper() + sentence[1:] + "."
+        ) from None
+
+
+def _ttl(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_TTL_S
+    return _typed(parse_duration, text, "expiry", MIN_TTL_S, MAX_TTL_S)
 
 
 class WithdrawPinRetry(ControlError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from sniper_bot.control.facade import Control
@@ -11,6 +11,7 @@ from sniper_bot.control.views import Identity
 from sniper_bot.telegram.callbacks import MenuCb
 from sniper_bot.telegram.keyboards import home_kb
 from sniper_bot.telegram.render import render_home, render_order, render_positions
+from sniper_bot.telegram.routers.limits import cancel_from_orders, limits_section
 
 HELP = (
     "<b>How to use</b>\n"
@@ -18,7 +19,9 @@ HELP = (
     "• /positions: your open positions, with sell buttons on each token card.\n"
     "• /orders: your last orders and why any failed.\n"
     "• /wallet: create, import, export or withdraw; /settings: slippage and priority fee.\n"
-    "• /snipe MINT SOL: buy the moment a pool for MINT goes live; /snipe lists, /cancel ID."
+    "• /snipe MINT SOL: buy the moment a pool for MINT goes live; /snipe lists, /cancel ID.\n"
+    "• /limit buy MINT SOL PRICE, /limit sell MINT PCT PRICE: limit orders; /dca buy MINT "
+    "TOTAL PARTS EVERY: DCA (send /limit or /dca for details; /orders lists and cancels)."
 )
 
 
@@ -45,7 +48,12 @@ def build() -> Router:
         )
 
     @router.message(Command("orders"))
-    async def orders_cmd(message: Message, control: Control, ident: Identity) -> None:
+    async def orders_cmd(
+        message: Message, command: CommandObject, control: Control, ident: Identity
+    ) -> None:
+        if command.args:  # /orders cancel L<id> | D<id>: a limit order or a DCA plan
+            await message.answer(await cancel_from_orders(control, ident, command.args))
+            return
         await message.answer(await _orders_text(control, ident), reply_markup=home_kb())
 
     @router.callback_query(MenuCb.filter(F.action.in_({"home", "positions", "orders"})))
@@ -67,6 +75,8 @@ def build() -> Router:
 
 async def _orders_text(control: Control, ident: Identity) -> str:
     orders = await control.orders(ident, limit=10)
+    pending = await limits_section(control, ident)  # limit orders and DCA plans
     if not orders:
-        return "No orders yet."
-    return "<b>Last orders</b>\n\n" + "\n\n".join(render_order(o) for o in orders)
+        return pending or "No orders yet."
+    text = "<b>Last orders</b>\n\n" + "\n\n".join(render_order(o) for o in orders)
+    return f"{pending}\n\n{text}" if pending else text
