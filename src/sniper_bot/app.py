@@ -500,15 +500,31 @@ class App:
         """
 
         async def supervised(name: str, service: Service) -> None:
-            try:
-                await service(self.stop_event)
-            except asyncio.CancelledError:
-                log.warning("service_cancelled", service=name)
-                raise
-            except Exception:
-                log.exception("service_failed", service=name)
-                self.failed.append(name)
-                self.stop_event.set()
+            """A ``TemporaryError`` (a database or RPC outage outlasting the service's own
+            retries) runs the service again after a backoff (0.5 s doubling to 10 s, reset
+            after a healthy run); any other error stops the bot (``service_failed``)."""
+            from sniper_bot.errors import TemporaryError
+
+            loop, delay = asyncio.get_running_loop(), 0.5
+            while not self.stop_event.is_set():
+                started = loop.time()
+                try:
+                    await service(self.stop_event)
+                    return
+                except asyncio.CancelledError:
+                    log.warning("service_cancelled", service=name)
+                    raise
+                except TemporaryError as exc:
+                    delay = 0.5 if loop.time() - started > 10.0 else delay
+                    log.warning("service_retry", service=name, delay_s=delay,
+                                error=type(exc).__name__)  # fmt: skip
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stop_event.wait(), delay)
+                    delay = min(delay * 2, 10.0)
+                except Exception:
+                    log.exception("service_failed", service=name)
+                    self.failed.append(name)
+                    self.stop_event.set()
 
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(supervised(n, s), name=n) for n, s in self._services]
