@@ -78,7 +78,7 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
         if b.callback_data and b.callback_data.startswith("st:")
     ]
     expected = len(SLIPPAGE_CHOICES) + len(FEE_CHOICES) + sum(len(c) for _, _, c in EXIT_CHOICES)
-    expected += 2 + 4 + 1  # MEV protection, Force Jupiter; tip p50/p75/p95/p99, fixed tip
+    expected += 3 + 4 + 1  # MEV, Force Jupiter, Paper trading; tip p50/p75/p95/p99, fixed tip
     assert len(choices) == expected
     assert ("slip", 300) in choices
     assert ("fee", "TURBO") in choices
@@ -86,6 +86,7 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
     assert ("hold", 240) in choices
     assert ("mev", 1) in choices  # both switches are off: their buttons turn them on
     assert ("jup", 1) in choices
+    assert ("paper", 1) in choices
     assert {("tip", 50), ("tip", 75), ("tip", 95), ("tip", 99), ("tip", "fixed")} <= set(choices)
 
 
