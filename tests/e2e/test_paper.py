@@ -6,10 +6,12 @@ read back), /pnl, and the /wallet deposit QR decoded."""
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 import zxingcpp
 from PIL import Image
 from solders.pubkey import Pubkey
@@ -17,7 +19,7 @@ from solders.pubkey import Pubkey
 from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.telegram import cards
 
-from .harness import SOL, BotUnderTest, User, final, plain, sql_rows
+from .harness import SOL, BotUnderTest, User, bot_under_test, final, plain, sql_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -145,3 +147,32 @@ async def test_wallet_sends_the_active_address_as_a_deposit_qr(bot: BotUnderTest
     assert str(wallet) in plain(photo["caption"])
     (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(photo_bytes(bot, photo))))
     assert found.text == str(wallet)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def everyone_paper(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotUnderTest]:
+    """A bot started with PAPER_TRADING=true (SQLite)."""
+    env = {"PAPER_TRADING": "true", "PAPER_START_LAMPORTS": str(SOL)}
+    async with bot_under_test(tmp_path_factory.mktemp("e2e-paper"), env=env) as only:
+        yield only
+
+
+async def test_paper_trading_for_everyone_needs_no_switch_and_has_no_way_off(
+    everyone_paper: BotUnderTest,
+) -> None:
+    bot = everyone_paper
+    user = bot.user()
+    wallet = await user.funded(SOL)
+    token = bot.launch("honest", liquidity_sol=100, symbol="ALL")
+    settings = await user.says("/settings", until=lambda t: "Settings" in t)
+    assert f"{PAPER} trading: on for everyone (PAPER_TRADING)" in plain(settings["text"])
+
+    card = await user.card(token.mint)
+    bought = await user.buy(card, "Buy 0.5 SOL")
+    assert plain(bought["text"]).startswith(f"{PAPER} · Buy 0.5 SOL")
+    card = await user.card(token.mint)
+    poor = await user.buy(card, "Buy 1 SOL")  # the paper balance started at 1 SOL
+    assert "Not enough paper SOL" in plain(poor["text"])
+    assert await rpc_balance(bot, wallet) == SOL
+    assert bot.txs.seen_from(wallet) == []
+    assert await bot.orders_of(user) == []
