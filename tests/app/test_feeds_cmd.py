@@ -86,7 +86,7 @@ def _rows(stdout: str) -> dict[str, list[str]]:
 
 def test_each_feed_reports_the_scripted_launches(localnet: SimpleNamespace, tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [str(BIN), "feeds", "--seconds", "6"], env=_geyser_env(localnet, tmp_path),
+        [str(BIN), "feeds", "--seconds", "4"], env=_geyser_env(localnet, tmp_path),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     launched: list[str] = []

@@ -114,7 +114,11 @@ async def test_official_client_and_our_listener_receive_the_same_updates() -> No
             lines = await _lines(proc)
             assert lines[-1]["event"] == "done", lines[-3:]
             node = [u for u in lines if u["event"] == "update"]
-            await asyncio.sleep(0.3)  # our stream is as fast; let it drain
+            for _ in range(1000):  # our stream, in order too: drained once it told stop_slot
+                if listener.last_slot is not None and listener.last_slot >= stop_slot:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
         finally:
             ours.cancel()
             await asyncio.gather(ours, return_exceptions=True)
