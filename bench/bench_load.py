@@ -6,10 +6,10 @@
 This process runs localnet (its RPC endpoints, Jupiter-compatible API and fake Telegram Bot API)
 and plays the users; the bot is `sniper-bot run`, a process of its own, on PostgreSQL + Redis or on
 the embedded SQLite default, long-polling the fake Bot API like it polls Telegram. For each
-command (/start, paste-a-mint, /positions, /orders, /settings, /wallet) every user sends it at the
-same moment; the reply time is from that send to the bot's reply arriving at the fake Bot API
-(no polling on the users' side). Rounds are 1.2 s apart, so Telegram's 1 message/s per chat
-(which the bot honours) never delays a reply.
+command (/start, /help, paste-a-mint, /positions, /orders, /settings, /wallet) every user sends
+it at the same moment; the reply time is from that send to the bot's reply arriving at the
+fake Bot API (no polling on the users' side). Rounds are 1.2 s apart, so Telegram's 1 message/s
+per chat (which the bot honours) never delays a reply.
 
 The bot-wide send pace (`TELEGRAM_SEND_RATE_PER_S`, 25/s as Telegram allows) is lifted to
 ``--send-rate`` (and the fake's own 30/s limit with it): at 25/s 200 replies take 8 s whatever the
@@ -18,8 +18,10 @@ Telegram's plain limits reaches.
 
 Reported per command: p50 / p95 / max reply time, updates per second (users / time from the
 sends to the last reply), the bot's CPU ms per update (utime + stime from /proc/PID/stat of the
-bot process) and its RSS. Fairness: /positions for N users while one more user sends a message
-every 1/3 s (the throttle's rate, so none is dropped): the others' p95 with and without it.
+bot process, less what it spends idle over the same time) and its RSS. /help touches neither
+storage nor the chain: its updates/s is what one process's dispatcher serves. Fairness:
+/positions for N users while one more user sends a message every 1/3 s (the throttle's rate,
+so none is dropped): the others' p95 with and without it.
 Every reply is counted: a user answered zero or two times is reported (and fails the run).
 """
 
@@ -61,6 +63,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # (label, text or None for the mint, what the reply says)
 COMMANDS: tuple[tuple[str, str | None], ...] = (
     ("/start", "/start"),
+    ("/help", "/help"),  # no storage, no chain: the dispatcher's own cost
     ("paste-a-mint", None),
     ("/positions", "/positions"),
     ("/orders", "/orders"),
@@ -147,6 +150,12 @@ class Bench:
         self.replies = replies
         self.mint = mint
         self._next_user = 800_000_001
+        self.idle_cpu_ms_per_s = 0.0  # the bot's own timers (outbox, monitors...) when idle
+
+    async def measure_idle(self, pid: int, seconds: float = 3.0) -> None:
+        cpu0, t0 = proc_cpu_ms(pid), time.perf_counter()
+        await asyncio.sleep(seconds)
+        self.idle_cpu_ms_per_s = (proc_cpu_ms(pid) - cpu0) / (time.perf_counter() - t0)
 
     def new_users(self, n: int) -> list[int]:
         first = self._next_user
@@ -175,7 +184,8 @@ class Bench:
         if flood is not None:
             flood.cancel()
         await asyncio.sleep(0.5)  # a second answer to one update would arrive by now
-        cpu = proc_cpu_ms(pid) - cpu0
+        # the updates' CPU: the idle timers' share of the round's time taken out
+        cpu = proc_cpu_ms(pid) - cpu0 - self.idle_cpu_ms_per_s * (time.perf_counter() - started)
         got = Counter(self.replies.count[u] - before[u] for u in users)
         usual = max(got, key=lambda n: (got[n], -n))  # /wallet answers with 2 (list, QR code)
         doubled = sum(count for n, count in got.items() if n > max(usual, 1))
@@ -295,7 +305,11 @@ async def run_backend(args: argparse.Namespace, net: Localnet, bench: Bench, bac
         async with started as (_, where):
             base, pid_text = where.split("|")
             pid = int(pid_text)
-            print(f"\n--- {backend}: sniper-bot run pid {pid}, send rate {args.send_rate}/s")
+            await bench.measure_idle(pid)
+            print(
+                f"\n--- {backend}: sniper-bot run pid {pid}, send rate {args.send_rate}/s, "
+                f"idle CPU {bench.idle_cpu_ms_per_s:.0f} ms/s (taken out of cpu ms/u)"
+            )
             print(HEADER)
             for n in args.users:
                 users = bench.new_users(n)
