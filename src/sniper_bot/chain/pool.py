@@ -389,6 +389,69 @@ class RpcPool:
         if not task.cancelled():
             task.exception()  # retrieved: its outcome is already in metrics and breakers
 
+    # ----------------------------------------------------------------------------- batches
+    def send_targets(self, fanout: int | None = None) -> list[str]:
+        """The endpoints a fan-out write goes to now, best first (breakers that allow locally)."""
+        ordered = self._ordered()
+        return [ep.name for ep in ordered[: fanout if fanout is not None else len(ordered)]]
+
+    async def batch_on(
+        self,
+        endpoint: str,
+        method: str,
+        params: Sequence[Sequence[Any]],
+        *,
+        timeout_s: float | None = None,
+    ) -> list[Any]:
+        """``method`` once per entry of ``params`` in ONE JSON-RPC batch (one HTTP POST) to
+        ``endpoint``, through its breaker and rate limit (one token per HTTP request). Entries
+        are results or that call's ``RpcError``; a failure of the whole request is raised
+        classified (the breaker learns it; metrics count it as ``<method>[batch]``)."""
+        ep = await self._admit(endpoint, f"{method}[batch]")
+        calls = [(method, p) for p in params]
+        value: list[Any] = await self._attempt(
+            ep, f"{method}[batch]", None, None, timeout_s or self._timeout_s, batch=calls
+        )
+        return value
+
+    async def call_on(
+        self,
+        endpoint: str,
+        method: str,
+        params: Sequence[Any] | None,
+        *,
+        parse: Callable[[Any], T] | None = None,
+        timeout_s: float | None = None,
+    ) -> T:
+        """One request to the named endpoint only (no failover), through its breaker and limit."""
+        ep = await self._admit(endpoint, method)
+        return await self._attempt(ep, method, params, parse, timeout_s or self._timeout_s)
+
+    async def _admit(self, endpoint: str, method: str) -> EndpointState:
+        if self._closing:
+            raise RpcClientClosed(f"RPC pool is closed: {method} was not sent", sent=False)
+        ep = next((e for e in self._endpoints if e.name == endpoint), None)
+        if ep is None:
+            raise ValueError(f"no RPC endpoint named {endpoint!r} in the pool")
+        if ep.limiter is not None and not ep.limiter.try_acquire():
+            err = RpcRateLimited(
+                f"{endpoint}: local rate limit reached; {method} was not sent",
+                endpoint=endpoint,
+                retry_after=ep.limiter.wait_time(),
+            )
+            err.not_processed = True
+            raise err
+        try:
+            await ep.breaker.acquire()
+        except TemporaryError as exc:
+            refused = RpcUnavailableError(
+                f"{endpoint}: circuit breaker rpc:{endpoint} is OPEN; {method} was not sent",
+                retry_after=exc.retry_after,
+            )
+            refused.not_processed = True
+            raise refused from exc
+        return ep
+
     async def _attempt(
         self,
         ep: EndpointState,
@@ -396,12 +459,18 @@ class RpcPool:
         params: Sequence[Any] | None,
         parse: Callable[[Any], T] | None,
         timeout_s: float,
+        *,
+        batch: Sequence[tuple[str, Sequence[Any] | None]] | None = None,
     ) -> T:
-        """One request to one endpoint whose breaker already admitted it."""
+        """One request to one endpoint whose breaker already admitted it (``batch``: those
+        calls in one POST, ``method`` is then only the metrics label)."""
         client = self._client(ep)
         started = self._clock()
         try:
-            raw = await client.call(method, params, timeout_s=timeout_s)
+            if batch is not None:
+                raw: Any = await client.batch(batch, timeout_s=timeout_s)
+            else:
+                raw = await client.call(method, params, timeout_s=timeout_s)
             value: T = raw if parse is None else wire.guarded(ep.name, method, lambda: parse(raw))
         except RpcError as exc:
             if self._ours(exc):  # our own stop: nothing learned about the endpoint

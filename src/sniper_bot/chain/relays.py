@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -49,7 +49,12 @@ from solders.transaction import VersionedTransaction
 
 from sniper_bot.chain import mapping
 from sniper_bot.chain.endpoint_state import BreakerSource, outcome
-from sniper_bot.chain.errors import RpcClientClosed, RpcError, RpcUnavailableError
+from sniper_bot.chain.errors import (
+    RpcClientClosed,
+    RpcError,
+    RpcMalformedResponse,
+    RpcUnavailableError,
+)
 from sniper_bot.chain.jito import JITO_TIP_ACCOUNTS, BundleRejected, JitoClient
 from sniper_bot.chain.pool import RpcPool
 from sniper_bot.chain.types import SignatureStatus
@@ -57,9 +62,11 @@ from sniper_bot.errors import PermanentError, TemporaryError
 from sniper_bot.observability.metrics import Metrics
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "Dispatch",
     "LandingReport",
     "LegResult",
+    "Outgoing",
     "RelayFanout",
     "RelayOutcome",
     "RelayRefused",
@@ -70,7 +77,14 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 RPC_LEG = "rpc"
+_UNSIGNED = Signature.default()
 Kind = Literal["rpc", "bundle", "transaction"]
+DEFAULT_BATCH_SIZE = 50  # sendTransaction calls per JSON-RPC batch (one HTTP request)
+# An endpoint answering a batch with one of these (or a single error object, or no array) does
+# not take batches: that chunk goes out as single requests, and so do its next ones for a while.
+BATCH_REFUSED_HTTP = frozenset({400, 404, 405, 413, 415, 422, 501})
+NO_BATCH_FOR_S = 300.0
+_SEND_CONFIG = {"encoding": "base64", "skipPreflight": True, "maxRetries": 0}
 
 # -- "on the wire": aiohttp's chunk-sent hook, routed to the leg that made the request ----------
 _ON_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("sniper_bot_on_wire", default=None)
@@ -131,6 +145,50 @@ class LegResult:
         return self.outcome == "accepted"
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One signed transaction for ``send_many``, with the same per-transaction options as
+    ``send`` (``tipped`` None: read from the bytes)."""
+
+    raw: bytes
+    mev_protect: bool = False
+    tipped: bool | None = None
+
+
+class _Item:
+    """``send_many``'s bookkeeping of one transaction: its ``Dispatch``, the legs whose bytes are
+    not yet written, and the RPC endpoints' answers (the ``rpc`` leg is one future per item)."""
+
+    __slots__ = ("answers", "dispatch", "errors", "open", "rpc", "sent_to", "wire_hook")
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self.dispatch = dispatch
+        self.open: set[str] = set()
+        self.rpc: asyncio.Future[LegResult] | None = None
+        self.sent_to = 0  # RPC endpoints asked
+        self.answers = 0
+        self.errors: list[RpcError] = []
+        self.wire_hook: Callable[[str], None] = _no_hook
+
+
+def _no_hook(_name: str) -> None:
+    return None
+
+
+def refuses_batches(exc: RpcError) -> bool:
+    """Did the endpoint refuse the batch itself (not the calls in it)?"""
+    if isinstance(exc, RpcMalformedResponse):  # no array back
+        return True
+    if exc.code in BATCH_REFUSED_HTTP:
+        return True
+    return not exc.retryable and not isinstance(exc, RpcClientClosed)  # one error object
+
+
+def _chunks(items: Sequence[_Item], size: int) -> Iterator[list[_Item]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
 @dataclass(slots=True)
 class Dispatch:
     """What ``send`` returns: the legs still running in the background and what is known so far."""
@@ -140,7 +198,7 @@ class Dispatch:
     mev_protect: bool
     started_at: float
     wire_at: float | None = None  # first leg's bytes handed to the socket (clock of the fan-out)
-    legs: dict[str, asyncio.Task[LegResult]] = field(default_factory=dict)
+    legs: dict[str, asyncio.Future[LegResult]] = field(default_factory=dict)
     kinds: dict[str, Kind] = field(default_factory=dict)
 
     @property
@@ -231,8 +289,11 @@ class RelayFanout:
         timeout_s: float = 2.0,
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         names = [e.name for e in engines]
+        if not 1 <= batch_size <= 1_000:
+            raise ValueError(f"batch_size must be 1..1000 calls per request, got {batch_size}")
         if len(set(names)) != len(names):
             raise ValueError(f"block engine names must be unique, got {names}")
         self._pool = pool
@@ -245,6 +306,9 @@ class RelayFanout:
         self._background: set[asyncio.Task[Any]] = set()
         self._counted: set[tuple[str, str]] = set()  # (engine, bundle id) landed/failed once
         self._closing = False
+        self._batch_size = batch_size
+        self._no_batch: dict[str, float] = {}  # endpoint -> until when it gets single requests
+        self._children: dict[tuple[str, ...], Any] = {}  # metric label children, resolved once
 
     @property
     def engines(self) -> list[str]:
@@ -291,25 +355,7 @@ class RelayFanout:
         if self._closing:
             raise RpcClientClosed("relay fan-out is closed: nothing was sent", sent=False)
         started = self._clock()
-        try:
-            tx = VersionedTransaction.from_bytes(raw)
-        except (ValueError, TypeError) as exc:
-            raise RelayRefused(f"not a signed transaction: {exc}") from exc
-        signature = str(tx.signatures[0])
-        if signature == str(Signature.default()):
-            raise RelayRefused("the transaction is not signed (first signature is all zeros)")
-        if tipped is None:
-            tipped = has_tip(tx, self.tip_accounts())
-        if mev_protect and not self._engines:
-            raise RelayRefused(
-                "MEV protection sends bundles only, and no block engine is configured "
-                "(set JITO_BLOCK_ENGINE_URLS); nothing was sent"
-            )
-        if mev_protect and not tipped:
-            raise RelayRefused(
-                "MEV protection sends bundles only, and this transaction tips no Jito tip "
-                "account (a block engine refuses a bundle without one); nothing was sent"
-            )
+        signature, tipped = self._admit(raw, mev_protect, tipped)
         dispatch = Dispatch(signature, raw, mev_protect, started)
         plan: list[tuple[str, Kind, Callable[[], Awaitable[LegResult]]]] = []
         if not mev_protect:
@@ -336,9 +382,7 @@ class RelayFanout:
                 if dispatch.wire_at is None:
                     dispatch.wire_at = self._clock()
                     if event_at is not None:
-                        self._metrics.snipe_latency_seconds.labels(
-                            source=source, venue=venue
-                        ).observe(max(dispatch.wire_at - event_at, 0.0))
+                        self._latency(source, venue).observe(max(dispatch.wire_at - event_at, 0.0))
                 wake()
 
             return hook
@@ -366,10 +410,31 @@ class RelayFanout:
         if dispatch.wire_at is None:  # no hook on these sessions: the first accept is the moment
             dispatch.wire_at = self._clock()
             if event_at is not None:
-                self._metrics.snipe_latency_seconds.labels(source=source, venue=venue).observe(
-                    max(dispatch.wire_at - event_at, 0.0)
-                )
+                self._latency(source, venue).observe(max(dispatch.wire_at - event_at, 0.0))
         return dispatch
+
+    def _admit(self, raw: bytes, mev_protect: bool, tipped: bool | None) -> tuple[str, bool]:
+        """The signature and whether it tips; ``RelayRefused`` when the mode cannot be honoured."""
+        try:
+            tx = VersionedTransaction.from_bytes(raw)
+        except (ValueError, TypeError) as exc:
+            raise RelayRefused(f"not a signed transaction: {exc}") from exc
+        signature = tx.signatures[0]
+        if signature == _UNSIGNED:
+            raise RelayRefused("the transaction is not signed (first signature is all zeros)")
+        if tipped is None:
+            tipped = has_tip(tx, self.tip_accounts())
+        if mev_protect and not self._engines:
+            raise RelayRefused(
+                "MEV protection sends bundles only, and no block engine is configured "
+                "(set JITO_BLOCK_ENGINE_URLS); nothing was sent"
+            )
+        if mev_protect and not tipped:
+            raise RelayRefused(
+                "MEV protection sends bundles only, and this transaction tips no Jito tip "
+                "account (a block engine refuses a bundle without one); nothing was sent"
+            )
+        return str(signature), tipped
 
     async def _leg(
         self,
@@ -460,11 +525,253 @@ class RelayFanout:
 
     def _bundles(self, engine: str, result: str, kind: Kind) -> None:
         if kind == "bundle":
-            self._metrics.jito_bundles.labels(engine=engine, outcome=result).inc()
+            self._bundle_counter(engine, result).inc()
+
+    def _latency(self, source: str, venue: str) -> Any:
+        """``snipe_latency_seconds{source,venue}``'s child, resolved once per label pair."""
+        key = ("latency", source, venue)
+        child = self._children.get(key)
+        if child is None:
+            child = self._metrics.snipe_latency_seconds.labels(source=source, venue=venue)
+            self._children[key] = child
+        return child
+
+    def _bundle_counter(self, engine: str, result: str) -> Any:
+        key = ("bundles", engine, result)
+        child = self._children.get(key)
+        if child is None:
+            child = self._metrics.jito_bundles.labels(engine=engine, outcome=result)
+            self._children[key] = child
+        return child
 
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------------------------ send_many
+    async def send_many(
+        self,
+        items: Sequence[Outgoing],
+        *,
+        event_at: float | None = None,
+        source: str = "unknown",
+        venue: str = "unknown",
+    ) -> list[Dispatch | Exception]:
+        """Many signed transactions (one launch's orders, many users) at once; one entry back
+        per item, in order: its ``Dispatch``, or the exception ``send`` would have raised for it
+        alone (``RelayRefused`` before anything was sent, ``BundleRejected`` /
+        ``RpcUnavailableError`` when every leg ended without an accept).
+
+        The ``rpc`` leg goes out as JSON-RPC batches: ``batch_size`` ``sendTransaction`` calls
+        per HTTP request, one request per chunk per endpoint (breaker, rate limit: one token per
+        request); every call's answer is mapped back to its transaction by id and checked
+        against its signature. An endpoint that refuses batches gets that chunk as single
+        requests, and its next chunks too for ``NO_BATCH_FOR_S``. Block engines get one request
+        per transaction, as in ``send``: one user's transaction is never put in a bundle with
+        another's (a bundle is all-or-nothing: one user's failing buy would sink the others').
+
+        Returns once every item's legs are written (or answered). The on-the-wire hook fires per
+        item: a batch's first body chunk written puts each of its transactions on the wire."""
+        if self._closing:
+            raise RpcClientClosed("relay fan-out is closed: nothing was sent", sent=False)
+        started = self._clock()
+        loop = asyncio.get_running_loop()
+        out: list[Dispatch | Exception] = []
+        batched: list[_Item] = []
+        tracked: list[_Item] = []
+        latency = self._latency(source, venue) if event_at is not None else None
+        state = {"open": 0}
+        progressed: list[asyncio.Future[None]] = [loop.create_future()]
+
+        def wake() -> None:
+            if state["open"] <= 0 and not progressed[0].done():
+                progressed[0].set_result(None)
+
+        def settle(item: _Item, name: str) -> None:
+            if name in item.open:
+                item.open.discard(name)
+                state["open"] -= 1
+                wake()
+
+        def hook_for(item: _Item) -> Callable[[str], None]:
+            dispatch = item.dispatch
+
+            def written(name: str) -> None:
+                if dispatch.wire_at is None:
+                    dispatch.wire_at = self._clock()
+                    if latency is not None and event_at is not None:
+                        latency.observe(max(dispatch.wire_at - event_at, 0.0))
+                settle(item, name)
+
+            return written
+
+        for entry in items:
+            try:
+                signature, tipped = self._admit(entry.raw, entry.mev_protect, entry.tipped)
+            except RelayRefused as exc:
+                out.append(exc)
+                continue
+            item = _Item(Dispatch(signature, entry.raw, entry.mev_protect, started))
+            item.wire_hook = hook_for(item)
+            out.append(item.dispatch)
+            tracked.append(item)
+            if not entry.mev_protect:
+                item.rpc = loop.create_future()
+                item.dispatch.legs[RPC_LEG] = item.rpc
+                item.dispatch.kinds[RPC_LEG] = "rpc"
+                item.open.add(RPC_LEG)
+                batched.append(item)
+            for engine in self._engines:
+                self._engine_task(item, engine, "bundle" if tipped else "transaction", settle)
+            state["open"] += len(item.open)
+
+        if batched:
+            targets = self._pool.send_targets(len(self._pool.endpoint_configs))
+            if not targets:
+                for item in batched:
+                    self._rpc_unreachable(item, "no RPC endpoint admits requests (breakers OPEN)")
+                    settle(item, RPC_LEG)
+            for chunk in _chunks(batched, self._batch_size):
+                for item in chunk:
+                    item.sent_to = len(targets)
+                for endpoint in targets:
+                    task = asyncio.create_task(
+                        self._batch_leg(endpoint, chunk, settle), name=f"relay rpc batch {endpoint}"
+                    )
+                    self._track(task)
+        while state["open"] > 0:
+            await progressed[0]
+            progressed[0] = loop.create_future()
+            wake()
+        for k, value in enumerate(out):
+            if isinstance(value, Dispatch):
+                legs = value.legs.values()
+                done = all(f.done() for f in legs)
+                if done and not any(r.accepted for r in value.results.values()):
+                    out[k] = _unsent(value)
+                elif value.wire_at is None and value.first_accept is not None:
+                    value.wire_at = self._clock()  # no hook on these sessions
+                    if latency is not None and event_at is not None:
+                        latency.observe(max(value.wire_at - event_at, 0.0))
+        return out
+
+    def _engine_task(
+        self, item: _Item, engine: JitoClient, kind: Kind, settle: Callable[[_Item, str], None]
+    ) -> None:
+        name = f"jito:{engine.name}"
+        item.open.add(name)
+        item.dispatch.kinds[name] = kind
+        raw, started = item.dispatch.raw, item.dispatch.started_at
+
+        def hook() -> None:
+            item.wire_hook(name)
+
+        task = asyncio.create_task(
+            self._leg(name, kind, self._engine_call(engine, raw, kind, started), hook),
+            name=f"relay {name}",
+        )
+        task.add_done_callback(lambda _t: settle(item, name))
+        item.dispatch.legs[name] = task
+        self._track(task)
+
+    async def _batch_leg(
+        self, endpoint: str, chunk: list[_Item], settle: Callable[[_Item, str], None]
+    ) -> None:
+        """One chunk to one endpoint: a batch, or single requests when it refuses batches."""
+        fired = False
+
+        def written() -> None:
+            nonlocal fired
+            if not fired:
+                fired = True
+                for item in chunk:
+                    item.wire_hook(RPC_LEG)
+
+        _ON_WIRE.set(written)
+        try:
+            until = self._no_batch.get(endpoint)
+            if until is not None and self._clock() < until:
+                await self._singles(endpoint, chunk)
+                return
+            params = [[base64.b64encode(i.dispatch.raw).decode(), _SEND_CONFIG] for i in chunk]
+            try:
+                answers = await self._pool.batch_on(
+                    endpoint, "sendTransaction", params, timeout_s=self._timeout_s
+                )
+            except RpcError as exc:
+                if refuses_batches(exc) and not self._closing:
+                    self._no_batch[endpoint] = self._clock() + NO_BATCH_FOR_S
+                    log.info("rpc_batch_refused", endpoint=endpoint, reason=exc.message)
+                    await self._singles(endpoint, chunk)
+                    return
+                for item in chunk:
+                    self._rpc_answer(item, endpoint, exc)
+                return
+            for item, answer in zip(chunk, answers, strict=True):
+                self._rpc_answer(item, endpoint, self._checked(endpoint, item, answer))
+        except asyncio.CancelledError:
+            for item in chunk:
+                if item.rpc is not None and not item.rpc.done():
+                    item.rpc.set_result(LegResult(RPC_LEG, "rpc", "cancelled"))
+            raise
+        finally:
+            for item in chunk:
+                if item.rpc is None or item.rpc.done():
+                    settle(item, RPC_LEG)
+
+    async def _singles(self, endpoint: str, chunk: list[_Item]) -> None:
+        async def one(item: _Item) -> None:
+            _ON_WIRE.set(lambda: item.wire_hook(RPC_LEG))  # this task's context only
+            params = [base64.b64encode(item.dispatch.raw).decode(), _SEND_CONFIG]
+            try:
+                answer: Any = await self._pool.call_on(
+                    endpoint, "sendTransaction", params, timeout_s=self._timeout_s
+                )
+            except RpcError as exc:
+                answer = exc
+            self._rpc_answer(item, endpoint, self._checked(endpoint, item, answer))
+
+        await asyncio.gather(*(one(item) for item in chunk))
+
+    @staticmethod
+    def _checked(endpoint: str, item: _Item, answer: Any) -> Any:
+        """A call's answer: its ``RpcError``, or the signature, which must be this item's."""
+        if isinstance(answer, RpcError):
+            return answer
+        if answer != item.dispatch.signature:
+            return RpcMalformedResponse(
+                f"{endpoint}: sendTransaction answered {str(answer)[:100]!r} for transaction "
+                f"{item.dispatch.signature}",
+                endpoint=endpoint,
+            )
+        return answer
+
+    def _rpc_answer(self, item: _Item, endpoint: str, answer: Any) -> None:
+        """One endpoint's answer for one item: the first accept, or once all answered, the
+        refusal (an endpoint refused the bytes) or ``unreachable``."""
+        item.answers += 1
+        future = item.rpc
+        if future is None or future.done():
+            return
+        elapsed = self._clock() - item.dispatch.started_at
+        if not isinstance(answer, RpcError):
+            future.set_result(LegResult(RPC_LEG, "rpc", "accepted", answer, None, elapsed))
+            item.wire_hook(RPC_LEG)  # answered: certainly written
+            return
+        item.errors.append(answer)
+        if item.answers < item.sent_to:
+            return
+        refused = next((e for e in item.errors if not e.retryable), None)
+        error = refused or item.errors[0]
+        result = "rejected" if refused is not None else "unreachable"
+        log.info("relay_leg", relay=RPC_LEG, kind="rpc", outcome=result,
+                 signature=item.dispatch.signature, error=error.message)  # fmt: skip
+        future.set_result(LegResult(RPC_LEG, "rpc", result, None, error.message, elapsed))
+
+    @staticmethod
+    def _rpc_unreachable(item: _Item, reason: str) -> None:
+        if item.rpc is not None and not item.rpc.done():
+            item.rpc.set_result(LegResult(RPC_LEG, "rpc", "unreachable", None, reason))
 
     # ------------------------------------------------------------------------------ watch
     async def watch(
@@ -570,4 +877,4 @@ class RelayFanout:
         if len(self._counted) > 10_000:  # bounded: forget the oldest half
             for key in list(self._counted)[:5_000]:
                 self._counted.discard(key)
-        self._metrics.jito_bundles.labels(engine=engine, outcome=result).inc()
+        self._bundle_counter(engine, result).inc()
