@@ -575,16 +575,25 @@ async def run_demo(
 
         def configure(app: App) -> None:
             async def script(stop: asyncio.Event) -> None:
+                # the operator's stop (SIGTERM, Ctrl-C) ends the script where it is: no failure
+                playing = asyncio.ensure_future(_script(net, app, say=console.print))
+                stopping = asyncio.ensure_future(stop.wait())
                 try:
-                    await _script(net, app, say=console.print)
-                    console.print("[bold green]demo complete[/]: the bot keeps running on localnet")
-                except BaseException as exc:
+                    await asyncio.wait({playing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (playing, stopping):
+                        task.cancel()
+                    await asyncio.gather(playing, stopping, return_exceptions=True)
+                if playing.cancelled():
+                    return
+                if (exc := playing.exception()) is not None:
                     failures.append(exc)
                     console.print(f"[bold red]demo failed[/]: {exc}")
                     stop.set()
                     return
+                console.print("[bold green]demo complete[/]: the bot keeps running on localnet")
                 if duration_s > 0:
-                    await asyncio.sleep(duration_s)
+                    await asyncio.wait({asyncio.ensure_future(stop.wait())}, timeout=duration_s)
                     stop.set()
                 else:
                     console.print("press Ctrl-C to stop")

@@ -194,6 +194,10 @@ def test_demo_serves_its_ops_port_on_metrics_port(tmp_path: Path) -> None:
     assert health is not None, f"nothing answered on METRICS_PORT={port}:\n{output}"
     assert "status" in health
     assert f"http://127.0.0.1:{port}/metrics" in output
+    # SIGTERM mid-script is the operator's stop, not a failure: the script stops at once (no
+    # service_stop_deadline) and the demo exits 0
+    assert "service_stop_deadline" not in output, output
+    assert proc.returncode == 0, output
 
 
 def test_demo_refuses_a_bad_metrics_port_naming_the_variable(tmp_path: Path) -> None:
