@@ -49,6 +49,7 @@ from sniper_bot.domain.entities import Order
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import SelectorKind, SnipeTarget
 from sniper_bot.engine.snipe import SnipeResult
+from sniper_bot.hotpath import fanout
 from sniper_bot.hotpath.book import ArmedBook, ArmedEntry
 from sniper_bot.hotpath.build import (
     BuildError,
@@ -239,6 +240,12 @@ class HotSniper:
         risk: RiskDecision,
         entries: list[ArmedEntry[HotOrder]],
     ) -> None:
+        if len(entries) > fanout.BATCH_FROM and isinstance(self._relay, fanout.BatchRelay):
+            # many orders: signed in chunks, JSON-RPC batches, a fresh order per launch
+            self.fired_count += await fanout.fire_batched(
+                self._relay, seen, launch, risk, entries, handoff=self._handoff, clock=self._clock
+            )
+            return
         for entry in entries:
             order = entry.prepared
             assert order is not None
