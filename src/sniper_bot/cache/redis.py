@@ -6,12 +6,14 @@ to ``available = False`` (logging ``redis_unavailable`` once, ``redis_up`` 0, st
 and a background task pings with backoff until it answers again (``redis_available`` once,
 ``redis_up`` 1). While unavailable, callers use their in-process fallback and do no Redis I/O.
 
-Health is also active: each ``status()`` asked while Redis is thought up sends a ``PING`` in the
-background (one in flight at most, at most one per ``probe_interval_s``, ``probe_timeout_s`` to
-answer) and a PING that fails or times out calls ``mark_failed``. So a Redis that stopped
-answering without any caller's command failing yet (``CLIENT PAUSE``, a hung server) shows as
-"degraded" on ``/health`` within one poll plus the timeout, and ``status()`` itself never waits.
-``await probe()`` is the same PING for a caller that wants its answer now.
+Health is also active: the first ``status()`` (the app logs it at start, ``/health`` asks it)
+starts a background probe that, while Redis is thought up, sends a ``PING`` every
+``probe_interval_s`` with ``probe_timeout_s`` to answer; one that fails or times out calls
+``mark_failed``. So a Redis that stopped answering before any caller's command failed
+(``CLIENT PAUSE``, a hung server) is "degraded" within interval + timeout (1 s by default) and
+new callers stop waiting on it; ``status()`` itself never waits. A manager nobody asks for its
+status sends nothing (the hot path's no-I/O guarantee). ``await probe()`` is one such PING for a
+caller that wants the answer now.
 
 The client sits on a ``BlockingConnectionPool`` (redis-py 8's plain pool raises at once when
 exhausted) with short socket timeouts and a few fast retries, so a dead Redis costs milliseconds.
@@ -43,7 +45,7 @@ RedisStatus = Literal["ok", "degraded", "disabled"]
 # What a Redis call may raise when the server is gone or sick (catch these, then mark_failed).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 PROBE_TIMEOUT_S = 0.5  # a PING slower than this is an outage for a sniper's hot path
-PROBE_INTERVAL_S = 0.25  # at most this often, however often the status is asked
+PROBE_INTERVAL_S = 0.5  # between two PINGs of the background probe
 
 
 class RedisManager:
@@ -63,9 +65,9 @@ class RedisManager:
         probe_timeout_s: float = PROBE_TIMEOUT_S,
         probe_interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
-        if probe_timeout_s <= 0 or probe_interval_s < 0:
+        if probe_timeout_s <= 0 or probe_interval_s <= 0:
             raise ValueError(
-                f"probe_timeout_s must be > 0 and probe_interval_s >= 0, got "
+                f"probe_timeout_s and probe_interval_s must be > 0, got "
                 f"{probe_timeout_s} and {probe_interval_s}"
             )
         self.url = url or None
@@ -87,8 +89,7 @@ class RedisManager:
         self._listeners: list[Callable[[bool], None]] = []
         self._probe_timeout_s = probe_timeout_s
         self._probe_interval_s = probe_interval_s
-        self._probe_task: asyncio.Task[RedisStatus] | None = None
-        self._probed_at: float | None = None
+        self._probe_task: asyncio.Task[None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -130,10 +131,8 @@ class RedisManager:
 
     # --- health ----------------------------------------------------------------------------
     def status(self) -> RedisStatus:
-        """What is known now; while Redis is thought up it also sends a background PING (see the
-        module docstring), whose failure the next ``status()`` shows."""
-        if self.available:
-            self._kick_probe()
+        """What is known now; the first call starts the background probe (module docstring)."""
+        self._start_probe()
         return self._known()
 
     async def probe(self, timeout_s: float | None = None) -> RedisStatus:
@@ -157,20 +156,21 @@ class RedisManager:
             return "disabled"
         return "ok" if self.available else "degraded"
 
-    def _kick_probe(self) -> None:
+    def _start_probe(self) -> None:
         if self._closed or self.client is None:
             return
         if self._probe_task is not None and not self._probe_task.done():
-            return
-        now = self._clock()
-        if self._probed_at is not None and now - self._probed_at < self._probe_interval_s:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # asked outside a loop (a CLI line): report what is known
             return
-        self._probed_at = now
-        self._probe_task = loop.create_task(self.probe(), name="redis-probe")
+        self._probe_task = loop.create_task(self._probe_forever(), name="redis-probe")
+
+    async def _probe_forever(self) -> None:
+        while not self._closed:
+            await self.probe()  # nothing is sent while degraded: the reconnect task pings
+            await asyncio.sleep(self._probe_interval_s)
 
     def on_change(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(available)`` on every loss and every recovery (e.g. to resync state)."""
