@@ -22,9 +22,11 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from localnet.jito import bundle_id
 from localnet.node import Localnet
 from sniper_bot.chain.endpoints import EndpointConfig
 from sniper_bot.chain.errors import RpcError
+from sniper_bot.chain.jito import JitoClient
 from sniper_bot.chain.pool import RpcPool
 from sniper_bot.chain.relays import Dispatch, Outgoing, RelayFanout
 from sniper_bot.observability.metrics import Metrics
@@ -247,4 +249,36 @@ async def test_per_call_errors_are_mapped_to_their_own_transaction(
     assert_landed_once(localnet, u, good)
     for k in bad:
         assert localnet.cluster.get_balance(u.to[k]) == 0
+    await fanout.close()
+
+
+async def test_block_engines_get_one_bundle_per_users_transaction_never_a_shared_one(
+    localnet: Localnet, breakers: BreakerRegistry, metrics: Metrics, wired: aiohttp.ClientSession
+) -> None:
+    """A bundle is all-or-nothing: one user's failing buy would sink every other user's in it,
+    so each tipped transaction is its own bundle (and the RPC endpoints get the batch)."""
+    assert localnet.urls is not None
+    rpc = EndpointConfig(name="rpc0", url=localnet.urls.rpc["helius"]["http"], rate_per_s=1e3)
+    pool = RpcPool([rpc], breakers, metrics, wired, default_timeout_s=5.0)
+    engine = JitoClient("ny", jt.engine_url(localnet), wired)
+    fanout = RelayFanout(pool, [engine], breakers, metrics, timeout_s=5.0)
+    payers = [jt.funded(localnet, SOL // 10) for _ in range(6)]
+    to = [Pubkey.new_unique() for _ in payers]
+    blockhash = localnet.cluster.latest_blockhash()
+    txs = [
+        signed_transfer(p, t, AMOUNT, blockhash, tip=1_000) for p, t in zip(payers, to, strict=True)
+    ]
+    out = await fanout.send_many(
+        [Outgoing(bytes(tx), mev_protect=k % 2 == 0) for k, tx in enumerate(txs)]
+    )
+    for k, d in enumerate(out):
+        assert isinstance(d, Dispatch), d
+        results = await d.settled()
+        assert results["jito:ny"].outcome == "accepted"
+        assert results["jito:ny"].reference == bundle_id([txs[k]])  # a one-transaction bundle
+        assert ("rpc" in results) is (k % 2 == 1)  # MEV protection: never the RPC
+    assert localnet.jito.requests["sendBundle"] == 6
+    localnet.cluster.advance_slots(2)
+    for t in to:
+        assert localnet.cluster.get_balance(t) == AMOUNT
     await fanout.close()
