@@ -168,3 +168,21 @@ async def test_orders_lists_and_cancels_and_bad_inputs_get_their_sentences(
     other = bot.user()
     await other.start()
     await expect(other, f"/orders cancel L{limit_id}", "No such limit order.")
+
+
+async def test_a_dca_part_runs_at_once_and_its_owner_is_told(bot: BotUnderTest) -> None:
+    user = bot.user()
+    await user.funded(SOL)
+    mint = bot.launch("honest").mint
+    after = user.last_id()
+    started = await user.says(f"/dca buy {mint} 0.04 2 1h", until=lambda t: "DCA plan" in t)
+    plan_id = int(sentence(started).split(" D", 1)[1].split(" ", 1)[0])
+    told = await user.wait_for(
+        lambda m: "DCA part 1/2" in m.get("text", "") and final(m.get("text", "")),
+        after=after, what="with the first part's result",
+    )  # fmt: skip
+    assert "✅ Bought" in sentence(told), sentence(told)
+    assert f"D{plan_id} ACTIVE" in sentence(told)
+    (order,) = await bot.orders_of(user)
+    assert (order["idempotencyKey"], order["amount"]) == (f"dca:{plan_id}:0", 20_000_000)
+    await expect(user, f"/orders cancel D{plan_id}", f"D{plan_id} CANCELLED")
