@@ -18,6 +18,8 @@ balances, and logs that may be truncated or absent). This module turns that into
 * pump.fun ``migrate`` / ``migrate_v2`` (the curve graduates to a PumpSwap pool), PumpSwap
   ``create_pool``, Raydium AMM v4 ``initialize2`` and Raydium CPMM ``initialize``: a pool of a
   mint (SOL pairs only, the mint is the non-WSOL side).
+  A pool told twice in one transaction (``migrate`` and the ``create_pool`` it CPIs, both in
+  the instructions Geyser reports) is one pool, the first mention's.
 * Anchor event CPIs (``emit_cpi!``: an inner instruction to the pump program itself whose data
   is ``e445a52e51cb9a1d`` || event discriminator || Borsh event) decode to the same
   ``CreateEvent`` / ``TradeEvent`` / ``CompleteEvent`` the logs carry.
@@ -237,7 +239,7 @@ def decode_instructions(ixs: Sequence[Ix], genesis: CurveGenesis = MAINNET_GENES
                 if mint is not None:
                     pool = _at(ix, 0, "create_pool")
                     creator = _at(ix, 2, "create_pool")
-                    facts.pools.append(PoolCreate("pumpswap", mint, pool, creator, "CreatePool"))
+                    _add_pool(facts, PoolCreate("pumpswap", mint, pool, creator, "CreatePool"))
         elif program == RAYDIUM_V4_PROGRAM_ID:
             if ix.data[:1] == bytes([_RAYDIUM_V4_INITIALIZE2]) and len(ix.data) >= 26:
                 coin, pc = _at(ix, 8, "initialize2"), _at(ix, 9, "initialize2")
@@ -245,14 +247,14 @@ def decode_instructions(ixs: Sequence[Ix], genesis: CurveGenesis = MAINNET_GENES
                 if mint is not None:
                     owner = ix.accounts[17] if len(ix.accounts) > 17 else None
                     pool = _at(ix, 4, "initialize2")
-                    facts.pools.append(PoolCreate("raydium_v4", mint, pool, owner,
-                                                  "Initialize2"))  # fmt: skip
+                    _add_pool(facts, PoolCreate("raydium_v4", mint, pool, owner,
+                                                "Initialize2"))  # fmt: skip
         elif program == RAYDIUM_CPMM_PROGRAM_ID and ix.data[:8] == _CPMM_INITIALIZE:
             token0, token1 = _at(ix, 4, "initialize"), _at(ix, 5, "initialize")
             mint = _sol_pair(token0, token1)
             if mint is not None:
                 pool, creator = _at(ix, 3, "initialize"), _at(ix, 0, "initialize")
-                facts.pools.append(PoolCreate("raydium_cpmm", mint, pool, creator, "Initialize"))
+                _add_pool(facts, PoolCreate("raydium_cpmm", mint, pool, creator, "Initialize"))
     return facts
 
 
@@ -288,7 +290,14 @@ def _pump(ix: Ix, genesis: CurveGenesis, facts: TxFacts) -> None:
         quote = _at(ix, 3, name) if v2 else _WSOL
         if _sol_pair(mint, quote) is not None:
             pool = _at(ix, 10 if v2 else 9, name)
-            facts.pools.append(PoolCreate("pumpswap", mint, pool, None, name))
+            _add_pool(facts, PoolCreate("pumpswap", mint, pool, None, name))
+
+
+def _add_pool(facts: TxFacts, pool: PoolCreate) -> None:
+    """Record ``pool`` unless the transaction already told it (pump's ``migrate`` and the PumpSwap
+    ``create_pool`` it CPIs name the same pool: the outer instruction's word is kept)."""
+    if all(known.pool != pool.pool for known in facts.pools):
+        facts.pools.append(pool)
 
 
 def _create(ix: Ix, *, v2: bool, genesis: CurveGenesis) -> PumpCreate:
