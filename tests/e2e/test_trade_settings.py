@@ -148,9 +148,17 @@ async def test_settings_switches_and_tip_persist_and_force_jupiter_routes_a_curv
     open_jupiter_pool(bot, mint, creator, launch.dev_tokens)
     card_msg = await user.card(mint)
     assert "Venue: Jupiter (forced in /settings)" in plain(card_msg["text"])
+    # MEV protection is on and this bot has no Jito block engine: refused, nothing signed or sent
+    refused = await user.buy(card_msg, "Buy 0.1 SOL")
+    assert "no Jito block engine" in plain(refused["text"]), plain(refused["text"])
+    (mev_order,) = await bot.orders_of(user)
+    assert (mev_order["status"], mev_order["signature"]) == ("FAILED", None)
+    screen = await user.says("/settings", until=lambda t: "Settings" in t, what="settings")
+    await press_setting(user, screen, "MEV protection: on", shows="MEV protection: off")
+    card_msg = await user.card(mint)
     bought = await user.buy(card_msg, "Buy 0.1 SOL")
     assert "✅ Bought" in plain(bought["text"]), plain(bought["text"])
-    (forced,) = await bot.orders_of(user)
+    forced = (await bot.orders_of(user))[-1]
     assert (forced["side"], forced["status"]) == ("BUY", "CONFIRMED")
     assert venue_of(forced) == "jupiter"  # the curve coin went through Jupiter, as set
     assert landed_ok(bot, forced["signature"])
