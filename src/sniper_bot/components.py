@@ -339,6 +339,33 @@ class LimitEngines:
         return both
 
 
+class _RealMoneyOnly:
+    """The trading service for limit orders and DCA, refusing a paper user's order (the switch
+    may have changed since it was placed): a ``PermanentError`` that fails the order or plan
+    with its sentence, never real money for a user who expects paper."""
+
+    def __init__(self, trading: TradingService, settings: Any, everyone: bool) -> None:
+        self._trading, self._settings, self._everyone = trading, settings, everyone
+
+    async def _check(self, user_id: int) -> None:
+        from sniper_bot.errors import PermanentError
+
+        if self._everyone or (await self._settings.get(user_id)).paper_trading:
+            raise PermanentError(
+                f"user {user_id} trades on paper",
+                user_message="📝 Paper trading is on: this limit order or DCA plan was stopped "
+                "instead of trading real money.",
+            )
+
+    async def buy(self, user_id: int, *args: Any, **kwargs: Any) -> Any:
+        await self._check(user_id)
+        return await self._trading.buy(user_id, *args, **kwargs)
+
+    async def sell(self, user_id: int, *args: Any, **kwargs: Any) -> Any:
+        await self._check(user_id)
+        return await self._trading.sell(user_id, *args, **kwargs)
+
+
 def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngines:
     """The limit-order and DCA monitors over the app's database, trading service and venue;
     attached to its control (commands) and told to its Telegram frontend (results)."""
@@ -351,6 +378,7 @@ def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngine
     from sniper_bot.telegram.routers.limits import render_dca_step, render_limit_settled
 
     limits, plans = LimitOrderRepository(app.database), DcaPlanRepository(app.database)
+    real = _RealMoneyOnly(trading, app.repos.settings, app.settings.trading.paper_trading)
 
     async def supply(mint: str) -> int:
         amount, _ = await stack.rpc.get_token_supply(Pubkey.from_string(mint))
@@ -373,9 +401,9 @@ def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngine
         await tell(plan.user_id, placed, lambda view: render_dca_step(plan, view))
 
     engines = LimitEngines(
-        LimitMonitor(limits=limits, positions=app.repos.positions, trading=trading,
+        LimitMonitor(limits=limits, positions=app.repos.positions, trading=real,
                      venue=stack.venue, supply=supply, on_settled=on_limit),
-        DcaMonitor(plans=plans, trading=trading, venue=stack.venue, on_part=on_part),
+        DcaMonitor(plans=plans, trading=real, venue=stack.venue, on_part=on_part),
     )  # fmt: skip
     app.control.attach_limits(limits, plans)
     app.add_service("limits", engines.limits.run)

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from sqlalchemy import text as sql
 
 from sniper_bot.domain.limits import PRICE_SCALE, format_price, limit_key
 from sniper_bot.engine.limits import LimitMonitor
 
-from .harness import SOL, BotUnderTest, User, final, plain
+from .harness import SOL, BotUnderTest, User, final, plain, sql_rows
 from .test_pumpfun import curve_tokens, landed_ok, steady_slots, venue_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -186,3 +187,44 @@ async def test_a_dca_part_runs_at_once_and_its_owner_is_told(bot: BotUnderTest) 
     (order,) = await bot.orders_of(user)
     assert (order["idempotencyKey"], order["amount"]) == (f"dca:{plan_id}:0", 20_000_000)
     await expect(user, f"/orders cancel D{plan_id}", f"D{plan_id} CANCELLED")
+
+
+async def test_a_paper_user_places_none_and_a_switch_to_paper_stops_a_plan(
+    bot: BotUnderTest,
+) -> None:
+    user = bot.user()
+    await user.funded(SOL)
+    mint = bot.launch("honest").mint
+    (wallet,) = await bot.wallets_of(user)
+    plan = await user.says(f"/dca buy {mint} 0.02 2 1h", until=lambda t: "DCA plan" in t)
+    plan_id = int(sentence(plan).split(" D", 1)[1].split(" ", 1)[0])
+    await until_async(lambda: part_done(bot, plan_id), "part 0 of the real plan")
+    await bot.app.repos.settings.update(wallet["userId"], paper_trading=True)
+
+    await expect(user, f"/limit buy {mint} 0.1 0.00001", "📝 Paper trading is on: limit orders")
+    await expect(user, f"/dca buy {mint} 1 4 1h", "run with real money only, so none was placed")
+    # the plan placed before the switch: its next part is refused, never real money
+    async with bot.app.database.engine.begin() as conn:  # due now rather than in an hour
+        await conn.execute(
+            sql('UPDATE "DcaPlan" SET "nextAt" = "createdAt" WHERE id = :id'), {"id": plan_id}
+        )
+    await until_async(lambda: plan_status(bot, plan_id, "FAILED"), "the plan stopped")
+    assert len(await bot.orders_of(user)) == 1
+
+
+async def plan_status(bot: BotUnderTest, plan_id: int, status: str) -> bool:
+    rows = await sql_rows(bot.app, 'SELECT status FROM "DcaPlan" WHERE id = :id', id=plan_id)
+    return bool(rows) and rows[0]["status"] == status
+
+
+async def part_done(bot: BotUnderTest, plan_id: int) -> bool:
+    rows = await sql_rows(bot.app, 'SELECT "partsDone" FROM "DcaPlan" WHERE id = :id', id=plan_id)
+    return bool(rows) and rows[0]["partsDone"] == 1
+
+
+async def until_async(check: Any, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}")
+        await asyncio.sleep(0.1)

@@ -41,7 +41,8 @@ async def test_parts_run_every_interval_and_a_restart_never_doubles_one(stack: S
     first = monitor(stack, stack.trading(risk, "worker-1"), clock)
 
     ((after0, part0),) = await first.check_once()
-    assert part0 is not None and part0.status is OrderStatus.CONFIRMED, part0
+    assert part0 is not None
+    assert part0.status is OrderStatus.CONFIRMED, part0
     assert (after0.parts_done, part0.idempotency_key) == (1, dca_key(plan.id, 0))
     assert await first.check_once() == []  # the next part is not due yet
     clock.advance(59)
@@ -51,7 +52,8 @@ async def test_parts_run_every_interval_and_a_restart_never_doubles_one(stack: S
     clock.advance(1)
     second = monitor(stack, stack.trading(risk, "worker-2"), clock)
     ((after1, part1),) = await second.check_once()
-    assert part1 is not None and after1.parts_done == 2
+    assert part1 is not None
+    assert after1.parts_done == 2
     assert await first.check_once() == []  # the old one, still alive, sees nothing due
     clock.advance(60)
     ((done, part2),) = await second.check_once()
@@ -84,13 +86,15 @@ async def test_a_part_ordered_before_a_crash_is_not_bought_again_after_it(stack:
     restarted = monitor(stack, stack.trading(risk, "worker-new"), clock)
     ((after, replayed),) = await restarted.check_once()
 
-    assert replayed is not None and replayed.id == landed.id
+    assert replayed is not None
+    assert replayed.id == landed.id
     assert (after.parts_done, after.last_order_id) == (1, landed.id)
     assert len(await orders_of(stack)) == 1
     assert stack.tokens_held(mint) == held  # no second buy
     clock.advance(60)
     ((_, next_part),) = await restarted.check_once()
-    assert next_part is not None and next_part.idempotency_key == dca_key(plan.id, 1)
+    assert next_part is not None
+    assert next_part.idempotency_key == dca_key(plan.id, 1)
     assert len(await orders_of(stack)) == 2
 
 
@@ -114,7 +118,8 @@ async def test_the_band_pauses_the_plan_and_it_resumes_when_the_price_is_back(
 
     whale.dump(mint)  # back inside the band
     ((resumed, part),) = await dca.check_once()
-    assert part is not None and part.status is OrderStatus.CONFIRMED, part
+    assert part is not None
+    assert part.status is OrderStatus.CONFIRMED, part
     assert (resumed.status, resumed.parts_done) == (DcaStatus.ACTIVE, 1)
     cancelled = await DcaPlanRepository(stack.db, clock).cancel(stack.user_id, plan.id)
     assert cancelled.status is DcaStatus.CANCELLED

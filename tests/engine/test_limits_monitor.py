@@ -5,6 +5,7 @@ and cancel; curve events of a watched mint wake the monitor, an older slot does 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -117,7 +118,7 @@ async def test_a_limit_sell_fires_when_the_price_rises_and_sells_its_share(stack
     ((fired, placed),) = await monitor.check_once()
 
     assert placed is not None
-    assert fired.status is LimitStatus.FIRED
+    assert (fired.id, fired.status) == (order.id, LimitStatus.FIRED)
     assert placed.status is OrderStatus.CONFIRMED, placed.error
     assert (placed.side, placed.amount) == (OrderSide.SELL, held // 2)
     assert stack.tokens_held(mint) == held - held // 2
@@ -211,3 +212,20 @@ async def test_curve_events_of_a_watched_mint_wake_the_monitor_an_older_slot_doe
     assert not monitor._wake.is_set()
     monitor.on_curve(update(20_000_000_000, 11))  # 20 lamports a token: reached
     assert monitor._wake.is_set()
+
+
+async def test_two_replicas_seeing_the_same_trigger_buy_once(stack: Stack) -> None:
+    risk = stack.risk()
+    clock = ManualClock()
+    mint = (await stack.launch("honest", announce="none"))["mint"]
+    order = await place(stack, clock, mint, OrderSide.BUY, 10**18, amount_lamports=BUY)
+    a = watcher(stack, stack.trading(risk, "worker-1"), clock)
+    b = watcher(stack, stack.trading(risk, "worker-2"), clock)
+
+    first, second = await asyncio.gather(a.check_once(), b.check_once())
+
+    settled = first + second
+    assert [(o.id, o.status) for o, _ in settled] == [(order.id, LimitStatus.FIRED)]
+    (placed,) = await orders_of(stack)
+    assert placed.idempotency_key == limit_key(order.id)
+    assert placed.status is OrderStatus.CONFIRMED, placed.error

@@ -1112,6 +1112,7 @@ class Control:
         await self._limit_room(limits, user.id)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
+        self._real_money_only(settings)
         return await limits.create(
             user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
             trigger_kind=kind, trigger_value=value, decimals=decimals,
@@ -1138,12 +1139,19 @@ class Control:
         await self._limit_room(limits, user.id)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
+        self._real_money_only(settings)
         return await limits.create(
             user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.SELL,
             trigger_kind=kind, trigger_value=value, decimals=decimals,
             slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl), sell_pct=pct,
         )  # fmt: skip
+
+    def _real_money_only(self, settings: UserSettings) -> None:
+        """Limit orders and DCA run through the real executor only: a paper user is refused
+        (the monitors refuse them too, should the switch change before a fire)."""
+        if self._paper_everyone or settings.paper_trading:
+            raise ControlError("paper user", user_message=PAPER_LIMITS_REFUSED)
 
     async def _limit_room(self, limits: LimitOrders, user_id: int) -> None:
         if await limits.count_open_for_user(user_id) >= MAX_OPEN_LIMITS:
@@ -1183,6 +1191,7 @@ class Control:
             )
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
+        self._real_money_only(settings)
         return await plans.create(
             user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
             total_amount=total, parts=parts, interval_seconds=every, decimals=decimals,
@@ -1230,6 +1239,10 @@ class Control:
 
 
 MAX_OPEN_LIMITS = 20
+PAPER_LIMITS_REFUSED = (
+    "📝 Paper trading is on: limit orders and DCA run with real money only, so none was placed. "
+    "Turn paper trading off in /settings to use them."
+)
 MAX_RUNNING_DCA = 5
 MIN_DCA_PART_LAMPORTS = 100_000  # 0.0001 SOL: below it fees eat the part
 NO_SUCH_LIMIT = "No such limit order. Send /orders to see yours."

@@ -136,6 +136,7 @@ class LimitMonitor:
         quote_interval_s: float = 5.0,
         max_quotes: int = 20,
         recover_after_s: float = 30.0,
+        concurrency: int = 8,
     ) -> None:
         if interval_s <= 0 or quote_interval_s < 0 or max_quotes < 0:
             raise ValueError("interval_s must be > 0, quote_interval_s and max_quotes >= 0")
@@ -158,6 +159,7 @@ class LimitMonitor:
         self._due: set[str] = set()
         self._wake = asyncio.Event()
         self._running: set[int] = set()
+        self._gate = asyncio.Semaphore(max(1, concurrency))
         self.curve_events = 0  # updates of watched mints folded in (tests, /status)
         self.quotes = 0
 
@@ -235,6 +237,7 @@ class LimitMonitor:
                 del table[mint]
         self._due.clear()
         quotes_left = self._max_quotes
+        reached: list[LimitOrder] = []
         for mint, orders in watched.items():
             curve = self._curves.get(mint)
             if curve is not None:
@@ -247,10 +250,9 @@ class LimitMonitor:
             for order in orders:
                 point = points.get(order.side)
                 if decide_limit(order, point, now) is LimitAction.FIRE:
-                    result = await self._fire(order)
-                    if result is not None:
-                        settled.append(result)
-        return settled
+                    reached.append(order)
+        fired = await asyncio.gather(*(self._fire(o) for o in reached))  # landing in parallel
+        return settled + [r for r in fired if r is not None]
 
     def _quote_due(self, mint: str) -> bool:
         last = self._quoted_at.get(mint)
@@ -315,23 +317,27 @@ class LimitMonitor:
             return None
         self._running.add(order.id)
         try:
-            try:
-                claimed = await self._limits.claim(order.id)
-            except Exception as exc:  # another replica won, or it was cancelled meanwhile
-                log.info("limit_claim_lost", limit_id=order.id, error=repr(exc))
-                return None
-            log.info(
-                "limit_triggered",
-                limit_id=order.id,
-                user_id=order.user_id,
-                mint=order.token_mint,
-                side=order.side.value,
-                trigger=order.trigger_kind.value,
-                trigger_value=order.trigger_value,
-            )
-            return await self._submit(claimed)
+            async with self._gate:
+                return await self._fire_one(order)
         finally:
             self._running.discard(order.id)
+
+    async def _fire_one(self, order: LimitOrder) -> tuple[LimitOrder, Order | None] | None:
+        try:
+            claimed = await self._limits.claim(order.id)
+        except Exception as exc:  # another replica won, or it was cancelled meanwhile
+            log.info("limit_claim_lost", limit_id=order.id, error=repr(exc))
+            return None
+        log.info(
+            "limit_triggered",
+            limit_id=order.id,
+            user_id=order.user_id,
+            mint=order.token_mint,
+            side=order.side.value,
+            trigger=order.trigger_kind.value,
+            trigger_value=order.trigger_value,
+        )
+        return await self._submit(claimed)
 
     async def _submit(self, order: LimitOrder) -> tuple[LimitOrder, Order | None]:
         """The claimed order's buy or sell under ``limit:<id>``; then it is recorded."""
