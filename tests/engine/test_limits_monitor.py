@@ -229,3 +229,27 @@ async def test_two_replicas_seeing_the_same_trigger_buy_once(stack: Stack) -> No
     (placed,) = await orders_of(stack)
     assert placed.idempotency_key == limit_key(order.id)
     assert placed.status is OrderStatus.CONFIRMED, placed.error
+
+
+async def test_a_curve_without_events_for_a_while_is_quoted_instead(stack: Stack) -> None:
+    trading = stack.trading(stack.risk())
+    clock = ManualClock()
+    mint = (await stack.launch("honest", announce="none"))["mint"]
+    await place(stack, clock, mint, OrderSide.BUY, 1, amount_lamports=BUY)  # never reached
+    now = [1_000.0]
+    monitor = LimitMonitor(limits=LimitOrderRepository(stack.db, clock),
+                           positions=stack.repos.positions, trading=trading, venue=stack.venue,
+                           clock=clock, monotonic=lambda: now[0], quote_interval_s=0.0,
+                           curve_stale_s=60.0)  # fmt: skip
+    await monitor.check_once()
+    assert monitor.quotes == 1  # no event yet: quoted
+    monitor.on_curve(CurveUpdate(kind="trade", mint=mint, virtual_sol_reserves=30 * SOL,
+                                 virtual_token_reserves=10**15, real_sol_reserves=0,
+                                 real_token_reserves=0, complete=False, slot=5, signature=None,
+                                 seen_at=0.0))  # fmt: skip
+    await monitor.check_once()
+    assert monitor.quotes == 1  # the event's price is used, no quote
+    now[0] += 61
+    await monitor.check_once()
+    assert monitor.quotes == 2  # the feed went quiet: quoted again
+    assert await orders_of(stack) == []

@@ -10,7 +10,8 @@ Where the price comes from:
   for every trade the listener decodes). Each update of a watched mint is folded into the last
   known reserves and the mint's orders are checked at once (``domain.limits.limit_triggered``,
   exact integer math); a reached trigger wakes the loop, which fires it. Nothing is polled.
-- any other coin (graduated, PumpSwap, Jupiter), or a curve coin with no event seen yet: a quote
+- any other coin (graduated, PumpSwap, Jupiter), or a curve coin with no event seen yet (or
+  none for ``curve_stale_s``: its feed may be down): a quote
   through the venue every ``quote_interval_s`` per mint, at most ``max_quotes`` quotes a pass
   (bounded, whatever the number of orders). A buy is valued by buying its own amount, a sell by
   selling the tokens it would sell: the price the order would get, fees and impact included.
@@ -110,6 +111,7 @@ SupplySource = Callable[[str], Awaitable[int]]
 class _Curve:
     point: PricePoint
     slot: int | None
+    seen: float  # monotonic time of the event
 
 
 def _older(slot: int | None, than: int | None) -> bool:
@@ -137,6 +139,7 @@ class LimitMonitor:
         max_quotes: int = 20,
         recover_after_s: float = 30.0,
         concurrency: int = 8,
+        curve_stale_s: float = 60.0,
     ) -> None:
         if interval_s <= 0 or quote_interval_s < 0 or max_quotes < 0:
             raise ValueError("interval_s must be > 0, quote_interval_s and max_quotes >= 0")
@@ -152,6 +155,7 @@ class LimitMonitor:
         self._quote_interval_s = quote_interval_s
         self._max_quotes = max_quotes
         self._recover_after = timedelta(seconds=recover_after_s)
+        self._curve_stale_s = curve_stale_s
         self._watched: dict[str, list[LimitOrder]] = {}
         self._curves: dict[str, _Curve] = {}  # watched curve coins' last reserves (events)
         self._quoted_at: dict[str, float] = {}
@@ -185,7 +189,7 @@ class LimitMonitor:
         if supply is None:
             supply = self._supplies.get(update.mint)
         point = PricePoint(sol, tokens, supply)
-        self._curves[update.mint] = _Curve(point, update.slot)
+        self._curves[update.mint] = _Curve(point, update.slot, self._monotonic())
         self.curve_events += 1
         if any(limit_triggered(o, point) for o in orders):
             self._due.add(update.mint)
@@ -240,6 +244,8 @@ class LimitMonitor:
         reached: list[LimitOrder] = []
         for mint, orders in watched.items():
             curve = self._curves.get(mint)
+            if curve is not None and self._monotonic() - curve.seen > self._curve_stale_s:
+                curve = None  # no event for a while (a feed down?): quote it meanwhile
             if curve is not None:
                 points = {side: curve.point for side in (OrderSide.BUY, OrderSide.SELL)}
             else:
