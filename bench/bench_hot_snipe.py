@@ -586,6 +586,8 @@ def print_fan(path: FanPath, fan: dict[str, Any], seconds: float) -> None:
     print(row("per launch: event -> LAST order on the wire", fan["last"], "<= 250 ms"))
     print(row("per launch: spread (last - first)", fan["spreads"]))
     print(row("per launch: process CPU, create -> last handoff", fan["cpu"]))
+    if fan["cpu"]:
+        print(row("  process CPU per order", [c / n for c in fan["cpu"]]))
     print(row("every order: event -> on the wire", fan["all"]))
     positions = fan["by_position"]
     for k in (0, len(positions) // 2, len(positions) - 1):
@@ -603,11 +605,16 @@ async def serve_sink(ports: Sequence[int], ready: Path) -> None:
     costs the bot when the relay is not the bottleneck (localnet's single process is)."""
     from aiohttp import web
 
-    async def handle(request: web.Request) -> web.Response:
-        body = await request.json()
-        raw = base64.b64decode(body["params"][0])
+    def answer(call: dict[str, Any]) -> dict[str, Any]:
+        raw = base64.b64decode(call["params"][0])
         sig = str(Signature.from_bytes(raw[1:65]))
-        return web.json_response({"jsonrpc": "2.0", "id": body.get("id"), "result": sig})
+        return {"jsonrpc": "2.0", "id": call.get("id"), "result": sig}
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json()  # one call, or a JSON-RPC batch of them
+        if isinstance(body, list):
+            return web.json_response([answer(call) for call in body])
+        return web.json_response(answer(body))
 
     app = web.Application()
     app.router.add_post("/", handle)
