@@ -406,7 +406,8 @@ class RpcPool:
         """``method`` once per entry of ``params`` in ONE JSON-RPC batch (one HTTP POST) to
         ``endpoint``, through its breaker and rate limit (one token per HTTP request). Entries
         are results or that call's ``RpcError``; a failure of the whole request is raised
-        classified (the breaker learns it; metrics count it as ``<method>[batch]``)."""
+        classified (the breaker learns it; metrics count it as ``<method>[batch]``). No failover
+        and no pool breaker: the caller (``RelayFanout.send_many``) asks every endpoint itself."""
         ep = await self._admit(endpoint, f"{method}[batch]")
         calls = [(method, p) for p in params]
         value: list[Any] = await self._attempt(

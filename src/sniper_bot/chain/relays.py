@@ -159,7 +159,7 @@ class _Item:
     """``send_many``'s bookkeeping of one transaction: its ``Dispatch``, the legs whose bytes are
     not yet written, and the RPC endpoints' answers (the ``rpc`` leg is one future per item)."""
 
-    __slots__ = ("answers", "dispatch", "errors", "open", "rpc", "sent_to", "wire_hook")
+    __slots__ = ("answers", "dispatch", "errors", "open", "params", "rpc", "sent_to", "wire_hook")
 
     def __init__(self, dispatch: Dispatch) -> None:
         self.dispatch = dispatch
@@ -168,6 +168,7 @@ class _Item:
         self.sent_to = 0  # RPC endpoints asked
         self.answers = 0
         self.errors: list[RpcError] = []
+        self.params: list[Any] = []  # sendTransaction's params, encoded once for every endpoint
         self.wire_hook: Callable[[str], None] = _no_hook
 
 
@@ -634,6 +635,7 @@ class RelayFanout:
             for chunk in _chunks(batched, self._batch_size):
                 for item in chunk:
                     item.sent_to = len(targets)
+                    item.params = [base64.b64encode(item.dispatch.raw).decode(), _SEND_CONFIG]
                 for endpoint in targets:
                     task = asyncio.create_task(
                         self._batch_leg(endpoint, chunk, settle), name=f"relay rpc batch {endpoint}"
@@ -693,7 +695,7 @@ class RelayFanout:
             if until is not None and self._clock() < until:
                 await self._singles(endpoint, chunk)
                 return
-            params = [[base64.b64encode(i.dispatch.raw).decode(), _SEND_CONFIG] for i in chunk]
+            params = [item.params for item in chunk]
             try:
                 answers = await self._pool.batch_on(
                     endpoint, "sendTransaction", params, timeout_s=self._timeout_s
@@ -709,6 +711,11 @@ class RelayFanout:
                 return
             for item, answer in zip(chunk, answers, strict=True):
                 self._rpc_answer(item, endpoint, self._checked(endpoint, item, answer))
+        except Exception as exc:  # a bug must not leave the items' rpc legs unanswered
+            log.exception("relay_batch_leg_crashed", endpoint=endpoint)
+            crashed = RpcUnavailableError(f"{endpoint}: {type(exc).__name__}: {exc}")
+            for item in chunk:
+                self._rpc_answer(item, endpoint, crashed)
         except asyncio.CancelledError:
             for item in chunk:
                 if item.rpc is not None and not item.rpc.done():
@@ -722,13 +729,15 @@ class RelayFanout:
     async def _singles(self, endpoint: str, chunk: list[_Item]) -> None:
         async def one(item: _Item) -> None:
             _ON_WIRE.set(lambda: item.wire_hook(RPC_LEG))  # this task's context only
-            params = [base64.b64encode(item.dispatch.raw).decode(), _SEND_CONFIG]
             try:
                 answer: Any = await self._pool.call_on(
-                    endpoint, "sendTransaction", params, timeout_s=self._timeout_s
+                    endpoint, "sendTransaction", item.params, timeout_s=self._timeout_s
                 )
             except RpcError as exc:
                 answer = exc
+            except Exception as exc:  # a bug: this item's leg still gets its answer
+                log.exception("relay_single_leg_crashed", endpoint=endpoint)
+                answer = RpcUnavailableError(f"{endpoint}: {type(exc).__name__}: {exc}")
             self._rpc_answer(item, endpoint, self._checked(endpoint, item, answer))
 
         await asyncio.gather(*(one(item) for item in chunk))
