@@ -30,6 +30,8 @@ TABLES = {
     "PaperAccount",  # 0011_paper (paper trading's simulated book)
     "PaperPosition",
     "PaperTrade",
+    "CopyFollow",  # 0012_copy_trading (copy trading)
+    "CopyTrade",
 }
 
 

@@ -584,3 +584,75 @@ class PaperTradeRow(Base):
     created_at: Mapped[datetime] = mapped_column(
         "createdAt", UTCDateTime, server_default=func.now()
     )
+
+
+class CopyFollowRow(Base):
+    """A followed leader wallet (0012): its buys and sells are mirrored with the user's rules."""
+
+    __tablename__ = "CopyFollow"
+    __table_args__ = (
+        Index("ix_CopyFollow_status_leaderWallet", "status", "leaderWallet"),
+        Index("ix_CopyFollow_userId_status", "userId", "status"),
+        CheckConstraint(
+            "(mode = 'FIXED' OR (mode = 'BPS' AND \"sizeValue\" <= 10000)) AND "
+            '"sizeValue" > 0 AND ("maxPerTrade" IS NULL OR "maxPerTrade" > 0) AND '
+            '("maxPerDay" IS NULL OR "maxPerDay" > 0)',
+            name="size",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        "userId", BigInteger, ForeignKey("User.id", ondelete="CASCADE")
+    )
+    wallet_id: Mapped[int] = mapped_column(
+        "walletId", BigInteger, ForeignKey("Wallet.id", ondelete="CASCADE")
+    )
+    leader_wallet: Mapped[str] = mapped_column("leaderWallet", String(44))
+    mode: Mapped[str] = mapped_column(String(16))  # domain.copy.CopyMode
+    size_value: Mapped[int] = mapped_column("sizeValue", BigInteger)
+    max_per_trade: Mapped[int | None] = mapped_column("maxPerTrade", BigInteger)
+    max_per_day: Mapped[int | None] = mapped_column("maxPerDay", BigInteger)
+    sell_with_leader: Mapped[bool] = mapped_column(
+        "sellWithLeader", Boolean, server_default=text("false")
+    )
+    slippage_bps: Mapped[int] = mapped_column("slippageBps", Integer)
+    priority_fee: Mapped[FeeLevel] = mapped_column("priorityFee", _enum(FeeLevel))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'ACTIVE'"))
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        "updatedAt", UTCDateTime, server_default=func.now()
+    )
+
+
+class CopyTradeRow(Base):
+    """One leader trade seen for one follow (0012): unique per (follow, leader signature); the
+    day's spent lamports are its PLACED buys' sum."""
+
+    __tablename__ = "CopyTrade"
+    __table_args__ = (
+        UniqueConstraint("followId", "leaderSignature", name="uq_copy_trade_follow_signature"),
+        Index("ix_CopyTrade_followId_day", "followId", "day"),
+        CheckConstraint('lamports >= 0 AND "tokenAmount" >= 0', name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    follow_id: Mapped[int] = mapped_column(
+        "followId", BigInteger, ForeignKey("CopyFollow.id", ondelete="CASCADE")
+    )
+    leader_signature: Mapped[str] = mapped_column("leaderSignature", String(88))
+    token_mint: Mapped[str] = mapped_column("tokenMint", String(44))
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide))
+    lamports: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    token_amount: Mapped[int] = mapped_column("tokenAmount", BigInteger, server_default=text("0"))
+    day: Mapped[str] = mapped_column(String(10))  # UTC date, YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(16))  # PLACED | SKIPPED | FAILED
+    order_id: Mapped[str | None] = mapped_column(
+        "orderId", String(36), ForeignKey("SniperOrder.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
