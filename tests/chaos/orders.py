@@ -25,11 +25,17 @@ from solders.pubkey import Pubkey
 
 from e2e.harness import TxRecorder, plain
 from localnet.node import Localnet
+from sniper_bot.app import OUTBOX_INTERVAL_S
 from sniper_bot.domain.money import format_sol
 from sniper_bot.telegram.middlewares import GENERIC_ERROR
 
 FINAL = frozenset({"CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"})
 RESULT_MARKS = ("✅ Bought", "✅ Sold", "✅ Confirmed", "❌")
+# Once every order is marked told ("notifiedAt"), nothing is owed: a second result message can only
+# come from a send already claimed (milliseconds) or a later outbox round ignoring the marker. One
+# round and a margin cover both; an order shown but left unmarked is pushed again by the outbox
+# after its grace, and waiting for the marker waits for exactly that push.
+TOLD_QUIET_S = OUTBOX_INTERVAL_S + 1.0
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -113,6 +119,11 @@ async def tally(
         messages={o["id"]: len(result_messages(net, o)) for o in orders},
         generic_errors=generic,
     )
+
+
+def all_marked_told(orders: list[dict[str, Any]]) -> bool:
+    """Every order carries the owner-told marker: the outbox owes nobody a message."""
+    return all(o["notifiedAt"] is not None for o in orders)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, within_s: float) -> None:

@@ -22,11 +22,18 @@ from e2e.harness import SOL, TxRecorder, User, e2e_env, running_net
 from e2e.test_process import SNIPER_BOT, _base_env, _migrate, _wait_healthy
 from support.services import free_port, postgres_database
 
-from .orders import FINAL, asyncpg_dsn, eventually, order_rows, tally
+from .orders import (
+    FINAL,
+    TOLD_QUIET_S,
+    all_marked_told,
+    asyncpg_dsn,
+    eventually,
+    order_rows,
+    tally,
+)
 
 USERS = 10
 SETTLE_S = 150.0  # generous: only bounds a failing run
-OUTBOX_QUIET_S = 14.0  # past the outbox's grace and a round: a second message would show by now
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -96,11 +103,13 @@ async def test_every_order_ended_around_a_stop_reaches_its_owner_once(
                 if len(rows) < USERS or any(r["status"] not in FINAL for r in rows):
                     return False
                 counts = (await tally(database_url, net, txs, wallets)).messages
-                return all(n >= 1 for n in counts.values())
+                return all(n >= 1 for n in counts.values()) and all_marked_told(rows)
 
             try:
-                await eventually(all_final_and_told, "every order final and told", SETTLE_S)
-                await asyncio.sleep(OUTBOX_QUIET_S)
+                await eventually(
+                    all_final_and_told, "every order final, told and marked told", SETTLE_S
+                )
+                await asyncio.sleep(TOLD_QUIET_S)  # a second message would show by now
             finally:
                 result = await tally(database_url, net, txs, wallets)
                 recovered = sum(1 for s in before.values() if s not in FINAL)

@@ -22,13 +22,20 @@ from solders.pubkey import Pubkey
 from e2e.harness import SOL, User, bot_under_test
 from support.services import PostgresServer, postgres_server, redis_database
 
-from .orders import FINAL, asyncpg_dsn, eventually, order_rows, tally
+from .orders import (
+    FINAL,
+    TOLD_QUIET_S,
+    all_marked_told,
+    asyncpg_dsn,
+    eventually,
+    order_rows,
+    tally,
+)
 
 USERS = 5
 BUYS_PER_USER = 3
 OUTAGE_S = 6.0
 SETTLE_S = 150.0  # generous: only bounds a failing run
-OUTBOX_QUIET_S = 14.0  # past the outbox's grace and a round: a second message would show by now
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -92,11 +99,13 @@ async def test_a_6_s_postgres_outage_leaves_every_buy_final_recorded_and_told_on
             if len(rows) == 0 or any(r["status"] not in FINAL for r in rows):
                 return False
             counts = (await tally(database_url, bot.net, bot.txs, wallets)).messages
-            return all(n >= 1 for n in counts.values())
+            return all(n >= 1 for n in counts.values()) and all_marked_told(rows)
 
         try:
-            await eventually(all_final_and_told, "every order final and told", SETTLE_S)
-            await asyncio.sleep(OUTBOX_QUIET_S)
+            await eventually(
+                all_final_and_told, "every order final, told and marked told", SETTLE_S
+            )
+            await asyncio.sleep(TOLD_QUIET_S)  # a second message would show by now
         finally:
             result = await tally(database_url, bot.net, bot.txs, wallets)
             print(result.line("pg outage 6 s") + f" | buttons pressed={presses}")
