@@ -29,6 +29,7 @@ __all__ = [
     "CopyFollow",
     "CopyMode",
     "CopyStatus",
+    "CopyTradeRecord",
     "InvalidCopyInput",
     "LeaderTrade",
     "buy_size",
@@ -75,6 +76,25 @@ class CopyFollow:
     priority_fee: FeeLevel
     status: CopyStatus
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CopyTradeRecord:
+    """One leader trade as handled for one follow (``"CopyTrade"``): PLACED (an order under
+    ``copy_key``), SKIPPED (``error`` says why: too small, the day's limit, nothing to sell) or
+    FAILED (refused at submit time: not counted in the day's spend)."""
+
+    id: int
+    follow_id: int
+    leader_signature: str
+    token_mint: str
+    is_buy: bool
+    lamports: int
+    token_amount: int
+    day: str
+    status: str
+    order_id: str | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +173,7 @@ def sell_amount(held: int, leader_before: int, leader_sold: int) -> int:
 
 
 def parse_size_bps(text: str) -> int:
-    """"25%" -> 2_500, "0.5%" -> 50: a share of the leader's size from 0.01 % to 100 %."""
+    """ "25%" -> 2_500, "0.5%" -> 50: a share of the leader's size from 0.01 % to 100 %."""
     found = _PCT.fullmatch(text.strip())
     if text.strip().startswith("-") and text.strip().endswith("%"):
         raise InvalidCopyInput("the share of the leader's size must be greater than 0%")

@@ -107,7 +107,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_CopyTrade")),
         sa.UniqueConstraint("followId", "leaderSignature", name="uq_copy_trade_follow_signature"),
-        sa.CheckConstraint('lamports >= 0 AND "tokenAmount" >= 0', name=op.f("ck_CopyTrade_amounts")),
+        sa.CheckConstraint(
+            'lamports >= 0 AND "tokenAmount" >= 0', name=op.f("ck_CopyTrade_amounts")
+        ),
     )
     with op.batch_alter_table("CopyTrade", schema=None) as batch_op:
         batch_op.create_index("ix_CopyTrade_followId_day", ["followId", "day"])
