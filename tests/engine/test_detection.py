@@ -31,6 +31,7 @@ from sniper_bot.detection import (
     RaydiumV4Listener,
     parse_create_event,
 )
+from sniper_bot.detection.detector import WEBSOCKET
 from sniper_bot.detection.pumpfun import CREATE_EVENT_DISCRIMINATOR
 from sniper_bot.domain.launch import LaunchEvent
 from sniper_bot.domain.money import WSOL_MINT
@@ -204,7 +205,7 @@ class Recorder:
         self.events.append(event)
 
 
-def test_the_same_mint_from_two_sources_or_twice_is_one_event() -> None:
+def test_the_same_pool_twice_is_one_event_and_another_pool_of_the_mint_is_a_launch() -> None:
     metrics = Metrics()
     detector = LaunchDetector(_NoWire(), [PumpFunListener(), RaydiumV4Listener()], metrics)
     event = _event()
@@ -212,12 +213,49 @@ def test_the_same_mint_from_two_sources_or_twice_is_one_event() -> None:
     first = detector.handle(logs_note(lp.create_logs(event)))
     assert first is not None
     assert detector.handle(logs_note(lp.create_logs(replace(event, name="again")))) is None
-    assert detector.handle(amm_note(amm(event.mint, wsol))) is None
-    assert detector.handle(amm_note(amm(Pubkey.new_unique(), wsol))) is not None
-    assert (detector.events, detector.duplicates) == (2, 2)
+    # the coin's Raydium pool (another venue, another pool account) is a launch of the same
+    # mint; a later write to that pool account is not
+    amm_pool = "Amm1111111111111111111111111111111111111111"
+    pool = detector.handle(amm_note(amm(event.mint, wsol), amm_pool))
+    assert pool is not None
+    assert (pool.source, pool.mint, pool.pool) == ("raydium_v4", str(event.mint), amm_pool)
+    assert detector.handle(amm_note(amm(event.mint, wsol), amm_pool)) is None
+    assert detector.handle(amm_note(amm(Pubkey.new_unique(), wsol), "Amm2")) is not None
+    assert (detector.events, detector.duplicates) == (3, 2)
     sample = metrics.registry.get_sample_value
     assert sample("ws_messages_total", {"endpoint": "helius", "kind": "launch_duplicate"}) == 2
     assert sample("ws_messages_total", {"endpoint": "helius", "kind": "launch_pumpfun"}) == 1
+    assert sample("ws_messages_total", {"endpoint": "helius", "kind": "launch_raydium_v4"}) == 2
+
+
+def test_a_graduation_within_the_hour_of_its_create_is_a_pumpswap_launch() -> None:
+    """The curve's create, then (minutes later) the ``migrate`` creating its PumpSwap pool: both
+    get through; the PumpSwap pool told by Geyser and a WebSocket is still first-seen-wins."""
+    metrics = Metrics()
+    clock = [100.0]
+    detector = LaunchDetector(_NoWire(), [PumpFunListener()], metrics, clock=lambda: clock[0])
+    event = _event()
+    mint = str(event.mint)
+    created = detector.handle(logs_note(lp.create_logs(event)))
+    assert created is not None
+    assert (created.source, created.pool) == ("pumpfun", str(event.bonding_curve))
+    # the curve's create seen again by Geyser: still the curve's one launch
+    assert detector.offer(replace(created, endpoint="geyser"), "geyser", 100.25) is None
+    clock[0] = 700.0  # 10 minutes later the curve graduates
+    graduated = LaunchEvent("pumpswap", mint, "PumpSwapPoo1111111111111111111111111111111",
+                            str(event.creator), 50, "sigM", 700.0, "geyser")  # fmt: skip
+    assert detector.offer(graduated, "geyser", 700.0) is graduated
+    # the same pool again, from the WebSocket side and from Geyser itself: dropped
+    assert detector.offer(replace(graduated, endpoint="helius"), WEBSOCKET, 700.5) is None
+    assert detector.offer(graduated, "geyser", 701.0) is None
+    assert (detector.events, detector.duplicates) == (2, 3)
+    value = metrics.registry.get_sample_value
+    assert value("launch_first_seen_total", {"source": "websocket"}) == 1
+    assert value("launch_first_seen_total", {"source": "geyser"}) == 1
+    assert value("launch_first_seen_gap_seconds_count", {"source": "websocket"}) == 1
+    assert value("launch_first_seen_gap_seconds_sum", {"source": "websocket"}) == 0.5
+    assert value("launch_first_seen_gap_seconds_count", {"source": "geyser"}) == 1
+    assert value("launch_first_seen_gap_seconds_sum", {"source": "geyser"}) == 0.25
 
 
 class _NoWire:

@@ -1,8 +1,8 @@
 """New-token / new-pool detection: one listener per source behind one small base.
 
 ``LaunchDetector`` runs the listeners over a dedicated ``SubscriptionManager`` and emits one
-``LaunchEvent`` per mint; ``PumpFunListener`` decodes pump.fun ``Create`` logs, and
-``RaydiumV4Listener`` decodes ``AmmInfo`` accounts.
+``LaunchEvent`` per pool (mint + pool address); ``PumpFunListener`` decodes pump.fun ``Create``
+logs, and ``RaydiumV4Listener`` decodes ``AmmInfo`` accounts.
 """
 
 from sniper_bot.detection.base import DecodeError, LaunchListener

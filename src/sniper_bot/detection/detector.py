@@ -1,11 +1,13 @@
-"""``LaunchDetector``: runs listeners over one ``SubscriptionManager`` and emits each mint once.
+"""``LaunchDetector``: runs listeners over one ``SubscriptionManager`` and emits each pool once.
 
     detector = LaunchDetector(manager, [PumpFunListener(), RaydiumV4Listener()], metrics)
-    await detector.run(sink)          # sink(event) awaited for every new mint; cancel to stop
+    await detector.run(sink)          # sink(event) awaited for every new pool; cancel to stop
 
 * The manager already drops the second endpoint's copy of the same notification; the detector
-  also drops the same mint seen again (another source, a later write to the pool account) for
-  ``dedup_ttl_s``. One event per mint.
+  also drops the same pool seen again (another source, a later write to the pool account) for
+  ``dedup_ttl_s``. One event per pool (mint + pool address): a coin's bonding curve and, when it
+  graduates, its PumpSwap pool (the ``migrate``) are two launches of the same mint, so a snipe
+  waiting for the PumpSwap pool fires within the hour of the curve's create.
 * A notification that does not decode is counted (``ws_messages{kind="launch_malformed"}``) and
   skipped; a sink that raises is logged; neither stops the loop.
 * Metrics (existing collectors): ``ws_messages{endpoint, kind="launch_<source>"}`` per event,
@@ -13,10 +15,10 @@
   "launch_decode"}`` for the time from dequeuing a notification to its event.
   The manager must be dedicated to detection: its notification queue is consumed here.
 * Other feeds (``feeds``: the Yellowstone gRPC ``GeyserListener``) run beside the manager and
-  hand their events to the same de-duplication: the first source to see a mint wins, later
+  hand their events to the same de-duplication: the first source to see a pool wins, later
   sightings from another source are dropped and timed. ``launch_first_seen_total{source}``
   counts the winner (``websocket`` or the feed's ``source``), ``launch_first_seen_gap_seconds
-  {source}`` how much later the losing source saw the same mint.
+  {source}`` how much later the losing source saw the same pool.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class LaunchDetector:
         self._metrics = metrics
         self._clock = clock
         self._dedup_ttl_s = dedup_ttl_s
-        self._seen: LruCache[str, tuple[float, str]] = LruCache(max_mints, clock)
+        # (mint, pool) -> (first seen at, first source); ``max_mints`` bounds the pools kept
+        self._seen: LruCache[tuple[str, str], tuple[float, str]] = LruCache(max_mints, clock)
         self._feeds = list(feeds)
         self.events = 0
         self.duplicates = 0
@@ -122,7 +125,7 @@ class LaunchDetector:
                 log.error("launch_sink_failed", mint=event.mint, error=repr(exc))
 
     def handle(self, note: Notification) -> LaunchEvent | None:
-        """Decode one notification; the event if it is a mint not seen before, else ``None``."""
+        """Decode one notification; the event if it is a pool not seen before, else ``None``."""
         listener = self._listeners.get(note.key)
         if listener is None:
             return None
@@ -145,9 +148,11 @@ class LaunchDetector:
         return event
 
     def offer(self, event: LaunchEvent, source: str, at: float) -> LaunchEvent | None:
-        """``event`` if its mint was not seen before (by any source), else ``None``; a repeat
-        from another source than the first is timed into the gap histogram."""
-        first = self._seen.get(event.mint)
+        """``event`` if its pool (mint + pool address) was not seen before (by any source), else
+        ``None``; a repeat from another source than the first is timed into the gap histogram.
+        Another pool of a seen mint (its graduation's PumpSwap pool) is a new launch."""
+        key = (event.mint, event.pool)
+        first = self._seen.get(key)
         if first is not None:
             self.duplicates += 1
             if source == WEBSOCKET:
@@ -158,7 +163,7 @@ class LaunchDetector:
                     max(0.0, at - first_at)
                 )
             return None
-        self._seen.set(event.mint, (at, source), self._dedup_ttl_s)
+        self._seen.set(key, (at, source), self._dedup_ttl_s)
         self.events += 1
         if source == WEBSOCKET:  # ws_messages counts WebSocket notifications only
             self._count(event.endpoint, f"launch_{event.source}")
