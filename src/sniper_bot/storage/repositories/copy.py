@@ -11,7 +11,7 @@ day's limit together. A claim that finds the row returns it with ``created=False
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -247,6 +247,27 @@ class CopyRepository(Repository):
                 return to_record(row), True
         except IntegrityError:
             return await self._existing(follow_id, signature), False
+
+    async def list_unordered(self, older_than: timedelta) -> list[CopyTradeRecord]:
+        """PLACED without an order for longer than ``older_than``: a crash between the claim and
+        the order (the copy trader resubmits the same key: one order whatever happened)."""
+        stmt = (
+            select(CopyTradeRow)
+            .where(
+                CopyTradeRow.status == PLACED,
+                CopyTradeRow.order_id.is_(None),
+                CopyTradeRow.created_at <= self._now() - older_than,
+            )
+            .order_by(CopyTradeRow.id)
+            .limit(100)
+        )
+        async with self._db.session() as session:
+            return [to_record(r) for r in await session.scalars(stmt)]
+
+    async def get_follow(self, follow_id: int) -> CopyFollow | None:
+        async with self._db.session() as session:
+            row = await session.get(CopyFollowRow, follow_id)
+            return to_follow(row) if row else None
 
     async def attach_order(self, trade_id: int, order_id: str) -> None:
         async with self._db.session() as session:
