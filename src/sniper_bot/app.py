@@ -280,9 +280,11 @@ class App:
         arming, sniper = self._build_hot_path(stack, trading)
         # curve updates feed the creator reputation the hot path's risk decision reads, and
         # the limit orders on curve coins (issue 18: components.build_limits, its services)
-        from sniper_bot.components import build_limits
+        # and the followed wallets' curve trades (copy trading: components.build_copy)
+        from sniper_bot.components import build_copy, build_limits
 
         curves = build_limits(self, stack, trading).curve_sink(stack.reputation.observe)
+        curves = build_copy(self, stack, trading).curve_sink(curves)
         pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves)
         # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
         # hot path drops the second sighting of a create), first seen wins in the detector

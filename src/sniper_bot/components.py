@@ -409,3 +409,56 @@ def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngine
     app.add_service("limits", engines.limits.run)
     app.add_service("dca", engines.dca.run)
     return engines
+
+
+@dataclass
+class CopyEngine:
+    """Copy trading (issue 18): the copy trader, registered as the app's ``copy`` service."""
+
+    trader: Any  # engine.copy.CopyTrader
+
+    def curve_sink(self, first: Any) -> Any:
+        """A listener's ``on_curve``: ``first``, then the followed wallets' curve trades."""
+
+        def both(update: Any) -> None:
+            try:
+                first(update)
+            finally:
+                self.trader.on_curve(update)
+
+        return both
+
+
+def build_copy(app: Any, stack: Stack, trading: TradingService) -> CopyEngine:
+    """The copy trader over the app's database, trading service and RPC: pump.fun curve trades
+    through ``curve_sink``, other venues through its own ``logsSubscribe`` ``mentions`` of each
+    followed wallet; attached to the control (``/copy``) and told to the Telegram frontend."""
+    from sniper_bot.chain.ws import SubscriptionManager
+    from sniper_bot.engine.copy import CopyTrader
+    from sniper_bot.storage.repositories.copy import CopyRepository
+    from sniper_bot.telegram.routers.copy import render_copied
+
+    follows = CopyRepository(app.database)
+    everyone = app.settings.trading.paper_trading
+
+    async def is_paper(user_id: int) -> bool:
+        return bool(everyone or (await app.repos.settings.get(user_id)).paper_trading)
+
+    async def tell(follow: Any, trade: Any, record: Any, placed: Any, reason: Any) -> None:
+        if app.control is None or app.telegram is None:
+            return
+        outcome = await app.control.limit_outcome(follow.user_id, placed)
+        if outcome is None:
+            return
+        text = render_copied(follow, trade, record, outcome[1], reason)
+        await app.telegram.bot.send_message(outcome[0], text)
+        if placed is not None and placed.is_final:  # shown final: the outbox must not repeat it
+            await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))
+
+    manager = SubscriptionManager(endpoints(app.settings), app.metrics, session=stack.http)
+    trader = CopyTrader(follows=follows, positions=app.repos.positions, trading=trading,
+                        transactions=stack.rpc.get_transaction, subscriptions=manager,
+                        on_copied=tell, is_paper=is_paper)  # fmt: skip
+    app.control.attach_copy(follows, app.settings.trading.copy_max_leaders)
+    app.add_service("copy", trader.run)
+    return CopyEngine(trader)

@@ -415,6 +415,8 @@ class TradingSettings(_Section):
     paper_start_lamports: int = Field(
         10 * 10**9, ge=0, le=10**15, validation_alias="PAPER_START_LAMPORTS"
     )
+    # copy trading: how many wallets one user may follow at once
+    copy_max_leaders: int = Field(10, ge=1, le=100, validation_alias="COPY_MAX_LEADERS")
 
     @field_validator("default_priority_fee", mode="before")
     @classmethod

@@ -1237,6 +1237,126 @@ class Control:
             return None
         return user.telegram_id, await self._order_view(order) if order is not None else None
 
+    # --- copy trading (issue 18) -----------------------------------------------------------
+    def attach_copy(self, follows: Any, max_leaders: int) -> None:
+        """The follows store (``storage.repositories.copy.CopyRepository``; the copy trader runs
+        in the app) and ``COPY_MAX_LEADERS``."""
+        self._copy: tuple[Any, int] | None = (follows, max_leaders)
+
+    def _copy_store(self) -> tuple[Any, int]:
+        store: tuple[Any, int] | None = getattr(self, "_copy", None)
+        if store is None:
+            raise ControlError("no copy trader", user_message="Copy trading is off.")
+        return store
+
+    async def copy_add(
+        self, ident: Identity, wallet_text: str, size_text: str, max_trade_text: str | None = None,
+        max_day_text: str | None = None, sell_with_leader: bool = False,
+    ) -> Any:  # fmt: skip
+        """``/copy add WALLET SOL|PCT% [MAX_PER_TRADE] [MAX_PER_DAY] [sell]``."""
+        from sniper_bot.domain import copy as cp
+        from sniper_bot.solana.programs import SYSTEM_PROGRAM_ID
+
+        try:
+            leader = Pubkey.from_string(wallet_text.strip())
+        except ValueError:
+            raise ControlError("bad leader", user_message=NOT_A_WALLET) from None
+        if size_text.strip().endswith("%"):
+            try:
+                mode, size = cp.CopyMode.BPS, cp.parse_size_bps(size_text)
+            except cp.InvalidCopyInput as exc:
+                sentence = str(exc)
+                raise ControlError(
+                    "bad copy share", user_message=sentence[:1].upper() + sentence[1:] + "."
+                ) from None
+        else:
+            mode, size = cp.CopyMode.FIXED, _typed(parse_sol, size_text)
+            if size < cp.MIN_COPY_LAMPORTS:
+                raise ControlError(
+                    "copy size too small",
+                    user_message=f"A copy must be at least {format_sol(cp.MIN_COPY_LAMPORTS)}.",
+                )
+        per_trade = _copy_cap("max per trade", max_trade_text)
+        per_day = _copy_cap("max per day", max_day_text)
+        if mode is cp.CopyMode.FIXED and per_trade is not None and size > per_trade:
+            raise ControlError(
+                "size above max per trade",
+                user_message=f"The size ({format_sol(size)}) is above your max per trade "
+                f"({format_sol(per_trade)}).",
+            )
+        if per_trade is not None and per_day is not None and per_trade > per_day:
+            raise ControlError(
+                "max per trade above max per day",
+                user_message=f"The max per trade ({format_sol(per_trade)}) is above the max per "
+                f"day ({format_sol(per_day)}).",
+            )
+        await self._refuse_new_orders_in_maintenance()
+        follows, max_leaders = self._copy_store()
+        user = await self._user(ident)
+        mine = await self._d.wallets.list_wallets(ident.telegram_id)
+        if str(leader) in {w.public_key for w in mine}:
+            raise ControlError("own wallet", user_message=OWN_WALLET)
+        account = await self._d.rpc.get_account_info(leader)
+        if account is not None and (account.executable or account.owner != SYSTEM_PROGRAM_ID):
+            raise ControlError(f"{leader} is owned by {account.owner}", user_message=NOT_A_WALLET)
+        current = await follows.list_for_user(user.id)
+        for existing in current:
+            if existing.leader == str(leader):
+                raise ControlError(
+                    "already followed",
+                    user_message=f"You already follow this wallet (#{existing.id}). Remove it "
+                    f"with /copy remove {existing.id} to change its rules.",
+                )
+        if len(current) >= max_leaders:
+            raise ControlError(
+                "too many leaders",
+                user_message=f"You already follow {len(current)} wallets, the most there can be "
+                f"({max_leaders}). Remove one with /copy remove ID first.",
+            )
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        if self._paper_everyone or settings.paper_trading:
+            raise ControlError("paper user", user_message=PAPER_COPY_REFUSED)
+        return await follows.create(
+            user_id=user.id, wallet_id=active.id, leader=str(leader), mode=mode, size_value=size,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            max_per_trade=per_trade, max_per_day=per_day, sell_with_leader=sell_with_leader,
+        )  # fmt: skip
+
+    async def copy_list(self, ident: Identity) -> list[Any]:
+        follows, _ = self._copy_store()
+        result: list[Any] = await follows.list_for_user(await self._user_id(ident))
+        return result
+
+    async def copy_remove(self, ident: Identity, follow_id: int) -> Any:
+        follows, _ = self._copy_store()
+        user = await self._user(ident)
+        if not _valid_id(follow_id):
+            raise ControlError("follow id out of range", user_message=NO_SUCH_FOLLOW)
+        return await follows.remove(user.id, follow_id)
+
+
+NOT_A_WALLET = (
+    "That is not a wallet address. Paste the address of the wallet to follow (32-44 characters "
+    "of base58), not a token or program."
+)
+OWN_WALLET = "That is one of your own wallets; follow another trader's wallet."
+NO_SUCH_FOLLOW = "No such followed wallet. Send /copy list to see yours."
+PAPER_COPY_REFUSED = (
+    "📝 Paper trading is on: copy trading trades real money only, so nothing was followed. "
+    "Turn paper trading off in /settings to use it."
+)
+
+
+def _copy_cap(name: str, text: str | None) -> int | None:
+    """A copy limit in SOL; ``None`` (no limit) when absent or ``-``."""
+    if text is None or text.strip() in ("-", "none"):
+        return None
+    try:
+        return parse_sol(text)
+    except InvalidAmount as exc:
+        raise ControlError(f"bad {name}", user_message=f"The {name}: {exc}.") from None
+
 
 MAX_OPEN_LIMITS = 20
 PAPER_LIMITS_REFUSED = (

@@ -8,7 +8,7 @@ __all__ = ["all_routers"]
 
 
 def all_routers() -> list[Router]:
-    from sniper_bot.telegram.routers import admin, home, limits, pnl, settings, trade, wallet
+    from sniper_bot.telegram.routers import admin, copy, home, limits, pnl, settings, trade, wallet
 
     # wallet and settings first: their FSM states must win over trade's "paste a mint" handler
     return [
@@ -18,5 +18,6 @@ def all_routers() -> list[Router]:
         settings.build(),
         pnl.build(),
         limits.build(),  # /limit, /dca (before trade's catch-alls)
+        copy.build(),  # /copy add|list|remove (copy trading)
         trade.build(),
     ]
