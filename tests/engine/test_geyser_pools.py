@@ -2,19 +2,22 @@
 grpc.aio both sides, real signed transactions on localnet's hosted pump.fun / PumpSwap programs):
 
 * a curve bought out and migrated: the ``migrate`` transaction is decoded into the coin's
-  PumpSwap launch, the buy that emptied the curve into its ``complete`` step;
+  PumpSwap launch, the buy that emptied the curve into its ``complete`` step; the launch gets
+  through the ``LaunchDetector`` although its curve's create (same mint) did minutes before;
 * a Raydium v4 pool localnet writes as an account (no transaction says it): the ``raydium_v4``
   launch comes from the ``AmmInfo`` account subscription;
 * a watched position's bonding curve: every write arrives as a ``CurveUpdate`` whose reserves are
   the account's, exactly;
 * the same migrate as mainnet's Geyser reports it (its PumpSwap ``create_pool`` CPI among the
-  inner instructions, which localnet does not record): still one launch of the pool.
+  inner instructions, which localnet does not record): still one launch of the pool, its
+  creator the CPI's ``coin_creator``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import AsyncIterator
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -30,6 +33,8 @@ from localnet.node import Localnet
 from localnet.pump.launchpad import PumpLaunchpad
 from localnet.pumpswap import state as amm
 from localnet.pumpswap.state import canonical_pool_address
+from sniper_bot.chain.ws import Notification
+from sniper_bot.detection import LaunchDetector
 from sniper_bot.detection.geyser import GeyserConfig, GeyserListener
 from sniper_bot.domain.launch import CurveUpdate
 from sniper_bot.observability.metrics import Metrics
@@ -65,13 +70,27 @@ def _reserves(update: CurveUpdate) -> tuple[int | None, int | None, int | None, 
             update.real_token_reserves, update.complete)  # fmt: skip
 
 
+class _NoWire:
+    """No WebSocket side: the detector runs the Geyser feed alone."""
+
+    async def logs_subscribe(self, *args: object, **kwargs: object) -> None: ...
+    async def program_subscribe(self, *args: object, **kwargs: object) -> None: ...
+    async def run(self) -> None: ...
+
+    async def notifications(self) -> AsyncIterator[Notification]:
+        await asyncio.Event().wait()
+        yield Notification("", "", "", None, None)  # pragma: no cover
+
+
 async def test_a_graduation_is_the_pumpswap_launch_of_its_migrate_transaction(
     net: Localnet,
 ) -> None:
     curves: list[CurveUpdate] = []
-    listener = _listener(net, Metrics(), on_curve=curves.append)
+    metrics = Metrics()
+    listener = _listener(net, metrics, on_curve=curves.append)
     sink = Sink()
-    task = asyncio.create_task(listener.run(sink))
+    detector = LaunchDetector(_NoWire(), [], metrics, feeds=[listener])
+    task = asyncio.create_task(detector.run(sink))  # the curve's create and its pool both pass
     try:
         await asyncio.wait_for(listener.connected.wait(), 10)
         pad = net.launchpad
@@ -82,6 +101,7 @@ async def test_a_graduation_is_the_pumpswap_launch_of_its_migrate_transaction(
         await until(lambda: any(e.source == "pumpswap" for e in sink.events))
         [created, pool] = sink.events  # the curve's create, then its pool; nothing else
         assert (created.source, created.mint) == ("pumpfun", mint)
+        assert (detector.events, detector.duplicates) == (2, 0)
         assert (pool.source, pool.mint, pool.endpoint) == ("pumpswap", mint, "geyser")
         assert pool.pool == str(canonical_pool_address(launch.mint)) == str(graduation.pool)
         assert pool.signature == graduation.migrate_signature
@@ -163,7 +183,7 @@ async def test_a_watched_position_curve_write_is_a_curve_update_with_its_reserve
 
 
 def _create_pool_cpi(keys: list[Pubkey], mint: Pubkey, pool: Pubkey, quote_in: int,
-                     base_in: int) -> storage.InnerInstruction:  # fmt: skip
+                     base_in: int, coin_creator: Pubkey) -> storage.InnerInstruction:  # fmt: skip
     """PumpSwap ``create_pool`` as pump's migrate CPIs it (pump_amm.json account order, signed by
     the pool authority), compiled against the migrate transaction's keys."""
     authority = amm.pool_authority_address(mint)
@@ -180,7 +200,8 @@ def _create_pool_cpi(keys: list[Pubkey], mint: Pubkey, pool: Pubkey, quote_in: i
         amm.EVENT_AUTHORITY, amm.PUMP_AMM_PROGRAM_ID,
     ]  # fmt: skip
     data = (bytes([233, 146, 209, 142, 207, 104, 64, 188])
-            + struct.pack("<HQQ", 0, base_in, quote_in) + bytes(32) + bytes(5))  # fmt: skip
+            + struct.pack("<HQQ", 0, base_in, quote_in)
+            + bytes(coin_creator) + bytes(5))  # fmt: skip
     return storage.InnerInstruction(
         program_id_index=keys.index(amm.PUMP_AMM_PROGRAM_ID),
         accounts=bytes(keys.index(a) for a in accounts), data=data, stack_height=2,
@@ -204,7 +225,8 @@ def test_a_migrate_with_its_create_pool_cpi_is_one_launch_of_the_pool() -> None:
     migrate_index = 1  # after the compute budget instruction
     info.meta.inner_instructions.append(storage.InnerInstructions(
         index=migrate_index,
-        instructions=[_create_pool_cpi(keys, launch.mint, graduation.pool, SOL, 1)],
+        instructions=[_create_pool_cpi(keys, launch.mint, graduation.pool, SOL, 1,
+                                       creator.pubkey())],
     ))  # fmt: skip
     update = pb.SubscribeUpdate(
         filters=["pumpfun", "pools"],
@@ -217,3 +239,4 @@ def test_a_migrate_with_its_create_pool_cpi_is_one_launch_of_the_pool() -> None:
     assert (pool.source, pool.mint, pool.pool) == ("pumpswap", str(launch.mint),
                                                    str(graduation.pool))  # fmt: skip
     assert pool.signature == graduation.migrate_signature
+    assert pool.creator == str(creator.pubkey())  # the migrate names none: the CPI's coin_creator

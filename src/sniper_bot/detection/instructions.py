@@ -19,7 +19,8 @@ balances, and logs that may be truncated or absent). This module turns that into
   ``create_pool``, Raydium AMM v4 ``initialize2`` and Raydium CPMM ``initialize``: a pool of a
   mint (SOL pairs only, the mint is the non-WSOL side).
   A pool told twice in one transaction (``migrate`` and the ``create_pool`` it CPIs, both in
-  the instructions Geyser reports) is one pool, the first mention's.
+  the instructions Geyser reports) is one pool, the first mention's; the ``migrate`` names no
+  creator, so the CPI's ``coin_creator`` argument (when set) becomes the pool's creator.
 * Anchor event CPIs (``emit_cpi!``: an inner instruction to the pump program itself whose data
   is ``e445a52e51cb9a1d`` || event discriminator || Borsh event) decode to the same
   ``CreateEvent`` / ``TradeEvent`` / ``CompleteEvent`` the logs carry.
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from solders.pubkey import Pubkey
@@ -239,7 +240,8 @@ def decode_instructions(ixs: Sequence[Ix], genesis: CurveGenesis = MAINNET_GENES
                 if mint is not None:
                     pool = _at(ix, 0, "create_pool")
                     creator = _at(ix, 2, "create_pool")
-                    _add_pool(facts, PoolCreate("pumpswap", mint, pool, creator, "CreatePool"))
+                    _add_pool(facts, PoolCreate("pumpswap", mint, pool, creator, "CreatePool"),
+                              untold_creator=_coin_creator(ix.data))  # fmt: skip
         elif program == RAYDIUM_V4_PROGRAM_ID:
             if ix.data[:1] == bytes([_RAYDIUM_V4_INITIALIZE2]) and len(ix.data) >= 26:
                 coin, pc = _at(ix, 8, "initialize2"), _at(ix, 9, "initialize2")
@@ -293,11 +295,27 @@ def _pump(ix: Ix, genesis: CurveGenesis, facts: TxFacts) -> None:
             _add_pool(facts, PoolCreate("pumpswap", mint, pool, None, name))
 
 
-def _add_pool(facts: TxFacts, pool: PoolCreate) -> None:
+def _add_pool(facts: TxFacts, pool: PoolCreate, untold_creator: Pubkey | None = None) -> None:
     """Record ``pool`` unless the transaction already told it (pump's ``migrate`` and the PumpSwap
-    ``create_pool`` it CPIs name the same pool: the outer instruction's word is kept)."""
-    if all(known.pool != pool.pool for known in facts.pools):
-        facts.pools.append(pool)
+    ``create_pool`` it CPIs name the same pool: the outer instruction's word is kept, its missing
+    creator filled from ``untold_creator``, the CPI's ``coin_creator``)."""
+    for i, known in enumerate(facts.pools):
+        if known.pool == pool.pool:
+            if known.creator is None and untold_creator is not None:
+                facts.pools[i] = replace(known, creator=untold_creator)
+            return
+    facts.pools.append(pool)
+
+
+def _coin_creator(data: bytes) -> Pubkey | None:
+    """PumpSwap ``create_pool``'s ``coin_creator`` argument (after ``index: u16``,
+    ``base_amount_in: u64``, ``quote_amount_in: u64``); ``None`` when absent (an older, shorter
+    instruction) or the default key (no coin creator)."""
+    raw = data[26:58]
+    if len(raw) != 32:
+        return None
+    key = Pubkey.from_bytes(raw)
+    return None if key == _ZERO else key
 
 
 def _create(ix: Ix, *, v2: bool, genesis: CurveGenesis) -> PumpCreate:
