@@ -15,11 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from solders.compute_budget import set_compute_unit_limit
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 from sqlalchemy import text
 
-from sniper_bot.detection.pumpfun import CreateSeen
+from localnet import pump
+from localnet.cluster import Cluster
+from localnet.market import instructions as tix
+from localnet.pump.launchpad import PumpLaunchpad, create_v2_instruction, trade_v2_instruction
+from localnet.pump.state import BUYBACK_FEE_RECIPIENTS, FEE_RECIPIENTS
+from sniper_bot.chain.ws import Notification
+from sniper_bot.detection.pumpfun import CreateSeen, PumpFunListener
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import CurveUpdate, SnipeStatus, SnipeTarget
 from sniper_bot.hotpath.risk import REASON_CHARS, DecisionRows, LaunchDecider, blocked_reason
@@ -30,7 +39,7 @@ from sniper_bot.solana import pumpfun as pf
 from sniper_bot.solana.pump_events import CreateEvent
 from sniper_bot.storage import Database, Repositories
 
-from .conftest import fresh_launch, prepared_buy
+from .conftest import SOL, fresh_launch, prepared_buy
 
 BOUGHT = 50_000_000_000_000
 
@@ -143,3 +152,51 @@ async def test_one_honeypot_check_row_per_launch_whatever_the_orders(
     no_decision = dataclasses.replace(verdict, detail=None)  # no decider: nothing to store
     await rows.record(FiredSnipe(target, order, other, seen, no_decision))
     assert await repos.honeypot_checks.latest(str(other.mint)) is None
+
+
+def test_buys_bundled_into_the_create_transaction_reach_the_decision() -> None:
+    """One real ``create_v2`` transaction on localnet's pump program carrying the dev buy and two
+    other wallets' buys: the listener hands the hot path all three trades, and the decision
+    reports the bundle (the two wallets, their tokens) beside the dev's own buy."""
+    cluster = Cluster(seed=91, slot_ms=None)
+    pump.install(cluster)
+    pad = PumpLaunchpad(cluster, 91)
+    dev, mint = Keypair(), Keypair()
+    others = [Keypair(), Keypair()]
+    for who in (dev, *others):
+        cluster.airdrop(who.pubkey(), 20 * SOL)
+    ixs = [set_compute_unit_limit(1_400_000),
+           create_v2_instruction(mint.pubkey(), dev.pubkey(), dev.pubkey(), "Bndl", "BNDL",
+                                 f"https://localnet.invalid/{mint.pubkey()}.json")]  # fmt: skip
+    state = pad.initial_curve(dev.pubkey())
+    bought: dict[Pubkey, int] = {}
+    for who, lamports in ((dev, SOL), (others[0], 8 * SOL), (others[1], 6 * SOL)):
+        tokens, state = pad.project_buy(state, lamports)
+        bought[who.pubkey()] = tokens
+        user = who.pubkey()
+        ixs.append(tix.create_associated_token_account_idempotent(
+            user, user, mint.pubkey(), pf.TOKEN_2022_PROGRAM_ID))  # fmt: skip
+        ixs.append(trade_v2_instruction("buy", mint.pubkey(), dev.pubkey(), user, tokens,
+                                        lamports * 2, FEE_RECIPIENTS[0],
+                                        BUYBACK_FEE_RECIPIENTS[0]))  # fmt: skip
+    message = MessageV0.try_compile(dev.pubkey(), ixs, [], cluster.latest_blockhash())
+    outcome = cluster.send_transaction(VersionedTransaction(message, [dev, mint, *others]))
+    assert outcome.err is None, outcome.logs
+    value = {"signature": str(outcome.signature), "err": None, "logs": list(outcome.logs)}
+    creates: list[CreateSeen] = []
+    PumpFunListener(on_create=creates.append).decode(
+        Notification("launch:pumpfun", "logsNotification", "helius", 9, value), 1.0
+    )
+    [seen] = creates
+    assert [(t.user, t.token_amount) for t in seen.trades] == list(bought.items())
+    launch = launch_of(seen)  # the curve after the last of them
+    assert launch.real_token_reserves == state["real_token_reserves"]
+
+    verdict = LaunchDecider(CreatorReputation()).decide(seen, launch)
+    assert isinstance(verdict.detail, LaunchDecision)
+    [bundle] = [f for f in verdict.detail.findings if f.code == "bundled_launch"]
+    assert bundle.weight > 0
+    assert bundle.evidence["wallets"] == 2
+    assert bundle.evidence["bundle_tokens"] == sum(bought[k.pubkey()] for k in others)
+    assert bundle.evidence["dev_tokens"] == bought[dev.pubkey()]
+    assert set(str(bundle.evidence["buyers"]).split(",")) == {str(k.pubkey()) for k in others}

@@ -487,7 +487,11 @@ class GeyserListener:
                 if last is not None:
                     synthetic.append(LoggedEvent(create.instruction, last))
                 out.curves.extend(curve_updates(synthetic, slot, sig, seen_at))
-            out.creates.append(CreateSeen(event, create.instruction, slot, sig, seen_at, last))
+            trades = tuple(e.event for e in events
+                           if isinstance(e.event, TradeEvent) and e.event.mint == mint)  # fmt: skip
+            if not trades and last is not None:
+                trades = (last,)  # the dev buy read from the curve's balance
+            out.creates.append(CreateSeen(event, create.instruction, slot, sig, seen_at, trades))
             out.launches.append(LaunchEvent(
                 source="pumpfun", mint=str(mint), pool=str(event.bonding_curve),
                 creator=str(event.creator or event.user), slot=slot, signature=sig,

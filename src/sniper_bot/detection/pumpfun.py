@@ -14,8 +14,9 @@ transactions (``err`` not null) are neither launches nor trades.
 
 ``on_create`` (the hot path, ``hotpath.sniper.HotSniper.on_create``) gets every create as a
 ``CreateSeen`` before anything else is done with the notification: the decoded ``CreateEvent``
-(its reserves), the instruction that logged it and the curve after the same transaction's own
-trades (a dev buy in the create's transaction moves the curve before anyone else can buy).
+(its reserves), the instruction that logged it and every trade of the coin in the same
+transaction (``trades``: the dev buy and any other wallet's bundled buy, which the risk decision
+weighs; the last one's reserves are the curve's before anyone else can buy).
 """
 
 from __future__ import annotations
@@ -62,15 +63,20 @@ CurveSink = Callable[[CurveUpdate], None]
 
 @dataclass(frozen=True, slots=True)
 class CreateSeen:
-    """A pump.fun create as the hot path needs it. ``last_trade``: the last ``TradeEvent`` of
-    the same mint in the same transaction (a dev buy), whose reserves are the curve's after it."""
+    """A pump.fun create as the hot path needs it. ``trades``: every ``TradeEvent`` of the same
+    mint in the same transaction after the create, in order (the dev buy, bundled buys by other
+    wallets); ``last_trade`` the last of them, whose reserves are the curve's after it."""
 
     event: CreateEvent
     instruction: str | None
     slot: int | None
     signature: str | None
     seen_at: float
-    last_trade: TradeEvent | None = None
+    trades: tuple[TradeEvent, ...] = ()
+
+    @property
+    def last_trade(self) -> TradeEvent | None:
+        return self.trades[-1] if self.trades else None
 
 
 CreateSink = Callable[[CreateSeen], None]
@@ -209,12 +215,11 @@ class PumpFunListener(LaunchListener):
             create = logged.event
             if not isinstance(create, CreateEvent):
                 continue
-            last = None
-            for later in events[index + 1 :]:
-                trade = later.event
-                if isinstance(trade, TradeEvent) and trade.mint == create.mint:
-                    last = trade
-            seen = CreateSeen(create, logged.instruction, slot, sig, seen_at, last)
+            trades = tuple(
+                later.event for later in events[index + 1 :]
+                if isinstance(later.event, TradeEvent) and later.event.mint == create.mint
+            )  # fmt: skip
+            seen = CreateSeen(create, logged.instruction, slot, sig, seen_at, trades)
             try:
                 self.on_create(seen)
             except Exception as exc:  # the hot path's failure never stops detection

@@ -5,8 +5,9 @@
     bookkeeping = FiredBookkeeping(..., launches=DecisionRows(repos.honeypot_checks))
 
 ``LaunchDecider.decide`` runs between the create's decode and the first signature: the create
-event, the same transaction's last ``TradeEvent`` (the dev buy, when the create carried one) and
-the creator's cached record (``CreatorReputation.get``, a dict lookup): CPU only, one decision per
+event, every ``TradeEvent`` of the coin in the same transaction (``CreateSeen.trades``: the dev
+buy, and other wallets' buys bundled into the create, ``bundled_launch``) and the creator's cached
+record (``CreatorReputation.get``, a dict lookup): CPU only, one decision per
 launch shared by every order. A blocked launch's ``RiskDecision.reason`` names the score and the
 findings that blocked it with their evidence (the user reads it).
 
@@ -94,9 +95,8 @@ class LaunchDecider:
         self._clock = clock
 
     def decide(self, seen: CreateSeen, launch: CurveLaunch) -> RiskDecision:
-        trades = () if seen.last_trade is None else (seen.last_trade,)
         facts = LaunchFacts.from_event(
-            seen.event, trades, instruction=seen.instruction, slot=seen.slot,
+            seen.event, seen.trades, instruction=seen.instruction, slot=seen.slot,
             signature=seen.signature,
         )  # fmt: skip
         lookup = self._creators
