@@ -475,7 +475,12 @@ class App:
             self.signers.clear()
 
     def _add_telegram(self, token: str) -> None:
-        from sniper_bot.telegram.bot import TelegramFrontend, build_bot, build_dispatcher
+        from sniper_bot.telegram.bot import (
+            TelegramFrontend,
+            WebhookConfig,
+            build_bot,
+            build_dispatcher,
+        )
 
         if self.control is None:
             raise RuntimeError("control is built before the Telegram frontend")
@@ -488,8 +493,18 @@ class App:
             sessions=self.repos.sessions,
         )
         telegram = self.settings.telegram
+        webhook = None
+        if telegram.webhook_url:
+            webhook = WebhookConfig(
+                telegram.webhook_url,
+                telegram.webhook_secret.get_secret_value(),
+                host=telegram.webhook_host,
+                port=telegram.webhook_port,
+            )
         frontend = TelegramFrontend(
-            build_bot(token, telegram.api_url, send_rate_per_s=telegram.send_rate_per_s), dispatcher
+            build_bot(token, telegram.api_url, send_rate_per_s=telegram.send_rate_per_s),
+            dispatcher,
+            webhook=webhook,
         )
         self.telegram = frontend
         self.add_service("telegram", frontend.run)

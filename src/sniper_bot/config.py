@@ -139,12 +139,46 @@ class TelegramSettings(_Section):
         "BOT_TOKEN": "the token from @BotFather, like 123456789:AAE1...",
         "TELEGRAM_API_URL": "an http(s) URL of a Bot API server",
         "ADMIN_TELEGRAM_IDS": "comma-separated Telegram user ids, e.g. 1111,2222",
+        "TELEGRAM_WEBHOOK_URL": "empty for long polling, or the public https:// URL Telegram posts "
+        "updates to (http:// only on 127.0.0.1 or localhost, for localnet)",
+        "TELEGRAM_WEBHOOK_SECRET": "16 to 256 characters of A-Z a-z 0-9 _ - (required with "
+        "TELEGRAM_WEBHOOK_URL)",
+        "TELEGRAM_WEBHOOK_HOST": "an address to listen on for the webhook, e.g. 0.0.0.0",
+        "TELEGRAM_WEBHOOK_PORT": "a port from 1 to 65535",
     }
     bot_token: SecretStr = Field(SecretStr(""), validation_alias="BOT_TOKEN")
     api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
     admin_ids: str = Field("", validation_alias="ADMIN_TELEGRAM_IDS")
     # messages a second to all chats together (Telegram allows about 30; more with paid broadcasts)
     send_rate_per_s: float = Field(25.0, gt=0, le=1000, validation_alias="TELEGRAM_SEND_RATE_PER_S")
+    # webhook mode (empty URL = long polling); served on its own port, never the ops server's
+    webhook_url: str = Field("", validation_alias="TELEGRAM_WEBHOOK_URL")
+    webhook_secret: SecretStr = Field(SecretStr(""), validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    webhook_host: str = Field("0.0.0.0", validation_alias="TELEGRAM_WEBHOOK_HOST")  # noqa: S104
+    webhook_port: int = Field(8443, ge=1, le=65535, validation_alias="TELEGRAM_WEBHOOK_PORT")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            return value
+        raise ValueError("not an https:// URL (Telegram posts updates to HTTPS only)")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value().strip()
+        if raw and not 16 <= len(raw) <= 256:
+            raise ValueError("is not 16 to 256 characters long")
+        if raw and not all(c.isascii() and (c.isalnum() or c in "_-") for c in raw):
+            raise ValueError("has characters other than A-Z a-z 0-9 _ -")
+        return SecretStr(raw)
 
     @field_validator("bot_token")
     @classmethod
@@ -549,6 +583,7 @@ class Settings:
         """Every configured secret value, for the log redactor (never for display)."""
         values = [
             self.telegram.bot_token.get_secret_value(),
+            self.telegram.webhook_secret.get_secret_value(),
             self.security.master_secret.get_secret_value(),
             self.security.previous_master_secret.get_secret_value(),
             self.jupiter.api_key.get_secret_value(),
@@ -632,6 +667,17 @@ def _semantic_problems(settings: Settings) -> list[str]:
         problems.append(
             "GEYSER_ENDPOINT: is empty while GEYSER_ENABLED=true; expected "
             + RpcSettings.forms["GEYSER_ENDPOINT"]
+        )
+    webhook_secret = settings.telegram.webhook_secret.get_secret_value()
+    if settings.telegram.webhook_url and not webhook_secret:
+        problems.append(
+            "TELEGRAM_WEBHOOK_SECRET: is empty while TELEGRAM_WEBHOOK_URL is set; expected "
+            + TelegramSettings.forms["TELEGRAM_WEBHOOK_SECRET"]
+        )
+    elif webhook_secret and _is_placeholder(webhook_secret):
+        problems.append(
+            "TELEGRAM_WEBHOOK_SECRET: looks like a placeholder; expected "
+            + TelegramSettings.forms["TELEGRAM_WEBHOOK_SECRET"]
         )
     if settings.trading.snipe_slippage_bps < settings.trading.default_slippage_bps:
         problems.append(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import structlog
 from aiogram import Bot, Dispatcher
@@ -17,8 +19,11 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
+from sniper_bot.errors import ConfigError
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.telegram.limits import BOT_RATE_PER_S, FloodPacer, TelegramLimits
 from sniper_bot.telegram.middlewares import (
@@ -30,7 +35,7 @@ from sniper_bot.telegram.middlewares import (
 from sniper_bot.telegram.render import (
     render_exit,
     render_order,
-    render_snipes,
+    render_snipe_notice,
     render_withdrawal,
 )
 from sniper_bot.telegram.routers import all_routers
@@ -40,7 +45,7 @@ from sniper_bot.telegram.storage import FallbackStorage, RedisDocStore, SessionS
 if TYPE_CHECKING:
     from sniper_bot.control.facade import Control
 
-__all__ = ["TelegramFrontend", "build_bot", "build_dispatcher"]
+__all__ = ["TelegramFrontend", "WebhookConfig", "build_bot", "build_dispatcher"]
 
 log = structlog.get_logger(__name__)
 
@@ -106,8 +111,46 @@ def build_dispatcher(
     return dp
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Webhook mode: Telegram POSTs updates to ``url``; served on ``host:port`` at the URL's path
+    (TLS is terminated in front: ingress or reverse proxy). ``secret`` is checked on every
+    request (``X-Telegram-Bot-Api-Secret-Token``)."""
+
+    url: str
+    secret: str = field(repr=False)
+    host: str = "0.0.0.0"  # noqa: S104 - Telegram must reach it
+    port: int = 8443
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+class _WebhookHandler(SimpleRequestHandler):
+    """aiogram's handler (secret compared in constant time, 401 without processing), logging
+    each refusal; the bot's HTTP session is the frontend's to close, not the web app's."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        ok = bool(self.secret_token) and super().verify_secret(telegram_secret_token, bot)
+        if not ok:
+            log.warning("telegram_webhook_refused", reason="wrong or missing secret token")
+        return ok
+
+    async def close(self) -> None:
+        return None
+
+
+RETRY_MAX_S = 30.0
+
+
 class TelegramFrontend:
-    """Long-polls the Bot API until the stop event; aiogram backs off through Telegram outages."""
+    """Long-polls the Bot API (``webhook`` None) or serves a webhook until the stop event.
+
+    Polling first deletes any webhook (Telegram refuses getUpdates while one is set) and aiogram
+    backs off through Telegram outages. Webhook mode listens, then calls ``setWebhook`` (retried
+    until it succeeds); at stop the webhook stays set, so Telegram keeps the updates for the
+    next start (or another replica behind the same URL)."""
 
     def __init__(
         self,
@@ -116,15 +159,43 @@ class TelegramFrontend:
         *,
         polling_timeout_s: int = 10,
         stop_grace_s: float = 5.0,
+        webhook: WebhookConfig | None = None,
     ) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self._polling_timeout_s = polling_timeout_s
         self._stop_grace_s = stop_grace_s
+        self.webhook = webhook
+        self._webhook_handler: _WebhookHandler | None = None
+        self.webhook_port: int | None = None  # the bound port, once listening
+
+    async def _until_done(self, stop: asyncio.Event, what: str, call: Callable[[], Any]) -> bool:
+        """``call()`` until it succeeds (backoff 1 s doubling to 30 s); False when stopped."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await call()
+                return True
+            except Exception as exc:
+                log.warning("telegram_call_retry", call=what, error=type(exc).__name__,
+                            delay_s=delay)  # fmt: skip
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+        return False
 
     async def run(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(Exception):
             await self.bot.set_my_commands(COMMANDS)
+        if self.webhook is not None:
+            await self._serve_webhook(self.webhook, stop)
+            return
+        # switching back from webhook mode: getUpdates answers 409 while a webhook is set
+        deleted = await self._until_done(
+            stop, "deleteWebhook", lambda: self.bot.delete_webhook(drop_pending_updates=False)
+        )
+        if not deleted:
+            return
         polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot,
@@ -145,6 +216,49 @@ class TelegramFrontend:
         finally:
             await self._finish_handlers()
 
+    async def _serve_webhook(self, config: WebhookConfig, stop: asyncio.Event) -> None:
+        handler = _WebhookHandler(
+            self.dispatcher, self.bot, handle_in_background=True, secret_token=config.secret
+        )
+        self._webhook_handler = handler
+        app = web.Application()
+        handler.register(app, path=config.path)
+        setup_application(app, self.dispatcher, bot=self.bot)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"TELEGRAM_WEBHOOK_PORT: cannot listen on {config.host}:{config.port} "
+                f"({exc.strerror}); set TELEGRAM_WEBHOOK_HOST/TELEGRAM_WEBHOOK_PORT to a free "
+                "address"
+            ) from None
+        sockets = getattr(site._server, "sockets", None) or []
+        self.webhook_port = sockets[0].getsockname()[1] if sockets else config.port
+        try:
+            allowed = self.dispatcher.resolve_used_update_types()
+            if await self._until_done(
+                stop,
+                "setWebhook",
+                lambda: self.bot.set_webhook(
+                    config.url,
+                    secret_token=config.secret,
+                    allowed_updates=allowed,
+                    drop_pending_updates=False,
+                ),
+            ):
+                log.info("telegram_webhook_set", path=config.path, port=self.webhook_port)
+                await stop.wait()
+        finally:
+            await runner.shutdown()  # stops accepting; the handlers below get their grace
+            try:
+                await self._finish_handlers()
+            finally:
+                await runner.cleanup()
+
     async def _finish_handlers(self) -> None:
         """Updates still being handled (a buy in its landing loop) get ``stop_grace_s`` to end,
         then are cancelled (orders are persisted before every send; recovery resumes them). The
@@ -152,6 +266,8 @@ class TelegramFrontend:
         """
         # aiogram runs each update as a task it never awaits; this set is its only handle on them
         handlers = set(self.dispatcher._handle_update_tasks)
+        if self._webhook_handler is not None:  # webhook updates run as the handler's tasks
+            handlers |= set(self._webhook_handler._background_feed_update_tasks)
         if not handlers:
             return
         try:
@@ -167,11 +283,8 @@ class TelegramFrontend:
     async def notify_snipe(
         self, telegram_id: int, snipe: SnipeView, order: OrderView | None
     ) -> None:
-        """Push a settled snipe to its owner (the only unsolicited message the bot sends)."""
-        text = "🎯 Snipe settled\n" + render_snipes([snipe])
-        if order is not None:
-            text += "\n\n" + render_order(order)
-        await self.bot.send_message(telegram_id, text)
+        """Push a settled snipe (or a coin a standing snipe skipped) to its owner."""
+        await self.bot.send_message(telegram_id, render_snipe_notice(snipe, order))
 
     async def notify_exit(self, telegram_id: int, view: ExitView) -> None:
         """Push an automatic exit (take-profit, stop-loss...) to the position's owner."""
