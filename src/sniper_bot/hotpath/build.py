@@ -29,9 +29,11 @@ builder for token-quoted curves (27 accounts, quote ATAs we do not need), and th
 18 accounts, the smallest transaction and the fewest per-launch PDAs. Its slippage guard is the
 SDK's: ``amount`` tokens for at most ``max_sol_cost`` lamports.
 
-Per launch this derives four PDAs (the curve's and the user's token accounts, the creator vault,
-``bonding-curve-v2``); the user's volume accumulator and the fixed instructions are built once at
-arm time. ``solana.pumpfun.buy_instruction`` derives all of them on every call, so the buy is
+Per order this derives one PDA, the user's token account. The launch-wide ones (the curve's token
+account, the creator vault, ``bonding-curve-v2``) and the fresh curve are derived once per
+``CurveLaunch``, on its first build (``CurveLaunch.accounts``), so a fan-out of 1,000 orders on one
+launch derives them once; the user's volume accumulator and the fixed instructions are built once
+at arm time. ``solana.pumpfun.buy_instruction`` derives all of them on every call, so the buy is
 assembled here from the same account list (tests compare it with that builder and the SDK).
 """
 
@@ -61,6 +63,7 @@ __all__ = [
     "MAX_COMPUTE_UNIT_LIMIT",
     "BuildError",
     "CurveLaunch",
+    "LaunchAccounts",
     "PreparedBuy",
     "SignedBuy",
     "UnsupportedLaunchError",
@@ -172,8 +175,22 @@ class PreparedBuy:
 
 
 @dataclass(frozen=True, slots=True)
+class LaunchAccounts:
+    """What every order's buy of one launch shares, derived once per ``CurveLaunch``."""
+
+    curve_token_account: Pubkey  # the bonding curve's ATA of the mint (its token program)
+    creator_vault: Pubkey  # ["creator-vault", creator]
+    bonding_curve_v2: Pubkey  # ["bonding-curve-v2", mint]
+    curve: pf.BondingCurve = field(repr=False)  # ``CurveLaunch.curve()``
+    mint_supply: int  # the supply the curve is priced with (``curve_math.mint_supply_for``)
+
+
+@dataclass(frozen=True, slots=True)
 class CurveLaunch:
-    """A pump.fun coin as its create event describes it: what the first buy is built from."""
+    """A pump.fun coin as its create event describes it: what the first buy is built from.
+
+    Immutable: ``accounts`` (the launch-wide PDAs and curve) is derived from the fields on first
+    use and kept; ``dataclasses.replace`` gives a new launch that derives its own."""
 
     mint: Pubkey
     bonding_curve: Pubkey
@@ -188,6 +205,8 @@ class CurveLaunch:
     is_holder_reward: bool = False
     creator_fee_bps: int = 0
     quote_mint: Pubkey = _ZERO  # the zero key (or WSOL) for a SOL curve
+    # a memo of ``accounts``: never passed, not part of equality, hash or repr
+    _accounts: LaunchAccounts | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_create_event(cls, event: CreateEvent, instruction: str | None = None) -> CurveLaunch:
@@ -227,6 +246,25 @@ class CurveLaunch:
             quote_mint=event.quote_mint if event.quote_mint is not None else _ZERO,
         )  # fmt: skip
 
+    @property
+    def accounts(self) -> LaunchAccounts:
+        """The launch-wide PDAs and fresh curve, derived on first use and then kept (a value
+        of the fields alone: a benign race derives the same keys twice)."""
+        accounts = self._accounts
+        if accounts is None:
+            curve = self.curve()
+            accounts = LaunchAccounts(
+                curve_token_account=pf.associated_token_address(
+                    self.bonding_curve, self.mint, self.token_program
+                ),
+                creator_vault=pf.creator_vault_address(self.creator),
+                bonding_curve_v2=pf.bonding_curve_v2_address(self.mint),
+                curve=curve,
+                mint_supply=curve_math.mint_supply_for(curve),
+            )
+            object.__setattr__(self, "_accounts", accounts)
+        return accounts
+
     def curve(self) -> pf.BondingCurve:
         """The curve the create leaves: these reserves, nothing bought or paid in yet."""
         return pf.BondingCurve(
@@ -252,18 +290,18 @@ def _buy_instruction(
     prepared: PreparedBuy, launch: CurveLaunch, user_ata: Pubkey, amount: int, max_sol_cost: int
 ) -> Instruction:
     """``pf.buy_instruction``'s account list with the arm-time PDAs passed in."""
-    mint, token_program, curve = launch.mint, launch.token_program, launch.bonding_curve
+    accounts = launch.accounts
     fee_recipient = (
         prepared.mayhem_fee_recipient if launch.is_mayhem_mode else prepared.fee_recipient
     )
     metas = [
-        _ro(pf.GLOBAL), _w(fee_recipient), _ro(mint), _w(curve),
-        _w(pf.associated_token_address(curve, mint, token_program)), _w(user_ata),
-        AccountMeta(prepared.user, True, True), _ro(pf.SYSTEM_PROGRAM_ID), _ro(token_program),
-        _w(pf.creator_vault_address(launch.creator)), _ro(pf.EVENT_AUTHORITY),
+        _ro(pf.GLOBAL), _w(fee_recipient), _ro(launch.mint), _w(launch.bonding_curve),
+        _w(accounts.curve_token_account), _w(user_ata),
+        AccountMeta(prepared.user, True, True), _ro(pf.SYSTEM_PROGRAM_ID),
+        _ro(launch.token_program), _w(accounts.creator_vault), _ro(pf.EVENT_AUTHORITY),
         _ro(pf.PUMP_PROGRAM_ID), _ro(pf.GLOBAL_VOLUME_ACCUMULATOR),
         _w(prepared.user_volume_accumulator), _ro(pf.FEE_CONFIG), _ro(pf.PUMP_FEE_PROGRAM_ID),
-        _ro(pf.bonding_curve_v2_address(mint)), _w(prepared.buyback_fee_recipient),
+        _ro(accounts.bonding_curve_v2), _w(prepared.buyback_fee_recipient),
     ]  # fmt: skip
     data = pf.BUY_DISCRIMINATOR + struct.pack("<QQ?", amount, max_sol_cost, True)
     return Instruction(pf.PUMP_PROGRAM_ID, data, metas)
@@ -274,10 +312,13 @@ def quote_tokens(prepared: PreparedBuy, launch: CurveLaunch) -> int:
     (the SDK's ``getBuyTokenAmountFromSolAmount``)."""
     if not pf.is_legacy_quote_mint(launch.quote_mint):
         raise UnsupportedLaunchError(f"{launch.mint} is quoted in {launch.quote_mint}, not SOL")
-    curve = launch.curve()
-    supply = curve_math.mint_supply_for(curve)
+    accounts = launch.accounts
     tokens = curve_math.buy_tokens_for_sol(
-        prepared.global_, prepared.fee_config, supply, curve, prepared.amount_lamports
+        prepared.global_,
+        prepared.fee_config,
+        accounts.mint_supply,
+        accounts.curve,
+        prepared.amount_lamports,
     )
     if tokens <= 0:
         raise UnsupportedLaunchError(
