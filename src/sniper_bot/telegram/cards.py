@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from sniper_bot.control.views import PnlCardView, PnlView
 from sniper_bot.domain.money import format_sol
+from sniper_bot.resilience.lru import LruCache
 
 __all__ = [
     "BACKGROUND",
@@ -30,6 +31,7 @@ __all__ = [
     "PAPER_BADGE",
     "PAPER_COLOR",
     "PROFIT",
+    "QR_CACHE_ITEMS",
     "card_caption",
     "deposit_qr_png",
     "pnl_caption",
@@ -177,9 +179,25 @@ def pnl_caption(view: PnlView, *, max_tokens: int = 10) -> str:
     return text
 
 
+# Deposit QRs kept per (address, scale): a wallet's PNG never changes, so /wallet renders it once
+# (about 0.5 KB each; the bound keeps them under 1 MB whatever the number of wallets).
+QR_CACHE_ITEMS = 1_024
+_qr_cache: LruCache[tuple[str, int], bytes] = LruCache(QR_CACHE_ITEMS)
+
+
 def deposit_qr_png(address: str, *, scale: int = 8) -> bytes:
-    """The wallet's address as a QR code (error correction M, 4-module quiet zone)."""
-    qr = segno.make_qr(address, error="m", boost_error=False)
-    out = io.BytesIO()
-    qr.save(out, kind="png", scale=scale, border=4)
-    return out.getvalue()
+    """The wallet's address as a QR code (error correction M, 4-module quiet zone), rendered
+    once per address and scale and then served from a bounded LRU (the same bytes)."""
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"the deposit QR needs a wallet address, got {address!r}")
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
+        raise ValueError(f"the deposit QR scale must be a positive integer, got {scale!r}")
+    key = (address, scale)
+    png = _qr_cache.get(key)
+    if png is None:
+        qr = segno.make_qr(address, error="m", boost_error=False)
+        out = io.BytesIO()
+        qr.save(out, kind="png", scale=scale, border=4)
+        png = out.getvalue()
+        _qr_cache.set(key, png)
+    return png
