@@ -25,6 +25,7 @@ __all__ = [
     "render_order",
     "render_positions",
     "render_settings",
+    "render_snipe_notice",
     "render_snipes",
     "render_token_card",
     "render_wallets",
@@ -187,12 +188,44 @@ def render_snipes(snipes: list[SnipeView]) -> str:
         if s.creator is not None:
             coin = f" ({_short(s.token_mint)})" if s.token_mint else ""
             what = f"the next coin of dev {_short(s.creator)}{coin}"
+        elif s.on_graduation:
+            what = f"{_short(s.token_mint)} on graduation (its PumpSwap pool)"
+        elif s.launch_filter is not None:
+            coin = f" ({_short(s.token_mint)})" if s.token_mint else ""
+            what = f"the next coin matching {escape(s.launch_filter)}{coin}"
         lines.append(
             f"#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {what}, "
             f"slippage {s.slippage_bps} bps, until {s.expires_at}{extra}"
         )
     if any(s.status == "ARMED" for s in snipes):
         lines.append("Cancel one with /cancel ID.")
+    return "\n".join(lines)
+
+
+SKIPPED_PREFIX = "skipped this coin, still armed: "  # hotpath.sniper's error of a skipped coin
+
+
+def render_snipe_notice(snipe: SnipeView, order: OrderView | None = None) -> str:
+    """The unsolicited message about one snipe: settled (fired, failed, expired: the order's
+    result below), or a standing target that skipped a coin the risk decision refused and is
+    still ARMED (the coin and why it was not bought)."""
+    if snipe.status != "ARMED":
+        text = "🎯 Snipe settled\n" + render_snipes([snipe])
+        if order is not None:
+            text += "\n\n" + render_order(order)
+        return text
+    why = snipe.error or "refused"
+    why = why[len(SKIPPED_PREFIX) :] if why.startswith(SKIPPED_PREFIX) else why
+    waits = f"the next coin of dev {_short(snipe.creator)}" if snipe.creator else "the next match"
+    lines = [
+        "🎯 Snipe skipped a coin (still armed)",
+        f"#{snipe.id} ARMED: {format_sol(snipe.amount_lamports)} of {waits}, "
+        f"slippage {snipe.slippage_bps} bps, until {snipe.expires_at}",
+    ]
+    if snipe.token_mint:
+        lines.append(f"Coin: {_code(snipe.token_mint)}")
+    lines.append(f"Why it skipped this coin: {escape(why)}")
+    lines.append(f"Nothing was bought; it waits for {waits}. Cancel it with /cancel {snipe.id}.")
     return "\n".join(lines)
 
 
