@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 from solders.keypair import Keypair
+from solders.signature import Signature
 
+from localnet.pumpswap.market import PumpSwapMarket
 from sniper_bot.domain.copy import LeaderTrade, copy_key, sell_amount
-from sniper_bot.engine.copy import CopyTrader
+from sniper_bot.engine.copy import CopyTrader, decode_leader_trade
 from sniper_bot.storage.repositories.copy import CopyRepository
 
-from .harness import SOL, BotUnderTest, User, final, plain
+from .harness import SOL, BotUnderTest, User, final, plain, sql_rows
 from .test_pumpfun import curve_tokens, landed_ok, steady_slots, venue_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -127,6 +129,53 @@ async def test_a_followed_wallets_curve_trades_are_copied_once_with_the_users_ru
     bot.net.launchpad.buy(mint, leader, lamports=SOL // 10)
     await asyncio.sleep(1.0)
     assert len(await bot.orders_of(user)) == 2
+
+
+async def test_a_followed_wallets_pumpswap_buy_is_seen_in_its_logs_and_the_risk_check_applies(
+    bot: BotUnderTest,
+) -> None:
+    """No curve event here: the leader's PumpSwap swap reaches the copy trader through its
+    logsSubscribe mentions of the wallet, decoded from getTransaction's token balances; the copy
+    goes through the executor's risk check like any buy."""
+    user = bot.user()
+    wallet = await user.funded(2 * SOL)
+    creator, whale, leader = Keypair(), Keypair(), Keypair()
+    for who, lamports in ((creator, 2 * SOL), (whale, 200 * SOL), (leader, 5 * SOL)):
+        bot.net.cluster.airdrop(who.pubkey(), lamports)
+    mint = bot.net.launchpad.launch(creator, name="Grad", symbol="GRAD").mint
+    bot.net.launchpad.graduate(mint, whale)
+    trader = copy_trader(bot)
+    added = await user.says(
+        f"/copy add {leader.pubkey()} 10%", until=lambda t: "Copy trading on" in t
+    )
+    follow_id = int(plain(added["text"]).split("#", 1)[1].split(" ", 1)[0])
+    await until(lambda: str(leader.pubkey()) in trader.leaders, "the trader follows the leader")
+    await asyncio.sleep(0.5)  # the logs subscription is sent with the refresh
+
+    after = user.last_id()
+    signature = PumpSwapMarket(bot.net.cluster, 11).buy(mint, leader, lamports=SOL)
+    told = await user.wait_for(
+        lambda m: "👥 Copy failed" in m.get("text", "") and final(m.get("text", "")),
+        after=after, what="with the copy the risk check refused",
+    )  # fmt: skip
+    # the whale that graduated the coin holds nearly all of it: the buy's risk check refuses
+    assert "❌" in plain(told["text"]), plain(told["text"])
+    (order,) = await bot.orders_of(user)
+    assert order["idempotencyKey"] == copy_key(follow_id, signature)
+    assert (order["side"], order["status"]) == ("BUY", "FAILED")
+    assert "honeypot" in str(order["error"])
+    assert bot.landed_from(wallet) == []  # nothing signed for a refused copy
+    (row,) = await sql_rows(bot.app, 'SELECT * FROM "CopyTrade" WHERE "followId" = :f', f=follow_id)
+    assert (row["status"], row["orderId"]) == ("FAILED", order["id"])  # not counted as spent
+    tx = await bot.app.stack.rpc.get_transaction(Signature.from_string(signature))  # type: ignore[union-attr]
+    assert tx is not None
+    decoded = decode_leader_trade(tx, str(leader.pubkey()))
+    assert decoded is not None
+    assert (decoded.mint, decoded.is_buy) == (str(mint), True)
+    assert decoded.token_amount == curve_tokens(bot, mint, leader.pubkey())
+    # the leader's SOL: the swap's lamports plus the new token account's rent
+    assert SOL <= decoded.sol_amount <= SOL + SOL // 100
+    assert order["amount"] == decoded.sol_amount * 1_000 // 10_000  # 10 % of the leader's
 
 
 async def expect(user: User, text: str, words: str) -> None:

@@ -51,6 +51,7 @@ from sniper_bot.domain.copy import (
 from sniper_bot.domain.entities import Order, Position
 from sniper_bot.domain.launch import CurveUpdate
 from sniper_bot.domain.money import WSOL_MINT
+from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.engine.limits import Trader
 from sniper_bot.errors import SniperBotError, TemporaryError
 
@@ -59,6 +60,7 @@ __all__ = ["CopyNotifier", "CopyStore", "CopyTrader", "decode_leader_trade"]
 log = structlog.get_logger(__name__)
 
 _SEEN_MAX = 10_000
+_NOTHING_SPENT = (OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.CANCELLED)
 PAPER_REFUSED = (
     "📝 Paper trading is on: copy trading trades real money only, so nothing was copied."
 )
@@ -396,6 +398,9 @@ class CopyTrader:
             await self._notify(follow, trade, record, None, exc.user_message)
             return record
         await self._follows.attach_order(record.id, order.id)
+        if order.status in _NOTHING_SPENT:  # refused by the executor (risk check...), not landed
+            why = order.error.user_message if order.error is not None else order.status.value
+            await self._follows.mark_failed(record.id, why)
         self.copied += 1
         log.info(
             "copy_placed", follow_id=follow.id, order_id=order.id, side="BUY" if record.is_buy

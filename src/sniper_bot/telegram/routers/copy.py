@@ -59,7 +59,8 @@ def render_copied(
         why = reason or "nothing to copy"
         return f"👥 Not copied: {what} (#{follow.id}): {why[:1].lower() + why[1:].rstrip('.')}."
     amount = format_sol(record.lamports) if record.is_buy else f"{record.token_amount} tokens"
-    head = f"👥 Copied {what} (#{follow.id}): {amount}"
+    done = "Copy failed" if placed.status in ("FAILED", "EXPIRED", "CANCELLED") else "Copied"
+    head = f"👥 {done}: {what} (#{follow.id}): {amount}"
     return f"{head}\n\n{render_order(placed)}"
 
 
