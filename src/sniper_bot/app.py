@@ -508,6 +508,12 @@ class App:
         )
         self.telegram = frontend
         self.add_service("telegram", frontend.run)
+        from sniper_bot.storage.repositories.broadcasts import BroadcastRepository
+        from sniper_bot.telegram.broadcast import BroadcastRunner
+
+        broadcasts = BroadcastRunner(frontend.bot, BroadcastRepository(self.database))
+        self.control.attach_broadcasts(broadcasts)
+        self.add_service("broadcast", broadcasts.run)
         self.add_closer(frontend.close)
 
     async def run(self) -> None:

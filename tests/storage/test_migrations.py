@@ -32,6 +32,7 @@ TABLES = {
     "PaperTrade",
     "CopyFollow",  # 0012_copy_trading (copy trading)
     "CopyTrade",
+    "Broadcast",  # 0013_broadcast (/broadcast progress)
 }
 
 

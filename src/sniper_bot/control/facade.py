@@ -64,7 +64,7 @@ from sniper_bot.domain.entities import (
     UserSettings,
 )
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
-from sniper_bot.domain.launch import CurveProgress, SnipeTarget
+from sniper_bot.domain.launch import CurveProgress, LaunchFilter, SnipeTarget
 from sniper_bot.domain.limits import (  # limit orders and DCA (issue 18)
     DEFAULT_TTL_S,
     MAX_INTERVAL_S,
@@ -112,6 +112,8 @@ __all__ = [
     "MAINTENANCE_REFUSED",
     "AdminOps",
     "AdminStatusView",
+    "BroadcastView",
+    "Broadcasts",
     "Control",
     "ControlDeps",
     "OrderProgress",
@@ -271,6 +273,29 @@ class AdminOps(Protocol):
     async def set_maintenance(self, on: bool, *, by: int) -> AdminStatusView: ...
 
 
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    """An admin's /broadcast and its progress."""
+
+    id: int
+    status: str  # RUNNING | DONE
+    total: int  # users when it started
+    sent: int
+    blocked: int  # users who blocked the bot (403), skipped
+    failed: int
+
+
+class Broadcasts(Protocol):
+    """Sends one message to every user, resumably (``telegram/broadcast.py``)."""
+
+    async def start(self, text: str, *, by: int) -> BroadcastView: ...
+
+    async def latest(self) -> BroadcastView | None: ...
+
+
+BROADCAST_MAX_CHARS = 4096  # Telegram's text limit
+
+
 # Read paths (/positions, /orders) resolve the caller's user id from memory after the first
 # look-up: a Telegram id's row id never changes. Mint decimals never change either.
 MAX_CACHED = 100_000
@@ -353,6 +378,32 @@ class Control:
 
     async def set_maintenance(self, ident: Identity, on: bool) -> AdminStatusView:
         return await self._admin_ops(ident).set_maintenance(on, by=ident.telegram_id)
+
+    def attach_broadcasts(self, broadcasts: Broadcasts) -> None:
+        self._broadcasts = broadcasts
+
+    def _broadcaster(self, ident: Identity) -> Broadcasts:
+        self._admin_ops(ident)
+        broadcasts = getattr(self, "_broadcasts", None)
+        if broadcasts is None:
+            raise ControlError("no broadcaster", user_message="Broadcasts need the Telegram bot.")
+        return broadcasts  # type: ignore[no-any-return]
+
+    async def start_broadcast(self, ident: Identity, html_text: str, length: int) -> BroadcastView:
+        """Admins only: ``html_text`` (``length`` characters as shown) to every user."""
+        broadcasts = self._broadcaster(ident)
+        if not html_text.strip():
+            raise ControlError("empty broadcast", user_message="Usage: /broadcast TEXT")
+        if length > BROADCAST_MAX_CHARS:
+            raise ControlError(
+                "broadcast too long",
+                user_message=f"The text is {length} characters; a message holds at most "
+                f"{BROADCAST_MAX_CHARS}.",
+            )
+        return await broadcasts.start(html_text, by=ident.telegram_id)
+
+    async def last_broadcast(self, ident: Identity) -> BroadcastView | None:
+        return await self._broadcaster(ident).latest()
 
     async def _refuse_new_orders_in_maintenance(self) -> None:
         if self._admin is not None and await self._admin.maintenance():
@@ -972,6 +1023,59 @@ class Control:
         )
         return _snipe_view(target)
 
+    async def snipe_filter(
+        self,
+        ident: Identity,
+        launch_filter: LaunchFilter,
+        lamports: int,
+        *,
+        ttl_s: float | None = None,
+    ) -> SnipeView:
+        """Arm a filter snipe: buy ``lamports`` of the next pump.fun coin the filter matches."""
+        user = await self._user(ident)
+        if not isinstance(launch_filter, LaunchFilter):
+            raise ControlError("not a LaunchFilter", user_message="That filter is not valid.")
+        _check_sol_amount(lamports)
+        if self._snipes is None:
+            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        await self._refuse_new_orders_in_maintenance()
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        target = await self._snipes.arm_filter(
+            user.id,
+            active.id,
+            launch_filter,
+            lamports,
+            settings.snipe_slippage_bps,
+            settings.priority_fee_level,
+            ttl_s=ttl_s,
+        )
+        return _snipe_view(target)
+
+    async def snipe_graduation(
+        self, ident: Identity, mint_text: str, lamports: int, *, ttl_s: float | None = None
+    ) -> SnipeView:
+        """Arm a graduation snipe: buy ``lamports`` of the mint on PumpSwap the moment its
+        bonding curve completes and its pool appears."""
+        user = await self._user(ident)
+        mint = _parse_mint(mint_text)
+        _check_sol_amount(lamports)
+        if self._snipes is None:
+            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
+        await self._refuse_new_orders_in_maintenance()
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        target = await self._snipes.arm_graduation(
+            user.id,
+            active.id,
+            str(mint),
+            lamports,
+            settings.snipe_slippage_bps,
+            settings.priority_fee_level,
+            ttl_s=ttl_s,
+        )
+        return _snipe_view(target)
+
     async def snipes(self, ident: Identity) -> list[SnipeView]:
         user = await self._user(ident)
         if self._snipes is None:
@@ -1446,7 +1550,12 @@ def _withdrawal_view(record: WithdrawalRecord) -> WithdrawalView:
 def _snipe_view(target: SnipeTarget) -> SnipeView:
     return SnipeView(
         id=target.id,
-        token_mint=target.token_mint,
+        token_mint=target.token_mint
+        or (
+            target.launch_filter.mints[0]
+            if target.launch_filter and target.launch_filter.on_graduation
+            else ""
+        ),
         amount_lamports=target.amount_lamports,
         slippage_bps=target.slippage_bps,
         status=target.status.value,
@@ -1454,7 +1563,34 @@ def _snipe_view(target: SnipeTarget) -> SnipeView:
         order_id=target.order_id,
         error=target.error,
         creator=target.creator,
+        launch_filter=_filter_text(target.launch_filter),
+        on_graduation=target.launch_filter is not None and target.launch_filter.on_graduation,
     )
+
+
+def _filter_text(launch_filter: LaunchFilter | None) -> str | None:
+    """A filter as the user wrote it (``/snipe next`` clauses); ``None`` without one."""
+    if launch_filter is None:
+        return None
+    f = launch_filter
+    parts: list[str] = []
+    for label, terms in (
+        ("name", f.name_contains),
+        ("symbol", f.symbol_contains),
+        ("creator", f.creators),
+        ("notcreator", f.not_creators),
+    ):
+        if terms:
+            parts.append(f"{label}={','.join(terms)}")
+    if f.dev_buy_min_lamports is not None:
+        parts.append(f"dev>={format_sol(f.dev_buy_min_lamports)}")
+    if f.dev_buy_max_lamports is not None:
+        parts.append(f"dev<={format_sol(f.dev_buy_max_lamports)}")
+    if f.mayhem is not None:
+        parts.append(f"mayhem={'yes' if f.mayhem else 'no'}")
+    if f.sources and not f.on_graduation:
+        parts.append(f"source={','.join(f.sources)}")
+    return " ".join(parts)
 
 
 def _wallet_view(wallet: ServiceWallet, sol: int | None) -> WalletView:

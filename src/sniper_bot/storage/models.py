@@ -656,3 +656,24 @@ class CopyTradeRow(Base):
     created_at: Mapped[datetime] = mapped_column(
         "createdAt", UTCDateTime, server_default=func.now()
     )
+
+
+class BroadcastRow(Base):
+    """An admin's /broadcast (0013): ``cursor`` is the last "User".id claimed for it."""
+
+    __tablename__ = "Broadcast"
+    __table_args__ = (Index("ix_Broadcast_status", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    message: Mapped[str] = mapped_column("text", Text)
+    created_by: Mapped[int] = mapped_column("createdBy", BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'RUNNING'"))
+    total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cursor: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    sent: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    blocked: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(
+        "createdAt", UTCDateTime, server_default=func.now()
+    )
+    finished_at: Mapped[datetime | None] = mapped_column("finishedAt", UTCDateTime)

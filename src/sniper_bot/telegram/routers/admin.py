@@ -1,4 +1,4 @@
-"""Admin commands (``ADMIN_TELEGRAM_IDS``): /status and /maintenance on|off.
+"""Admin commands (``ADMIN_TELEGRAM_IDS``): /status, /maintenance on|off and /broadcast TEXT.
 
 For anyone else these handlers do not match, so the update goes on exactly as an unknown
 command would (no admin command is ever revealed to a non-admin).
@@ -6,6 +6,7 @@ command would (no admin command is ever revealed to a non-admin).
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from aiogram import Router
@@ -18,6 +19,7 @@ from sniper_bot.control.views import Identity
 __all__ = ["build", "render_status"]
 
 USAGE = "Usage: /maintenance on|off (now {state})"
+BROADCAST_USAGE = "Usage: /broadcast TEXT (sent to every user at Telegram's pace)"
 _MARK = {"ok": "✅", "disabled": "➖", "degraded": "⚠️", "down": "❌"}
 _BREAKER_MARK = {"CLOSED": "✅", "HALF_OPEN": "⚠️", "OPEN": "❌"}
 
@@ -76,5 +78,25 @@ def build() -> Router:
         else:
             text = f"✅ Maintenance off for {where}: new orders are accepted again."
         await message.answer(text)
+
+    @router.message(Command("broadcast"))
+    async def broadcast(message: Message, control: Control, ident: Identity) -> None:
+        # the text as the admin formatted it (bold, links...), as the bot's HTML; after the command
+        parts = re.split(r"\s", message.html_text, maxsplit=1)
+        html_text = parts[1].strip() if len(parts) > 1 else ""
+        plain = re.split(r"\s", message.text or "", maxsplit=1)
+        length = len(plain[1].strip()) if len(plain) > 1 else 0
+        if not html_text:
+            last = await control.last_broadcast(ident)
+            text = BROADCAST_USAGE
+            if last is not None:
+                text += (f"\nLast: #{last.id} {last.status}: {last.sent} sent, {last.blocked} "
+                         f"blocked, {last.failed} failed of {last.total}")  # fmt: skip
+            await message.answer(text)
+            return
+        view = await control.start_broadcast(ident, html_text, length)
+        await message.answer(
+            f"📣 Broadcast #{view.id} started to {view.total} users; you get a summary when done."
+        )
 
     return router
