@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from solders.keypair import Keypair
 from solders.signature import Signature
 
 from localnet.pumpswap.market import PumpSwapMarket
-from sniper_bot.domain.copy import LeaderTrade, copy_key, sell_amount
+from sniper_bot.domain.copy import LeaderTrade, copy_key, decide_buy, sell_amount
 from sniper_bot.engine.copy import CopyTrader, decode_leader_trade
 from sniper_bot.storage.repositories.copy import CopyRepository
 
@@ -176,6 +177,38 @@ async def test_a_followed_wallets_pumpswap_buy_is_seen_in_its_logs_and_the_risk_
     # the leader's SOL: the swap's lamports plus the new token account's rent
     assert SOL <= decoded.sol_amount <= SOL + SOL // 100
     assert order["amount"] == decoded.sol_amount * 1_000 // 10_000  # 10 % of the leader's
+
+
+async def test_a_copy_claimed_by_a_process_that_died_before_its_order_is_placed_once(
+    bot: BotUnderTest,
+) -> None:
+    """kill -9 between the claim and the order leaves a PLACED row without one: the recovery
+    pass submits it under the same key, once, however often it runs."""
+    user = bot.user()
+    wallet = await user.funded(SOL)
+    leader = Keypair().pubkey()
+    mint = bot.launch("honest").mint
+    added = await user.says(f"/copy add {leader} 0.02", until=lambda t: "Copy trading on" in t)
+    follow_id = int(plain(added["text"]).split("#", 1)[1].split(" ", 1)[0])
+    follows = CopyRepository(bot.app.database)
+    (follow,) = [f for f in await follows.list_active() if f.id == follow_id]
+    record, created = await follows.claim_buy(
+        follow_id, "died-before-the-order", str(mint), lambda spent: decide_buy(follow, SOL, spent)
+    )
+    assert created
+    assert (record.status, record.lamports, record.order_id) == ("PLACED", 20_000_000, None)
+    restarted = CopyTrader(
+        follows=follows, positions=bot.app.repos.positions, trading=bot.app.trading,
+        transactions=bot.app.stack.rpc.get_transaction,  # type: ignore[union-attr]
+        recover_after_s=0.0,
+    )  # fmt: skip
+    await asyncio.gather(restarted.recover(), restarted.recover())
+    await restarted.recover()
+    (order,) = await bot.orders_of(user)
+    assert order["idempotencyKey"] == copy_key(follow_id, "died-before-the-order")
+    assert (order["side"], order["amount"]) == ("BUY", 20_000_000)
+    assert await follows.list_unordered(timedelta(0)) == []
+    assert bot.token_balance(wallet, mint) == order["outAmount"] > 0
 
 
 async def expect(user: User, text: str, words: str) -> None:

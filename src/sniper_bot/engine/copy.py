@@ -171,6 +171,7 @@ class CopyTrader:
         self._subscribed: set[str] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()  # signatures queued (either path)
         self._queue: asyncio.Queue[LeaderTrade] = asyncio.Queue(10_000)
+        self._inflight: set[int] = set()  # CopyTrade ids being submitted by this process
         self.leader_trades = 0  # trades of followed wallets queued (tests, /status)
         self.copied = 0
 
@@ -375,6 +376,17 @@ class CopyTrader:
         )
 
     async def _submit(
+        self, follow: CopyFollow, trade: LeaderTrade, record: CopyTradeRecord
+    ) -> CopyTradeRecord:
+        if record.id in self._inflight:  # the recovery pass met a copy still being submitted
+            return record
+        self._inflight.add(record.id)
+        try:
+            return await self._submit_once(follow, trade, record)
+        finally:
+            self._inflight.discard(record.id)
+
+    async def _submit_once(
         self, follow: CopyFollow, trade: LeaderTrade, record: CopyTradeRecord
     ) -> CopyTradeRecord:
         key = copy_key(follow.id, record.leader_signature)
