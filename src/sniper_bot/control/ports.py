@@ -29,7 +29,7 @@ from sniper_bot.chain.types import TokenAccountInfo
 from sniper_bot.domain.entities import Order, Position, User, UserSettings
 from sniper_bot.domain.exits import ExitReason
 from sniper_bot.domain.fees import FeeLevel
-from sniper_bot.domain.launch import SnipeStatus, SnipeTarget
+from sniper_bot.domain.launch import LaunchFilter, SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.domain.risk import RiskReport
 from sniper_bot.domain.withdrawal import WithdrawalRecord
@@ -187,6 +187,26 @@ class Snipes(Protocol):
         user_id: int,
         wallet_id: int,
         creator: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget: ...
+    async def arm_filter(
+        self,
+        user_id: int,
+        wallet_id: int,
+        launch_filter: LaunchFilter,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget: ...
+    async def arm_graduation(
+        self,
+        user_id: int,
+        wallet_id: int,
+        mint: str,
         lamports: int,
         slippage_bps: int,
         fee_level: FeeLevel,

@@ -160,6 +160,8 @@ class SnipeView:
     order_id: str | None = None
     error: str | None = None
     creator: str | None = None  # a creator snipe: the next pump.fun coin this wallet launches
+    launch_filter: str | None = None  # a filter snipe: its clauses as /snipe next takes them
+    on_graduation: bool = False  # fires on the mint's PumpSwap pool (its curve completed)
 
 
 @dataclass(frozen=True, slots=True)

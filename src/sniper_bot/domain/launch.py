@@ -13,9 +13,10 @@ the curve's sellable tokens already bought, 10,000 once complete).
 A ``SnipeTarget`` is a user's standing order "buy ``amount_lamports`` as soon as a matching coin
 can be bought", stored in ``"SnipeTarget"``. It selects launches by exactly one of: a mint
 (``token_mint``), a creator (``creator``: the dev wallet, any pump.fun create it signs) or a
-``LaunchFilter`` (name/symbol substrings, launchpad sources; an explicit, bounded value, never
-code). An armed target may own a durable nonce account (``nonce_account``, authority the user's
-wallet) whose current value (``nonce_value``) its prepared transaction uses. Its life:
+``LaunchFilter`` (name/symbol substrings, launchpads, mints, creator allow/deny lists,
+dev-buy size bounds, mayhem flag; an explicit, bounded value, never code). An armed target may
+own a durable nonce account (``nonce_account``, authority the user's wallet) whose current
+value (``nonce_value``) its prepared transaction uses. Its life:
 
     ARMED --pool seen (CAS, one replica wins)--> FIRED(order_id) --order failed--> FAILED
       |\\--user--> CANCELLED
@@ -36,6 +37,7 @@ from sniper_bot.domain.fees import FeeLevel
 __all__ = [
     "INITIAL_REAL_TOKEN_RESERVES",
     "LAUNCH_SOURCES",
+    "MAX_DEV_BUY_LAMPORTS",
     "SNIPE_FINAL_STATES",
     "CurveEventKind",
     "CurveProgress",
@@ -182,7 +184,20 @@ def validate_pubkey_text(value: str, what: str) -> str:
     return value
 
 
-_FILTER_KEYS = ("name_contains", "symbol_contains", "sources")
+_FILTER_KEYS = (
+    "name_contains",
+    "symbol_contains",
+    "sources",
+    "mints",
+    "creators",
+    "not_creators",
+    "dev_buy_min_lamports",
+    "dev_buy_max_lamports",
+    "mayhem",
+)
+_LIST_KEYS = ("name_contains", "symbol_contains", "sources", "mints", "creators", "not_creators")
+# the largest dev buy bound: more SOL than exists (u64 lamports)
+MAX_DEV_BUY_LAMPORTS = 2**64 - 1
 
 
 class InvalidLaunchFilter(ValueError):
@@ -192,12 +207,18 @@ class InvalidLaunchFilter(ValueError):
 @dataclass(frozen=True, slots=True)
 class LaunchFilter:
     """A launch matches when every non-empty clause matches: its name contains one of
-    ``name_contains``, its symbol one of ``symbol_contains`` (both case-insensitive) and its
-    source is one of ``sources``. A launch whose name/symbol is unknown fails that clause.
+    ``name_contains``, its symbol one of ``symbol_contains`` (both case-insensitive), its source
+    is one of ``sources``, its mint one of ``mints``, its creator one of ``creators`` and none of
+    ``not_creators``, the creator's own buy in the create's transaction (``dev_buy_lamports``, 0
+    when it bought nothing) is within ``dev_buy_min_lamports``..``dev_buy_max_lamports``
+    (inclusive) and its mayhem-mode flag equals ``mayhem``. A launch whose fact is unknown fails
+    that clause (an unknown creator fails a deny list too: never buy what cannot be checked).
 
     Bounded (at most ``MAX_TERMS`` terms per clause of at most ``MAX_TERM_CHARS`` printable
     characters, ``MAX_JSON_BYTES`` as JSON) and validated on construction; terms are stored
-    case-folded, deduplicated and sorted, so equal filters are equal values with equal JSON.
+    case-folded (addresses as given), deduplicated and sorted, so equal filters are equal values
+    with equal JSON. ``mints`` + ``sources=("pumpswap",)`` is a graduation snipe: the coin's
+    PumpSwap pool, once its curve completes.
     """
 
     MAX_TERMS = 8
@@ -207,10 +228,23 @@ class LaunchFilter:
     name_contains: tuple[str, ...] = ()
     symbol_contains: tuple[str, ...] = ()
     sources: tuple[LaunchSource, ...] = ()
+    mints: tuple[str, ...] = ()
+    creators: tuple[str, ...] = ()
+    not_creators: tuple[str, ...] = ()
+    dev_buy_min_lamports: int | None = None
+    dev_buy_max_lamports: int | None = None
+    mayhem: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name_contains", _terms("name_contains", self.name_contains))
         object.__setattr__(self, "symbol_contains", _terms("symbol_contains", self.symbol_contains))
+        for key in ("mints", "creators", "not_creators"):
+            object.__setattr__(self, key, _addresses(key, getattr(self, key)))
+        overlap = set(self.creators) & set(self.not_creators)
+        if overlap:
+            raise InvalidLaunchFilter(
+                f"creator {sorted(overlap)[0]} is both allowed and denied; pick one"
+            )
         if isinstance(self.sources, str) or not isinstance(self.sources, tuple | list):
             raise InvalidLaunchFilter(
                 f"filter sources must be a list of {list(LAUNCH_SOURCES)}, got {self.sources!r}"
@@ -221,13 +255,69 @@ class LaunchFilter:
                     f"filter source {source!r} is not one of {', '.join(LAUNCH_SOURCES)}"
                 )
         object.__setattr__(self, "sources", tuple(sorted(set(self.sources))))
-        if not (self.name_contains or self.symbol_contains or self.sources):
+        for key in ("dev_buy_min_lamports", "dev_buy_max_lamports"):
+            value = getattr(self, key)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= MAX_DEV_BUY_LAMPORTS
+            ):
+                raise InvalidLaunchFilter(
+                    f"filter {key} must be whole lamports from 0 to {MAX_DEV_BUY_LAMPORTS}, "
+                    f"got {value!r}"[:200]
+                )
+        low, high = self.dev_buy_min_lamports, self.dev_buy_max_lamports
+        if low is not None and high is not None and low > high:
             raise InvalidLaunchFilter(
-                "a launch filter needs at least one of name_contains, symbol_contains, sources"
+                f"filter dev buy minimum {low} lamports is above its maximum {high} lamports"
+            )
+        if self.mayhem is not None and not isinstance(self.mayhem, bool):
+            raise InvalidLaunchFilter(f"filter mayhem must be true or false, got {self.mayhem!r}")
+        if not any(getattr(self, key) for key in _LIST_KEYS) and (
+            low is None and high is None and self.mayhem is None
+        ):
+            raise InvalidLaunchFilter(
+                "a launch filter needs at least one of " + ", ".join(_FILTER_KEYS)
             )
 
-    def matches(self, name: str | None, symbol: str | None, source: str) -> bool:
+    @property
+    def on_graduation(self) -> bool:
+        """A graduation snipe: named mints, on their PumpSwap pool only."""
+        return bool(self.mints) and self.sources == ("pumpswap",)
+
+    def matches(
+        self,
+        name: str | None,
+        symbol: str | None,
+        source: str,
+        *,
+        mint: str | None = None,
+        creator: str | None = None,
+        dev_buy_lamports: int | None = None,
+        mayhem: bool | None = None,
+    ) -> bool:
         if self.sources and source not in self.sources:
+            return False
+        if self.mints and mint not in self.mints:
+            return False
+        if self.creators and creator not in self.creators:
+            return False
+        if self.not_creators and (creator is None or creator in self.not_creators):
+            return False
+        if self.dev_buy_min_lamports is not None or self.dev_buy_max_lamports is not None:
+            if dev_buy_lamports is None:
+                return False
+            if (
+                self.dev_buy_min_lamports is not None
+                and dev_buy_lamports < self.dev_buy_min_lamports
+            ):
+                return False
+            if (
+                self.dev_buy_max_lamports is not None
+                and dev_buy_lamports > self.dev_buy_max_lamports
+            ):
+                return False
+        if self.mayhem is not None and mayhem is not self.mayhem:
             return False
         if self.name_contains:
             if name is None:
@@ -243,13 +333,16 @@ class LaunchFilter:
                 return False
         return True
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, object]:
         """Only the non-empty clauses (the stored and published form)."""
-        out: dict[str, list[str]] = {}
+        out: dict[str, object] = {}
         for key in _FILTER_KEYS:
-            values: tuple[str, ...] = getattr(self, key)
-            if values:
-                out[key] = list(values)
+            value = getattr(self, key)
+            if key in _LIST_KEYS:
+                if value:
+                    out[key] = list(value)
+            elif value is not None:
+                out[key] = value
         return out
 
     def to_json(self) -> str:
@@ -257,7 +350,8 @@ class LaunchFilter:
 
     @classmethod
     def from_dict(cls, data: object) -> LaunchFilter:
-        """Strict: an object with only the known keys, each a list of strings."""
+        """Strict: an object with only the known keys; lists of strings, integer lamports, a
+        boolean ``mayhem``."""
         if not isinstance(data, dict):
             raise InvalidLaunchFilter(
                 f"a launch filter must be a JSON object, got {type(data).__name__}"
@@ -269,7 +363,7 @@ class LaunchFilter:
                 f"unknown launch filter key(s) {', '.join(unknown)}; allowed: {', '.join(known)}"
             )
         parts: dict[str, tuple[str, ...]] = {}
-        for key in known:
+        for key in _LIST_KEYS:
             value = data.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidLaunchFilter(f"launch filter {key} must be a list of strings")
@@ -278,6 +372,12 @@ class LaunchFilter:
             name_contains=parts["name_contains"],
             symbol_contains=parts["symbol_contains"],
             sources=parts["sources"],  # type: ignore[arg-type]  # checked in __post_init__
+            mints=parts["mints"],
+            creators=parts["creators"],
+            not_creators=parts["not_creators"],
+            dev_buy_min_lamports=data.get("dev_buy_min_lamports"),
+            dev_buy_max_lamports=data.get("dev_buy_max_lamports"),
+            mayhem=data.get("mayhem"),
         )
 
     @classmethod
@@ -292,6 +392,24 @@ class LaunchFilter:
         except ValueError as exc:
             raise InvalidLaunchFilter(f"a launch filter must be JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def _addresses(key: str, values: object) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, tuple | list):
+        raise InvalidLaunchFilter(f"filter {key} must be a list of addresses, got {values!r}"[:200])
+    if len(values) > LaunchFilter.MAX_TERMS:
+        raise InvalidLaunchFilter(
+            f"filter {key} has {len(values)} addresses; at most {LaunchFilter.MAX_TERMS}"
+        )
+    out: set[str] = set()
+    for value in values:
+        if not isinstance(value, str) or _BASE58.fullmatch(value) is None:
+            shown = value[:60] if isinstance(value, str) else type(value).__name__
+            raise InvalidLaunchFilter(
+                f"filter {key} entry {shown!r} is not a base58 address of 32-44 characters"
+            )
+        out.add(value)
+    return tuple(sorted(out))
 
 
 def _terms(key: str, values: object) -> tuple[str, ...]:

@@ -29,12 +29,16 @@ class SnipeTargetStore(Protocol):
         *,
         user_id: int,
         wallet_id: int,
-        token_mint: str,
         amount_lamports: int,
         slippage_bps: int,
         priority_fee: FeeLevel,
         expires_at: datetime,
+        token_mint: str | None = None,
+        launch_filter: LaunchFilter | None = None,
     ) -> SnipeTarget: ...
+    async def list_armed(
+        self, now: datetime | None = None, limit: int | None = None
+    ) -> list[SnipeTarget]: ...
     async def get(self, user_id: int, target_id: int) -> SnipeTarget | None: ...
     async def get_by_id(self, target_id: int) -> SnipeTarget | None: ...
     async def list_for_user(
@@ -45,7 +49,12 @@ class SnipeTargetStore(Protocol):
         self, mint: str, now: datetime | None = None
     ) -> list[SnipeTarget]: ...
     async def mark_fired(
-        self, target_id: int, order_id: str | None = None, now: datetime | None = None
+        self,
+        target_id: int,
+        order_id: str | None = None,
+        now: datetime | None = None,
+        *,
+        mint: str | None = None,
     ) -> SnipeTarget: ...
     async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget: ...
     async def mark_failed(

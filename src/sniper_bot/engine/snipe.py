@@ -44,7 +44,7 @@ from solders.pubkey import Pubkey
 
 from sniper_bot.domain.entities import Order, OrderKind
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
-from sniper_bot.domain.launch import LaunchEvent, SnipeStatus, SnipeTarget
+from sniper_bot.domain.launch import LaunchEvent, LaunchFilter, SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderErrorType, OrderStatus
 from sniper_bot.engine.ports import Buyer, HotSnipes, LaunchFeed, RouteProbe, SnipeTargetStore
 from sniper_bot.errors import PermanentError, SniperBotError
@@ -226,6 +226,75 @@ class SnipeEngine:
             fee_level=fee_level, creator=creator, ttl_s=ttl_s,
         )  # fmt: skip
 
+    async def arm_filter(
+        self,
+        user_id: int,
+        wallet_id: int,
+        launch_filter: LaunchFilter,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget:
+        """A snipe on the next pump.fun create ``launch_filter`` matches (the hot path only)."""
+        if self.hot is None:
+            raise InvalidSnipe(
+                "filter snipes need the hot path",
+                user_message="Filter snipes are not available on this bot.",
+            )
+        return await self.hot.arm(
+            user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
+            fee_level=fee_level, launch_filter=launch_filter, ttl_s=ttl_s,
+        )  # fmt: skip
+
+    async def arm_graduation(
+        self,
+        user_id: int,
+        wallet_id: int,
+        mint: str,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None = None,
+    ) -> SnipeTarget:
+        """A snipe on ``mint``'s PumpSwap pool: it fires when the curve completes and the pool
+        appears (a ``pumpswap`` ``LaunchEvent``), never on the curve. Stored as a filter target
+        (``LaunchFilter(mints=(mint,), sources=("pumpswap",))``) without a nonce: this path
+        buys it, through the trading service's venue routing."""
+        try:
+            Pubkey.from_string(mint)
+        except ValueError:
+            raise InvalidSnipe(
+                f"invalid mint {mint!r}", user_message="That is not a token address (mint)."
+            ) from None
+        if lamports <= 0:
+            raise InvalidSnipe("non-positive amount", user_message="The amount must be above 0.")
+        try:
+            validate_slippage_bps(slippage_bps)
+        except ValueError as exc:
+            raise InvalidSnipe(str(exc), user_message=str(exc).capitalize() + ".") from None
+        expires_at = self._expiry(ttl_s)
+        target = await self._targets.arm(
+            user_id=user_id,
+            wallet_id=wallet_id,
+            amount_lamports=lamports,
+            slippage_bps=slippage_bps,
+            priority_fee=fee_level,
+            expires_at=expires_at,
+            launch_filter=LaunchFilter(mints=(mint,), sources=("pumpswap",)),
+        )
+        log.info("snipe_armed_graduation", target_id=target.id, user_id=user_id, mint=mint)
+        return target
+
+    def _expiry(self, ttl_s: float | None) -> datetime:
+        ttl = self.config.default_ttl_s if ttl_s is None else ttl_s
+        if not 0 < ttl <= self.config.max_ttl_s:
+            hours = self.config.max_ttl_s / 3600
+            raise InvalidSnipe(
+                f"ttl {ttl} s out of range", user_message=f"A snipe can wait up to {hours:g} h."
+            )
+        return self._clock() + timedelta(seconds=ttl)
+
     async def cancel(self, user_id: int, target_id: int) -> SnipeTarget:
         """ARMED -> CANCELLED; ``SnipeNotFound`` for a missing or another user's snipe (the
         sentence never names an internal id)."""
@@ -247,8 +316,24 @@ class SnipeEngine:
         """Fire every armed target on ``event.mint``; [] when nobody waits for it."""
         return await self.fire_mint(event.mint, event)
 
+    async def _graduations(self, event: LaunchEvent) -> list[SnipeTarget]:
+        """ARMED slow-path filter targets (graduation snipes) this AMM launch matches."""
+        if event.source == "pumpfun":
+            return []  # a create: the hot path's filters fire on it
+        out: list[SnipeTarget] = []
+        for target in await self._targets.list_armed(self._clock()):
+            f = target.launch_filter
+            if (
+                f is not None
+                and target.nonce_account is None
+                and f.matches(None, None, event.source, mint=event.mint, creator=event.creator)
+            ):
+                out.append(target)
+        return out
+
     async def fire_mint(self, mint: str, event: LaunchEvent | None = None) -> list[SnipeResult]:
         armed = await self._targets.list_armed_for_mint(mint, self._clock())
+        graduations = await self._graduations(event) if event is not None else []
         withdrawn: list[SnipeTarget] = []
         if self.hot is not None:
             hot = self.hot
@@ -261,12 +346,19 @@ class SnipeEngine:
                 withdrawn = [t for t in armed if hot.owns(t)]
                 for target in withdrawn:
                     await self._withdraw(target)
-        if not armed:
+        if not armed and not graduations:
             return []
         claimed: list[SnipeTarget] = []
         for target in armed:
             try:
                 claimed.append(await self._targets.mark_fired(target.id, now=self._clock()))
+            except StaleSnipeState:
+                log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
+        for target in graduations:  # the fired mint becomes the target's tokenMint
+            try:
+                claimed.append(
+                    await self._targets.mark_fired(target.id, now=self._clock(), mint=mint)
+                )
             except StaleSnipeState:
                 log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
         for target in withdrawn:

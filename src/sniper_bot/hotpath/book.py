@@ -116,8 +116,12 @@ class ArmedBook(Generic[P]):
         name: str | None,
         symbol: str | None,
         source: str,
+        *,
+        dev_buy_lamports: int | None = None,
+        mayhem: bool | None = None,
     ) -> list[ArmedEntry[P]]:
-        """Unexpired entries this launch fires, in arming order. Pure CPU, no I/O."""
+        """Unexpired entries this launch fires, in arming order. Pure CPU, no I/O.
+        ``dev_buy_lamports`` / ``mayhem``: the launch's facts a filter's clauses may test."""
         now = self._clock()
         out: list[ArmedEntry[P]] = []
         buckets = 0
@@ -137,7 +141,15 @@ class ArmedBook(Generic[P]):
                 if (
                     entry.expires_ts > now
                     and launch_filter is not None
-                    and launch_filter.matches(name, symbol, source)
+                    and launch_filter.matches(
+                        name,
+                        symbol,
+                        source,
+                        mint=mint,
+                        creator=creator,
+                        dev_buy_lamports=dev_buy_lamports,
+                        mayhem=mayhem,
+                    )
                 ):
                     out.append(entry)
             buckets += len(out) > before

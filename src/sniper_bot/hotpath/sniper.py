@@ -215,7 +215,12 @@ class HotSniper:
         if mint in self._seen:
             return  # another endpoint's copy of a create this replica handled
         creator = event.creator if event.creator is not None else event.user
-        entries = self.book.match(mint, str(creator), event.name, event.symbol, SOURCE)
+        dev = str(creator)  # the creator's own buys in the create's transaction (0: none)
+        dev_buy = sum(t.sol_amount for t in seen.trades if t.is_buy and str(t.user) == dev)
+        mayhem = bool(event.is_mayhem_mode)
+        entries = self.book.match(
+            mint, dev, event.name, event.symbol, SOURCE, dev_buy_lamports=dev_buy, mayhem=mayhem
+        )
         ready = [e for e in entries if e.prepared is not None]
         if not ready:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from html import escape
+from typing import Any
 
 import structlog
 from aiogram import F, Router
@@ -15,7 +16,8 @@ from aiogram.types import CallbackQuery, Message
 
 from sniper_bot.control.facade import Control
 from sniper_bot.control.views import Identity, OrderView
-from sniper_bot.domain.money import parse_sol
+from sniper_bot.domain.launch import InvalidLaunchFilter, LaunchFilter
+from sniper_bot.domain.money import format_sol, parse_sol
 from sniper_bot.errors import TemporaryError
 from sniper_bot.telegram.callbacks import STALE_BUTTON, BuyCb, ForgedCallback, SellCb, unpack_any
 from sniper_bot.telegram.keyboards import home_kb, token_kb
@@ -27,6 +29,90 @@ MINT_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
 ID_RE = re.compile(r"[0-9]{1,40}")  # the facade bounds the value (no such snipe above int64)
 POLL_S = 0.5
 FOLLOW_MAX_S = 180.0
+
+
+NEXT_USAGE = (
+    "Usage: /snipe next SOL CLAUSE..., e.g. /snipe next 0.1 name=moon symbol=MOON dev<=1.5. "
+    "Clauses (all must match): name=WORD[,WORD] symbol=WORD[,WORD] dev<=SOL dev>=SOL "
+    "creator=ADDR[,ADDR] notcreator=ADDR[,ADDR] mayhem=yes|no"
+)
+_CLAUSE_RE = re.compile(r"^([a-z]+)(<=|>=|=)(.*)$", re.IGNORECASE)
+_LIST_CLAUSES = {
+    "name": "name_contains",
+    "symbol": "symbol_contains",
+    "creator": "creators",
+    "notcreator": "not_creators",
+}
+_YES, _NO = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
+
+
+def _dev_bound(text: str) -> int:
+    if text.strip() in ("0", "0.0", "0SOL", "0sol"):
+        return 0  # dev<=0: the creator bought nothing
+    return parse_sol(text)
+
+
+def parse_launch_filter(clauses: list[str]) -> LaunchFilter:
+    """The ``/snipe next`` clauses as a ``LaunchFilter``; ``ValueError`` with the sentence for
+    the first bad clause (unknown key, repeated key, bad amount, bad address, bad flag), plain
+    text (the caller escapes it for HTML)."""
+    fields: dict[str, Any] = {}
+    seen: set[str] = set()
+    for clause in clauses:
+        shown = clause[:60]
+        match = _CLAUSE_RE.match(clause)
+        if match is None:
+            raise ValueError(
+                f"'{shown}' is not a clause: write KEY=VALUE, dev<=SOL or dev>=SOL. {NEXT_USAGE}"
+            )
+        key, op, value = match.group(1).lower(), match.group(2), match.group(3)
+        label = key + (op if key == "dev" else "")
+        if label in seen:
+            raise ValueError(f"'{label}' is given twice; give each clause once.")
+        seen.add(label)
+        if not value:
+            raise ValueError(f"'{shown}' has no value after '{op}'.")
+        if key == "dev":
+            if op == "=":
+                raise ValueError("Write the dev buy bound as dev<=SOL or dev>=SOL, e.g. dev<=1.5.")
+            try:
+                lamports = _dev_bound(value)
+            except ValueError as exc:
+                raise ValueError(f"dev{op}{value[:40]}: {exc}.") from None
+            fields["dev_buy_max_lamports" if op == "<=" else "dev_buy_min_lamports"] = lamports
+            continue
+        if op != "=":
+            raise ValueError(f"'{shown}': only dev takes <= or >=; write {key}=VALUE.")
+        if key == "mayhem":
+            if value.lower() not in _YES + _NO:
+                raise ValueError(f"mayhem={value[:20]}: write mayhem=yes or mayhem=no.")
+            fields["mayhem"] = value.lower() in _YES
+            continue
+        if key not in _LIST_CLAUSES:
+            raise ValueError(
+                f"Unknown clause '{key[:20]}'; use name, symbol, dev, creator, notcreator "
+                "or mayhem."
+            )
+        terms = tuple(value.split(","))
+        if key in ("creator", "notcreator"):
+            bad = next((t for t in terms if not MINT_RE.match(t)), None)
+            if bad is not None:
+                raise ValueError(
+                    f"{key}: '{bad[:60]}' is not a wallet address (32-44 characters of base58)."
+                )
+        elif any(not t.strip() for t in terms):
+            raise ValueError(f"{key}= has an empty word; separate words with commas.")
+        fields[_LIST_CLAUSES[key]] = terms
+    low, high = fields.get("dev_buy_min_lamports"), fields.get("dev_buy_max_lamports")
+    if low is not None and high is not None and low > high:
+        raise ValueError(
+            f"dev>={format_sol(low)} is above dev<={format_sol(high)}: no launch can match."
+        )
+    try:
+        return LaunchFilter(**fields)
+    except InvalidLaunchFilter as exc:
+        text = str(exc)
+        raise ValueError(text[:1].upper() + text[1:] + ".") from None
 
 
 class BuyX(StatesGroup):
@@ -124,6 +210,42 @@ def build() -> Router:
         parts = (command.args or "").split()
         if not parts:
             await message.answer(render_snipes(await control.snipes(ident)))
+            return
+        if parts[0].lower() == "next":  # /snipe next SOL CLAUSE...: the next matching create
+            if len(parts) < 3:
+                await message.answer(escape(NEXT_USAGE))
+                return
+            try:
+                next_lamports = parse_sol(parts[1])
+            except ValueError as exc:
+                await message.answer(escape(f"{exc}. {NEXT_USAGE}"))
+                return
+            try:
+                launch_filter = parse_launch_filter(parts[2:])
+            except ValueError as exc:
+                await message.answer(escape(str(exc)))
+                return
+            view = await control.snipe_filter(ident, launch_filter, next_lamports)
+            await message.answer(
+                render_snipes([view]) + "\nIt fires on the next pump.fun launch that matches."
+            )
+            return
+        if parts[0].lower() in ("grad", "graduation"):  # /snipe grad MINT SOL: its PumpSwap pool
+            if len(parts) != 3 or not MINT_RE.match(parts[1]):
+                await message.answer(
+                    "Usage: /snipe grad MINT SOL, e.g. /snipe grad 7xKX…AsU 0.1: buys on PumpSwap "
+                    "the moment the coin's bonding curve completes and its pool appears."
+                )
+                return
+            try:
+                grad_lamports = parse_sol(parts[2])
+            except ValueError as exc:
+                await message.answer(f"{escape(str(exc))}.")
+                return
+            grad = await control.snipe_graduation(ident, parts[1], grad_lamports)
+            await message.answer(
+                render_snipes([grad]) + "\nIt fires when the coin graduates to PumpSwap."
+            )
             return
         if parts[0].lower() == "dev":  # /snipe dev CREATOR SOL: the creator's next pump.fun coin
             if len(parts) != 3 or not MINT_RE.match(parts[1]):
