@@ -96,7 +96,7 @@ async def test_a_stopped_broadcast_resumes_without_sending_anyone_twice(bot: Bot
     stop = asyncio.Event()
     await first.start("ignored", by=ADMIN)  # queue a second one too: it must survive the stop
     run = asyncio.create_task(first.run(stop))
-    first._queue.put_nowait(record.id)  # noqa: SLF001 - one more queued behind it
+    first._queue.put_nowait(record.id)  # one more queued behind it
     while sum(_got(bot, "ignored").values()) < 3:
         assert not run.done()
         await asyncio.sleep(0.005)
@@ -120,6 +120,7 @@ async def test_a_stopped_broadcast_resumes_without_sending_anyone_twice(bot: Bot
     for text, broadcast_id in (("ignored", record.id + 1), ("resume me", record.id)):
         got = _got(bot, text)
         done = await store.get(broadcast_id)
-        assert done is not None and done.status == "DONE"
+        assert done is not None
+        assert done.status == "DONE"
         assert set(got.values()) == {1}, got  # nobody twice
         assert done.sent == len(got) == done.total - done.blocked - done.failed
