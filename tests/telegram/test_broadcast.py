@@ -124,3 +124,10 @@ async def test_a_stopped_broadcast_resumes_without_sending_anyone_twice(bot: Bot
         assert done.status == "DONE"
         assert set(got.values()) == {1}, got  # nobody twice
         assert done.sent == len(got) == done.total - done.blocked - done.failed
+
+
+async def test_a_text_over_telegrams_limit_is_refused_with_its_length(bot: BotUnderTest) -> None:
+    admin = User(bot.net, ADMIN)
+    reply = await admin.says("/broadcast " + "x" * 4097, until=lambda t: "characters" in t)
+    assert plain(reply["text"]) == "The text is 4097 characters; a message holds at most 4096."
+    assert _got(bot, "x" * 4097) == Counter()
