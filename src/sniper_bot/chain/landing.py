@@ -324,11 +324,11 @@ class Landing:
                         return await self._settle(record, signed, landed, sink)
                 elif status is None:
                     if not await signed.expiry.can_still_land(chain):
-                        # It can no longer land: one more look decides.
+                        # It can no longer land: one more look decides (else look again after
+                        # the poll interval; nothing is resent once it cannot land).
                         if await signed.expiry.never_landed(chain, sig):
                             return await sink.mark_expired(record, signed.expiry.expired(sig))
-                        continue
-                    if self._monotonic() - last_send >= cfg.resend_interval_s:
+                    elif self._monotonic() - last_send >= cfg.resend_interval_s:
                         last_send = self._monotonic()
                         record = await self._resend(record, signed, sink, ids)
             except TemporaryError as exc:

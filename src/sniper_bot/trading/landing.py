@@ -82,6 +82,10 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
+# How long a moved nonce with no listed consumer is looked at again before the order is EXPIRED
+# (the confirmed signature history can trail the account read by a few slots).
+ADOPT_GRACE_S = 5.0
+
 
 class NonceConsumer(Protocol):
     """The landed transaction that consumed a nonce value (``hotpath.nonce.NonceUse`` fits)."""
@@ -212,6 +216,8 @@ class Lander:
         self._stages = stages
         self._monotonic = monotonic
         self.relays = relays
+        # order id -> when its nonce was first seen moved with no consumer listed (see adoptable)
+        self._unlisted_since: dict[str, float] = {}
         venue_name = venue.name
         public: Send
         protected: Send = _never_public
@@ -290,7 +296,18 @@ class Lander:
         except Exception as exc:  # a stale read of the nonce decides nothing: look again
             raise TemporaryError(f"nonce {expiry.account} unreadable: {exc}") from exc
         if use is None:
+            # The nonce moved, but no transaction of ours is listed as its consumer. Either a void
+            # moved it (nothing bought) or the consumer is not listed yet: the account read can be
+            # newer than the confirmed signature history. EXPIRED is final, so it waits for the
+            # history to catch up (ADOPT_GRACE_S) before believing the list is complete.
+            first = self._unlisted_since.setdefault(order.id, self._monotonic())
+            if self._monotonic() - first < ADOPT_GRACE_S:
+                raise TemporaryError(
+                    f"nonce {expiry.account} moved; its consumer is not listed yet"
+                )
+            self._unlisted_since.pop(order.id, None)
             return None
+        self._unlisted_since.pop(order.id, None)
         landed = await self._rpc.get_transaction(use.signature)
         raw = await self._raw.get_transaction_raw(use.signature) if self._raw else None
         if landed is None or (self._raw is not None and raw is None):
