@@ -342,7 +342,7 @@ class App:
         after = FiredBookkeeping(
             targets=self.repos.snipes, recorder=TradingRecorder(trading), orders=self.repos.orders,
             publisher=sync, retirement=arming, notify=self._notify_snipe,
-            launches=DecisionRows(self.repos.honeypot_checks),
+            launches=DecisionRows(self.repos.honeypot_checks), watcher=relays,
         )  # fmt: skip
         reputation = stack.reputation
         decider = LaunchDecider(reputation, LaunchPolicy(threshold=s.safety.block_threshold))

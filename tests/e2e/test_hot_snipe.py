@@ -84,6 +84,14 @@ async def test_mint_and_creator_snipes_fire_from_the_create_and_land(bot: BotUnd
     assert count >= 2
     assert total is not None
     print(f"\nhot snipe event->wire: {count:.0f} orders, mean {total / count * 1000:.3f} ms")
+    # landing slot - create slot, observed once per fired order after it landed
+    deltas = registry.get_sample_value("landed_slot_delta_count", {"venue": "pumpfun"})
+    delta_sum = registry.get_sample_value("landed_slot_delta_sum", {"venue": "pumpfun"})
+    assert deltas is not None
+    assert deltas >= 2
+    assert delta_sum is not None
+    assert 0 <= delta_sum <= 64 * deltas  # landed within the slots right after the create
+    print(f"landed slot - create slot: mean {delta_sum / deltas:.1f} over {deltas:.0f} orders")
 
 
 async def dumped_coins(bot: BotUnderTest, creator: Keypair, count: int) -> None:

@@ -411,6 +411,17 @@ class FiredPublisher(Protocol):
     async def fired(self, target_id: int) -> Any: ...
 
 
+class LandingWatcher(Protocol):
+    """``chain.relays.RelayFanout``: per-relay outcome of one dispatch; observes
+    ``landed_slot_delta`` (landing slot - create slot) and ``jito_bundles_total{outcome=landed|
+    failed}``."""
+
+    async def watch(
+        self, dispatch: Any, *, timeout_s: float = ..., poll_s: float = ...,
+        create_slot: int | None = ..., venue: str = ...,
+    ) -> Any: ...  # fmt: skip
+
+
 _LOST: Any = object()  # the claim went to another replica
 
 
@@ -431,6 +442,7 @@ class FiredBookkeeping:
         publisher: FiredPublisher | None = None,
         retirement: Retirement | None = None,
         notify: Callable[[SnipeResult], Awaitable[None]] | None = None,
+        watcher: LandingWatcher | None = None,
         attempts: int = 5,
         retry_s: float = 0.2,
         final_timeout_s: float = 120.0,
@@ -444,6 +456,7 @@ class FiredBookkeeping:
         self._publisher = publisher
         self._retirement = retirement
         self._notify = notify
+        self._watcher = watcher
         self._attempts = attempts
         self._retry_s = retry_s
         self._final_timeout_s = final_timeout_s
@@ -472,6 +485,11 @@ class FiredBookkeeping:
             return
         if order is not None and not order.is_final:
             order = await self._final(order)
+        if self._watcher is not None and fired.dispatch is not None:
+            watcher, dispatch = self._watcher, fired.dispatch
+            await self._step("watch", lambda: watcher.watch(
+                dispatch, timeout_s=10.0, create_slot=fired.seen.slot, venue="pumpfun",
+            ))  # fmt: skip
         current = claimed or await self._step("reload", lambda: self._targets.get_by_id(target.id))
         await self._tell(SnipeResult(current or target, order))
         if self._retirement is not None and (order is None or order.is_final):
