@@ -284,7 +284,17 @@ class App:
         from sniper_bot.components import build_copy, build_limits
 
         curves = build_limits(self, stack, trading).curve_sink(stack.reputation.observe)
-        curves = build_copy(self, stack, trading).curve_sink(curves)
+        copy_curves = build_copy(self, stack, trading).curve_sink(curves)
+
+        def with_exits(update: Any) -> None:  # then the exit monitor's (built after this)
+            try:
+                copy_curves(update)
+            finally:
+                exits = getattr(self, "exits", None)
+                if exits is not None:
+                    exits.on_curve(update)
+
+        curves = with_exits
         pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves)
         # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
         # hot path drops the second sighting of a create), first seen wins in the detector

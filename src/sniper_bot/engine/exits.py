@@ -17,28 +17,42 @@ Every ``interval_s`` (``check_once``):
    (every replica counts the same way, so they still share each key);
 5. ``on_exit(user_id, position, decision, order)`` is awaited for each landed or failed sell.
 One failing quote, sell or notifier never stops the loop or the other positions.
+
+Curve coins are valued from their events, not quoted every pass: ``on_curve`` (the pump.fun
+listener's hook, through ``curve_sink``) folds each ``CurveUpdate`` of a watched mint into its
+last reserves and values every position on it from them (the curve's constant-product output,
+an estimate ``EVENT_SLACK_BPS`` either side covering the fees); the moment either estimate
+crosses the owner's rule, that position is checked at once (a task, not the next pass): one
+quote through the venue confirms the value, ``decide`` runs on it, and only then it sells. A
+pass quotes a position only when its coin has no fresh curve value (``curve_stale_s``: events
+stopped, the coin graduated, or it trades elsewhere) and its last quote is ``quote_interval_s``
+old (0 by default: every pass, so Jupiter-routed coins keep their ``interval_s`` quotes).
+``event_checks`` counts the checks events started, ``polled`` every quote made (tests, /status).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from sniper_bot.domain.entities import Order, Position, UserSettings
 from sniper_bot.domain.exits import ExitDecision, ExitRule, decide
 from sniper_bot.domain.fees import FeeLevel
+from sniper_bot.domain.launch import CurveUpdate
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderStatus
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.ports.venue import Quoter
 
 __all__ = [
+    "EVENT_SLACK_BPS",
     "ExitNotifier",
     "ExitResult",
     "OpenPositions",
@@ -110,6 +124,25 @@ def _utcnow() -> datetime:
 
 
 _Lifetime = tuple[int, datetime]  # (position id, opened_at): a re-opened position starts afresh
+# an event's value is the curve's output before fees; a check is due when the rule is crossed
+# by that value or by it less this margin (pump.fun's fees are ~1.25 %: the quote decides)
+EVENT_SLACK_BPS = 300
+
+
+def curve_value(tokens: int, virtual_sol: int, virtual_tokens: int) -> int:
+    """Lamports a sell of ``tokens`` returns on a curve with these virtual reserves, before
+    fees (the constant product, rounded down)."""
+    if tokens <= 0 or virtual_sol <= 0 or virtual_tokens <= 0:
+        return 0
+    return tokens * virtual_sol // (virtual_tokens + tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Curve:
+    virtual_sol: int
+    virtual_tokens: int
+    slot: int | None
+    at: float  # monotonic seconds of the event
 
 
 class PositionMonitor:
@@ -126,9 +159,22 @@ class PositionMonitor:
         on_exit: ExitNotifier | None = None,
         concurrency: int = 8,
         max_attempts: int = 3,
+        quote_interval_s: float | None = None,
+        curve_stale_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval_s <= 0 or concurrency < 1 or max_attempts < 1:
             raise ValueError("interval_s must be > 0, concurrency and max_attempts >= 1")
+        self.quote_interval_s = 0.0 if quote_interval_s is None else quote_interval_s
+        self._curve_stale_s = curve_stale_s
+        self._monotonic = monotonic
+        self._watched: dict[str, list[tuple[Position, UserSettings]]] = {}
+        self._curves: dict[str, _Curve] = {}
+        self._quoted_at: dict[_Lifetime, float] = {}
+        self._in_flight: set[_Lifetime] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.event_checks = 0  # checks an event started (the rule crossed between passes)
+        self.polled = 0  # quotes made (a pass's, or an event check's confirmation)
         self._positions = positions
         self._settings = settings
         self._trading = trading
@@ -165,8 +211,105 @@ class PositionMonitor:
         self._forget_closed(positions)
         rules = await self._rules({p.user_id for p in positions})
         watched = [(p, rules[p.user_id]) for p in positions if p.user_id in rules]
-        results = await asyncio.gather(*(self._check(p, s) for p, s in watched))
+        by_mint: dict[str, list[tuple[Position, UserSettings]]] = {}
+        for position, settings in watched:
+            by_mint.setdefault(position.token_mint, []).append((position, settings))
+        self._watched = by_mint
+        for mint in [m for m in self._curves if m not in by_mint]:
+            del self._curves[mint]
+        due = [(p, s) for p, s in watched if self._due_in_pass(p, s)]
+        results = await asyncio.gather(*(self._check(p, s) for p, s in due))
         return [r for r in results if r is not None]
+
+    # -- the event path ---------------------------------------------------------------------------
+
+    def curve_sink(self, first: Callable[[CurveUpdate], None]) -> Callable[[CurveUpdate], None]:
+        """A listener's ``on_curve``: ``first``, then this monitor's ``on_curve``."""
+
+        def both(update: CurveUpdate) -> None:
+            try:
+                first(update)
+            finally:
+                self.on_curve(update)
+
+        return both
+
+    def watching(self, mint: str) -> bool:
+        """Does the last pass hold a position with an exit rule on ``mint``?"""
+        return mint in self._watched
+
+    def on_curve(self, update: CurveUpdate) -> None:
+        """A pump.fun event (sync, in the listener's decode). O(1) for a mint nobody holds."""
+        held = self._watched.get(update.mint)
+        if held is None:
+            return
+        if update.complete:  # graduated: its value now comes from its pool (quotes)
+            self._curves.pop(update.mint, None)
+            return
+        sol, tokens = update.virtual_sol_reserves, update.virtual_token_reserves
+        if sol is None or tokens is None:
+            return
+        known = self._curves.get(update.mint)
+        if known is not None and _older(update.slot, known.slot):
+            return  # a late copy of an older trade
+        self._curves[update.mint] = _Curve(sol, tokens, update.slot, self._monotonic())
+        for position, settings in held:
+            if self._crossed(position, settings):
+                self.event_checks += 1
+                log.info("exit_event_check", position_id=position.id, mint=position.token_mint,
+                         slot=update.slot)  # fmt: skip
+                self._spawn(self._check(position, settings), f"exit-event:{position.id}")
+
+    def _estimates(self, position: Position) -> tuple[int, int] | None:
+        """(low, high) value of the position from its coin's fresh curve reserves, or ``None``."""
+        curve = self._curves.get(position.token_mint)
+        if curve is None or self._monotonic() - curve.at > self._curve_stale_s:
+            return None
+        high = curve_value(position.token_amount, curve.virtual_sol, curve.virtual_tokens)
+        return high - high * EVENT_SLACK_BPS // 10_000, high
+
+    def _crossed(self, position: Position, settings: UserSettings) -> bool:
+        """Does the curve's value, either estimate, cross the owner's rule? The low estimate
+        feeds the trailing stop's high-water mark (never above what a sell could return)."""
+        estimates = self._estimates(position)
+        if estimates is None or position.token_amount <= 0:
+            return False
+        lifetime = (position.id, position.opened_at)
+        if lifetime in self._in_flight or self._failures.get(lifetime, 0) >= self._max_attempts:
+            return False
+        low, high = estimates
+        mark = self._high_water[lifetime] = max(self._high_water.get(lifetime, 0), low)
+        rule, now = exit_rule(settings), self._clock()
+        basis = position.cost_basis_lamports
+        return any(
+            decide(v, basis, mark, position.opened_at, now, rule) is not None for v in (low, high)
+        )
+
+    def _due_in_pass(self, position: Position, settings: UserSettings) -> bool:
+        """A pass checks a curve coin's position only when its value crossed the rule (its
+        events keep it current) and every other position when its last quote is old enough."""
+        if self._estimates(position) is not None:
+            return self._crossed(position, settings)
+        quoted = self._quoted_at.get((position.id, position.opened_at))
+        return quoted is None or self._monotonic() - quoted >= self.quote_interval_s
+
+    def _spawn(self, work: Awaitable[Any], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as exc:  # _check logs its own; this is a last resort
+                log.error("exit_event_task_failed", task=name, error=repr(exc))
+
+        task = asyncio.create_task(guarded(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self, timeout_s: float | None = None) -> None:
+        """Wait for the checks events started (tests)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _rules(self, user_ids: set[int]) -> dict[int, UserSettings]:
         """Settings of the users with any exit rule set."""
@@ -183,22 +326,28 @@ class PositionMonitor:
 
     def _forget_closed(self, open_positions: list[Position]) -> None:
         alive = {(p.id, p.opened_at) for p in open_positions}
-        for table in (self._high_water, self._next_key, self._failures):
+        for table in (self._high_water, self._next_key, self._failures, self._quoted_at):
             for lifetime in [k for k in table if k not in alive]:
                 del table[lifetime]
 
     async def _check(self, position: Position, settings: UserSettings) -> ExitResult | None:
-        async with self._gate:
-            try:
+        lifetime = (position.id, position.opened_at)
+        if lifetime in self._in_flight:
+            return None  # an event's check (or the pass's) is on it already
+        self._in_flight.add(lifetime)
+        try:
+            async with self._gate:
                 return await self._check_one(position, settings)
-            except Exception as exc:  # one position's failure never stops the others
-                log.error(
-                    "exit_position_failed",
-                    position_id=position.id,
-                    mint=position.token_mint,
-                    error=repr(exc),
-                )
-                return None
+        except Exception as exc:  # one position's failure never stops the others
+            log.error(
+                "exit_position_failed",
+                position_id=position.id,
+                mint=position.token_mint,
+                error=repr(exc),
+            )
+            return None
+        finally:
+            self._in_flight.discard(lifetime)
 
     async def _check_one(self, position: Position, settings: UserSettings) -> ExitResult | None:
         if position.token_amount <= 0:
@@ -210,6 +359,8 @@ class PositionMonitor:
         quote = await self._venue.quote(
             position.token_mint, WSOL_MINT, position.token_amount, settings.slippage_bps
         )
+        self._quoted_at[lifetime] = self._monotonic()
+        self.polled += 1
         value = quote.out_amount
         high = max(self._high_water.get(lifetime, 0), value)
         self._high_water[lifetime] = high
@@ -268,3 +419,7 @@ class PositionMonitor:
             await self._on_exit(position.user_id, position, decision, order)
         except Exception as exc:  # a failing notifier never kills trading
             log.error("exit_notify_failed", position_id=position.id, error=repr(exc))
+
+
+def _older(slot: int | None, than: int | None) -> bool:
+    return slot is not None and than is not None and slot < than
