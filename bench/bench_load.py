@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,15 +44,22 @@ from typing import Any
 
 import aiohttp
 import structlog
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from solders.keypair import Keypair  # noqa: E402
+from solders.pubkey import Pubkey  # noqa: E402
 
 from localnet.node import Localnet, LocalnetConfig  # noqa: E402
 from localnet.testing import TEST_ENDPOINTS  # noqa: E402
 from sniper_bot.config import load_settings  # noqa: E402
 from sniper_bot.demo import demo_env  # noqa: E402
+from sniper_bot.domain.entities import PositionStatus  # noqa: E402
 from sniper_bot.storage.database import Database  # noqa: E402
+from sniper_bot.storage.models import PositionRow, UserRow, WalletRow  # noqa: E402
+from sniper_bot.wallet.crypto import Keyring, seal  # noqa: E402
 from support.services import free_port, postgres_database, redis_database  # noqa: E402
 
 SNIPER_BOT = str(Path(sys.executable).with_name("sniper-bot"))
@@ -233,6 +240,9 @@ async def bot_process(
     send_rate: float,
     profile: Path | None,
     bot_src: str = "",
+    *,
+    seed: Callable[[dict[str, str]], Awaitable[None]] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     async with AsyncExitStack() as stack:
         database_url = redis_url = ""
@@ -253,7 +263,11 @@ async def bot_process(
         }
         if bot_src:  # another version of the bot's code (before/after runs on one machine)
             env["PYTHONPATH"] = bot_src
+        for key, value in (extra_env or {}).items():  # PYTHONPATH entries go first
+            env[key] = value + (":" + env[key] if key == "PYTHONPATH" and env.get(key) else "")
         await migrate(env)
+        if seed is not None:  # rows the bot finds at start, written before it runs
+            await seed(env)
         log = (data_dir / "bot.log").open("wb")
         stack.callback(log.close)
         argv = [SNIPER_BOT, "run"]
@@ -282,6 +296,229 @@ async def bot_process(
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
+
+
+SEED_CHUNK = 1000
+WAVE = 1000  # the population's users send their command 1,000 at a time
+RSS_GOAL_MB = 250.0
+# started in the bot process through PYTHONPATH (no code of the bot's own): traces from the start,
+# writes the top allocations by package when the bench sends SIGUSR2
+TRACEMALLOC_SITECUSTOMIZE = """
+import os, signal, tracemalloc
+
+tracemalloc.start()
+
+
+def _package(filename):
+    name = filename.replace(os.sep, "/")
+    if "site-packages/" in name:
+        return name.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/src/" in name:
+        parts = name.split("/src/", 1)[1].split("/")
+        return "/".join(parts[:2]).removesuffix(".py")
+    if name.startswith("<"):
+        return name
+    return "stdlib " + name.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+_previous = []
+
+
+def _dump(signum, frame):
+    snapshot = tracemalloc.take_snapshot()
+    by_package = {}
+    for stat in snapshot.statistics("filename"):
+        key = _package(stat.traceback[0].filename)
+        size, count = by_package.get(key, (0, 0))
+        by_package[key] = (size + stat.size, count + stat.count)
+    traced, _peak = tracemalloc.get_traced_memory()
+    lines = [f"traced {traced / 2**20:.1f} MB in Python objects; "
+             f"tracemalloc's own {tracemalloc.get_tracemalloc_memory() / 2**20:.1f} MB"]
+    for key, (size, count) in sorted(by_package.items(), key=lambda kv: -kv[1][0])[:18]:
+        lines.append(f"  {size / 2**20:7.1f} MB {count:9d} blocks  {key}")
+    lines.append("top lines:")
+    for stat in snapshot.statistics("lineno")[:12]:
+        frame0 = stat.traceback[0]
+        short = "/".join(frame0.filename.replace(os.sep, "/").split("/")[-3:])
+        size = f"{stat.size / 2**20:7.1f} MB {stat.count:9d} blocks"
+        lines.append(f"  {size}  {short}:{frame0.lineno}")
+    if _previous:
+        lines.append("grown since the previous dump:")
+        grown = {}
+        for stat in snapshot.compare_to(_previous[-1], "filename"):
+            key = _package(stat.traceback[0].filename)
+            size, count = grown.get(key, (0, 0))
+            grown[key] = (size + stat.size_diff, count + stat.count_diff)
+        for key, (size, count) in sorted(grown.items(), key=lambda kv: -kv[1][0])[:10]:
+            lines.append(f"  {size / 2**20:+7.1f} MB {count:+9d} blocks  {key}")
+    _previous[:] = [snapshot]
+    out = os.environ["BENCH_TRACEMALLOC_OUT"]
+    with open(out + ".tmp", "w") as handle:
+        handle.write("\\n".join(lines) + "\\n")
+    os.replace(out + ".tmp", out)
+
+
+signal.signal(signal.SIGUSR2, _dump)
+"""
+
+
+def population_seeder(
+    telegram_ids: list[int], positions: int
+) -> Callable[[dict[str, str]], Awaitable[None]]:
+    """Write registered users (each with a sealed wallet) and open positions straight to the DB.
+
+    The wallets are sealed under the bot's own master secret, as `create_wallet` seals them; the
+    positions are rows only (mints with no account on the chain).
+    """
+
+    async def seed(env: dict[str, str]) -> None:
+        keyring = Keyring.from_settings(env["SESSION_MASTER_SECRET"])
+        database = Database(load_settings(env).database_url)
+        started = time.perf_counter()
+        try:
+            await database.connect(attempts=1)
+            for at in range(0, len(telegram_ids), SEED_CHUNK):
+                chunk = telegram_ids[at : at + SEED_CHUNK]
+                async with database.session() as session:
+                    result = await session.execute(
+                        insert(UserRow).returning(UserRow.id, UserRow.telegram_id),
+                        [{"telegram_id": t, "username": f"u{t}"} for t in chunk],
+                    )
+                    user_ids = sorted(row.id for row in result)
+                    wallets = []
+                    for user_id in user_ids:
+                        keypair = Keypair()
+                        public_key = str(keypair.pubkey())
+                        sealed = seal(
+                            keyring, bytes(keypair), user_id=user_id, public_key=public_key
+                        )
+                        wallets.append({
+                            "user_id": user_id, "public_key": public_key, "label": "Wallet 1",
+                            "is_active": True, "key_id": sealed.key_id, "salt": sealed.salt,
+                            "nonce": sealed.nonce, "ciphertext": sealed.ciphertext,
+                        })  # fmt: skip
+                    result = await session.execute(
+                        insert(WalletRow).returning(WalletRow.id, WalletRow.user_id), wallets
+                    )
+                    owners = sorted((row.user_id, row.id) for row in result)
+                    room = max(0, positions - at)  # the first `positions` users hold one each
+                    rows = [
+                        {"user_id": user_id, "wallet_id": wallet_id,
+                         "token_mint": str(Pubkey.new_unique()), "token_amount": 1_000_000_000,
+                         "cost_basis_lamports": 10_000_000, "status": PositionStatus.OPEN}
+                        for user_id, wallet_id in owners[:room]
+                    ]  # fmt: skip
+                    if rows:
+                        await session.execute(insert(PositionRow), rows)
+        finally:
+            await database.dispose()
+        print(
+            f"seeded {len(telegram_ids)} users with a wallet each and {positions} open positions "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+
+    return seed
+
+
+def proc_hwm_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def proc_rss_by_mapping(pid: int, top: int = 8) -> str:
+    """RSS by what is mapped: the heap and anonymous memory (Python objects, C allocations) vs
+    each shared library's pages (from /proc/PID/smaps)."""
+    sizes: Counter[str] = Counter()
+    name = "[anon]"
+    with open(f"/proc/{pid}/smaps") as handle:
+        for line in handle:
+            head = line.split(maxsplit=6)
+            if len(head) >= 5 and "-" in head[0] and not head[0].endswith(":"):
+                path = head[5].strip() if len(head) > 5 else "[anon]"
+                name = path.rsplit("/", 1)[-1] if path.startswith("/") else path
+            elif line.startswith("Rss:"):
+                sizes[name] += int(line.split()[1])
+    parts = [f"{n} {kb / 1024:.0f}" for n, kb in sizes.most_common(top)]
+    rest = sum(sizes.values()) - sum(kb for _, kb in sizes.most_common(top))
+    return "RSS by mapping (MB): " + ", ".join(parts) + f", rest {rest / 1024:.0f}"
+
+
+def _read_dump(dump: Path) -> str | None:
+    return dump.read_text() if dump.exists() else None
+
+
+async def dump_tracemalloc(pid: int, dump: Path) -> None:
+    await asyncio.to_thread(dump.unlink, missing_ok=True)
+    os.kill(pid, signal.SIGUSR2)
+    for _ in range(240):  # a snapshot of every trace takes a while
+        text = await asyncio.to_thread(_read_dump, dump)
+        if text is not None:
+            print(text, end="")
+            return
+        await asyncio.sleep(0.5)
+    print("no tracemalloc dump within 120 s")
+
+
+async def run_population(
+    args: argparse.Namespace, net: Localnet, bench: Bench, backend: str, *, traced: bool
+) -> bool:
+    """RSS of a bot with `--rss-users` registered users and `--rss-positions` open positions,
+    before and after each of them sent `--rss-command` (1,000 at a time)."""
+    ok = True
+    with tempfile.TemporaryDirectory(prefix=f"bench-rss-{backend}-") as tmp:
+        users = bench.new_users(args.rss_users)
+        extra: dict[str, str] = {}
+        dump = Path(tmp) / "tracemalloc.txt"
+        if traced:
+            site = Path(tmp) / "site"
+            site.mkdir()
+            (site / "sitecustomize.py").write_text(TRACEMALLOC_SITECUSTOMIZE)
+            extra = {"PYTHONPATH": str(site), "BENCH_TRACEMALLOC_OUT": str(dump)}
+        seed = population_seeder(users, min(args.rss_positions, len(users)))
+        started = bot_process(
+            net, backend, Path(tmp), args.send_rate, None, args.bot_src, seed=seed, extra_env=extra
+        )
+        async with started as (_, where):
+            pid = int(where.split("|")[1])
+            await bench.measure_idle(pid)
+            booted = proc_rss_mb(pid)
+            title = "under tracemalloc (its traces inflate RSS)" if traced else "untraced"
+            print(
+                f"\n--- {backend} RSS, {title}: {len(users)} registered users, "
+                f"{min(args.rss_positions, len(users))} open positions; "
+                f"after start {booted:.0f} MB"
+            )
+            if traced:
+                print("tracemalloc after start:")
+                await dump_tracemalloc(pid, dump)
+            else:
+                print(proc_rss_by_mapping(pid))
+            print(HEADER)
+            text = args.rss_command or bench.mint
+            for at in range(0, len(users), WAVE):
+                result = await bench.round(pid, args.rss_command or "paste-a-mint", text,
+                                           users[at : at + WAVE])  # fmt: skip
+                print(result.line(), flush=True)
+                ok &= result.lost == 0 and result.doubled == 0
+                await asyncio.sleep(ROUND_GAP_S)
+            await asyncio.sleep(3.0)  # a few of the bot's timers (exit monitor, outbox) run
+            after, peak = proc_rss_mb(pid), proc_hwm_mb(pid)
+            verdict = "within" if after <= RSS_GOAL_MB else "OVER"
+            print(
+                f"RSS after every user sent {args.rss_command or 'a mint'}: {after:.0f} MB "
+                f"(peak {peak:.0f} MB), {verdict} the {RSS_GOAL_MB:.0f} MB goal; "
+                f"{after - booted:+.0f} MB over the started bot, "
+                f"{(after - booted) * 1024 / len(users):.1f} KB per user"
+            )
+            if traced:
+                print("tracemalloc after the commands:")
+                await dump_tracemalloc(pid, dump)
+            else:
+                print(proc_rss_by_mapping(pid))
+    return ok
 
 
 async def handler_metrics(base: str) -> dict[str, tuple[float, float]]:
@@ -360,7 +597,12 @@ async def main_async(args: argparse.Namespace) -> int:
         bench = Bench(net, replies, str(token.mint))
         ok = True
         for backend in args.backends:
-            ok &= await run_backend(args, net, bench, backend)
+            if not args.rss_only:
+                ok &= await run_backend(args, net, bench, backend)
+            if args.rss_users:
+                ok &= await run_population(args, net, bench, backend, traced=False)
+                if args.tracemalloc:
+                    ok &= await run_population(args, net, bench, backend, traced=True)
         return 0 if ok else 1
     finally:
         await net.stop()
@@ -379,7 +621,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", default="", help="directory for py-spy folded stacks (py-spy on PATH)"
     )
+    parser.add_argument(
+        "--rss-users", type=int, default=0,
+        help="also measure RSS with this many registered users (10000 for the goal), seeded in SQL",
+    )  # fmt: skip
+    parser.add_argument("--rss-positions", type=int, default=1000, help="open positions, rows only")
+    parser.add_argument(
+        "--rss-command", default="/positions", help="what each of them sends ('' = paste a mint)"
+    )
+    parser.add_argument("--rss-only", action="store_true", help="skip the latency rounds")
+    parser.add_argument(
+        "--tracemalloc", action="store_true",
+        help="with --rss-users: a second run under tracemalloc, top allocations by package",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.rss_users < 0 or args.rss_positions < 0:
+        parser.error("--rss-users and --rss-positions are counts (>= 0)")
+    if (args.rss_only or args.tracemalloc) and not args.rss_users:
+        parser.error("--rss-only and --tracemalloc need --rss-users")
     for backend in args.backends:
         if backend not in ("postgres", "sqlite"):
             parser.error(f"unknown backend {backend!r}: postgres or sqlite")
