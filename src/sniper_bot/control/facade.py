@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -102,6 +103,7 @@ from sniper_bot.solana import pumpfun as pf
 from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals, parse_mint
 from sniper_bot.solana.layouts.token2022 import decode_mint_extensions
 from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from sniper_bot.solana.pumpswap import USDC_MINT
 from sniper_bot.storage.errors import DatabaseUnavailable
 from sniper_bot.trading.paper import PaperTrader, is_paper
 from sniper_bot.trading.venues.pumpfun.curve import mint_supply_for
@@ -133,6 +135,7 @@ PAPER_UNAVAILABLE = (
     "📝 Paper trading is on for everyone and its executor is missing: nothing was done."
 )
 NO_SUCH_SNIPE = "No such snipe. Send /snipe to see yours."
+SOL_USD_TTL_S = 30.0  # the token card's SOL/USD price (a SOL -> USDC quote) is kept this long
 NO_SUCH_WALLET = "No such wallet. Use /wallet to see yours."
 NOT_A_MINT = "That address is not a token mint (it is another kind of account)."
 NO_MINT_ACCOUNT = "No token exists at that address. Check it for a typo."
@@ -311,6 +314,7 @@ class Control:
         self._user_ids: dict[tuple[int, str | None], int] = {}
         self._mint_decimals: dict[str, int] = {}
         self._shared = SharedReads()  # a hot coin's card reads, made once for everyone
+        self._sol_usd: tuple[int | None, float] | None = None  # (micro-USD per SOL, when)
         self._paper: PaperTrader | None = None
         self._paper_everyone = False
         self._pnl: PnlTrades | None = None
@@ -617,6 +621,7 @@ class Control:
             self._shared.get(("meta", mint), lambda: self._metadata(mint, bytes(account.data))),
             self._shared.get(("curve", mint), lambda: self._curve(mint)),
         )
+        cap = curve.market_cap_lamports() if curve is not None else None
         return TokenCardView(
             mint=str(mint),
             name=meta[0],
@@ -633,9 +638,26 @@ class Control:
             force_jupiter=settings.force_jupiter,
             curve_progress_bps=curve.progress_bps if curve is not None else None,
             curve_complete=curve.complete if curve is not None else False,
-            market_cap_lamports=curve.market_cap_lamports() if curve is not None else None,
+            market_cap_lamports=cap,
+            market_cap_usd_micros=await self._usd_micros(cap) if cap is not None else None,
+            **_creator_fields(report),
             paper=paper is not None,
         )
+
+    async def _usd_micros(self, lamports: int) -> int | None:
+        """``lamports`` in micro-USD at the router's 1 SOL -> USDC quote, shared and kept
+        ``SOL_USD_TTL_S`` (``None`` when there is no route)."""
+        now = time.monotonic()
+        cached = self._sol_usd
+        if cached is None or now - cached[1] > SOL_USD_TTL_S:
+            quote = await self._shared.get(
+                ("sol_usd",),
+                lambda: self._quote_or_none(WSOL_MINT, str(USDC_MINT), LAMPORTS_PER_SOL, 50),
+                keep=lambda quote: quote is not None,
+            )
+            cached = self._sol_usd = (quote.out_amount if quote is not None else None, now)
+        per_sol = cached[0]
+        return None if per_sol is None else lamports * per_sol // LAMPORTS_PER_SOL
 
     async def _card_quote(self, settings: UserSettings, mint: str) -> Quote | None:
         """1 SOL of ``mint`` quoted where this user's buy would go (its venue is the card's)."""
@@ -1566,6 +1588,20 @@ def _snipe_view(target: SnipeTarget) -> SnipeView:
         launch_filter=_filter_text(target.launch_filter),
         on_graduation=target.launch_filter is not None and target.launch_filter.on_graduation,
     )
+
+
+def _creator_fields(report: RiskReport) -> dict[str, Any]:
+    """The token card's creator line from the launchpad layer's ``dev_holding``/``dev_sold``."""
+    for f in report.findings:
+        if f.code in ("dev_holding", "dev_sold"):
+            amount, share = f.evidence.get("amount"), f.evidence.get("share_bps")
+            if isinstance(amount, int) and isinstance(share, int):
+                return {
+                    "creator_tokens": amount,
+                    "creator_share_bps": share,
+                    "creator_sold": f.code == "dev_sold",
+                }
+    return {}
 
 
 def _filter_text(launch_filter: LaunchFilter | None) -> str | None:

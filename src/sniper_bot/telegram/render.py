@@ -87,7 +87,20 @@ def _venue_lines(card: TokenCardView) -> list[str]:
         bps = card.curve_progress_bps
         lines.append(f"Bonding curve: {bps // 100}.{bps % 100:02d} % sold")
     if card.market_cap_lamports is not None and not card.curve_complete:
-        lines.append(f"Market cap: {format_sol(card.market_cap_lamports)}")
+        usd = card.market_cap_usd_micros
+        in_usd = f" (≈ ${usd // 1_000_000:,})" if usd is not None else ""
+        lines.append(f"Market cap: {format_sol(card.market_cap_lamports)}{in_usd}")
+    if card.creator_sold:
+        lines.append("Creator's buy: sold (the dev's token account is empty)")
+    elif card.creator_tokens is not None and card.creator_share_bps is not None:
+        if card.creator_tokens == 0:
+            lines.append("Creator's buy: none (the dev holds no tokens)")
+        else:
+            bps = card.creator_share_bps
+            held = format_tokens(card.creator_tokens, card.decimals)
+            lines.append(
+                f"Creator's buy: {held} tokens held, {bps // 100}.{bps % 100:02d} % of the supply"
+            )
     return lines
 
 
