@@ -241,6 +241,8 @@ class App:
             MaintenanceFlag(self.redis),
             breakers=lambda: {b.name: b.state().value for b in stack.breakers.all()},
             queues=queues,
+            # /memory: the bounded caches reachable from here (items, bound)
+            caches=lambda: {"rpc reads": (len(stack.pool.cache), stack.pool.cache.max_items)},
         )
 
     def _build_withdrawals(self, stack: Stack) -> WithdrawalService:

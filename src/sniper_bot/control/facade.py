@@ -114,10 +114,12 @@ __all__ = [
     "MAINTENANCE_REFUSED",
     "AdminOps",
     "AdminStatusView",
+    "AllocationSite",
     "BroadcastView",
     "Broadcasts",
     "Control",
     "ControlDeps",
+    "MemoryView",
     "OrderProgress",
     "WithdrawPinRetry",
 ]
@@ -275,6 +277,34 @@ class AdminOps(Protocol):
 
     async def set_maintenance(self, on: bool, *, by: int) -> AdminStatusView: ...
 
+    async def memory(self, trace: bool | None = None) -> MemoryView: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationSite:
+    """One source line's live allocations (or their growth) as ``tracemalloc`` sees them."""
+
+    file: str  # relative to its sys.path entry: no install paths
+    line: int
+    size: int  # bytes (growth: bytes more than at the previous look)
+    count: int  # blocks (growth: may be negative)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryView:
+    """What ``/memory`` shows an admin (the runbook's "High Memory Usage" diagnosis)."""
+
+    rss_kib: int | None  # None where there is no /proc
+    peak_kib: int
+    gc_collections: tuple[int, ...]  # per generation since start
+    gc_pending: tuple[int, ...]  # gc.get_count()
+    caches: dict[str, tuple[int, int]]  # name -> (items, bound)
+    tracing: bool
+    traced_bytes: int
+    traced_peak_bytes: int
+    top: tuple[AllocationSite, ...]
+    growth: tuple[AllocationSite, ...] | None  # None: no earlier look while tracing
+
 
 @dataclass(frozen=True, slots=True)
 class BroadcastView:
@@ -382,6 +412,10 @@ class Control:
 
     async def set_maintenance(self, ident: Identity, on: bool) -> AdminStatusView:
         return await self._admin_ops(ident).set_maintenance(on, by=ident.telegram_id)
+
+    async def admin_memory(self, ident: Identity, trace: bool | None = None) -> MemoryView:
+        """/memory (``trace`` None), or tracemalloc started (True) / stopped (False) first."""
+        return await self._admin_ops(ident).memory(trace)
 
     def attach_broadcasts(self, broadcasts: Broadcasts) -> None:
         self._broadcasts = broadcasts

@@ -37,7 +37,7 @@ GENERIC_ERROR = (
 # The ``command`` label of ``telegram_update_duration_seconds``: a fixed set, whatever users type.
 COMMANDS = frozenset(
     {"start", "help", "home", "positions", "orders", "wallet", "settings", "snipe", "cancel",
-     "limit", "dca", "pnl", "copy", "status", "maintenance", "broadcast"}
+     "limit", "dca", "pnl", "copy", "status", "maintenance", "broadcast", "memory"}
 )  # fmt: skip
 _BUTTONS = {"m": "button_menu", "b": "button_buy", "s": "button_sell", "w": "button_wallet",
             "st": "button_settings"}  # fmt: skip

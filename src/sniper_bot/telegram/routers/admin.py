@@ -1,4 +1,5 @@
-"""Admin commands (``ADMIN_TELEGRAM_IDS``): /status, /maintenance on|off and /broadcast TEXT.
+"""Admin commands (``ADMIN_TELEGRAM_IDS``): /status, /maintenance on|off, /broadcast TEXT and
+/memory [trace on|off].
 
 For anyone else these handlers do not match, so the update goes on exactly as an unknown
 command would (no admin command is ever revealed to a non-admin).
@@ -13,13 +14,15 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from sniper_bot.control.facade import AdminStatusView, Control
+from sniper_bot.control.facade import AdminStatusView, AllocationSite, Control, MemoryView
 from sniper_bot.control.views import Identity
 
-__all__ = ["build", "render_status"]
+__all__ = ["build", "render_memory", "render_status"]
 
 USAGE = "Usage: /maintenance on|off (now {state})"
 BROADCAST_USAGE = "Usage: /broadcast TEXT (sent to every user at Telegram's pace)"
+MEMORY_USAGE = "Usage: /memory, or /memory trace on|off (Python's tracemalloc)"
+MESSAGE_MAX = 4096  # Telegram's text limit
 _MARK = {"ok": "✅", "disabled": "➖", "degraded": "⚠️", "down": "❌"}
 _BREAKER_MARK = {"CLOSED": "✅", "HALF_OPEN": "⚠️", "OPEN": "❌"}
 
@@ -49,6 +52,57 @@ def render_status(view: AdminStatusView) -> str:
     for name, depth in view.queues.items():
         lines.append(f"• {escape(name)}: {depth}")
     return "\n".join(lines)
+
+
+def _mib(n_bytes: int) -> str:
+    return f"{n_bytes / 1_048_576:.1f} MiB"
+
+
+def _site(site: AllocationSite, *, growth: bool = False) -> str:
+    where = site.file if len(site.file) <= 60 else "…" + site.file[-59:]
+    size = f"{site.size / 1024:+.1f}" if growth else f"{site.size / 1024:.1f}"
+    count = f"{site.count:+d}" if growth else str(site.count)
+    return f"<code>{escape(where)}:{site.line}</code> {size} KiB, {count} blocks"
+
+
+def render_memory(view: MemoryView) -> str:
+    """The /memory message, cut to Telegram's 4096 characters (whole lines only)."""
+    rss = f"{view.rss_kib / 1024:.1f} MiB" if view.rss_kib is not None else "unknown"
+    lines = [f"<b>Memory</b>: RSS {rss}, peak {view.peak_kib / 1024:.1f} MiB"]
+    lines.append(
+        "GC collections: " + "/".join(map(str, view.gc_collections))
+        + " (pending " + "/".join(map(str, view.gc_pending)) + ")"
+    )  # fmt: skip
+    if view.caches:
+        lines.append("")
+        lines.append("<b>Caches</b> (items / bound)")
+        for name, (items, bound) in sorted(view.caches.items()):
+            lines.append(f"• {escape(name)}: {items} / {bound}")
+    lines.append("")
+    if not view.tracing:
+        lines.append("Tracing off: /memory trace on starts tracemalloc (slower while on).")
+        return "\n".join(lines)
+    lines.append(
+        f"<b>Tracing on</b>: {_mib(view.traced_bytes)} traced, peak "
+        f"{_mib(view.traced_peak_bytes)}; /memory trace off stops it."
+    )
+    lines.append("")
+    lines.append(f"<b>Top {len(view.top)} allocation sites</b>")
+    lines.extend(_site(s) for s in view.top)
+    lines.append("")
+    if view.growth is None:
+        lines.append("Growth: from the next /memory on (compared with this one).")
+    else:
+        lines.append("<b>Growth since the previous /memory</b>")
+        lines.extend(_site(s, growth=True) for s in view.growth)
+        if not view.growth:
+            lines.append("nothing grew")
+    text = ""
+    for line in lines:
+        if len(text) + len(line) + 1 > MESSAGE_MAX:
+            break
+        text += ("\n" if text else "") + line
+    return text
 
 
 def build() -> Router:
@@ -98,5 +152,16 @@ def build() -> Router:
         await message.answer(
             f"📣 Broadcast #{view.id} started to {view.total} users; you get a summary when done."
         )
+
+    @router.message(Command("memory"))
+    async def memory(
+        message: Message, command: CommandObject, control: Control, ident: Identity
+    ) -> None:
+        args = (command.args or "").strip().lower().split()
+        if args not in ([], ["trace", "on"], ["trace", "off"]):
+            await message.answer(MEMORY_USAGE)
+            return
+        trace = None if not args else args[1] == "on"
+        await message.answer(render_memory(await control.admin_memory(ident, trace)))
 
     return router
