@@ -27,6 +27,7 @@ ARGS: dict[str, list[str]] = {
     "bench_load.py": ["--users", "100"],
     "bench_hot_snipe.py": ["--launches", "500", "--fan-launches", "2", "--sink-launches", "3"],
     "bench_geyser_decode.py": ["--n", "300", "--launches", "20"],
+    "bench_venues.py": ["--n", "50", "--rounds", "5"],
 }
 
 
