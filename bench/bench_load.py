@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_load.py [--users 100,200] [--backends postgres,sqlite]
                                          [--send-rate 1000] [--no-fairness]
+    .venv/bin/python bench/bench_load.py --users 1000 --backends postgres --no-fairness
+    .venv/bin/python bench/bench_load.py --backends postgres --rss-users 10000 \
+                                         --rss-positions 1000 --rss-only [--tracemalloc]
 
 This process runs localnet (its RPC endpoints, Jupiter-compatible API and fake Telegram Bot API)
 and plays the users; the bot is `sniper-bot run`, a process of its own, on PostgreSQL + Redis or on
@@ -23,6 +26,15 @@ storage nor the chain: its updates/s is what one process's dispatcher serves. Fa
 /positions for N users while one more user sends a message every 1/3 s (the throttle's rate,
 so none is dropped): the others' p95 with and without it.
 Every reply is counted: a user answered zero or two times is reported (and fails the run).
+
+Memory (``--rss-users N``): N registered users, each with a wallet sealed under the bot's master
+secret, and ``--rss-positions`` open positions (rows only: their mints have no account on the
+chain) are written straight to the database before the bot starts; then every user sends
+``--rss-command`` (/positions), 1,000 at a time. Reported: the bot's RSS after start and after
+the commands (and its peak, VmHWM) against the 250 MB goal, and RSS by mapping (heap and
+anonymous memory vs each shared library). ``--tracemalloc`` runs it once more with tracemalloc
+started in the bot process from a ``sitecustomize`` on its PYTHONPATH (the bot has no switch of
+its own): the Python allocations by package after start and after the commands, and the growth.
 """
 
 from __future__ import annotations
@@ -373,6 +385,7 @@ def population_seeder(
 
     async def seed(env: dict[str, str]) -> None:
         keyring = Keyring.from_settings(env["SESSION_MASTER_SECRET"])
+        # usernames as the fake Bot API sends them: known users, no upsert on their first update
         database = Database(load_settings(env).database_url)
         started = time.perf_counter()
         try:
@@ -382,7 +395,7 @@ def population_seeder(
                 async with database.session() as session:
                     result = await session.execute(
                         insert(UserRow).returning(UserRow.id, UserRow.telegram_id),
-                        [{"telegram_id": t, "username": f"u{t}"} for t in chunk],
+                        [{"telegram_id": t, "username": f"user{t}"} for t in chunk],
                     )
                     user_ids = sorted(row.id for row in result)
                     wallets = []
@@ -489,7 +502,8 @@ async def run_population(
             print(
                 f"\n--- {backend} RSS, {title}: {len(users)} registered users, "
                 f"{min(args.rss_positions, len(users))} open positions; "
-                f"after start {booted:.0f} MB"
+                f"after start {booted:.0f} MB; idle CPU {bench.idle_cpu_ms_per_s:.0f} ms/s "
+                "(the bot's timers: exit monitor, outbox...; taken out of cpu ms/u)"
             )
             if traced:
                 print("tracemalloc after start:")
