@@ -26,6 +26,12 @@ pump.fun create itself (``hotpath.sniper.HotSniper``, no round trip before the s
 pump.fun launch the engine never fires a target the hot path owns (``hot.owns``); on a launch the
 hot path never sees (a PumpSwap or Raydium pool for that mint) it fires them too, after taking
 them out of every replica's hot book (``hot.sync.fired``), and retires their nonce accounts.
+
+A graduation snipe (``arm_graduation``) is a filter target without a nonce:
+``LaunchFilter(mints=(mint,), sources=("pumpswap",))``. The coin's pump.fun launch never fires
+it; its PumpSwap pool's launch (the detector lets it through after the create) does, here, with
+the fired mint stored as the target's ``tokenMint`` and the buy routed like any other (the
+router sends a graduated coin to PumpSwap).
 """
 
 from __future__ import annotations
