@@ -105,6 +105,26 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """For the migration tests: a new SQLite file, or a fresh PostgreSQL database (``pg_url``)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'm' / 'bot.sqlite'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def empty_db(empty_url: str) -> AsyncIterator[Database]:
+    """A connected database with no schema at all: each migration test upgrades it itself."""
+    database = Database(empty_url)
+    await database.connect(attempts=1)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
 @pytest.fixture
 def clock() -> StepClock:
     return StepClock()

@@ -3,33 +3,12 @@ drops exactly the four columns and keeps the rows. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import inspect, text
 
 from sniper_bot.storage import Database
 
 COLUMNS = {"mevProtection", "jitoTipLamports", "tipPercentile", "forceJupiter"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'm8' / 'bot.sqlite'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def empty_db(empty_url: str) -> AsyncIterator[Database]:
-    db = Database(empty_url)
-    await db.connect(attempts=1)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def settings_columns(db: Database) -> set[str]:

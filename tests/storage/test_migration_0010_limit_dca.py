@@ -4,9 +4,6 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import inspect, text
 
@@ -23,24 +20,6 @@ DCA_INSERT = (
     '"intervalSeconds", decimals, "slippageBps", "priorityFee", "nextAt") '
     "VALUES (1, 1, 'M', 'BUY', :total, :parts, 60, 6, 100, 'MEDIUM', CURRENT_TIMESTAMP)"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'm10' / 'bot.sqlite'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def empty_db(empty_url: str) -> AsyncIterator[Database]:
-    db = Database(empty_url)
-    await db.connect(attempts=1)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def schema(db: Database) -> tuple[set[str], set[str]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,24 +13,6 @@ from sniper_bot.storage import Database
 WHEN = datetime(2026, 5, 1, tzinfo=UTC)
 MINT = "Mint" + "1" * 40
 DEV = "Dev" + "1" * 41
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'm' / 'bot.sqlite'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def empty_db(empty_url: str) -> AsyncIterator[Database]:
-    db = Database(empty_url)
-    await db.connect(attempts=1)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def execute(db: Database, sql: str, **params: object) -> None:

@@ -1,10 +1,12 @@
-"""Shared plumbing for repositories: the injected clock and dialect-aware upserts."""
+"""Shared plumbing for repositories: the injected clock, dialect-aware upserts, the
+compare-and-set, row-to-entity mapping and inserts of user-owned rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,9 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sniper_bot.storage.database import Database
 
-__all__ = ["Clock", "Repository", "by_column", "compare_and_set", "insert_for", "utcnow"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = [
+    "Clock",
+    "Repository",
+    "by_column",
+    "compare_and_set",
+    "entity_of",
+    "insert_for",
+    "insert_owned",
+    "utcnow",
+]
 
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
+_D = TypeVar("_D", bound="DataclassInstance")
 
 
 def utcnow() -> datetime:
@@ -64,6 +80,42 @@ async def compare_and_set(
     raise stale(actual)
 
 
+def entity_of(cls: type[_D], row: Any, **converted: Any) -> _D:
+    """The dataclass ``cls`` built from ``row``: each field is the row's attribute of the same
+    name, except those given in ``converted`` (enums wrapped, renamed columns)."""
+    names = [f.name for f in fields(cls) if f.name not in converted]
+    return cls(**{n: getattr(row, n) for n in names}, **converted)
+
+
+async def _check_wallet_owner(
+    session: AsyncSession, wallet_model: Any, user_id: int, wallet_id: int
+) -> None:
+    """``NotFound`` unless the wallet belongs to the user (no guessed id attaches a row to
+    someone else's wallet)."""
+    from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
+
+    owner = await session.scalar(select(wallet_model.user_id).where(wallet_model.id == wallet_id))
+    if owner != user_id:
+        raise NotFound(
+            f"wallet {wallet_id} not found for user {user_id}",
+            user_message=NO_SUCH_WALLET_SENTENCE,
+            wallet_id=wallet_id,
+            user_id=user_id,
+        )
+
+
+async def insert_owned(
+    db: Database, row: Any, wallet_model: Any, convert: Callable[[Any], _T]
+) -> _T:
+    """Insert ``row`` (with ``user_id`` and ``wallet_id``) in one transaction and return
+    ``convert(row)``; ``NotFound`` when the wallet is not the user's."""
+    async with db.session() as session:
+        await _check_wallet_owner(session, wallet_model, row.user_id, row.wallet_id)
+        session.add(row)
+        await session.flush()
+        return convert(row)
+
+
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """``INSERT`` with ``on_conflict_do_*`` for the session's dialect (PostgreSQL or SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -92,17 +144,8 @@ async def insert_idempotent(
     The row's wallet must belong to its user (``NotFound`` otherwise), so no id a user could guess
     attaches their action to someone else's wallet.
     """
-    from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
-
-    user_id, wallet_id = values["user_id"], values["wallet_id"]
-    owner = await session.scalar(select(wallet_model.user_id).where(wallet_model.id == wallet_id))
-    if owner != user_id:
-        raise NotFound(
-            f"wallet {wallet_id} not found for user {user_id}",
-            user_message=NO_SUCH_WALLET_SENTENCE,
-            wallet_id=wallet_id,
-            user_id=user_id,
-        )
+    user_id = values["user_id"]
+    await _check_wallet_owner(session, wallet_model, user_id, values["wallet_id"])
     stmt = (
         insert_for(session, model)
         .values(**values)

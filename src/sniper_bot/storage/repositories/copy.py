@@ -26,9 +26,14 @@ from sniper_bot.domain.copy import (
 )
 from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.orders import OrderSide
-from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
+from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import CopyFollowRow, CopyTradeRow, WalletRow
-from sniper_bot.storage.repositories.base import Repository
+from sniper_bot.storage.repositories.base import (
+    Repository,
+    compare_and_set,
+    entity_of,
+    insert_owned,
+)
 
 __all__ = ["NO_SUCH_FOLLOW_SENTENCE", "CopyRepository", "day_of", "to_follow"]
 
@@ -43,21 +48,10 @@ def day_of(at: datetime) -> str:
 
 
 def to_follow(row: CopyFollowRow) -> CopyFollow:
-    return CopyFollow(
-        id=row.id,
-        user_id=row.user_id,
-        wallet_id=row.wallet_id,
-        leader=row.leader_wallet,
-        mode=CopyMode(row.mode),
-        size_value=row.size_value,
-        max_per_trade=row.max_per_trade,
-        max_per_day=row.max_per_day,
-        sell_with_leader=row.sell_with_leader,
-        slippage_bps=row.slippage_bps,
-        priority_fee=FeeLevel(row.priority_fee),
-        status=CopyStatus(row.status),
-        created_at=row.created_at,
-    )
+    return entity_of(
+        CopyFollow, row, leader=row.leader_wallet, mode=CopyMode(row.mode),
+        priority_fee=FeeLevel(row.priority_fee), status=CopyStatus(row.status),
+    )  # fmt: skip
 
 
 def to_record(row: CopyTradeRow) -> CopyTradeRecord:
@@ -108,18 +102,7 @@ class CopyRepository(Repository):
             priority_fee=priority_fee, status=CopyStatus.ACTIVE.value, created_at=now,
             updated_at=now,
         )  # fmt: skip
-        async with self._db.session() as session:
-            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
-            if owner != user_id:
-                raise NotFound(
-                    f"wallet {wallet_id} not found for user {user_id}",
-                    user_message=NO_SUCH_WALLET_SENTENCE,
-                    wallet_id=wallet_id,
-                    user_id=user_id,
-                )
-            session.add(row)
-            await session.flush()
-            return to_follow(row)
+        return await insert_owned(self._db, row, WalletRow, to_follow)
 
     async def list_for_user(self, user_id: int) -> list[CopyFollow]:
         """The user's ACTIVE follows, oldest first."""
@@ -136,25 +119,22 @@ class CopyRepository(Repository):
 
     async def remove(self, user_id: int, follow_id: int) -> CopyFollow:
         """ACTIVE -> REMOVED; ``NotFound`` for a missing, removed or another user's follow."""
-        async with self._db.session() as session:
-            row = await session.scalar(
-                update(CopyFollowRow)
-                .where(
-                    CopyFollowRow.id == follow_id,
-                    CopyFollowRow.user_id == user_id,
-                    CopyFollowRow.status == CopyStatus.ACTIVE.value,
-                )
-                .values(status=CopyStatus.REMOVED.value, updated_at=self._now())
-                .returning(CopyFollowRow)
+
+        def missing(_: object = None) -> NotFound:  # a removed follow: as a missing one
+            return NotFound(
+                f"follow {follow_id} not found for user {user_id}",
+                user_message=NO_SUCH_FOLLOW_SENTENCE,
+                follow_id=follow_id,
+                user_id=user_id,
             )
-            if row is None:
-                raise NotFound(
-                    f"follow {follow_id} not found for user {user_id}",
-                    user_message=NO_SUCH_FOLLOW_SENTENCE,
-                    follow_id=follow_id,
-                    user_id=user_id,
-                )
-            return to_follow(row)
+
+        scope = [CopyFollowRow.id == follow_id, CopyFollowRow.user_id == user_id]
+        row = await compare_and_set(
+            self._db, CopyFollowRow, scope, CopyStatus.ACTIVE.value,
+            {"status": CopyStatus.REMOVED.value, "updated_at": self._now()},
+            missing=missing, stale=missing,
+        )  # fmt: skip
+        return to_follow(row)
 
     # -- the copy trader (internal: never call with user input) -----------------------------------
 

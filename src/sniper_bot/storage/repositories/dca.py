@@ -18,9 +18,9 @@ from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.limits import DcaPlan, DcaStatus
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.errors import PermanentError
-from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
+from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import DcaPlanRow, WalletRow
-from sniper_bot.storage.repositories.base import Repository
+from sniper_bot.storage.repositories.base import Repository, entity_of, insert_owned
 
 __all__ = ["NO_SUCH_DCA_SENTENCE", "DcaNotRunning", "DcaPlanRepository", "to_plan"]
 
@@ -30,27 +30,10 @@ _MAX_ERROR_CHARS = 500
 
 
 def to_plan(row: DcaPlanRow) -> DcaPlan:
-    return DcaPlan(
-        id=row.id,
-        user_id=row.user_id,
-        wallet_id=row.wallet_id,
-        token_mint=row.token_mint,
-        side=OrderSide(row.side),
-        total_amount=row.total_amount,
-        parts=row.parts,
-        parts_done=row.parts_done,
-        interval_seconds=row.interval_seconds,
-        band_min_price=row.band_min_price,
-        band_max_price=row.band_max_price,
-        decimals=row.decimals,
-        slippage_bps=row.slippage_bps,
-        priority_fee=FeeLevel(row.priority_fee),
+    return entity_of(
+        DcaPlan, row, side=OrderSide(row.side), priority_fee=FeeLevel(row.priority_fee),
         status=DcaStatus(row.status),
-        next_at=row.next_at,
-        created_at=row.created_at,
-        last_order_id=row.last_order_id,
-        error=row.error,
-    )
+    )  # fmt: skip
 
 
 class DcaNotRunning(PermanentError):
@@ -107,18 +90,7 @@ class DcaPlanRepository(Repository):
             created_at=now,
             updated_at=now,
         )
-        async with self._db.session() as session:
-            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
-            if owner != user_id:
-                raise NotFound(
-                    f"wallet {wallet_id} not found for user {user_id}",
-                    user_message=NO_SUCH_WALLET_SENTENCE,
-                    wallet_id=wallet_id,
-                    user_id=user_id,
-                )
-            session.add(row)
-            await session.flush()
-            return to_plan(row)
+        return await insert_owned(self._db, row, WalletRow, to_plan)
 
     async def get(self, user_id: int, plan_id: int) -> DcaPlan | None:
         async with self._db.session() as session:

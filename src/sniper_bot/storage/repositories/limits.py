@@ -18,9 +18,14 @@ from sniper_bot.domain.fees import FeeLevel, validate_slippage_bps
 from sniper_bot.domain.limits import LimitOrder, LimitStatus, TriggerKind
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.errors import PermanentError
-from sniper_bot.storage.errors import NO_SUCH_WALLET_SENTENCE, NotFound
+from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import LimitOrderRow, WalletRow
-from sniper_bot.storage.repositories.base import Repository, compare_and_set
+from sniper_bot.storage.repositories.base import (
+    Repository,
+    compare_and_set,
+    entity_of,
+    insert_owned,
+)
 
 __all__ = [
     "NO_SUCH_LIMIT_SENTENCE",
@@ -35,26 +40,10 @@ _MAX_ERROR_CHARS = 500
 
 
 def to_limit(row: LimitOrderRow) -> LimitOrder:
-    return LimitOrder(
-        id=row.id,
-        user_id=row.user_id,
-        wallet_id=row.wallet_id,
-        token_mint=row.token_mint,
-        side=OrderSide(row.side),
-        trigger_kind=TriggerKind(row.trigger_kind),
-        trigger_value=row.trigger_value,
-        amount_lamports=row.amount_lamports,
-        sell_pct=row.sell_pct,
-        decimals=row.decimals,
-        slippage_bps=row.slippage_bps,
-        priority_fee=FeeLevel(row.priority_fee),
-        status=LimitStatus(row.status),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        order_id=row.order_id,
-        error=row.error,
-        fired_at=row.fired_at,
-    )
+    return entity_of(
+        LimitOrder, row, side=OrderSide(row.side), trigger_kind=TriggerKind(row.trigger_kind),
+        priority_fee=FeeLevel(row.priority_fee), status=LimitStatus(row.status),
+    )  # fmt: skip
 
 
 class StaleLimitState(Exception):
@@ -120,18 +109,7 @@ class LimitOrderRepository(Repository):
             updated_at=now,
             expires_at=expires_at,
         )
-        async with self._db.session() as session:
-            owner = await session.scalar(select(WalletRow.user_id).where(WalletRow.id == wallet_id))
-            if owner != user_id:
-                raise NotFound(
-                    f"wallet {wallet_id} not found for user {user_id}",
-                    user_message=NO_SUCH_WALLET_SENTENCE,
-                    wallet_id=wallet_id,
-                    user_id=user_id,
-                )
-            session.add(row)
-            await session.flush()
-            return to_limit(row)
+        return await insert_owned(self._db, row, WalletRow, to_limit)
 
     # -- user-scoped -----------------------------------------------------------------------------
 
