@@ -251,3 +251,18 @@ async def test_a_rejected_update_changes_nothing(repos: Repositories) -> None:
 async def test_settings_for_an_unknown_user_are_not_found(repos: Repositories) -> None:
     with pytest.raises(NotFound):
         await repos.settings.update(424242, slippage_bps=200)
+
+
+async def test_get_many_reads_every_owners_settings_with_defaults_for_missing_rows(
+    repos: Repositories,
+) -> None:
+    a, b, c = [await make_user(repos, n) for n in (501, 502, 503)]
+    await repos.settings.update(a.id, take_profit_pct=50)
+    await repos.settings.update(b.id, stop_loss_pct=20, slippage_bps=300)
+    many = await repos.settings.get_many([c.id, a.id, b.id, a.id, 999_999])
+    assert sorted(many) == sorted([a.id, b.id, c.id, 999_999])
+    for uid in (a.id, b.id, c.id, 999_999):  # the same as one get() per user
+        assert many[uid] == await repos.settings.get(uid)
+    assert (many[a.id].take_profit_pct, many[b.id].stop_loss_pct) == (50, 20)
+    assert many[c.id] == UserSettings(user_id=c.id)
+    assert await repos.settings.get_many([]) == {}

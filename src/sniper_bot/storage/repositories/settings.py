@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.entities import MIN_JITO_TIP_LAMPORTS, TIP_PERCENTILES, UserSettings
@@ -160,11 +161,28 @@ def _presets(value: Any) -> tuple[int, ...]:
     return tuple(items)
 
 
+_IN_CHUNK = 1_000  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
+
+
 class SettingsRepository(Repository):
     async def get(self, user_id: int) -> UserSettings:
         async with self._db.session() as session:
             row = await session.get(UserSettingsRow, user_id)
             return to_settings(row) if row else UserSettings(user_id=user_id)
+
+    async def get_many(self, user_ids: Iterable[int]) -> dict[int, UserSettings]:
+        """Settings of many users in one query per ``_IN_CHUNK`` ids (defaults for users with
+        no row): the exit monitor's pass reads every position owner's rules this way."""
+        wanted = sorted(set(user_ids))
+        found: dict[int, UserSettings] = {}
+        async with self._db.session() as session:
+            for at in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[at : at + _IN_CHUNK]
+                rows = await session.scalars(
+                    select(UserSettingsRow).where(UserSettingsRow.user_id.in_(chunk))
+                )
+                found.update((row.user_id, to_settings(row)) for row in rows)
+        return {uid: found.get(uid) or UserSettings(user_id=uid) for uid in wanted}
 
     async def update(self, user_id: int, /, **changes: Any) -> UserSettings:
         """Validate and save changes (``slippage_bps=300, priority_fee_level="HIGH"``, ...)."""
