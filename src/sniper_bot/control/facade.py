@@ -1039,22 +1039,9 @@ class Control:
         """Arm a snipe: buy ``lamports`` of the mint the moment a pool for it goes live."""
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
-        _check_sol_amount(lamports)
-        if self._snipes is None:
-            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
-        await self._refuse_new_orders_in_maintenance()
-        active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        target = await self._snipes.arm(
-            user.id,
-            active.id,
-            str(mint),
-            lamports,
-            settings.snipe_slippage_bps,
-            settings.priority_fee_level,
-            ttl_s=ttl_s,
+        return await self._arm_snipe(
+            ident, user.id, lamports, lambda snipes: snipes.arm, str(mint), ttl_s
         )
-        return _snipe_view(target)
 
     async def snipe_creator(
         self, ident: Identity, creator_text: str, lamports: int, *, ttl_s: float | None = None
@@ -1062,22 +1049,9 @@ class Control:
         """Arm a creator snipe: buy ``lamports`` of the next pump.fun coin that wallet creates."""
         user = await self._user(ident)
         creator = _parse_mint(creator_text)  # any base58 public key
-        _check_sol_amount(lamports)
-        if self._snipes is None:
-            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
-        await self._refuse_new_orders_in_maintenance()
-        active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        target = await self._snipes.arm_creator(
-            user.id,
-            active.id,
-            str(creator),
-            lamports,
-            settings.snipe_slippage_bps,
-            settings.priority_fee_level,
-            ttl_s=ttl_s,
+        return await self._arm_snipe(
+            ident, user.id, lamports, lambda snipes: snipes.arm_creator, str(creator), ttl_s
         )
-        return _snipe_view(target)
 
     async def snipe_filter(
         self,
@@ -1091,22 +1065,9 @@ class Control:
         user = await self._user(ident)
         if not isinstance(launch_filter, LaunchFilter):
             raise ControlError("not a LaunchFilter", user_message="That filter is not valid.")
-        _check_sol_amount(lamports)
-        if self._snipes is None:
-            raise ControlError("no snipe engine", user_message="Snipes are disabled.")
-        await self._refuse_new_orders_in_maintenance()
-        active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        target = await self._snipes.arm_filter(
-            user.id,
-            active.id,
-            launch_filter,
-            lamports,
-            settings.snipe_slippage_bps,
-            settings.priority_fee_level,
-            ttl_s=ttl_s,
+        return await self._arm_snipe(
+            ident, user.id, lamports, lambda snipes: snipes.arm_filter, launch_filter, ttl_s
         )
-        return _snipe_view(target)
 
     async def snipe_graduation(
         self, ident: Identity, mint_text: str, lamports: int, *, ttl_s: float | None = None
@@ -1115,16 +1076,31 @@ class Control:
         bonding curve completes and its pool appears."""
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
+        return await self._arm_snipe(
+            ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s
+        )
+
+    async def _arm_snipe(
+        self,
+        ident: Identity,
+        user_id: int,
+        lamports: int,
+        pick: Callable[[Snipes], Callable[..., Awaitable[SnipeTarget]]],
+        selector: object,
+        ttl_s: float | None,
+    ) -> SnipeView:
+        """What every snipe kind shares: the amount, the engine, maintenance, the active wallet
+        and the user's snipe slippage and fee level; ``pick`` names the engine's arm method."""
         _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
         await self._refuse_new_orders_in_maintenance()
         active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        target = await self._snipes.arm_graduation(
-            user.id,
+        settings = await self._d.settings.get(user_id)
+        target = await pick(self._snipes)(
+            user_id,
             active.id,
-            str(mint),
+            selector,
             lamports,
             settings.snipe_slippage_bps,
             settings.priority_fee_level,
