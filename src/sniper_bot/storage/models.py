@@ -175,6 +175,11 @@ class UserSettingsRow(Base):
     paper_trading: Mapped[bool] = mapped_column(
         "paperTrading", Boolean, server_default=text("false")
     )
+    # exit ladder and "sell when the creator sells" (0014_exit_ladders)
+    exit_ladder: Mapped[list[list[int]] | None] = mapped_column("exitLadder", JSONType)
+    sell_with_creator: Mapped[bool] = mapped_column(
+        "sellWithCreator", Boolean, server_default=text("false")
+    )
 
 
 class SniperOrderRow(Base):
@@ -277,6 +282,8 @@ class PositionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         "updatedAt", UTCDateTime, server_default=_now_default()
     )
+    # this position's own exit plan (0014_exit_ladders); NULL = the owner's defaults
+    exit_plan: Mapped[dict[str, Any] | None] = mapped_column("exitPlan", JSONType)
 
 
 class TradeRow(Base):
