@@ -26,6 +26,17 @@ CHAT_BURST = 3
 BOT_RATE_PER_S = 30.0
 BOT_BURST = 30
 CALLBACK_TTL_S = 15.0  # an unanswered button press expires (Telegram stops the client's spinner)
+# https://core.telegram.org/bots/api#getupdates `allowed_updates`: every Update field; an empty list
+# (or never set) means all of them except these three
+UPDATE_TYPES = frozenset({
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
+    "business_message", "edited_business_message", "deleted_business_messages",
+    "message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
+    "callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll",
+    "poll_answer", "my_chat_member", "chat_member", "chat_join_request", "chat_boost",
+    "removed_chat_boost",
+})  # fmt: skip
+DEFAULT_UPDATE_TYPES = UPDATE_TYPES - {"chat_member", "message_reaction", "message_reaction_count"}
 
 
 class _Bucket:
@@ -77,6 +88,9 @@ class FakeTelegram:
     webhook_secret: str = ""
     webhook_max_connections: int = 40
     webhook_allowed_updates: list[str] | None = None
+    # the bot's `allowed_updates` (getUpdates / setWebhook; kept until the next call that gives it)
+    allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+    dropped_updates: int = 0  # updates of a type the bot did not allow (never delivered)
     webhook_last_error: tuple[int, str] | None = None  # (date, message)
     webhook_deliveries: list[dict[str, Any]] = field(default_factory=list)  # headers + update
     fail_next: list[int] = field(default_factory=list)  # retry_after seconds for the next calls
@@ -133,8 +147,18 @@ class FakeTelegram:
         return int(self.clock())
 
     # -- what users do -----------------------------------------------------------------------------
+    def set_allowed_updates(self, types: list[str]) -> None:
+        """What `allowed_updates` does: from now on only these update types are queued (an empty
+        list: the default set); updates queued before stay, as Telegram's server keeps them.
+        Unknown names are ignored, as Telegram ignores them."""
+        wanted = frozenset(types) & UPDATE_TYPES
+        self.allowed_updates = wanted or DEFAULT_UPDATE_TYPES
+
     def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
+        if not set(payload) & self.allowed_updates:
+            self.dropped_updates += 1  # Telegram drops it on arrival: the bot never sees it
+            return update
         self.updates.append(update)
         if self._new is not None:
             self._new.set()

@@ -335,7 +335,17 @@ async def get_updates(fake: FakeTelegram, p: Params) -> web.Response:
             "to delete the webhook first",
         )
     timeout = min(max(p.number("timeout"), 0), 50)
+    if p.text("allowed_updates"):
+        fake.set_allowed_updates(_update_types(p))
     return _ok(await fake.wait_for_updates(p.number("offset"), float(timeout)))
+
+
+def _update_types(p: Params) -> list[str]:
+    """The `allowed_updates` JSON array of update type names."""
+    allowed = p.parsed("allowed_updates", "Can't parse allowed_updates")
+    if not isinstance(allowed, list) or not all(isinstance(t, str) for t in allowed):
+        raise bad("Can't parse allowed_updates")
+    return allowed
 
 
 async def send_message(fake: FakeTelegram, p: Params) -> web.Response:
@@ -530,11 +540,9 @@ async def set_webhook(fake: FakeTelegram, p: Params) -> web.Response:
     if not _SECRET.fullmatch(secret):
         raise bad("secret token contains unallowed characters")
     max_connections = min(max(p.number("max_connections") or 40, 1), 100)
-    allowed = (
-        p.parsed("allowed_updates", "Can't parse allowed_updates")
-        if p.text("allowed_updates")
-        else None
-    )
+    allowed = _update_types(p) if p.text("allowed_updates") else None
+    if allowed is not None:
+        fake.set_allowed_updates(allowed)  # applies even when the webhook itself is unchanged
     if p.flag("drop_pending_updates"):
         fake.updates.clear()
     same = (url, secret, max_connections) == (
@@ -546,7 +554,8 @@ async def set_webhook(fake: FakeTelegram, p: Params) -> web.Response:
         return _ok(True, "Webhook is already set")
     fake.webhook_url, fake.webhook_secret = url, secret
     fake.webhook_max_connections = max_connections
-    fake.webhook_allowed_updates = allowed if isinstance(allowed, list) else None
+    if allowed is not None:
+        fake.webhook_allowed_updates = allowed
     fake.webhook_last_error = None
     start_webhook(fake)
     return _ok(True, "Webhook was set")
