@@ -30,7 +30,14 @@ would make a transfer-fee mint look honest. The cost is that inner instructions 
 real units plus a fixed amount per pump instruction. A completed curve refuses trades with
 `BondingCurveComplete` (6005); `migrate` / `migrate_v2` (`localnet.pump.migrate`) move its
 liquidity into the coin's canonical PumpSwap pool (`localnet.pumpswap`, installed with pump).
-Non-SOL quote mints are not implemented yet.
+
+Quote mints other than SOL (`localnet.pump.quotes`): `create_v2` with the SDK's four remaining
+accounts quotes a curve in a Global-whitelisted mint (localnet puts a USDC mint at mainnet USDC's
+address) or a `QuoteControl` mint; `buy_v2` / `sell_v2` then move that token between the user's,
+the curve's, the fee and buyback recipients' and the creator vault's quote ATAs, priced with
+pump-fees' stable tiers (USDC) or exotic flat fees. Mayhem coins pay the reserved fee recipients,
+cashback coins pay the creator's share back to the trader's volume accumulator, fee-shared coins
+list their `SharingConfig` shareholders in the `TradeEvent` (docs/LOCALNET.md, where it differs).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from localnet.execution import TransactionExecution
-from localnet.pump import program
+from localnet.pump import program, quotes
 from localnet.pump.hosted import HostedProgram, HostedPrograms
 from localnet.pump.state import (
     BUYBACK_FEE_RECIPIENTS,
@@ -100,6 +107,7 @@ def install(cluster: TransactionExecution) -> HostedPrograms:
     for key in (*FEE_RECIPIENTS, *BUYBACK_FEE_RECIPIENTS, *RESERVED_FEE_RECIPIENTS):
         if svm.get_account(key) is None:
             svm.set_account(key, Account(RECIPIENT_BALANCE, b"", Pubkey.default(), False, 0))
+    quotes.install(cluster)
     processors = [p for p in cluster._processors if isinstance(p, HostedPrograms)]
     hosted = processors[0] if processors else HostedPrograms(cluster)
     hosted.register(HostedProgram(PUMP_PROGRAM_ID, program.handle, program.base_units))

@@ -20,6 +20,7 @@ INSTRUCTION_DID_NOT_DESERIALIZE = 102
 CONSTRAINT_MUT = 2000
 CONSTRAINT_HAS_ONE = 2001
 CONSTRAINT_SEEDS = 2006
+CONSTRAINT_ASSOCIATED = 2009
 CONSTRAINT_ADDRESS = 2012
 ACCOUNT_NOT_ENOUGH_KEYS = 3005
 ACCOUNT_OWNED_BY_WRONG_PROGRAM = 3007
@@ -32,6 +33,7 @@ ANCHOR_ERRORS: Final = {
     2000: ("ConstraintMut", "A mut constraint was violated"),
     2001: ("ConstraintHasOne", "A has one constraint was violated"),
     2006: ("ConstraintSeeds", "A seeds constraint was violated"),
+    2009: ("ConstraintAssociated", "An associated constraint was violated"),
     2012: ("ConstraintAddress", "An address constraint was violated"),
     3005: ("AccountNotEnoughKeys", "Not enough account keys given to the instruction"),
     3007: ("AccountOwnedByWrongProgram",

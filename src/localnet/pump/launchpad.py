@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from solders.account import Account
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -38,15 +39,21 @@ from localnet.pump.state import (
     GLOBAL,
     GLOBAL_LAYOUT,
     GLOBAL_VOLUME_ACCUMULATOR,
+    MAX_SHAREHOLDERS,
     MAYHEM_PROGRAM_ID,
     MINT_AUTHORITY,
     PUMP_FEE_PROGRAM_ID,
     PUMP_PROGRAM_ID,
+    QUOTE_CONTROL,
+    SHARING_ACTIVE,
+    SHARING_CONFIG_LAYOUT,
     ZERO,
     bonding_curve_address,
     creator_vault_address,
     decode_account,
     discriminator,
+    encode_account,
+    is_legacy_quote_mint,
     sharing_config_address,
     user_volume_accumulator_address,
 )
@@ -89,14 +96,18 @@ def _metas(names: tuple[str, ...], keys: dict[str, Pubkey], writable: set[str],
 
 
 def create_v2_instruction(
-    mint: Pubkey, creator: Pubkey, user: Pubkey, name: str, symbol: str, uri: str
-) -> Instruction:
+    mint: Pubkey, creator: Pubkey, user: Pubkey, name: str, symbol: str, uri: str,
+    *, quote_mint: Pubkey | None = None, quote_token_program: Pubkey = tix.TOKEN_PROGRAM_ID,
+    mayhem: bool = False, creator_fee_bps: int = 0,
+) -> Instruction:  # fmt: skip
+    """`create_v2` as the SDK's `createV2Instruction` builds it (a non-SOL `quote_mint` adds the
+    four remaining accounts: mint, the curve's quote ATA, the quote token program, QuoteControl)."""
     curve = bonding_curve_address(mint)
 
-    def mayhem(*seeds: bytes) -> Pubkey:
+    def mayhem_pda(*seeds: bytes) -> Pubkey:
         return Pubkey.find_program_address(list(seeds), MAYHEM_PROGRAM_ID)[0]
 
-    sol_vault = mayhem(b"sol-vault")
+    sol_vault = mayhem_pda(b"sol-vault")
     keys = {
         "mint": mint, "mint_authority": MINT_AUTHORITY, "bonding_curve": curve,
         "associated_bonding_curve": tix.associated_token_address(
@@ -104,8 +115,8 @@ def create_v2_instruction(
         "global": GLOBAL, "user": user, "system_program": tix.SYSTEM_PROGRAM_ID,
         "token_program": TOKEN_2022_PROGRAM_ID,
         "associated_token_program": tix.ASSOCIATED_TOKEN_PROGRAM_ID,
-        "mayhem_program_id": MAYHEM_PROGRAM_ID, "global_params": mayhem(b"global-params"),
-        "sol_vault": sol_vault, "mayhem_state": mayhem(b"mayhem-state", bytes(mint)),
+        "mayhem_program_id": MAYHEM_PROGRAM_ID, "global_params": mayhem_pda(b"global-params"),
+        "sol_vault": sol_vault, "mayhem_state": mayhem_pda(b"mayhem-state", bytes(mint)),
         "mayhem_token_vault": tix.associated_token_address(
             sol_vault, mint, TOKEN_2022_PROGRAM_ID),
         "event_authority": EVENT_AUTHORITY, "program": PUMP_PROGRAM_ID,
@@ -113,19 +124,30 @@ def create_v2_instruction(
     writable = {"mint", "bonding_curve", "associated_bonding_curve", "user", "mayhem_program_id",
                 "sol_vault", "mayhem_state", "mayhem_token_vault"}  # fmt: skip
     data = (discriminator("global", "create_v2") + _string(name) + _string(symbol) + _string(uri)
-            + bytes(creator) + b"\x00" + b"\x00" + struct.pack("<Q", 0) + b"\x00")  # fmt: skip
+            + bytes(creator) + bytes([mayhem]) + b"\x00" + struct.pack("<Q", creator_fee_bps)
+            + b"\x00")  # fmt: skip
     metas = _metas(program.CREATE_V2_ACCOUNTS, keys, writable, {"mint", "user"})
+    if quote_mint is not None and not is_legacy_quote_mint(quote_mint):
+        metas += [
+            AccountMeta(quote_mint, False, False),
+            AccountMeta(tix.associated_token_address(curve, quote_mint, quote_token_program),
+                        False, True),
+            AccountMeta(quote_token_program, False, False),
+            AccountMeta(QUOTE_CONTROL, False, False),
+        ]  # fmt: skip
     return Instruction(PUMP_PROGRAM_ID, data, metas)
 
 
 def trade_v2_instruction(
     side: str, mint: Pubkey, creator: Pubkey, user: Pubkey, amount: int, limit: int,
     fee_recipient: Pubkey, buyback: Pubkey, token_program: Pubkey = TOKEN_2022_PROGRAM_ID,
+    quote_mint: Pubkey = tix.WSOL_MINT, quote_token_program: Pubkey = tix.TOKEN_PROGRAM_ID,
 ) -> Instruction:  # fmt: skip
-    """`buy_v2` (amount = tokens, limit = max SOL) or `sell_v2` (limit = min SOL) on a SOL curve."""
+    """`buy_v2` (amount = tokens, limit = max quote cost) or `sell_v2` (limit = min quote out):
+    WSOL as the quote for a SOL curve, else the curve's quote mint and its token program."""
     curve, vault = bonding_curve_address(mint), creator_vault_address(creator)
     uva = user_volume_accumulator_address(user)
-    wsol, spl = tix.WSOL_MINT, tix.TOKEN_PROGRAM_ID
+    wsol, spl = quote_mint, quote_token_program
 
     def quote_ata(owner: Pubkey) -> Pubkey:
         return tix.associated_token_address(owner, wsol, spl)
@@ -321,14 +343,25 @@ class PumpLaunchpad:
         return str(outcome.signature)
 
     def launch(self, creator: Keypair, *, name: str, symbol: str, uri: str = "",
-               dev_buy_lamports: int = 0, mint: Keypair | None = None) -> CurveLaunch:  # fmt: skip
+               dev_buy_lamports: int = 0, mint: Keypair | None = None,
+               quote_mint: Pubkey | None = None, mayhem: bool = False,
+               creator_fee_bps: int = 0) -> CurveLaunch:  # fmt: skip
         """`create_v2` (Token-2022 mint, 6 decimals), then the creator's dev buy of that many
-        lamports (fees included) in the next transaction, as launch tools send them."""
+        lamports (fees included) in the next transaction, as launch tools send them. With a
+        non-SOL `quote_mint` the curve is quoted in it and the dev buy is in its base units
+        (the creator must hold them)."""
         mint = mint or Keypair()
         uri = uri or f"https://localnet.invalid/{mint.pubkey()}.json"
+        quote_program = tix.TOKEN_PROGRAM_ID
+        if quote_mint is not None and not is_legacy_quote_mint(quote_mint):
+            quote_account = self.bank.get_account(quote_mint)
+            if quote_account is None:
+                raise ValueError(f"no quote mint at {quote_mint}")
+            quote_program = quote_account.owner
         ix = create_v2_instruction(mint.pubkey(), creator.pubkey(), creator.pubkey(), name, symbol,
-                                   uri)  # fmt: skip
-        create_sig = self._send("create_v2", creator, [set_compute_unit_limit(300_000), ix], [mint])
+                                   uri, quote_mint=quote_mint, quote_token_program=quote_program,
+                                   mayhem=mayhem, creator_fee_bps=creator_fee_bps)  # fmt: skip
+        create_sig = self._send("create_v2", creator, [set_compute_unit_limit(400_000), ix], [mint])
         dev_sig, dev_tokens = None, 0
         if dev_buy_lamports > 0:
             dev_tokens = self.quote_buy(mint.pubkey(), dev_buy_lamports)
@@ -338,26 +371,108 @@ class PumpLaunchpad:
 
     def buy(self, mint: Pubkey, trader: Keypair, *, lamports: int, tokens: int | None = None,
             slippage_bps: int = 100) -> str:  # fmt: skip
-        """Spend up to `lamports` (+ slippage) on the tokens they buy now."""
+        """Spend up to `lamports` (+ slippage) on the tokens they buy now (a non-SOL curve: base
+        units of its quote mint)."""
         tokens = self.quote_buy(mint, lamports) if tokens is None else tokens
-        creator = self.curve(mint)["creator"]
+        state = self.curve(mint)
         user = trader.pubkey()
         ixs = [
             set_compute_unit_limit(250_000),
             tix.create_associated_token_account_idempotent(user, user, mint, TOKEN_2022_PROGRAM_ID),
-            trade_v2_instruction("buy", mint, creator, user, tokens,
+            trade_v2_instruction("buy", mint, state["creator"], user, tokens,
                                  lamports + lamports * slippage_bps // 10_000,
-                                 self.rng.choice(FEE_RECIPIENTS),
-                                 self.rng.choice(BUYBACK_FEE_RECIPIENTS)),
+                                 self._fee_recipient(state),
+                                 self.rng.choice(BUYBACK_FEE_RECIPIENTS),
+                                 **self._quote_accounts(state)),
         ]  # fmt: skip
         return self._send("buy_v2", trader, ixs, [])
 
     def sell(self, mint: Pubkey, trader: Keypair, *, tokens: int, min_lamports: int = 0) -> str:
-        creator = self.curve(mint)["creator"]
-        ix = trade_v2_instruction("sell", mint, creator, trader.pubkey(), tokens, min_lamports,
-                                  self.rng.choice(FEE_RECIPIENTS),
-                                  self.rng.choice(BUYBACK_FEE_RECIPIENTS))  # fmt: skip
+        state = self.curve(mint)
+        ix = trade_v2_instruction("sell", mint, state["creator"], trader.pubkey(), tokens,
+                                  min_lamports, self._fee_recipient(state),
+                                  self.rng.choice(BUYBACK_FEE_RECIPIENTS),
+                                  **self._quote_accounts(state))  # fmt: skip
         return self._send("sell_v2", trader, [set_compute_unit_limit(250_000), ix], [])
+
+    def _fee_recipient(self, state: dict[str, Any]) -> Pubkey:
+        """A fee recipient Global lists for this coin (the reserved ones for a mayhem coin)."""
+        g = self._fields(GLOBAL, "Global", GLOBAL_LAYOUT)
+        if state["is_mayhem_mode"]:
+            return Pubkey.from_bytes(bytes(self.rng.choice(
+                [g["reserved_fee_recipient"], *g["reserved_fee_recipients"]])))  # fmt: skip
+        return self.rng.choice(FEE_RECIPIENTS)
+
+    def _quote_accounts(self, state: dict[str, Any]) -> dict[str, Pubkey]:
+        quote = state["quote_mint"]
+        if is_legacy_quote_mint(quote):
+            return {}
+        account = self.bank.get_account(quote)
+        program = account.owner if account is not None else tix.TOKEN_PROGRAM_ID
+        return {"quote_mint": quote, "quote_token_program": program}
+
+    def quote_mint_of(self, mint: Pubkey) -> Pubkey:
+        """The curve's quote mint (WSOL for a SOL curve)."""
+        quote = self.curve(mint)["quote_mint"]
+        return tix.WSOL_MINT if is_legacy_quote_mint(quote) else Pubkey.from_bytes(bytes(quote))
+
+    def configure(self, **fields: Any) -> dict[str, Any]:
+        """Set `Global` fields as its authority's `set_params` would (`mayhem_mode_enabled`...)."""
+        key = GLOBAL
+        account = self.bank.get_account(key)
+        g = self._fields(key, "Global", GLOBAL_LAYOUT)
+        unknown = set(fields) - set(g)
+        if unknown:
+            raise ValueError(f"Global has no field {sorted(unknown)[0]!r}")
+        g.update(fields)
+        data = encode_account("Global", GLOBAL_LAYOUT, g, len(account.data))
+        self._write(key, Account(account.lamports, data, account.owner, False, 0))
+        return g
+
+    def share_fees(self, mint: Pubkey, shareholders: list[tuple[Pubkey, int]],
+                   admin: Pubkey | None = None) -> Pubkey:  # fmt: skip
+        """Opt the coin into fee sharing, as pump-fees' `create_fee_sharing_config` +
+        `update_fee_shares` leave it: an active `SharingConfig` listing `shareholders` (address,
+        share in bps, summing to 10,000) and the curve's creator set to that config's PDA, so
+        creator fees accrue to the config's creator vault. Returns the SharingConfig address."""
+        if not shareholders or len(shareholders) > MAX_SHAREHOLDERS:
+            raise ValueError(f"fee sharing takes 1..{MAX_SHAREHOLDERS} shareholders")
+        if sum(bps for _, bps in shareholders) != 10_000 or any(b <= 0 for _, b in shareholders):
+            raise ValueError("shareholders' share_bps must be positive and sum to 10,000")
+        key, bump = Pubkey.find_program_address([b"sharing-config", bytes(mint)],
+                                                PUMP_FEE_PROGRAM_ID)  # fmt: skip
+        state = self.curve(mint)
+        fields = {
+            "bump": bump, "version": 1, "status": SHARING_ACTIVE, "mint": mint,
+            "admin": admin or state["creator"], "admin_revoked": False,
+            "shareholders": [{"address": a, "share_bps": b} for a, b in shareholders],
+        }  # fmt: skip
+        size = 8 + 1 + 1 + 1 + 32 + 32 + 1 + 4 + 34 * MAX_SHAREHOLDERS
+        data = encode_account("SharingConfig", SHARING_CONFIG_LAYOUT, fields, size)
+        rent = (128 + size) * 6_960  # the default Rent: rent-exempt minimum for `size` bytes
+        self._write(key, Account(rent, data, PUMP_FEE_PROGRAM_ID, False, 0))
+        self.set_curve(mint, creator=key)
+        return key
+
+    def set_curve(self, mint: Pubkey, **fields: Any) -> dict[str, Any]:
+        """Rewrite BondingCurve fields (what admin instructions such as a CTO leave behind; e.g.
+        `is_cashback_coin` for the cashback coins created before `create_v2` refused them)."""
+        key = bonding_curve_address(mint)
+        account = self.bank.get_account(key)
+        state = self.curve(mint)
+        unknown = set(fields) - set(state)
+        if unknown:
+            raise ValueError(f"BondingCurve has no field {sorted(unknown)[0]!r}")
+        state.update(fields)
+        data = encode_account("BondingCurve", BONDING_CURVE_LAYOUT, state, len(account.data))
+        self._write(key, Account(account.lamports, data, account.owner, False, 0))
+        return state
+
+    def _write(self, key: Pubkey, account: Account) -> None:
+        setter = getattr(self.bank, "set_account", None)
+        if setter is None:
+            raise ValueError("this bank cannot write accounts")
+        setter(key, account)
 
     def graduate(self, mint: Pubkey, buyer: Keypair, migrator: Keypair | None = None) -> Graduation:
         """Complete the curve (`buyer` buys every token left, fees included) and migrate it to
@@ -365,6 +480,9 @@ class PumpLaunchpad:
         from localnet.pumpswap.state import canonical_pool_address
 
         state = self.curve(mint)
+        if not is_legacy_quote_mint(state["quote_mint"]):
+            raise ValueError(f"graduating a curve quoted in {state['quote_mint']} is not "
+                             "implemented on localnet (migrate moves SOL curves only)")  # fmt: skip
         complete_sig = None
         if not state["complete"]:
             tokens = int(state["real_token_reserves"])

@@ -10,7 +10,7 @@ codes, Anchor's constraint codes and log lines).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from solders.account import Account
@@ -31,6 +31,7 @@ from localnet.pump.anchor import (
     ACCOUNT_NOT_INITIALIZED,
     ACCOUNT_OWNED_BY_WRONG_PROGRAM,
     CONSTRAINT_ADDRESS,
+    CONSTRAINT_ASSOCIATED,
     INSTRUCTION_DID_NOT_DESERIALIZE,
     INSTRUCTION_FALLBACK_NOT_FOUND,
     Reader,
@@ -52,8 +53,13 @@ from localnet.pump.state import (
     GLOBAL_LAYOUT,
     GLOBAL_VOLUME_ACCUMULATOR,
     MINT_AUTHORITY,
+    NATIVE_MINT_2022,
     PUMP_FEE_PROGRAM_ID,
     PUMP_PROGRAM_ID,
+    QUOTE_CONTROL,
+    QUOTE_CONTROL_LAYOUT,
+    SHARING_ACTIVE,
+    SHARING_CONFIG_LAYOUT,
     TOKEN_DECIMALS,
     TRADE_EVENT_LAYOUT,
     USER_VOLUME_ACCUMULATOR_LAYOUT,
@@ -66,6 +72,7 @@ from localnet.pump.state import (
     discriminator,
     encode_account,
     event_log,
+    is_legacy_quote_mint,
     pump_pda,
     sharing_config_address,
     user_volume_accumulator_address,
@@ -96,7 +103,16 @@ MAYHEM_MODE_DISABLED = 6048
 BUYBACK_FEE_RECIPIENT_NOT_AUTHORIZED = 6057
 BUYBACK_FEE_RECIPIENT_MISSING = 6062
 UNSUPPORTED_QUOTE_MINT = 6063
+NOT_ENOUGH_REMAINING_ACCOUNTS = 6027
+INVALID_QUOTE_TOKEN_PROGRAM = 6064
+INVALID_ASSOCIATED_QUOTE_BONDING_CURVE = 6065
+MAYHEM_MODE_QUOTE_MINT_NOT_ALLOWED = 6071
+MISSING_CASHBACK_ACCOUNTS = 6072
+INVALID_CASHBACK_ACCUMULATOR = 6073
 INVALID_BONDING_CURVE_V2 = 6074
+INVALID_QUOTE_CONTROL = 6075
+CREATOR_FEE_NOT_CONFIGURABLE = 6077
+CREATOR_FEE_BPS_OUT_OF_RANGE = 6078
 CASHBACK_DEPRECATED = 6082
 HOLDER_REWARD_DISABLED = 6084
 ERROR_NAMES: Final = {
@@ -122,7 +138,20 @@ ERROR_NAMES: Final = {
     6057: ("BuybackFeeRecipientNotAuthorized", "Buyback fee recipient not authorized"),
     6062: ("BuybackFeeRecipientMissing", "BuybackFeeRecipientMissing"),
     6063: ("UnsupportedQuoteMint", "Unsupported quote mint"),
+    6027: ("NotEnoughRemainingAccounts", "Not enough remaining accounts"),
+    6064: ("InvalidQuoteTokenProgram",
+           "Create v2: quote token program must be SPL Token or Token-2022"),
+    6065: ("InvalidAssociatedQuoteBondingCurve",
+           "Create v2: associated quote bonding curve address does not match derivation"),
+    6071: ("MayhemModeQuoteMintNotAllowed", "Mayhem mode quote mint not allowed"),
+    6072: ("MissingCashbackAccounts", "Cashback trade is missing the required remaining accounts"),
+    6073: ("InvalidCashbackAccumulator", "Cashback user_volume_accumulator account is invalid"),
     6074: ("InvalidBondingCurveV2", "bonding_curve_v2 remaining account is missing or invalid"),
+    6075: ("InvalidQuoteControl",
+           "quote_control remaining account does not match derivation or is uninitialized"),
+    6077: ("CreatorFeeNotConfigurable", "Configurable creator fees are disabled"),
+    6078: ("CreatorFeeBpsOutOfRange",
+           "Creator fee basis points must be between 1 and the configured maximum"),
     6082: ("CashbackDeprecated", "Cashback coins can no longer be created"),
     6084: ("HolderRewardDisabled", "Holder-reward coins are disabled"),
 }  # fmt: skip
@@ -208,7 +237,7 @@ def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
     name, symbol, uri, creator = r.string(), r.string(), r.string(), r.pubkey()
     mayhem = r.boolean() if v2 else False
     cashback = r.optional_bool() if v2 else False
-    r.optional_u64() if v2 else 0  # creator_fee_bps: ignored on a SOL quote
+    creator_fee_bps = r.optional_u64() if v2 else 0
     holder_reward = r.optional_bool() if v2 else False
     acc.signer("mint", "user")
     acc.writable("mint", "bonding_curve", "associated_bonding_curve", "user")
@@ -235,9 +264,7 @@ def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
         raise program_error(inv, CASHBACK_DEPRECATED, "instructions/create_v2.rs:0")
     if holder_reward and not global_["is_holder_reward_enabled"]:
         raise program_error(inv, HOLDER_REWARD_DISABLED, "instructions/create_v2.rs:0")
-    remaining = acc.remaining()
-    if v2 and remaining and remaining[0].pubkey not in (WSOL, ZERO):
-        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, "instructions/create_v2.rs:0")
+    quote = _create_quote(inv, acc, global_, curve_key, mayhem, creator_fee_bps) if v2 else None
     limits = ((name, MAX_NAME, NAME_TOO_LONG), (symbol, MAX_SYMBOL, SYMBOL_TOO_LONG),
               (uri, MAX_URI, URI_TOO_LONG))  # fmt: skip
     for text, limit, code in limits:
@@ -271,6 +298,11 @@ def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
     existing_curve = inv.read(curve_key)
     curve_rent = inv.rent(BONDING_CURVE_SIZE) - (existing_curve.lamports if existing_curve else 0)
     ixs += _system_transfer(user, curve_key, curve_rent)
+    if quote is not None:  # the curve's quote account: created, not idempotently
+        ata_ix = tix.create_associated_token_account_idempotent(
+            user, curve_key, quote.mint, quote.token_program
+        )
+        ixs.append(Instruction(ata_ix.program_id, b"", ata_ix.accounts))
     ixs += [
         tix.create_associated_token_account_idempotent(user, curve_key, mint, token_program),
         tix.mint_to(token_program, mint, curve_ata, user, supply),
@@ -283,12 +315,15 @@ def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
 
     curve = {
         "virtual_token_reserves": global_["initial_virtual_token_reserves"],
-        "virtual_quote_reserves": global_["initial_virtual_sol_reserves"],
+        "virtual_quote_reserves": (
+            global_["initial_virtual_sol_reserves"] if quote is None else quote.virtual_reserves
+        ),
         "real_token_reserves": global_["initial_real_token_reserves"],
         "real_quote_reserves": 0, "token_total_supply": supply, "complete": False,
         "creator": creator, "is_mayhem_mode": mayhem, "is_cashback_coin": False,
-        "quote_mint": ZERO, "creator_fee_bps": 0, "can_edit_creator_fee": False,
-        "is_holder_reward": holder_reward,
+        "quote_mint": ZERO if quote is None else quote.mint,
+        "creator_fee_bps": 0 if quote is None else quote.creator_fee_bps,
+        "can_edit_creator_fee": False, "is_holder_reward": holder_reward,
     }  # fmt: skip
     funded = inv.read(curve_key)
     inv.write(curve_key, Account(
@@ -308,9 +343,73 @@ def _create(inv: Invocation, r: _Reader, *, v2: bool) -> None:
         "virtual_sol_reserves": curve["virtual_quote_reserves"],
         "real_token_reserves": curve["real_token_reserves"], "token_total_supply": supply,
         "token_program": token_program, "is_mayhem_mode": mayhem, "is_cashback_enabled": False,
-        "quote_mint": ZERO, "virtual_quote_reserves": curve["virtual_quote_reserves"],
-        "creator_fee_bps": 0, "is_holder_reward": holder_reward,
+        "quote_mint": curve["quote_mint"],
+        "virtual_quote_reserves": curve["virtual_quote_reserves"],
+        "creator_fee_bps": curve["creator_fee_bps"], "is_holder_reward": holder_reward,
     }))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CreateQuote:
+    """The non-SOL quote a `create_v2` selected with its remaining accounts."""
+
+    mint: Pubkey
+    token_program: Pubkey
+    curve_ata: Pubkey
+    virtual_reserves: int
+    creator_fee_bps: int
+
+
+def _create_quote(
+    inv: Invocation, acc: Accounts, global_: dict[str, Any], curve_key: Pubkey, mayhem: bool,
+    creator_fee_bps: int,
+) -> CreateQuote | None:  # fmt: skip
+    """`create_v2`'s remaining accounts: none (or WSOL / the zero key first) = SOL; else
+    [quote mint, the curve's quote ATA, the quote token program, the QuoteControl PDA]."""
+    src = "instructions/create_v2.rs:0"
+    remaining = acc.remaining()
+    if not remaining or is_legacy_quote_mint(remaining[0].pubkey):
+        return None
+    quote_mint = remaining[0].pubkey
+    if quote_mint == NATIVE_MINT_2022:
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, src)
+    if len(remaining) < 3:
+        raise program_error(inv, NOT_ENOUGH_REMAINING_ACCOUNTS, src)
+    quote_program = remaining[2].pubkey
+    if quote_program not in (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+        raise program_error(inv, INVALID_QUOTE_TOKEN_PROGRAM, src)
+    mint_account = inv.read(quote_mint)
+    if mint_account is None or mint_account.owner != quote_program:
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, src)
+    curve_ata = tix.associated_token_address(curve_key, quote_mint, quote_program)
+    if remaining[1].pubkey != curve_ata or not remaining[1].is_writable:
+        raise program_error(inv, INVALID_ASSOCIATED_QUOTE_BONDING_CURVE, src)
+    if quote_mint in global_["whitelisted_quote_mints"]:
+        # a Global-whitelisted quote seeds from Global; creator_fee_bps is ignored
+        return CreateQuote(quote_mint, quote_program, curve_ata,
+                           int(global_["initial_virtual_quote_reserves"]), 0)  # fmt: skip
+    if len(remaining) < 4:
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, src)
+    if remaining[3].pubkey != QUOTE_CONTROL:
+        raise program_error(inv, INVALID_QUOTE_CONTROL, src)
+    control = inv.read(QUOTE_CONTROL)
+    fields = None
+    if control is not None and control.owner == PUMP_PROGRAM_ID:
+        fields = decode_account("QuoteControl", QUOTE_CONTROL_LAYOUT, bytes(control.data))
+    if fields is None:
+        raise program_error(inv, INVALID_QUOTE_CONTROL, src)
+    entry = next((m for m in fields["mints"] if m["mint"] == quote_mint), None)
+    if entry is None:
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT, src)
+    if mayhem:
+        raise program_error(inv, MAYHEM_MODE_QUOTE_MINT_NOT_ALLOWED, src)
+    if creator_fee_bps:
+        if not global_["creator_fee_configurable"]:
+            raise program_error(inv, CREATOR_FEE_NOT_CONFIGURABLE, src)
+        if not 1 <= creator_fee_bps <= global_["max_configurable_creator_fee_bps"]:
+            raise program_error(inv, CREATOR_FEE_BPS_OUT_OF_RANGE, src)
+    return CreateQuote(quote_mint, quote_program, curve_ata,
+                       int(entry["initial_virtual_quote_reserves"]), creator_fee_bps)  # fmt: skip
 
 
 def _initialize_metadata_pointer(mint: Pubkey, authority: Pubkey, address: Pubkey) -> Instruction:
@@ -375,6 +474,24 @@ class TradeKeys:
     user_ata: Pubkey
     creator_vault: Pubkey
     uva: Pubkey | None
+    quote: TradeQuote | None = None  # None: SOL (lamports); else the quote token's accounts
+    shareholders: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeQuote:
+    """A non-SOL curve's quote legs: every amount moves as `mint` between these accounts."""
+
+    mint: Pubkey
+    token_program: Pubkey
+    decimals: int
+    user_ata: Pubkey
+    curve_ata: Pubkey
+    fee_ata: Pubkey
+    buyback_ata: Pubkey
+
+    def ata(self, owner: Pubkey) -> Pubkey:
+        return tix.associated_token_address(owner, self.mint, self.token_program)
 
 
 def _trade(inv: Invocation, r: _Reader, name: str) -> None:
@@ -412,10 +529,13 @@ def _trade(inv: Invocation, r: _Reader, name: str) -> None:
     )
     user = acc.key("user")
     creator_vault = acc.expect("creator_vault", creator_vault_address(curve["creator"]))
+    sol_curve = is_legacy_quote_mint(curve["quote_mint"])
     uva: Pubkey | None = None
+    quote: TradeQuote | None = None
+    shareholders: list[dict[str, Any]] = []
     if v2:
         quote_mint, quote_program = acc.key("quote_mint"), acc.key("quote_token_program")
-        if curve["quote_mint"] != ZERO or quote_mint != WSOL:
+        if quote_mint != (WSOL if sol_curve else curve["quote_mint"]):
             raise program_error(inv, UNSUPPORTED_QUOTE_MINT)
         for ata_name, owner in (
             ("associated_quote_fee_recipient", acc.key("fee_recipient")),
@@ -432,13 +552,23 @@ def _trade(inv: Invocation, r: _Reader, name: str) -> None:
             acc.expect("global_volume_accumulator", GLOBAL_VOLUME_ACCUMULATOR)
         buyback = acc.key("buyback_fee_recipient")
         user_ata = acc.key("associated_base_user")
+        if not sol_curve:
+            quote = _trade_quote(inv, acc, quote_mint, quote_program, user, curve_key)
+        shareholders = _shareholders(inv, acc.key("sharing_config"), mint)
     else:
+        if not sol_curve:  # the legacy instructions move lamports: SOL curves only
+            raise program_error(inv, UNSUPPORTED_QUOTE_MINT)
         if is_buy:
             acc.expect("global_volume_accumulator", GLOBAL_VOLUME_ACCUMULATOR)
             uva = acc.expect("user_volume_accumulator", user_volume_accumulator_address(user))
         remaining = acc.remaining()
         if not is_buy and curve["is_cashback_coin"]:
-            remaining = remaining[1:]
+            # a cashback coin's legacy sell names the seller's volume accumulator first
+            if not remaining:
+                raise program_error(inv, MISSING_CASHBACK_ACCOUNTS)
+            if remaining[0].pubkey != user_volume_accumulator_address(user):
+                raise program_error(inv, INVALID_CASHBACK_ACCUMULATOR)
+            uva, remaining = remaining[0].pubkey, remaining[1:]
         if not remaining:
             raise program_error(inv, OVERFLOW)  # what mainnet reports without bonding-curve-v2
         if remaining[0].pubkey != bonding_curve_v2_address(mint):
@@ -460,13 +590,75 @@ def _trade(inv: Invocation, r: _Reader, name: str) -> None:
     if buyback not in global_["buyback_fee_recipients"]:
         raise program_error(inv, BUYBACK_FEE_RECIPIENT_NOT_AUTHORIZED)
     keys = TradeKeys(mint, token_program, fee_recipient, buyback, curve_key, curve_ata, user,
-                     user_ata, creator_vault, uva)  # fmt: skip
+                     user_ata, creator_vault, uva, quote, shareholders)  # fmt: skip
     decimals = mint_fields(bytes(mint_account.data))[1]
     rates = math.fee_rates(global_, fee_config, curve)
     if is_buy:
         _buy(inv, keys, global_, curve, rates, name, amount, limit, decimals, track_volume)
     else:
         _sell(inv, keys, global_, curve, rates, name, amount, limit, decimals)
+
+
+def _trade_quote(
+    inv: Invocation, acc: Accounts, quote_mint: Pubkey, quote_program: Pubkey, user: Pubkey,
+    curve_key: Pubkey,
+) -> TradeQuote:  # fmt: skip
+    """A token-quoted trade's checks: the quote token program owns the quote mint, and the
+    user's quote account is the canonical associated token account (the program's
+    `validate_user_quote_token_account`)."""
+    mint_account = inv.read(quote_mint)
+    if mint_account is None or mint_account.owner != quote_program:
+        raise program_error(inv, UNSUPPORTED_QUOTE_MINT)
+    acc.writable("associated_quote_user", "associated_quote_bonding_curve",
+                 "associated_quote_fee_recipient", "associated_quote_buyback_fee_recipient",
+                 "associated_creator_vault")  # fmt: skip
+    user_quote = acc.expect(
+        "associated_quote_user",
+        tix.associated_token_address(user, quote_mint, quote_program),
+        CONSTRAINT_ASSOCIATED,
+    )
+    return TradeQuote(
+        quote_mint, quote_program, mint_fields(bytes(mint_account.data))[1], user_quote,
+        tix.associated_token_address(curve_key, quote_mint, quote_program),
+        acc.key("associated_quote_fee_recipient"),
+        acc.key("associated_quote_buyback_fee_recipient"),
+    )  # fmt: skip
+
+
+def _shareholders(inv: Invocation, key: Pubkey, mint: Pubkey) -> list[dict[str, Any]]:
+    """The fee-sharing shareholders the TradeEvent lists: those of an active `SharingConfig`
+    (the account may be uninitialized: the program checks before reading, so does this)."""
+    account = inv.read(key)
+    if account is None or account.owner != PUMP_FEE_PROGRAM_ID or not account.data:
+        return []
+    fields = decode_account("SharingConfig", SHARING_CONFIG_LAYOUT, bytes(account.data))
+    if fields is None or fields["mint"] != mint or fields["status"] != SHARING_ACTIVE:
+        return []
+    return [dict(s) for s in fields["shareholders"]]
+
+
+def _split(curve: dict[str, Any], creator_fee: int) -> tuple[int, int]:
+    """(creator fee, cashback): a cashback coin pays the creator's share back to the trader."""
+    return (0, creator_fee) if curve["is_cashback_coin"] else (creator_fee, 0)
+
+
+def _pay(
+    k: TradeKeys, source: Pubkey, dest_owner: Pubkey, amount: int, payer: Pubkey,
+    *, create: bool,
+) -> list[Instruction]:  # fmt: skip
+    """`amount` of the quote token from `source` to `dest_owner`'s quote ATA (opened, paid by
+    `payer`, when `create`); the source's authority is the user (owner or delegate)."""
+    q = k.quote
+    assert q is not None
+    if amount <= 0:
+        return []
+    out: list[Instruction] = []
+    if create:
+        out.append(tix.create_associated_token_account_idempotent(payer, dest_owner, q.mint,
+                                                                  q.token_program))  # fmt: skip
+    out.append(tix.transfer_checked(q.token_program, source, q.mint, q.ata(dest_owner), k.user,
+                                    amount, q.decimals))  # fmt: skip
+    return out
 
 
 def _buy(
@@ -490,18 +682,31 @@ def _buy(
         sol = math.buy_cost(curve, tokens)
         max_cost = limit
     protocol = math.fee(sol, rates.protocol_bps)
-    creator_fee = math.fee(sol, rates.creator_bps)
-    if sol + protocol + creator_fee > max_cost:
+    creator_fee, cashback = _split(curve, math.fee(sol, rates.creator_bps))
+    if sol + protocol + creator_fee + cashback > max_cost:
         raise program_error(inv, TOO_MUCH_SOL_REQUIRED)
     buyback = protocol * global_["buyback_basis_points"] // 10_000
-    ixs = _system_transfer(k.user, k.curve, sol)
-    ixs += _system_transfer(k.user, k.fee_recipient, protocol - buyback)
-    ixs += _system_transfer(k.user, k.buyback, buyback)
-    vault = inv.read(k.creator_vault)
-    vault_lamports = vault.lamports if vault else 0
-    top_up = max(0, inv.rent(0) - vault_lamports - creator_fee) if creator_fee else 0
-    ixs += _system_transfer(k.user, k.creator_vault, creator_fee + top_up)
-    uva_fields = _user_volume(inv, k, ixs)
+    uva_fields: dict[str, Any] | None
+    if k.quote is None:
+        ixs = _system_transfer(k.user, k.curve, sol)
+        ixs += _system_transfer(k.user, k.fee_recipient, protocol - buyback)
+        ixs += _system_transfer(k.user, k.buyback, buyback)
+        vault = inv.read(k.creator_vault)
+        vault_lamports = vault.lamports if vault else 0
+        top_up = max(0, inv.rent(0) - vault_lamports - creator_fee) if creator_fee else 0
+        ixs += _system_transfer(k.user, k.creator_vault, creator_fee + top_up)
+        uva_fields = _user_volume(inv, k, ixs)
+        if cashback and k.uva is not None:
+            ixs += _system_transfer(k.user, k.uva, cashback)
+    else:
+        q = k.quote
+        ixs = _pay(k, q.user_ata, k.curve, sol, k.user, create=False)
+        ixs += _pay(k, q.user_ata, k.fee_recipient, protocol - buyback, k.user, create=False)
+        ixs += _pay(k, q.user_ata, k.buyback, buyback, k.user, create=False)
+        ixs += _pay(k, q.user_ata, k.creator_vault, creator_fee, k.user, create=True)
+        uva_fields = _user_volume(inv, k, ixs)
+        if cashback and k.uva is not None:
+            ixs += _pay(k, q.user_ata, k.uva, cashback, k.user, create=True)
     # The curve's token account pays out: the program signs for it; here the user is made its
     # delegate for exactly `tokens` (the token program clears the delegate when it is used up).
     _delegate(inv, k.curve_ata, k.user, tokens)
@@ -517,17 +722,24 @@ def _buy(
     after["complete"] = complete
     _write_curve(inv, k.curve, after)
     if uva_fields is not None and k.uva is not None:
-        if track_volume:
+        if track_volume and k.quote is None:  # the volume that earns PUMP is SOL volume
             uva_fields["current_sol_volume"] += sol
             uva_fields["last_update_timestamp"] = inv.now()
+        _earn_cashback(uva_fields, k, cashback)
         _write_uva(inv, k.uva, uva_fields)
     _trade_event(inv, k, after, rates, name, sol, tokens, True, protocol, creator_fee, buyback,
-                 global_, uva_fields, track_volume)  # fmt: skip
+                 global_, uva_fields, track_volume, cashback)  # fmt: skip
     if complete:
         inv.log(event_log(COMPLETE_EVENT_LAYOUT, {
             "user": k.user, "mint": k.mint, "bonding_curve": k.curve, "timestamp": inv.now(),
-            "quote_mint": ZERO,
+            "quote_mint": after["quote_mint"],
         }))  # fmt: skip
+
+
+def _earn_cashback(fields: dict[str, Any], k: TradeKeys, cashback: int) -> None:
+    if cashback:
+        key = "cashback_earned" if k.quote is None else "stable_cashback_earned"
+        fields[key] += cashback
 
 
 def _sell(
@@ -538,8 +750,8 @@ def _sell(
         raise program_error(inv, SELL_ZERO_AMOUNT)
     sol = math.sell_proceeds(curve, amount)
     protocol = math.fee(sol, rates.protocol_bps)
-    creator_fee = math.fee(sol, rates.creator_bps)
-    proceeds = sol - protocol - creator_fee
+    creator_fee, cashback = _split(curve, math.fee(sol, rates.creator_bps))
+    proceeds = sol - protocol - creator_fee - cashback
     if proceeds < limit:
         raise program_error(inv, TOO_LITTLE_SOL_RECEIVED)
     if sol > curve["real_quote_reserves"]:
@@ -548,11 +760,26 @@ def _sell(
     ixs = [tix.transfer_checked(k.token_program, k.user_ata, k.mint, k.curve_ata, k.user, amount,
                                 decimals)]  # fmt: skip
     uva_fields = _user_volume(inv, k, ixs) if k.uva is not None else None
-    inv.invoke(ixs)
-    inv.move_lamports(k.curve, k.user, proceeds)
-    inv.move_lamports(k.curve, k.fee_recipient, protocol - buyback)
-    inv.move_lamports(k.curve, k.buyback, buyback)
-    inv.move_lamports(k.curve, k.creator_vault, creator_fee)
+    if k.quote is None:
+        inv.invoke(ixs)
+        inv.move_lamports(k.curve, k.user, proceeds)
+        inv.move_lamports(k.curve, k.fee_recipient, protocol - buyback)
+        inv.move_lamports(k.curve, k.buyback, buyback)
+        inv.move_lamports(k.curve, k.creator_vault, creator_fee)
+        if cashback and k.uva is not None:
+            inv.move_lamports(k.curve, k.uva, cashback)
+    else:
+        # The curve's quote account pays out: the user is made its delegate for exactly what
+        # leaves it (proceeds and fees), as for the base token on a buy.
+        q = k.quote
+        _delegate(inv, q.curve_ata, k.user, sol)
+        ixs += _pay(k, q.curve_ata, k.user, proceeds, k.user, create=True)
+        ixs += _pay(k, q.curve_ata, k.fee_recipient, protocol - buyback, k.user, create=False)
+        ixs += _pay(k, q.curve_ata, k.buyback, buyback, k.user, create=False)
+        ixs += _pay(k, q.curve_ata, k.creator_vault, creator_fee, k.user, create=True)
+        if cashback and k.uva is not None:
+            ixs += _pay(k, q.curve_ata, k.uva, cashback, k.user, create=True)
+        inv.invoke(ixs)
     after = dict(curve)
     after["virtual_token_reserves"] += amount
     after["virtual_quote_reserves"] -= sol
@@ -560,9 +787,10 @@ def _sell(
     after["real_quote_reserves"] -= sol
     _write_curve(inv, k.curve, after)
     if uva_fields is not None and k.uva is not None:
+        _earn_cashback(uva_fields, k, cashback)
         _write_uva(inv, k.uva, uva_fields)
     _trade_event(inv, k, after, rates, name, sol, amount, False, protocol, creator_fee, buyback,
-                 global_, uva_fields, True)  # fmt: skip
+                 global_, uva_fields, True, cashback)  # fmt: skip
 
 
 def _delegate(inv: Invocation, token_account: Pubkey, delegate: Pubkey, amount: int) -> None:
@@ -616,9 +844,11 @@ def _write_curve(inv: Invocation, key: Pubkey, fields: dict[str, Any]) -> None:
 def _trade_event(
     inv: Invocation, k: TradeKeys, after: dict[str, Any], rates: math.FeeRates, name: str,
     sol: int, tokens: int, is_buy: bool, protocol: int, creator_fee: int, buyback: int,
-    global_: dict[str, Any], uva: dict[str, Any] | None, track_volume: bool,
+    global_: dict[str, Any], uva: dict[str, Any] | None, track_volume: bool, cashback: int = 0,
 ) -> None:  # fmt: skip
     holder = bool(after["is_holder_reward"])
+    cashback_bps = rates.creator_bps if after["is_cashback_coin"] else 0
+    creator_bps = 0 if after["is_cashback_coin"] else rates.creator_bps
     inv.log(event_log(TRADE_EVENT_LAYOUT, {
         "mint": k.mint, "sol_amount": sol, "token_amount": tokens, "is_buy": is_buy,
         "user": k.user, "timestamp": inv.now(),
@@ -627,18 +857,19 @@ def _trade_event(
         "real_sol_reserves": after["real_quote_reserves"],
         "real_token_reserves": after["real_token_reserves"], "fee_recipient": k.fee_recipient,
         "fee_basis_points": rates.protocol_bps, "fee": protocol, "creator": after["creator"],
-        "creator_fee_basis_points": rates.creator_bps, "creator_fee": creator_fee,
+        "creator_fee_basis_points": creator_bps, "creator_fee": creator_fee,
         "track_volume": track_volume,
         "total_unclaimed_tokens": uva["total_unclaimed_tokens"] if uva else 0,
         "total_claimed_tokens": uva["total_claimed_tokens"] if uva else 0,
         "current_sol_volume": uva["current_sol_volume"] if uva else 0,
         "last_update_timestamp": uva["last_update_timestamp"] if uva else 0,
         "ix_name": name if name == "buy_exact_sol_in" else ("buy" if is_buy else "sell"),
-        "mayhem_mode": after["is_mayhem_mode"], "cashback_fee_basis_points": 0, "cashback": 0,
+        "mayhem_mode": after["is_mayhem_mode"], "cashback_fee_basis_points": cashback_bps,
+        "cashback": cashback,
         "buyback_fee_basis_points": global_["buyback_basis_points"], "buyback_fee": buyback,
-        "shareholders": [], "quote_mint": after["quote_mint"], "quote_amount": sol,
+        "shareholders": k.shareholders, "quote_mint": after["quote_mint"], "quote_amount": sol,
         "virtual_quote_reserves": after["virtual_quote_reserves"],
         "real_quote_reserves": after["real_quote_reserves"],
-        "holder_rewards_bps": rates.creator_bps if holder else 0,
+        "holder_rewards_bps": creator_bps if holder else 0,
         "holder_rewards": creator_fee if holder else 0,
     }))  # fmt: skip

@@ -21,6 +21,9 @@ PUMP_PROGRAM_ID: Final = Pubkey.from_string("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M
 PUMP_FEE_PROGRAM_ID: Final = Pubkey.from_string("pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ")
 MAYHEM_PROGRAM_ID: Final = Pubkey.from_string("MAyhSmzXzV1pTf7LsNkrNwkWKTo4ougAJ1PPg47MD4e")
 USDC_MINT: Final = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+USDC_DECIMALS: Final = 6
+WSOL_MINT: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
+NATIVE_MINT_2022: Final = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
 ZERO: Final = Pubkey.default()
 
 
@@ -41,6 +44,7 @@ MINT_AUTHORITY: Final = pump_pda(b"mint-authority")
 EVENT_AUTHORITY: Final = pump_pda(b"__event_authority")
 GLOBAL_VOLUME_ACCUMULATOR: Final = pump_pda(b"global_volume_accumulator")
 FEE_CONFIG: Final = fee_pda(b"fee_config", bytes(PUMP_PROGRAM_ID))
+QUOTE_CONTROL: Final = pump_pda(b"quote-control")
 
 
 def bonding_curve_address(mint: Pubkey) -> Pubkey:
@@ -61,6 +65,15 @@ def user_volume_accumulator_address(user: Pubkey) -> Pubkey:
 
 def sharing_config_address(mint: Pubkey) -> Pubkey:
     return fee_pda(b"sharing-config", bytes(mint))
+
+
+def holder_rewards_address(mint: Pubkey) -> Pubkey:
+    return pump_pda(b"holder-rewards", bytes(mint))
+
+
+def is_legacy_quote_mint(quote_mint: Pubkey) -> bool:
+    """SOL-quoted (pda.ts `isLegacyQuoteMint`): curves store the zero key, builders pass WSOL."""
+    return quote_mint in (ZERO, WSOL_MINT)
 
 
 # ---- accounts --------------------------------------------------------------------------------
@@ -118,10 +131,26 @@ GLOBAL_VOLUME_ACCUMULATOR_LAYOUT: Final = Struct("GlobalVolumeAccumulator", (
     ("total_token_supply", ("array", "u64", 30)), ("sol_volumes", ("array", "u64", 30)),
 ))  # fmt: skip
 
+QUOTE_CONTROL_MINT_LAYOUT: Final = Struct("QuoteControlMint", (
+    ("mint", "pubkey"), ("initial_virtual_quote_reserves", "u64"),
+))  # fmt: skip
+QUOTE_CONTROL_LAYOUT: Final = Struct("QuoteControl", (
+    ("admin", "pubkey"), ("_reserved", ("array", "u8", 64)),
+    ("mints", ("vec", QUOTE_CONTROL_MINT_LAYOUT)),
+))  # fmt: skip
+SHAREHOLDER_LAYOUT: Final = Struct("Shareholder", (("address", "pubkey"), ("share_bps", "u16")))
+# pump_fees.json `SharingConfig`; `status` is the ConfigStatus enum (0 Paused, 1 Active)
+SHARING_CONFIG_LAYOUT: Final = Struct("SharingConfig", (
+    ("bump", "u8"), ("version", "u8"), ("status", "u8"), ("mint", "pubkey"), ("admin", "pubkey"),
+    ("admin_revoked", "bool"), ("shareholders", ("vec", SHAREHOLDER_LAYOUT)),
+))  # fmt: skip
+SHARING_ACTIVE: Final = 1
+MAX_SHAREHOLDERS: Final = 10
+
 ACCOUNT_DISCRIMINATORS: Final = {
     name: discriminator("account", name)
     for name in ("Global", "BondingCurve", "FeeConfig", "UserVolumeAccumulator",
-                 "GlobalVolumeAccumulator")
+                 "GlobalVolumeAccumulator", "QuoteControl", "SharingConfig")
 }  # fmt: skip
 
 GLOBAL_SIZE: Final = 8 + GLOBAL_LAYOUT.size()  # 1087, pump-sdk's GLOBAL_SIZE
@@ -146,7 +175,6 @@ def decode_account(name: str, layout: Struct, data: bytes) -> dict[str, Any] | N
 
 
 # ---- events ----------------------------------------------------------------------------------
-SHAREHOLDER_LAYOUT: Final = Struct("Shareholder", (("address", "pubkey"), ("share_bps", "u16")))
 CREATE_EVENT_LAYOUT: Final = Struct("CreateEvent", (
     ("name", "string"), ("symbol", "string"), ("uri", "string"), ("mint", "pubkey"),
     ("bonding_curve", "pubkey"), ("user", "pubkey"), ("creator", "pubkey"), ("timestamp", "i64"),
