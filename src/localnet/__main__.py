@@ -100,6 +100,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--slot-ms", type=int, default=400, help="slot length in ms; 0 = advance only when asked"
     )
+    parser.add_argument(
+        "--stream-tick-ms",
+        type=int,
+        default=50,
+        help="the leader executes what it received every this many ms inside a slot; 0 = once "
+        "a slot, at its top",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the URLs here when ready")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-sigverify", action="store_true", help="skip signature checks")
@@ -110,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> LocalnetConfig:
     return LocalnetConfig(
         seed=args.seed,
         slot_ms=args.slot_ms or None,
+        stream_tick_ms=args.stream_tick_ms or None,
         scenario=args.scenario,
         default_scenario=not args.no_scenario,
         host=args.host,

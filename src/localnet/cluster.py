@@ -21,6 +21,7 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from solders.account import Account
@@ -80,6 +81,9 @@ MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 AIRDROP_LIMIT = 10**15
 DECIMALS_CACHE_SIZE = 4_096
 BLOCKS_KEPT = 1_024  # slots whose blockhash getBlock can still name
+DEFAULT_STREAM_TICK_MS = 50  # a streaming leader's batch interval inside its slot
+SLOT_HASHES_KEPT = 512  # the SlotHashes sysvar's length (MAX_ENTRIES)
+ADDRESS_LOOKUP_TABLE_PROGRAM = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
 
 class Cluster(TransactionExecution):
@@ -95,12 +99,26 @@ class Cluster(TransactionExecution):
         max_transactions: int = DEFAULT_MAX_TRANSACTIONS,
         status_slots: int = STATUS_CACHE_SLOTS,
         block_building: bool = False,
+        stream_tick_ms: int | None = DEFAULT_STREAM_TICK_MS,
     ) -> None:
         """`max_transactions`/`status_slots`: history retention (see `localnet.history`).
-        `block_building`: `submit_transaction` (RPC sendTransaction) queues for the end of the slot
-        instead of executing at once (`Localnet` turns it on; a bare cluster is immediate)."""
+        `block_building`: `submit_transaction` (RPC sendTransaction) queues for the leader's next
+        batch instead of executing at once (`Localnet` turns it on; a bare cluster is immediate).
+        `stream_tick_ms`: with the slot clock running, the leader executes what it received every
+        this many ms inside the slot (a streaming leader; see `stream_tick`); `None`/0, or a value
+        not below `slot_ms`: one batch per slot, at its top."""
+        if stream_tick_ms is not None and (
+            isinstance(stream_tick_ms, bool) or not isinstance(stream_tick_ms, int)
+        ):
+            raise ValueError(
+                f"stream_tick_ms must be an integer number of ms, got {stream_tick_ms!r}"
+            )
+        if stream_tick_ms is not None and stream_tick_ms < 0:
+            raise ValueError(f"stream_tick_ms must be >= 0, got {stream_tick_ms}")
         self.seed = seed
         self.slot_ms = slot_ms
+        self.stream_tick_ms = stream_tick_ms or None
+        self.batches = 0  # leader batches executed (slot tops and stream ticks)
         self.sigverify = sigverify
         self._wall_clock = wall_clock
         # the cluster keeps the blockhash window and deduplicates signatures itself (History), so
@@ -114,6 +132,7 @@ class Cluster(TransactionExecution):
         self.slot = GENESIS_SLOT
         self.block_height = GENESIS_SLOT
         self.genesis_time = int(wall_clock())
+        self._slot_hashes_synced = -1  # the slot the SlotHashes sysvar was last written at
         self._blockhashes: OrderedDict[Hash, int] = OrderedDict()
         self._blockhashes[self.svm.latest_blockhash()] = self.block_height
         self._slot_hashes: OrderedDict[int, Hash] = OrderedDict()
@@ -171,6 +190,19 @@ class Cluster(TransactionExecution):
     def _sync_clock(self) -> None:
         self.svm.set_clock(Clock(self.slot, self.genesis_time, 0, 0, self.block_time(self.slot)))
 
+    def prepare_sysvars(self, message: Any) -> None:
+        """Before a transaction of the Address Lookup Table program: the SlotHashes sysvar lists
+        the produced blocks before this slot, newest first (up to 512), so `CreateLookupTable`'s
+        `recent_slot` and a deactivated table's cool-down are judged as agave judges them.
+        Written at most once a slot, and only when such a transaction comes."""
+        if self._slot_hashes_synced == self.slot:
+            return
+        if ADDRESS_LOOKUP_TABLE_PROGRAM not in message.account_keys:
+            return
+        entries = [(s, h) for s, h in reversed(self._slot_hashes.items()) if s < self.slot]
+        self.svm.set_slot_hashes(entries[:SLOT_HASHES_KEPT])
+        self._slot_hashes_synced = self.slot
+
     def on_slot(self, listener: Callable[[int], None]) -> None:
         """Call `listener(slot)` after every new slot (B's scenario engine, faults, ...)."""
         self._slot_listeners.append(listener)
@@ -178,9 +210,11 @@ class Cluster(TransactionExecution):
     def advance_slots(self, n: int = 1) -> None:
         """Produce `n` slots, each with a new blockhash; blockhashes over 150 blocks old expire.
 
-        `self.slot` is the newest produced block; user transactions received meanwhile are built
-        into the next one: each step enters the next slot, fills its block (`_build_block`:
-        block hooks, then the queued transactions by priority), then issues its blockhash."""
+        `self.slot` is the slot whose block the leader is building (the `processed` bank): user
+        transactions received since the last batch (`stream_tick`) are executed at the top of
+        the next one: each step enters the next slot, runs that batch (`_build_block`: block
+        hooks, then the queued transactions by priority), then issues its blockhash; whatever
+        arrives during the slot is executed by the next stream tick, inside the same slot."""
         if n < 0:
             raise ValueError("n must be >= 0")
         for _ in range(n):
@@ -215,10 +249,28 @@ class Cluster(TransactionExecution):
                 await self._task
             self._task = None
 
+    def stream_tick(self) -> None:
+        """One batch of a streaming leader inside the current slot: block hooks (Jito bundles
+        received meanwhile, atomically and in order), then the transactions received since the
+        previous batch, by compute-unit price then arrival, all executed now in `self.slot` and
+        published as they execute. The slot clock calls it every `stream_tick_ms`; with manual
+        slots (`slot_ms=None`) call it to play a batch."""
+        if self._pending or self._block_hooks:
+            self._build_block()
+
     async def _tick(self, period: float) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time() + period
+        tick = (self.stream_tick_ms or 0) / 1000
         while True:
+            if tick and next_at - loop.time() > tick:
+                # inside the slot: a streaming batch every `tick`, the slot boundary last
+                await asyncio.sleep(tick)
+                try:
+                    self.stream_tick()
+                except Exception:  # a failing batch must not stop the chain
+                    log.exception("localnet.stream_tick_failed", slot=self.slot)
+                continue
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             # Catch up if the loop was busy, but never more than a few slots at once.
             due = min(4, 1 + int((loop.time() - next_at) / period))

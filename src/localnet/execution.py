@@ -262,6 +262,7 @@ class TransactionExecution:
     _pending_signatures: set[Signature]
     _block_hooks: list[Callable[[int], None]]
     _arrivals: itertools.count[int]
+    batches: int
 
     def latest_blockhash(self) -> Hash:
         raise NotImplementedError
@@ -366,13 +367,15 @@ class TransactionExecution:
         self._block_hooks.append(hook)
 
     def _build_block(self) -> None:
-        """Fill the block of the current slot: block hooks (bundles) first, then the queued user
-        transactions by compute-unit price (descending), ties by arrival."""
+        """One leader batch in the block of the current slot (its top, or a stream tick): block
+        hooks (bundles) first, then the user transactions queued since the previous batch by
+        compute-unit price (descending), ties by arrival."""
         for hook in tuple(self._block_hooks):
             try:
                 hook(self.slot)
             except Exception:  # one failing hook must not cost the block its transactions
                 log.exception("localnet.block_hook_failed", slot=self.slot)
+        self.batches += 1
         if not self._pending:
             return
         pending, self._pending = self._pending, []
@@ -381,21 +384,35 @@ class TransactionExecution:
         for _, _, vtx in pending:
             self.send_transaction(vtx)
 
-    def loaded_keys(self, vtx: VersionedTransaction) -> list[Pubkey]:
-        """Every account a transaction loads: static keys, then lookup-table addresses."""
+    def loaded_addresses(self, vtx: VersionedTransaction) -> tuple[list[Pubkey], list[Pubkey]]:
+        """(writable, readonly) addresses a v0 message loads from its lookup tables, in agave's
+        order (every table's writable indexes, then every table's readonly ones); indexes a table
+        does not have (the runtime refuses the transaction) are skipped."""
+        writable: list[Pubkey] = []
+        readonly: list[Pubkey] = []
         message = vtx.message
-        keys = list(message.account_keys)
-        if isinstance(message, MessageV0):
-            for lookup in message.address_table_lookups:
-                table = self.svm.get_account(lookup.account_key)
-                if table is None:
-                    continue
-                data = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
-                addresses = [Pubkey.from_bytes(data[i : i + 32]) for i in range(0, len(data), 32)]
-                for index in (*lookup.writable_indexes, *lookup.readonly_indexes):
-                    if index < len(addresses):
-                        keys.append(addresses[index])
-        return keys
+        if not isinstance(message, MessageV0):
+            return writable, readonly
+        for lookup in message.address_table_lookups:
+            table = self.svm.get_account(lookup.account_key)
+            if table is None:
+                continue
+            data = bytes(table.data)[LOOKUP_TABLE_META_SIZE:]
+            addresses = [
+                Pubkey.from_bytes(data[i : i + 32]) for i in range(0, len(data) // 32 * 32, 32)
+            ]
+            writable += [addresses[i] for i in lookup.writable_indexes if i < len(addresses)]
+            readonly += [addresses[i] for i in lookup.readonly_indexes if i < len(addresses)]
+        return writable, readonly
+
+    def loaded_keys(self, vtx: VersionedTransaction) -> list[Pubkey]:
+        """Every account a transaction loads: static keys, then lookup-table addresses
+        (writable, then readonly), the order of its balances in `getTransaction`."""
+        writable, readonly = self.loaded_addresses(vtx)
+        return [*vtx.message.account_keys, *writable, *readonly]
+
+    def prepare_sysvars(self, message: Any) -> None:
+        """Bring the sysvars a transaction reads up to date before it runs (`Cluster`)."""
 
     def execute_bundle(
         self, txs: Sequence[VersionedTransaction], check: BundleCheck | None = None
@@ -484,7 +501,9 @@ class TransactionExecution:
         age_ok, nonce = self.transaction_age_ok(message)
         if not age_ok:
             return self._dropped(vtx, "BlockhashNotFound")
-        keys = list(message.account_keys)
+        self.prepare_sysvars(message)
+        loaded = self.loaded_addresses(vtx)
+        keys = [*message.account_keys, *loaded[0], *loaded[1]]
         pre = [self.svm.get_account(k) for k in keys]
         processor = self._processor(vtx)
         failure = self._guard(vtx) if processor is None else None
@@ -546,6 +565,7 @@ class TransactionExecution:
             return_data=return_data,
             block_time=self.block_time(self.slot),
             transaction=vtx,
+            loaded_addresses=(tuple(loaded[0]), tuple(loaded[1])),
         )
         return Executed(outcome, keys, pre, post)
 
@@ -564,7 +584,11 @@ class TransactionExecution:
         """Record an executed transaction in history and notify subscribers."""
         outcome, keys = executed.outcome, executed.keys
         message = outcome.transaction.message if outcome.transaction is not None else None
-        flags = writable_flags(message) if message is not None else [False] * len(keys)
+        flags = writable_flags(message) if message is not None else []
+        flags += [True] * len(outcome.loaded_addresses[0]) + [False] * len(
+            outcome.loaded_addresses[1]
+        )
+        flags += [False] * (len(keys) - len(flags))
         writable = frozenset(k for k, w in zip(keys, flags, strict=True) if w)
         price = compute_unit_price(message) if message is not None else 0
         self.history.add(outcome, cu_price=price, writable=writable)
@@ -607,7 +631,8 @@ class TransactionExecution:
                 return SimOutcome(self.slot, "BlockhashNotFound", (), 0, 0)
         if sig_verify and self.history.get(vtx.signatures[0]) is not None:
             return SimOutcome(self.slot, "AlreadyProcessed", (), 0, 0)
-        keys = list(message.account_keys)
+        self.prepare_sysvars(message)
+        keys = self.loaded_keys(vtx)
         pre = [self.svm.get_account(k) for k in keys]
         processor = self._processor(vtx)
         if processor is not None:

@@ -93,6 +93,8 @@ class TxOutcome:
     return_data: tuple[Pubkey, bytes] | None = None
     block_time: int = 0
     transaction: VersionedTransaction | None = field(default=None, repr=False, compare=False)
+    # (writable, readonly) addresses its v0 message loaded from lookup tables, as they were then
+    loaded_addresses: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]] = ((), ())
 
     @property
     def ok(self) -> bool:

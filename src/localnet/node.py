@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from localnet.cluster import Cluster
+from localnet.cluster import DEFAULT_STREAM_TICK_MS, Cluster
 from localnet.control import create_control_app
 from localnet.faults import PRESETS, FaultProfile
 from localnet.geyser import GeyserEndpoint, GeyserFaults
@@ -112,6 +112,7 @@ class LocalnetConfig:
     status_slots: int = STATUS_CACHE_SLOTS  # ...but never what landed within this many slots
     max_tokens: int = DEFAULT_MAX_TOKENS  # engine launches kept; older ones are retired
     block_building: bool = True  # RPC transactions land in the slot's block (False: at once)
+    stream_tick_ms: int | None = DEFAULT_STREAM_TICK_MS  # leader batches inside a slot (None: 1)
     jito_port: int = 0
     jito_profile: FaultProfile = field(default_factory=FaultProfile)  # the block engine's faults
     jito_tip_floor: int = DEFAULT_TIP_FLOOR  # lamports a bundle must tip at least
@@ -182,6 +183,7 @@ class Localnet:
             max_transactions=self.config.max_transactions,
             status_slots=self.config.status_slots,
             block_building=self.config.block_building,
+            stream_tick_ms=self.config.stream_tick_ms,
         )
         # Yellowstone gRPC: the feed taps the cluster's hub before anything subscribes to it
         self.geyser_feed = install_geyser(self.cluster)

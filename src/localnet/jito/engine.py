@@ -9,8 +9,10 @@ measured as the lamports the tip accounts gained over the whole bundle, so CPI t
 it accepts and then drops before execution (status `Invalid`, like Jito's expired blockhash or
 unfunded payer): a transaction the leader would drop.
 
-Bundles received during a slot are executed at the top of that slot's block, before the block's
-ordinary transactions, highest (static) tip first, ties by arrival.
+Bundles are executed at the top of the leader's next batch (`Cluster.stream_tick` inside the
+slot, or the top of the next slot's block), before that batch's ordinary transactions, highest
+(static) tip first, ties by arrival; each one atomically and in order, so a bundle never
+interleaves with anything else.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class BundleRecord:
 
 
 class BlockEngine:
-    """Receives bundles, lands them at the top of the next block, answers their statuses."""
+    """Receives bundles, lands them at the top of the leader's next batch, answers statuses."""
 
     def __init__(
         self,
@@ -222,7 +224,7 @@ class BlockEngine:
 
     # -- the block -------------------------------------------------------------------------------
     def _land(self, slot: int) -> None:
-        """Block hook: execute the queued bundles at the top of block `slot`."""
+        """Block hook: execute the queued bundles at the top of this batch of block `slot`."""
         queue, self._queue = self._queue, []
         queue.sort(key=lambda r: (-r.static_tip, r.arrival))
         for record in queue:
