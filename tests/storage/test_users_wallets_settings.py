@@ -159,15 +159,17 @@ async def test_settings_default_until_changed_then_persist(repos: Repositories) 
     assert defaults.snipe_slippage_bps == 1500
     assert defaults.priority_fee_level is FeeLevel.MEDIUM
     assert defaults.buy_presets_lamports == DEFAULT_BUY_PRESETS_LAMPORTS
-    assert defaults.confirm_trades is True
+    assert defaults.confirm_trades is False  # off until the user turns it on (0015)
+    assert (defaults.notify_fills, defaults.notify_exits) == (True, True)
+    assert (defaults.notify_snipe_misses, defaults.notify_copies) == (True, True)
     updated = await repos.settings.update(
         user.id, slippage_bps=300, priority_fee_level="HIGH", buy_presets_lamports=[10, 20]
     )
     assert updated == await repos.settings.get(user.id)
     assert updated.priority_fee_level is FeeLevel.HIGH
     assert updated.buy_presets_lamports == (10, 20)
-    again = await repos.settings.update(user.id, confirm_trades=False)
-    assert (again.slippage_bps, again.confirm_trades) == (300, False)
+    again = await repos.settings.update(user.id, confirm_trades=True, notify_fills=False)
+    assert (again.slippage_bps, again.confirm_trades, again.notify_fills) == (300, True, False)
 
 
 async def test_trade_settings_default_off_then_persist_and_go_back_to_auto(

@@ -94,7 +94,7 @@ class UserSettings:
     priority_fee_level: FeeLevel = FeeLevel.MEDIUM
     max_priority_fee_lamports: int = DEFAULT_MAX_PRIORITY_FEE_LAMPORTS
     buy_presets_lamports: tuple[int, ...] = DEFAULT_BUY_PRESETS_LAMPORTS
-    confirm_trades: bool = True
+    confirm_trades: bool = False  # a manual buy asks first (0015_notify_prefs: off by default)
     updated_at: datetime | None = None  # None: never saved, these are the defaults
     # automatic exits (sniper_bot.domain.exits): None turns a rule off
     take_profit_pct: int | None = None
@@ -107,6 +107,11 @@ class UserSettings:
     tip_percentile: int | None = None  # one of TIP_PERCENTILES; None: JITO_TIP_PERCENTILE's
     force_jupiter: bool = False  # every order through Jupiter, even a pump.fun/PumpSwap coin
     paper_trading: bool = False  # this user's orders go to the simulated executor (0010)
+    # which pushed messages this user gets (0015_notify_prefs; domain.notify.NoticeKind)
+    notify_fills: bool = True
+    notify_exits: bool = True
+    notify_snipe_misses: bool = True
+    notify_copies: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,7 @@ class CurveUpdate:
     sol_amount: int | None = None
     token_amount: int | None = None
     user: str | None = None
+    creator: str | None = None  # a trade's coin creator (its TradeEvent says; exits watch it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +492,7 @@ class SnipeTarget:
     nonce_account: str | None = None
     nonce_value: str | None = None
     nonce_status: NonceStatus | None = None
+    paper: bool = False  # armed on paper: fills in the paper book, never signed (0015)
 
     @property
     def is_armed(self) -> bool:

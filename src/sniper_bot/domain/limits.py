@@ -105,6 +105,7 @@ class LimitOrder:
     order_id: str | None = None
     error: str | None = None
     fired_at: datetime | None = None
+    paper: bool = False  # placed on paper: fills in the paper book, never signed (0015)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class DcaPlan:
     created_at: datetime
     last_order_id: str | None = None
     error: str | None = None
+    paper: bool = False  # started on paper: its parts fill in the paper book (0015)
 
     @property
     def has_band(self) -> bool:

@@ -151,8 +151,8 @@ class UserSettingsRow(Base):
         "maxPriorityFeeLamports", BigInteger, server_default=text("1000000")
     )
     buy_presets_lamports: Mapped[list[int]] = mapped_column("buyPresetsLamports", JSONType)
-    confirm_trades: Mapped[bool] = mapped_column(
-        "confirmTrades", Boolean, server_default=text("true")
+    confirm_trades: Mapped[bool] = mapped_column(  # default false since 0015_notify_prefs
+        "confirmTrades", Boolean, server_default=text("false")
     )
     updated_at: Mapped[datetime] = mapped_column(
         "updatedAt", UTCDateTime, server_default=_now_default()
@@ -179,6 +179,15 @@ class UserSettingsRow(Base):
     exit_ladder: Mapped[list[list[int]] | None] = mapped_column("exitLadder", JSONType)
     sell_with_creator: Mapped[bool] = mapped_column(
         "sellWithCreator", Boolean, server_default=text("false")
+    )
+    # which pushed messages the user gets (0015_notify_prefs); true = sent
+    notify_fills: Mapped[bool] = mapped_column("notifyFills", Boolean, server_default=text("true"))
+    notify_exits: Mapped[bool] = mapped_column("notifyExits", Boolean, server_default=text("true"))
+    notify_snipe_misses: Mapped[bool] = mapped_column(
+        "notifySnipeMisses", Boolean, server_default=text("true")
+    )
+    notify_copies: Mapped[bool] = mapped_column(
+        "notifyCopies", Boolean, server_default=text("true")
     )
 
 
@@ -384,6 +393,9 @@ class SnipeTargetRow(Base):
     )
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
     fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
+    # armed on paper (0015_notify_prefs): fills in the paper book; its fill's id (no FK)
+    paper: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    paper_order_id: Mapped[str | None] = mapped_column("paperOrderId", String(64))
 
 
 class WithdrawalRow(Base):
@@ -471,6 +483,9 @@ class LimitOrderRow(Base):
     )
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
     fired_at: Mapped[datetime | None] = mapped_column("firedAt", UTCDateTime)
+    # armed on paper (0015_notify_prefs): fills in the paper book; its fill's id (no FK)
+    paper: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    paper_order_id: Mapped[str | None] = mapped_column("paperOrderId", String(64))
 
 
 class DcaPlanRow(Base):
@@ -519,6 +534,9 @@ class DcaPlanRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         "updatedAt", UTCDateTime, server_default=func.now()
     )
+    # armed on paper (0015_notify_prefs): fills in the paper book; its fill's id (no FK)
+    paper: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    paper_order_id: Mapped[str | None] = mapped_column("paperOrderId", String(64))
 
 
 class PaperAccountRow(Base):

@@ -32,8 +32,16 @@ _MAX_ERROR_CHARS = 500
 def to_plan(row: DcaPlanRow) -> DcaPlan:
     return entity_of(
         DcaPlan, row, side=OrderSide(row.side), priority_fee=FeeLevel(row.priority_fee),
-        status=DcaStatus(row.status),
+        status=DcaStatus(row.status), last_order_id=row.last_order_id or row.paper_order_id,
+        paper=bool(row.paper),
     )  # fmt: skip
+
+
+def _last_order(order_id: str | None) -> dict[str, str | None]:
+    """A part's order: a paper fill (``paper:<id>``) has no ``"SniperOrder"`` row to point at."""
+    if order_id is not None and order_id.startswith("paper:"):
+        return {"paper_order_id": order_id, "last_order_id": None}
+    return {"last_order_id": order_id, "paper_order_id": None}
 
 
 class DcaNotRunning(PermanentError):
@@ -63,6 +71,7 @@ class DcaPlanRepository(Repository):
         band_min_price: int | None = None,
         band_max_price: int | None = None,
         first_at: datetime | None = None,
+        paper: bool = False,
     ) -> DcaPlan:
         """A new ACTIVE plan whose first part is due at ``first_at`` (default: now)."""
         if total_amount <= 0 or parts < 1 or interval_seconds <= 0:
@@ -89,6 +98,7 @@ class DcaPlanRepository(Repository):
             next_at=first_at or now,
             created_at=now,
             updated_at=now,
+            paper=paper,
         )
         return await insert_owned(self._db, row, WalletRow, to_plan)
 
@@ -159,7 +169,7 @@ class DcaPlanRepository(Repository):
         return await self._update(
             [DcaPlanRow.id == plan_id, DcaPlanRow.parts_done == part,
              DcaPlanRow.status.in_(_RUNNING)],
-            {"parts_done": part + 1, "last_order_id": order_id, "next_at": next_at,
+            {"parts_done": part + 1, **_last_order(order_id), "next_at": next_at,
              "status": DcaStatus.DONE if done else DcaStatus.ACTIVE},
         )  # fmt: skip
 

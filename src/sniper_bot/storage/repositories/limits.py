@@ -43,6 +43,7 @@ def to_limit(row: LimitOrderRow) -> LimitOrder:
     return entity_of(
         LimitOrder, row, side=OrderSide(row.side), trigger_kind=TriggerKind(row.trigger_kind),
         priority_fee=FeeLevel(row.priority_fee), status=LimitStatus(row.status),
+        order_id=row.order_id or row.paper_order_id, paper=bool(row.paper),
     )  # fmt: skip
 
 
@@ -82,6 +83,7 @@ class LimitOrderRepository(Repository):
         expires_at: datetime,
         amount_lamports: int | None = None,
         sell_pct: int | None = None,
+        paper: bool = False,
     ) -> LimitOrder:
         """A new OPEN order; ``NotFound`` when the wallet is not the user's."""
         if trigger_value <= 0:
@@ -108,6 +110,7 @@ class LimitOrderRepository(Repository):
             created_at=now,
             updated_at=now,
             expires_at=expires_at,
+            paper=paper,
         )
         return await insert_owned(self._db, row, WalletRow, to_limit)
 
@@ -181,6 +184,7 @@ class LimitOrderRepository(Repository):
             .where(
                 LimitOrderRow.status == LimitStatus.FIRED,
                 LimitOrderRow.order_id.is_(None),
+                LimitOrderRow.paper_order_id.is_(None),
                 LimitOrderRow.fired_at <= before,
             )
             .order_by(LimitOrderRow.id)
@@ -196,7 +200,8 @@ class LimitOrderRepository(Repository):
         )
 
     async def attach_order(self, limit_id: int, order_id: str) -> LimitOrder:
-        return await self._cas(limit_id, LimitStatus.FIRED, {"order_id": order_id})
+        column = "paper_order_id" if order_id.startswith("paper:") else "order_id"
+        return await self._cas(limit_id, LimitStatus.FIRED, {column: order_id})
 
     async def mark_failed(self, limit_id: int, error: str) -> LimitOrder:
         """FIRED -> FAILED: refused before any order existed (no position to sell...)."""

@@ -52,6 +52,10 @@ def to_settings(row: UserSettingsRow) -> UserSettings:
         tip_percentile=row.tip_percentile,
         force_jupiter=bool(row.force_jupiter),
         paper_trading=bool(row.paper_trading),
+        notify_fills=bool(row.notify_fills),
+        notify_exits=bool(row.notify_exits),
+        notify_snipe_misses=bool(row.notify_snipe_misses),
+        notify_copies=bool(row.notify_copies),
     )
 
 
@@ -214,6 +218,10 @@ class SettingsRepository(Repository):
                 "tip_percentile": merged.tip_percentile,
                 "force_jupiter": merged.force_jupiter,
                 "paper_trading": merged.paper_trading,
+                "notify_fills": merged.notify_fills,
+                "notify_exits": merged.notify_exits,
+                "notify_snipe_misses": merged.notify_snipe_misses,
+                "notify_copies": merged.notify_copies,
                 "updated_at": now,
             }
             stmt = insert_for(session, UserSettingsRow).values(user_id=user_id, **values)

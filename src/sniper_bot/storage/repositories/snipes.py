@@ -54,7 +54,7 @@ def to_target(row: SnipeTargetRow) -> SnipeTarget:
         status=SnipeStatus(row.status),
         created_at=row.created_at,
         expires_at=row.expires_at,
-        order_id=row.order_id,
+        order_id=row.order_id or row.paper_order_id,
         fired_at=row.fired_at,
         error=row.error,
         creator=row.creator,
@@ -62,7 +62,13 @@ def to_target(row: SnipeTargetRow) -> SnipeTarget:
         nonce_account=row.nonce_account,
         nonce_value=row.nonce_value,
         nonce_status=NonceStatus(row.nonce_status) if row.nonce_status else None,
+        paper=bool(row.paper),
     )
+
+
+def _order_column(order_id: str) -> str:
+    """A paper fill (``paper:<id>``) has no ``"SniperOrder"`` row for ``orderId`` to point at."""
+    return "paper_order_id" if order_id.startswith("paper:") else "order_id"
 
 
 class SnipeNotArmed(PermanentError):
@@ -91,6 +97,7 @@ class SnipeTargetRepository(Repository):
         launch_filter: LaunchFilter | None = None,
         nonce_account: str | None = None,
         nonce_value: str | None = None,
+        paper: bool = False,
     ) -> SnipeTarget:
         """Store an ARMED target selecting launches by exactly one of ``token_mint``,
         ``creator`` or ``launch_filter`` (ValueError otherwise); ``NotFound`` when the wallet is
@@ -119,6 +126,7 @@ class SnipeTargetRepository(Repository):
                     status=SnipeStatus.ARMED,
                     created_at=now,
                     expires_at=expires_at,
+                    paper=paper,
                 )
             )
         except IntegrityError as exc:
@@ -298,7 +306,7 @@ class SnipeTargetRepository(Repository):
         as its ``tokenMint``; a mint target keeps its own)."""
         values: dict[str, Any] = {"status": SnipeStatus.FIRED, "fired_at": now or self._now()}
         if order_id is not None:
-            values["order_id"] = order_id
+            values[_order_column(order_id)] = order_id
         if mint is not None:
             validate_pubkey_text(mint, "fired mint")
             values["token_mint"] = func.coalesce(SnipeTargetRow.token_mint, mint)
@@ -307,7 +315,7 @@ class SnipeTargetRepository(Repository):
     async def attach_order(self, target_id: int, order_id: str) -> SnipeTarget:
         """Record the order a FIRED target produced (the latest one after a ``no_route`` retry);
         ``StaleSnipeState`` when the target is no longer FIRED."""
-        return await self._cas(target_id, SnipeStatus.FIRED, {"order_id": order_id})
+        return await self._cas(target_id, SnipeStatus.FIRED, {_order_column(order_id): order_id})
 
     async def mark_failed(
         self, target_id: int, error: str, order_id: str | None = None
@@ -316,7 +324,7 @@ class SnipeTargetRepository(Repository):
         ``StaleSnipeState`` when the target is no longer FIRED."""
         values: dict[str, Any] = {"status": SnipeStatus.FAILED, "error": error[:_MAX_ERROR_CHARS]}
         if order_id is not None:
-            values["order_id"] = order_id
+            values[_order_column(order_id)] = order_id
         return await self._cas(target_id, SnipeStatus.FIRED, values)
 
     async def expire_due(self, now: datetime | None = None) -> list[SnipeTarget]:
@@ -339,7 +347,11 @@ class SnipeTargetRepository(Repository):
         re-runs them with the same idempotency key, which cannot buy twice."""
         stmt = (
             select(SnipeTargetRow)
-            .where(SnipeTargetRow.status == SnipeStatus.FIRED, SnipeTargetRow.order_id.is_(None))
+            .where(
+                SnipeTargetRow.status == SnipeStatus.FIRED,
+                SnipeTargetRow.order_id.is_(None),
+                SnipeTargetRow.paper_order_id.is_(None),
+            )
             .order_by(SnipeTargetRow.id)
         )
         async with self._db.session() as session:
