@@ -7,6 +7,7 @@ over solders messages. Only `Cluster` instantiates it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import struct
@@ -32,7 +33,15 @@ from localnet.encoding import (
     token_account_kind,
     transaction_error_to_json,
 )
-from localnet.history import History, SimOutcome, TokenBalance, TxOutcome
+from localnet.history import (
+    History,
+    InnerGroups,
+    SimOutcome,
+    TokenBalance,
+    TxOutcome,
+    inner_groups,
+)
+from localnet.loaded_size import loaded_accounts_data_size, loaded_accounts_data_size_limit
 from localnet.pubsub import SubscriptionHub
 
 log = structlog.get_logger(__name__)
@@ -99,6 +108,7 @@ class HostedResult:
     fee: int = 0
     dropped: Any = None
     post_accounts: dict[Pubkey, Account] = field(default_factory=dict)
+    inner_instructions: InnerGroups = ()
 
 
 class TransactionProcessor(Protocol):
@@ -411,6 +421,10 @@ class TransactionExecution:
         writable, readonly = self.loaded_addresses(vtx)
         return [*vtx.message.account_keys, *writable, *readonly]
 
+    def loaded_data_size(self, vtx: VersionedTransaction, keys: Sequence[Pubkey]) -> int:
+        """The loaded accounts data size of `vtx` (loading `keys`) against the bank now."""
+        return loaded_accounts_data_size(vtx.message, keys, self.svm.get_account)
+
     def prepare_sysvars(self, message: Any) -> None:
         """Bring the sysvars a transaction reads up to date before it runs (`Cluster`)."""
 
@@ -505,15 +519,19 @@ class TransactionExecution:
         loaded = self.loaded_addresses(vtx)
         keys = [*message.account_keys, *loaded[0], *loaded[1]]
         pre = [self.svm.get_account(k) for k in keys]
-        processor = self._processor(vtx)
-        failure = self._guard(vtx) if processor is None else None
+        # over its loaded-data limit it fails while loading, fee-only (SIMD-0186, SIMD-0082)
+        too_large = self.loaded_data_size(vtx, keys) > loaded_accounts_data_size_limit(message)
+        processor = self._processor(vtx) if not too_large else None
+        failure = self._guard(vtx) if processor is None and not too_large else None
         hosted: HostedResult | None = None
+        inner: InnerGroups = ()
         if processor is not None:
             hosted = processor.execute(vtx, commit=True, sig_verify=self.sigverify)
             if hosted.dropped is not None:
                 return self._dropped(vtx, hosted.dropped)
             err = hosted.err
-        elif failure is None:
+            inner = hosted.inner_instructions
+        elif failure is None and not too_large:
             result = self.svm.send_transaction(vtx)
             if isinstance(result, FailedTransactionMetadata):
                 err = transaction_error_to_json(result.err())
@@ -523,6 +541,7 @@ class TransactionExecution:
                     return self._dropped(vtx, "InsufficientFundsForFee")
             else:
                 err, meta = None, result
+            inner = inner_groups(meta.inner_instructions())
         else:
             sim = self.svm.simulate_transaction(vtx)
             meta = sim.meta()
@@ -532,7 +551,10 @@ class TransactionExecution:
                 return self._dropped(vtx, transaction_error_to_json(sim.err()))
             if not self._charge_fee(keys[0], meta.fee()):
                 return self._dropped(vtx, "InsufficientFundsForFee")
-            err = instruction_error_json(failure.instruction_index, failure.custom_code)
+            if failure is not None:
+                err = instruction_error_json(failure.instruction_index, failure.custom_code)
+            else:
+                err = "MaxLoadedAccountsDataSizeExceeded"
         post = [self.svm.get_account(k) for k in keys]
         pre_payer = pre[0].lamports if pre[0] is not None else 0
         post_payer = post[0].lamports if post[0] is not None else 0
@@ -544,6 +566,8 @@ class TransactionExecution:
         return_data = None
         if hosted is not None:
             logs, units, fee = hosted.logs, hosted.units_consumed, hosted.fee
+        elif too_large:
+            logs, units, fee = (), 0, meta.fee()
         else:
             logs = tuple(failure.logs) if failure is not None else tuple(meta.logs())
             units, fee = meta.compute_units_consumed(), meta.fee()
@@ -566,6 +590,7 @@ class TransactionExecution:
             block_time=self.block_time(self.slot),
             transaction=vtx,
             loaded_addresses=(tuple(loaded[0]), tuple(loaded[1])),
+            inner_instructions=inner,
         )
         return Executed(outcome, keys, pre, post)
 
@@ -634,9 +659,11 @@ class TransactionExecution:
         self.prepare_sysvars(message)
         keys = self.loaded_keys(vtx)
         pre = [self.svm.get_account(k) for k in keys]
-        processor = self._processor(vtx)
+        size, limit = self.loaded_data_size(vtx, keys), loaded_accounts_data_size_limit(message)
+        processor = self._processor(vtx) if size <= limit else None
         if processor is not None:
-            return self._simulate_hosted(processor, vtx, keys, pre, sig_verify, replacement)
+            sim = self._simulate_hosted(processor, vtx, keys, pre, sig_verify, replacement)
+            return dataclasses.replace(sim, loaded_accounts_data_size=size)
         toggled = self.sigverify and not sig_verify
         if toggled:
             self.svm.with_sigverify(False)
@@ -661,14 +688,20 @@ class TransactionExecution:
         if failure is not None:
             err = instruction_error_json(failure.instruction_index, failure.custom_code)
             logs, post, post_accounts = tuple(failure.logs), pre, {}
+        inner = inner_groups(meta.inner_instructions()) if failure is None else ()
+        units = meta.compute_units_consumed()
         return_data = None
         if bytes(meta.return_data().data):
             return_data = (meta.return_data().program_id, bytes(meta.return_data().data))
+        if size > limit and (err is None or "InstructionError" in str(err)):
+            # fails while loading: nothing ran, the reported size is the limit (SIMD-0186)
+            err, logs, post, post_accounts = "MaxLoadedAccountsDataSizeExceeded", (), pre, {}
+            inner, units, size, return_data = (), 0, limit, None
         return SimOutcome(
             slot=self.slot,
             err=err,
             logs=logs,
-            units_consumed=meta.compute_units_consumed(),
+            units_consumed=units,
             fee=meta.fee(),
             pre_balances=tuple(a.lamports if a else 0 for a in pre),
             post_balances=tuple(a.lamports if a else 0 for a in post),
@@ -677,6 +710,8 @@ class TransactionExecution:
             return_data=return_data,
             post_accounts=post_accounts,
             replacement_blockhash=replacement,
+            inner_instructions=inner,
+            loaded_accounts_data_size=size,
         )
 
     def _simulate_hosted(
@@ -705,6 +740,7 @@ class TransactionExecution:
             post_token_balances=self._token_balances(keys, post),
             post_accounts=post_accounts,
             replacement_blockhash=replacement,
+            inner_instructions=hosted.inner_instructions,
         )
 
     def record_synthetic_transaction(

@@ -71,6 +71,42 @@ class TokenBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class InnerInstruction:
+    """One CPI as agave records it: indexes into the transaction's account keys (static keys,
+    then lookup-table addresses), its data and its invocation stack height (2 = called by an
+    outer instruction)."""
+
+    program_id_index: int
+    accounts: tuple[int, ...]
+    data: bytes
+    stack_height: int
+
+
+InnerGroups = tuple[tuple[int, tuple[InnerInstruction, ...]], ...]
+"""`(outer instruction index, its CPIs in execution order)`, only outer instructions that made
+CPIs, in index order (agave's `innerInstructions`)."""
+
+
+def inner_groups(per_instruction: Any) -> InnerGroups:
+    """LiteSVM's `TransactionMetadata.inner_instructions()` (one list per outer instruction) in
+    agave's form: empty lists dropped."""
+    out: list[tuple[int, tuple[InnerInstruction, ...]]] = []
+    for index, inner in enumerate(per_instruction):
+        converted = tuple(
+            InnerInstruction(
+                int(ix.instruction().program_id_index),
+                tuple(bytes(ix.instruction().accounts)),
+                bytes(ix.instruction().data),
+                int(ix.stack_height() or 2),
+            )
+            for ix in inner
+        )
+        if converted:
+            out.append((index, converted))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class TxOutcome:
     """What `Cluster.send_transaction` did with a transaction.
 
@@ -93,6 +129,7 @@ class TxOutcome:
     return_data: tuple[Pubkey, bytes] | None = None
     block_time: int = 0
     transaction: VersionedTransaction | None = field(default=None, repr=False, compare=False)
+    inner_instructions: InnerGroups = ()
     # (writable, readonly) addresses its v0 message loaded from lookup tables, as they were then
     loaded_addresses: tuple[tuple[Pubkey, ...], tuple[Pubkey, ...]] = ((), ())
 
@@ -117,6 +154,8 @@ class SimOutcome:
     return_data: tuple[Pubkey, bytes] | None = None
     post_accounts: dict[Pubkey, Any] = field(default_factory=dict)
     replacement_blockhash: tuple[str, int] | None = None
+    inner_instructions: InnerGroups = ()
+    loaded_accounts_data_size: int = 0
 
 
 def confirmation_status(tx_slot: int, current_slot: int) -> str:

@@ -3,9 +3,9 @@
 A transaction update carries the whole message (header, keys, blockhash, instructions, lookups)
 and the status meta as agave's Geyser plugin fills it: `err` as the bincode `TransactionError`
 (None when it succeeded), fee, pre/post balances, logs, token balances, loaded addresses (lookup
-tables resolved when it executed), return data, compute units. Localnet records no inner
-instructions, so `inner_instructions` is empty (and `inner_instructions_none` false), as a
-transaction that made no CPI would show.
+tables resolved when it executed), return data, compute units, and the inner instructions (CPIs
+with account indexes into the transaction's keys and their stack height; only outer instructions
+that made CPIs, `inner_instructions_none` false).
 """
 
 from __future__ import annotations
@@ -177,7 +177,21 @@ def transaction_info(
         fee=outcome.fee,
         pre_balances=list(outcome.pre_balances),
         post_balances=list(outcome.post_balances),
-        inner_instructions=[],
+        inner_instructions=[
+            storage.InnerInstructions(
+                index=index,
+                instructions=[
+                    storage.InnerInstruction(
+                        program_id_index=ix.program_id_index,
+                        accounts=bytes(ix.accounts),
+                        data=ix.data,
+                        stack_height=ix.stack_height,
+                    )
+                    for ix in instructions
+                ],
+            )
+            for index, instructions in outcome.inner_instructions
+        ],
         inner_instructions_none=False,
         log_messages=list(outcome.logs),
         log_messages_none=False,

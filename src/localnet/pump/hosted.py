@@ -22,6 +22,12 @@ How a transaction with a hosted instruction (pump.fun, pump fees) executes:
 Logs are stitched the way the runtime writes them: `Program <id> invoke [1]`, the handler's
 `Program log:` / `Program data:` lines, the real inner instructions' logs one level deeper (they
 are what the program's CPIs would log), `consumed N of M compute units`, `success` / `failed`.
+
+Inner instructions are recorded the way agave's instruction trace reports them: every real
+instruction a handler executes (`Invocation.invoke`) is a CPI at the handler's stack height + 1,
+followed by the CPIs it made in turn (one level deeper again), all under the outer instruction's
+index, with account indexes into the original transaction's keys; ordinary outer instructions
+keep the inner instructions LiteSVM recorded for them.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from solders.transaction_metadata import FailedTransactionMetadata
 
 from localnet.encoding import transaction_error_to_json
 from localnet.execution import COMPUTE_BUDGET_PROGRAM, HostedResult, writable_flags
+from localnet.history import InnerGroups, InnerInstruction
 
 MAX_COMPUTE_UNITS = 1_400_000
 DEFAULT_UNITS_PER_INSTRUCTION = 200_000
@@ -83,6 +90,7 @@ class Invocation:
     data: bytes
     logs: list[str] = field(default_factory=list)
     units: int = 0
+    depth: int = 1  # invocation stack height: 1 for an outer instruction, 2 for its CPI, ...
 
     # -- reads and writes ------------------------------------------------------------------------
     def read(self, key: Pubkey) -> Account | None:
@@ -123,7 +131,7 @@ class Invocation:
         deeper; a failure fails this instruction with the inner error, as a failed CPI does."""
         if not instructions:
             return
-        err, logs, units = self.host.run_internal(instructions)
+        err, logs, units = self.host.run_internal(instructions, outer=self.index, depth=self.depth)
         self.units += units
         self.logs.extend(_deeper(logs))
         if err is not None:
@@ -131,12 +139,24 @@ class Invocation:
                 raise ProgramError(err["InstructionError"][1], self.logs)
             raise ProgramError(err, self.logs, transaction_error=err)
 
-    def cpi(self, program_id: Pubkey, run: Callable[[Invocation], None]) -> None:
+    def cpi(
+        self,
+        program_id: Pubkey,
+        run: Callable[[Invocation], None],
+        instruction: Instruction | None = None,
+    ) -> None:
         """A CPI into another hosted program: `run` executes as that program (its logs one level
-        deeper, between `invoke [2]` and `success` / `failed`), a failure fails this one too."""
-        child = Invocation(self.host, self.index, program_id, self.accounts, self.data)
+        deeper, between `invoke [2]` and `success` / `failed`), a failure fails this one too.
+        `instruction` is the CPI as the program builds it (recorded as the inner instruction;
+        without it only the program id is recorded)."""
+        child = Invocation(
+            self.host, self.index, program_id, self.accounts, self.data, depth=self.depth + 1
+        )
+        ix = instruction or Instruction(program_id, b"", [])
+        self.host.record(self.index, ix.program_id, [m.pubkey for m in ix.accounts],
+                         bytes(ix.data), self.depth + 1)  # fmt: skip
         pid = str(program_id)
-        self.logs.append(f"Program {pid} invoke [2]")
+        self.logs.append(f"Program {pid} invoke [{self.depth + 1}]")
         try:
             run(child)
         except ProgramError as failure:
@@ -170,6 +190,8 @@ class HostedPrograms:
         self._snapshots: dict[Pubkey, Account | None] = {}
         self._internal_fees = 0
         self._counter = itertools.count()
+        self._key_index: dict[Pubkey, int] = {}  # the executing transaction's account keys
+        self._inner: dict[int, list[InnerInstruction]] = {}  # outer index -> its CPIs
 
     def register(self, program: HostedProgram) -> None:
         self.programs[program.program_id] = program
@@ -196,6 +218,10 @@ class HostedPrograms:
         payer = keys[0]
         self._snapshots = {}
         self._internal_fees = 0
+        self._inner = {}
+        self._key_index = {}
+        for i, key in enumerate(keys):
+            self._key_index.setdefault(key, i)
         for key in keys:
             self.touch(key)
         instructions = _decompile(msg)
@@ -211,7 +237,9 @@ class HostedPrograms:
                 end = index
                 while end < len(instructions) and instructions[end].program_id not in self.programs:
                     end += 1
-                seg_err, seg_logs, seg_units = self.run_internal(instructions[index:end])
+                seg_err, seg_logs, seg_units = self.run_internal(
+                    instructions[index:end], outer=index, depth=0
+                )
                 logs += seg_logs
                 units += seg_units
                 if seg_err is not None:
@@ -252,8 +280,17 @@ class HostedPrograms:
                 if account is not None:
                     svm.set_account(payer, _with_lamports(account, account.lamports - fee))
         self._snapshots = {}
+        inner: InnerGroups = tuple(
+            (i, tuple(self._inner[i])) for i in sorted(self._inner) if self._inner[i]
+        )
+        self._inner = {}
         return HostedResult(
-            err=err, logs=tuple(logs), units_consumed=units, fee=fee, post_accounts=post
+            err=err,
+            logs=tuple(logs),
+            units_consumed=units,
+            fee=fee,
+            post_accounts=post,
+            inner_instructions=inner,
         )
 
     # -- helpers for Invocation -----------------------------------------------------------------
@@ -261,9 +298,56 @@ class HostedPrograms:
         if key not in self._snapshots:
             self._snapshots[key] = self.bank.svm.get_account(key)
 
-    def run_internal(self, instructions: list[Instruction]) -> tuple[Any, list[str], int]:
+    def record(
+        self, outer: int, program: Pubkey, accounts: list[Pubkey], data: bytes, height: int
+    ) -> None:
+        """Record one CPI of outer instruction `outer` at stack height `height`. A key the
+        transaction does not carry cannot be named by index (a real CPI could not use it
+        either): such an instruction is not recorded."""
+        index = self._key_index
+        if program not in index or any(k not in index for k in accounts):
+            return
+        entry = InnerInstruction(index[program], tuple(index[k] for k in accounts), data, height)
+        self._inner.setdefault(outer, []).append(entry)
+
+    def _record_trace(
+        self,
+        instructions: list[Instruction],
+        keys: list[Pubkey],
+        meta: Any,
+        err: Any,
+        outer: int,
+        depth: int,
+    ) -> None:
+        """The internal transaction's instructions as the CPIs they stand for: with `depth` 0
+        they are outer instructions `outer`, `outer + 1`, ... (only their own CPIs recorded),
+        else CPIs of outer instruction `outer` at stack height `depth + 1`, each followed by its
+        own CPIs. Instructions after a failed one never ran and are not recorded."""
+        ran = len(instructions)
+        if isinstance(err, dict) and "InstructionError" in err:
+            ran = int(err["InstructionError"][0]) + 1
+        per_instruction = list(meta.inner_instructions())
+        for i, ix in enumerate(instructions[:ran]):
+            target = outer + i if depth == 0 else outer
+            if depth:
+                self.record(target, ix.program_id, [m.pubkey for m in ix.accounts],
+                            bytes(ix.data), depth + 1)  # fmt: skip
+            for inner in per_instruction[i] if i < len(per_instruction) else ():
+                compiled = inner.instruction()
+                self.record(
+                    target,
+                    keys[compiled.program_id_index],
+                    [keys[a] for a in bytes(compiled.accounts)],
+                    bytes(compiled.data),
+                    int(inner.stack_height() or 2) + depth,
+                )
+
+    def run_internal(
+        self, instructions: list[Instruction], *, outer: int | None = None, depth: int = 0
+    ) -> tuple[Any, list[str], int]:
         """Execute real instructions as one internal transaction (no signature check; its fee is
-        refunded by `execute`). Returns (error JSON or None, logs, compute units)."""
+        refunded by `execute`). Returns (error JSON or None, logs, compute units). With `outer`
+        the instructions' CPIs are recorded (see `_record_trace`)."""
         payer = next(iter(self._snapshots))
         for ix in instructions:
             for account_meta in ix.accounts:
@@ -281,6 +365,8 @@ class HostedPrograms:
         err = transaction_error_to_json(result.err()) if meta is not result else None
         self._internal_fees += int(meta.fee())
         logs = list(meta.logs())
+        if outer is not None:
+            self._record_trace(instructions, list(msg.account_keys), meta, err, outer, depth)
         return err, logs, int(meta.compute_units_consumed())
 
     def _restore(self) -> None:

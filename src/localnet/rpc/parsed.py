@@ -238,7 +238,37 @@ def parse_token(data: bytes, accounts: list[str]) -> Parsed:
     if tag == 17:
         _need(accounts, 1)
         return "syncNative", {"account": accounts[0]}
+    if tag == 21:  # GetAccountDataSize {extension_types: [u16]} (what the ATA program CPIs)
+        _need(accounts, 1)
+        info = {"mint": accounts[0]}
+        extensions = data[1:]
+        if len(extensions) % 2:
+            raise _Undecodable
+        names = []
+        for i in range(0, len(extensions), 2):
+            code = int.from_bytes(extensions[i : i + 2], "little")
+            if code >= len(EXTENSION_TYPES):
+                raise _Undecodable
+            names.append(EXTENSION_TYPES[code])
+        if names:
+            info["extensionTypes"] = names
+        return "getAccountDataSize", info
+    if tag == 22:
+        _need(accounts, 1)
+        return "initializeImmutableOwner", {"account": accounts[0]}
     raise _Undecodable
+
+
+# Token-2022 `ExtensionType` in declaration order, as agave's `UiExtensionType` names them
+EXTENSION_TYPES = (
+    "uninitialized", "transferFeeConfig", "transferFeeAmount", "mintCloseAuthority",
+    "confidentialTransferMint", "confidentialTransferAccount", "defaultAccountState",
+    "immutableOwner", "memoTransfer", "nonTransferable", "interestBearingConfig", "cpiGuard",
+    "permanentDelegate", "nonTransferableAccount", "transferHook", "transferHookAccount",
+    "confidentialTransferFeeConfig", "confidentialTransferFeeAmount", "metadataPointer",
+    "tokenMetadata", "groupPointer", "tokenGroup", "groupMemberPointer", "tokenGroupMember",
+    "confidentialMintBurn", "scaledUiAmountConfig", "pausableConfig", "pausableAccount",
+)  # fmt: skip
 
 
 def parse_associated_token(data: bytes, accounts: list[str]) -> Parsed:

@@ -16,7 +16,7 @@ from localnet.encoding import (
     b58,
     transaction_error_display,
 )
-from localnet.history import CONFIRMATION_DEPTH, SimOutcome, TxOutcome
+from localnet.history import CONFIRMATION_DEPTH, InnerGroups, SimOutcome, TxOutcome
 from localnet.rpc import params as p
 from localnet.rpc.accounts import Handler, context_slot, wrap
 from localnet.rpc.errors import (
@@ -27,7 +27,7 @@ from localnet.rpc.errors import (
     RpcError,
     invalid_params,
 )
-from localnet.rpc.parsed import parsed_transaction
+from localnet.rpc.parsed import parse_instruction, parsed_transaction
 
 MAX_SIGNATURE_STATUSES = 256
 MAX_FEE_ACCOUNTS = 128
@@ -40,10 +40,59 @@ def _return_data(rd: Any) -> JsonDict | None:
     return {"programId": str(program), "data": [base64.b64encode(data).decode(), "base64"]}
 
 
+def all_keys(tx: VersionedTransaction, loaded: Any = ((), ())) -> list[Any]:
+    """The keys inner instructions index: static keys, then the lookup-table addresses
+    (writable, then readonly)."""
+    return [*tx.message.account_keys, *loaded[0], *loaded[1]]
+
+
+def inner_json(groups: InnerGroups) -> list[JsonDict]:
+    """`innerInstructions` of a `json` / binary-encoded meta: compiled instructions (account
+    indexes, base-58 data) with their stack height."""
+    return [
+        {
+            "index": index,
+            "instructions": [
+                {
+                    "accounts": list(ix.accounts),
+                    "data": b58(ix.data),
+                    "programIdIndex": ix.program_id_index,
+                    "stackHeight": ix.stack_height,
+                }
+                for ix in instructions
+            ],
+        }
+        for index, instructions in groups
+    ]
+
+
+def inner_parsed(groups: InnerGroups, keys: list[Any]) -> list[JsonDict]:
+    """`innerInstructions` as agave's parser renders them (`jsonParsed` metas and simulations):
+    System / SPL Token / ATA / Memo parsed, any other program `{accounts, data, programId}`."""
+    out = []
+    for index, instructions in groups:
+        rendered = []
+        for ix in instructions:
+            if ix.program_id_index >= len(keys) or any(a >= len(keys) for a in ix.accounts):
+                continue  # a key the message cannot name (not loaded): nothing to render
+            entry = parse_instruction(
+                keys[ix.program_id_index], [keys[a] for a in ix.accounts], ix.data
+            )
+            entry["stackHeight"] = ix.stack_height
+            rendered.append(entry)
+        out.append({"index": index, "instructions": rendered})
+    return out
+
+
 def simulation_value(
-    sim: SimOutcome, accounts: list[JsonDict | None] | None, inner: bool
+    sim: SimOutcome,
+    accounts: list[JsonDict | None] | None,
+    inner: bool,
+    keys: list[Any] | None = None,
 ) -> JsonDict:
-    """`RpcSimulateTransactionResult` (also the `data` of a -32002 preflight failure)."""
+    """`RpcSimulateTransactionResult` (also the `data` of a -32002 preflight failure). Inner
+    instructions (when asked) are parsed as agave parses them for simulations; `keys` are the
+    transaction's loaded keys."""
     replacement = None
     if sim.replacement_blockhash is not None:
         blockhash, last_valid = sim.replacement_blockhash
@@ -53,9 +102,9 @@ def simulation_value(
         "logs": list(sim.logs),
         "accounts": accounts,
         "unitsConsumed": sim.units_consumed,
-        "loadedAccountsDataSize": None,
+        "loadedAccountsDataSize": sim.loaded_accounts_data_size,
         "returnData": _return_data(sim.return_data),
-        "innerInstructions": [] if inner else None,
+        "innerInstructions": inner_parsed(sim.inner_instructions, keys or []) if inner else None,
         "replacementBlockhash": replacement,
         "fee": sim.fee if sim.err is None else None,
         "preBalances": list(sim.pre_balances) if sim.err is None else None,
@@ -118,7 +167,8 @@ def simulate_transaction(cluster: Cluster, params: Any) -> Any:
             except EncodingError as exc:
                 raise RpcError(INVALID_PARAMS, str(exc)) from exc
             accounts.append(rendered)
-    return wrap(slot, simulation_value(sim, accounts, bool(c.get("innerInstructions"))))
+    keys = cluster.loaded_keys(tx)
+    return wrap(slot, simulation_value(sim, accounts, bool(c.get("innerInstructions")), keys))
 
 
 def get_signature_statuses(cluster: Cluster, params: Any) -> Any:
@@ -186,8 +236,15 @@ def transaction_json(outcome: TxOutcome, encoding: str) -> JsonDict:
         "computeUnitsConsumed": outcome.units_consumed,
         "err": outcome.err,
         "fee": outcome.fee,
-        "innerInstructions": [],
-        "loadedAddresses": {"readonly": [], "writable": []},
+        "innerInstructions": (
+            inner_parsed(outcome.inner_instructions, all_keys(tx, outcome.loaded_addresses))
+            if encoding == "jsonParsed"
+            else inner_json(outcome.inner_instructions)
+        ),
+        "loadedAddresses": {
+            "readonly": [str(k) for k in outcome.loaded_addresses[1]],
+            "writable": [str(k) for k in outcome.loaded_addresses[0]],
+        },
         "logMessages": list(outcome.logs),
         "postBalances": list(outcome.post_balances),
         "postTokenBalances": [t.to_rpc() for t in outcome.post_token_balances],
