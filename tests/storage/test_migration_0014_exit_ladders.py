@@ -89,9 +89,7 @@ async def test_0014_up_adds_ladder_creator_and_plan_down_removes_them(empty_db: 
     assert not {"exitLadder", "sellWithCreator"} & await columns(empty_db, "UserSettings")
     assert "exitPlan" not in await columns(empty_db, "Position")
     async with empty_db.engine.begin() as conn:
-        kept = (
-            await conn.execute(text('SELECT "takeProfitPct" FROM "UserSettings"'))
-        ).scalar_one()
+        kept = (await conn.execute(text('SELECT "takeProfitPct" FROM "UserSettings"'))).scalar_one()
         amount = (await conn.execute(text('SELECT "tokenAmount" FROM "Position"'))).scalar_one()
         assert (kept, amount) == (50, 1000)
     await empty_db.upgrade()

@@ -164,7 +164,7 @@ def curve_updates(
                 "trade", str(e.mint), e.virtual_sol_reserves, e.virtual_token_reserves,
                 e.real_sol_reserves, e.real_token_reserves, False, slot, signature, seen_at,
                 is_buy=e.is_buy, sol_amount=e.sol_amount, token_amount=e.token_amount,
-                user=str(e.user),
+                user=str(e.user), creator=None if e.creator is None else str(e.creator),
             ))  # fmt: skip
         elif isinstance(e, CompleteEvent):
             out.append(CurveUpdate(

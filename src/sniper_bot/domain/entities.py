@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sniper_bot.domain.exits import ExitRule, LadderStep
 from sniper_bot.domain.fees import DEFAULT_SLIPPAGE_BPS, DEFAULT_SNIPE_SLIPPAGE_BPS, FeeLevel
 from sniper_bot.domain.orders import FINAL_STATES, OrderError, OrderSide, OrderStatus
 from sniper_bot.domain.wallets import SealedSecret
@@ -107,6 +108,9 @@ class UserSettings:
     tip_percentile: int | None = None  # one of TIP_PERCENTILES; None: JITO_TIP_PERCENTILE's
     force_jupiter: bool = False  # every order through Jupiter, even a pump.fun/PumpSwap coin
     paper_trading: bool = False  # this user's orders go to the simulated executor (0010)
+    # take-profit ladder and "sell when the creator sells" (0014_exit_ladders; domain.exits)
+    exit_ladder: tuple[LadderStep, ...] = ()
+    sell_with_creator: bool = False
     # which pushed messages this user gets (0015_notify_prefs; domain.notify.NoticeKind)
     notify_fills: bool = True
     notify_exits: bool = True
@@ -165,6 +169,7 @@ class Position:
     status: PositionStatus
     opened_at: datetime
     updated_at: datetime
+    exit_plan: ExitRule | None = None  # its own exits (0014_exit_ladders); None: the owner's
 
 
 @dataclass(frozen=True, slots=True)

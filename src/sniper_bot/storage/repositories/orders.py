@@ -405,6 +405,15 @@ class OrderRepository(Repository):
             conditions.append(SniperOrderRow.status.in_(list(statuses)))
         return await self._list(*conditions, limit=limit)
 
+    async def list_by_key_prefix(self, user_id: int, prefix: str) -> list[Order]:
+        """The user's orders whose idempotency key starts with ``prefix``, oldest first (the
+        exit monitor reads which ladder steps of a position already sold: crash-safe state)."""
+        return await self._list(
+            SniperOrderRow.user_id == user_id,
+            SniperOrderRow.idempotency_key.startswith(prefix, autoescape=True),
+            oldest_first=True,
+        )
+
     async def list_failed(self, limit: int = 10) -> list[Order]:
         """The runbook's "recent failed orders", newest first (all users, for operators)."""
         return await self._list(SniperOrderRow.status == OrderStatus.FAILED, limit=limit)

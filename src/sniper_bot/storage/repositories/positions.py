@@ -18,6 +18,7 @@ from sniper_bot.domain.entities import (
     Trade,
     apply_fill,
 )
+from sniper_bot.domain.exits import ExitRule, rule_from_json, rule_to_json
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.storage.errors import NotFound
 from sniper_bot.storage.models import PositionRow, SniperOrderRow, TradeRow
@@ -39,6 +40,7 @@ def to_position(row: PositionRow) -> Position:
         status=PositionStatus(row.status),
         opened_at=row.opened_at,
         updated_at=row.updated_at,
+        exit_plan=None if row.exit_plan is None else rule_from_json(row.exit_plan),
     )
 
 
@@ -138,6 +140,7 @@ class TradeRepository(Repository):
                 session.add(position)
             elif not before.is_open and after.is_open:
                 position.opened_at = now  # a closed position re-opens
+                position.exit_plan = None  # with the owner's exits again (a new lifetime)
             position.token_amount = after.token_amount
             position.cost_basis_lamports = after.cost_basis_lamports
             position.realized_pnl_lamports = after.realized_pnl_lamports
@@ -199,6 +202,31 @@ class PositionRepository(Repository):
                 .order_by(PositionRow.opened_at, PositionRow.id)
             )
             return [to_position(r) for r in rows]
+
+    async def get_open_by_id(self, user_id: int, position_id: int) -> Position | None:
+        """The user's open position ``position_id`` (None: not theirs, unknown, or closed)."""
+        async with self._db.session() as session:
+            row = await session.get(PositionRow, position_id)
+            if row is None or row.user_id != user_id or row.status != PositionStatus.OPEN:
+                return None
+            return to_position(row)
+
+    async def set_exit_plan(
+        self, user_id: int, position_id: int, plan: ExitRule | None
+    ) -> Position:
+        """Give the user's open position its own exits (``None``: back to the owner's defaults).
+        ``NotFound`` when it is not theirs or not open."""
+        async with self._db.session() as session:
+            row = await session.get(PositionRow, position_id, with_for_update=True)
+            if row is None or row.user_id != user_id or row.status != PositionStatus.OPEN:
+                raise NotFound(
+                    f"open position {position_id} of user {user_id} does not exist",
+                    user_message="That position is not open any more. Send /positions.",
+                )
+            row.exit_plan = None if plan is None else rule_to_json(plan)
+            row.updated_at = self._now()
+            await session.flush()
+            return to_position(row)
 
     async def list_all_open(self) -> list[Position]:
         """Every open position (the exit monitor watches all users)."""

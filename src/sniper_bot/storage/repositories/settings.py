@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sniper_bot.domain.entities import MIN_JITO_TIP_LAMPORTS, TIP_PERCENTILES, UserSettings
 from sniper_bot.domain.exits import LIMITS as EXIT_LIMITS
+from sniper_bot.domain.exits import ExitRule, LadderStep, ladder_from_json
 from sniper_bot.domain.fees import MAX_SLIPPAGE_BPS, FeeLevel
 from sniper_bot.storage.errors import InvalidSetting, NotFound
 from sniper_bot.storage.models import UserSettingsRow
@@ -52,6 +53,8 @@ def to_settings(row: UserSettingsRow) -> UserSettings:
         tip_percentile=row.tip_percentile,
         force_jupiter=bool(row.force_jupiter),
         paper_trading=bool(row.paper_trading),
+        exit_ladder=ladder_from_json(row.exit_ladder),
+        sell_with_creator=bool(row.sell_with_creator),
         notify_fills=bool(row.notify_fills),
         notify_exits=bool(row.notify_exits),
         notify_snipe_misses=bool(row.notify_snipe_misses),
@@ -97,6 +100,8 @@ def validate_settings_change(name: str, value: Any) -> Any:
         return _presets(value)
     if name in EXIT_LIMITS:
         return _exit_rule(name, value)
+    if name == "exit_ladder":
+        return _ladder(value)
     if name == "jito_tip_lamports":
         return _jito_tip(value)
     if name == "tip_percentile":
@@ -133,6 +138,18 @@ def _exit_rule(name: str, value: Any) -> int | None:
             user_message=f"{label} must be a whole number from {low} to {high}{unit}, or off.",
         )
     return value
+
+
+def _ladder(value: Any) -> tuple[LadderStep, ...]:
+    """A take-profit ladder: ``LadderStep``s or ``[gain_pct, sell_pct]`` pairs; () or None: off."""
+    try:
+        steps = tuple(x if isinstance(x, LadderStep) else LadderStep(*x) for x in (value or ()))
+        ExitRule(ladder=steps)  # rising gains, at most MAX_LADDER_STEPS, 100 % in all
+    except (TypeError, ValueError) as exc:
+        raise InvalidSetting(
+            f"exit_ladder: {exc}", user_message=f"The ladder was not saved: {exc}."
+        ) from None
+    return steps
 
 
 def _jito_tip(value: Any) -> int | None:
@@ -218,6 +235,8 @@ class SettingsRepository(Repository):
                 "tip_percentile": merged.tip_percentile,
                 "force_jupiter": merged.force_jupiter,
                 "paper_trading": merged.paper_trading,
+                "exit_ladder": [[x.gain_pct, x.sell_pct] for x in merged.exit_ladder] or None,
+                "sell_with_creator": merged.sell_with_creator,
                 "notify_fills": merged.notify_fills,
                 "notify_exits": merged.notify_exits,
                 "notify_snipe_misses": merged.notify_snipe_misses,
