@@ -392,6 +392,7 @@ class App:
             venue=stack.venue,
             metrics=self.metrics,
             on_exit=self._notify_exit,
+            orders=self.repos.orders,  # which ladder steps sold (crash-safe, per key)
         )
 
     async def _notify_exit(
