@@ -271,10 +271,13 @@ def test_sdk_buy_v2_and_sell_v2_move_the_quote_token_as_sdk_math_says(kind: str)
         assert cost == into_curve + protocol + creator_fee, round_
         gained = (after[fee_recipient] - before[fee_recipient]
                   + after[buyback] - before[buyback])  # fmt: skip
-        assert gained == protocol and after[vault] - before[vault] == creator_fee
+        assert gained == protocol
+        assert after[vault] - before[vault] == creator_fee
         (trade,) = [e["data"] for e in _events(out.logs) if e["name"] == "TradeEvent"]
-        assert trade["quoteMint"] == str(quote) and trade["quoteAmount"] == str(into_curve)
-        assert trade["tokenAmount"] == str(tokens) and trade["isBuy"] is True
+        assert trade["quoteMint"] == str(quote)
+        assert trade["quoteAmount"] == str(into_curve)
+        assert trade["tokenAmount"] == str(tokens)
+        assert trade["isBuy"] is True
         # sell a random share back on another random state
         amount = max(1, held * rng.randrange(1, 100) // 100)
         real_quote = rng.randrange(initial // 2, 80 * initial // 4)
@@ -501,4 +504,3 @@ async def test_sdk_fetches_a_usdc_coin_over_rpc_and_its_buy_lands() -> None:
         tx = VersionedTransaction.from_bytes(base64.b64decode(answer["transaction"]))
         _ok(cluster.send_transaction(tx))
         assert 1_000 * USDC_UNIT - _qbal(cluster, user.pubkey()) == int(q["buySolCost"])
-
