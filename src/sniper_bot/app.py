@@ -274,6 +274,7 @@ class App:
         from sniper_bot.chain.ws import SubscriptionManager
         from sniper_bot.components import build_geyser_feeds, endpoints
         from sniper_bot.detection import LaunchDetector, PumpFunListener, RaydiumV4Listener
+        from sniper_bot.detection.pumpfun import MigrationResolver
         from sniper_bot.engine import QuoteRouteProbe, SnipeEngine
 
         manager = SubscriptionManager(
@@ -297,13 +298,20 @@ class App:
                     exits.on_curve(update)
 
         curves = with_exits
-        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves)
+        # a migrate whose logs name no pool: its transaction is fetched and decoded (graduation
+        # snipes fire from the WebSocket logs alone, without GEYSER_ENABLED)
+        migrations = MigrationResolver(lambda sig: stack.pool.request("getTransaction", [
+            sig, {"encoding": "json", "commitment": "confirmed",
+                  "maxSupportedTransactionVersion": 0},
+        ]))  # fmt: skip
+        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves,
+                                  migrations=migrations)  # fmt: skip
         # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
         # hot path drops the second sighting of a create), first seen wins in the detector
         geyser = build_geyser_feeds(self.settings, self.metrics, on_create=sniper.on_create,
                                     on_curve=curves)  # fmt: skip
         detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics,
-                                  feeds=geyser)  # fmt: skip
+                                  feeds=[*geyser, migrations])  # fmt: skip
         return SnipeEngine(
             feeds=[detector],
             targets=self.repos.snipes,

@@ -102,8 +102,8 @@ from sniper_bot.ports.venue import Quoter
 from sniper_bot.solana import pumpfun as pf
 from sniper_bot.solana.layouts.token import MINT_LEN, mint_decimals, parse_mint
 from sniper_bot.solana.layouts.token2022 import decode_mint_extensions
-from sniper_bot.solana.programs import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from sniper_bot.solana.pumpswap import USDC_MINT
+from sniper_bot.solana.programs import PUMP_AMM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from sniper_bot.solana.pumpswap import USDC_MINT, canonical_pool_address
 from sniper_bot.storage.errors import DatabaseUnavailable
 from sniper_bot.trading.paper import PaperTrader, is_paper
 from sniper_bot.trading.venues.pumpfun.curve import mint_supply_for
@@ -141,6 +141,22 @@ SOL_USD_TTL_S = 30.0  # the token card's SOL/USD price (a SOL -> USDC quote) is 
 NO_SUCH_WALLET = "No such wallet. Use /wallet to see yours."
 NOT_A_MINT = "That address is not a token mint (it is another kind of account)."
 NO_MINT_ACCOUNT = "No token exists at that address. Check it for a typo."
+
+
+class AlreadyGraduated(ControlError):
+    """A graduation snipe on a coin already on PumpSwap: it can be bought there now."""
+
+    def __init__(self, mint: str, pool: str) -> None:
+        self.mint, self.pool = mint, pool
+        super().__init__(
+            f"{mint} already graduated (pool {pool})",
+            user_message=(
+                f"{mint[:4]}…{mint[-4:]} already graduated: it trades on PumpSwap now, so a "
+                "graduation snipe would never fire. Buy it on PumpSwap now from its card."
+            ),
+        )
+
+
 BUY_NOT_PLACED = "The database is restarting; your buy was not placed. Try again in a few seconds."
 BUY_UNKNOWN = (
     "The database is restarting, so this buy could not be confirmed. In a few seconds, check "
@@ -1076,9 +1092,35 @@ class Control:
         bonding curve completes and its pool appears."""
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
+        _check_sol_amount(lamports)  # a bad amount's sentence before any chain read
+        await self._still_on_its_curve(mint)
         return await self._arm_snipe(
             ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s
         )
+
+    async def _still_on_its_curve(self, mint: Pubkey) -> None:
+        """A graduation snipe waits for a coin still on its pump.fun curve: an unknown address,
+        a non-mint, a coin without a curve and one already on PumpSwap (its canonical pool
+        exists) are refused, the last with ``AlreadyGraduated`` (buy on PumpSwap now). A
+        complete curve not migrated yet is accepted: the migration fires the snipe."""
+        pool_address = canonical_pool_address(mint)
+        mint_acc, curve_acc, pool_acc = await self._d.rpc.get_multiple_accounts(
+            [mint, pf.bonding_curve_address(mint), pool_address]
+        )
+        if mint_acc is None:
+            raise ControlError(f"no account at {mint}", user_message=NO_MINT_ACCOUNT)
+        if mint_acc.owner not in _TOKEN_PROGRAMS:
+            raise ControlError(f"{mint} is owned by {mint_acc.owner}", user_message=NOT_A_MINT)
+        if pool_acc is not None and pool_acc.owner == PUMP_AMM_PROGRAM_ID:
+            raise AlreadyGraduated(str(mint), str(pool_address))
+        if curve_acc is None or curve_acc.owner != pf.PUMP_PROGRAM_ID:
+            raise ControlError(
+                f"{mint} has no pump.fun bonding curve",
+                user_message=(
+                    "That token has no pump.fun bonding curve, so it never graduates to "
+                    "PumpSwap. Send the mint to buy it where it trades now."
+                ),
+            )
 
     async def _arm_snipe(
         self,

@@ -14,7 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
-from sniper_bot.control.facade import Control
+from sniper_bot.control.facade import AlreadyGraduated, Control
 from sniper_bot.control.views import Identity, OrderView
 from sniper_bot.domain.launch import InvalidLaunchFilter, LaunchFilter
 from sniper_bot.domain.money import format_sol, parse_sol
@@ -242,7 +242,13 @@ def build() -> Router:
             except ValueError as exc:
                 await message.answer(f"{escape(str(exc))}.")
                 return
-            grad = await control.snipe_graduation(ident, parts[1], grad_lamports)
+            try:
+                grad = await control.snipe_graduation(ident, parts[1], grad_lamports)
+            except AlreadyGraduated as exc:  # the offer: its card, whose buttons buy on PumpSwap
+                await message.answer(escape(exc.user_message))
+                card = await control.token_card(ident, exc.mint)
+                await message.answer(render_token_card(card), reply_markup=token_kb(card))
+                return
             await message.answer(
                 render_snipes([grad]) + "\nIt fires when the coin graduates to PumpSwap."
             )
