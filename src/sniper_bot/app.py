@@ -281,6 +281,8 @@ class App:
             endpoints(self.settings), self.metrics, session=stack.http, redundancy=2
         )
         arming, sniper = self._build_hot_path(stack, trading)
+        cluster = self._build_cluster(manager, sniper) if self.settings.cluster.enabled else None
+        hot_create = sniper.on_create if cluster is None else cluster.on_create
         # curve updates feed the creator reputation the hot path's risk decision reads, and
         # the limit orders on curve coins (issue 18: components.build_limits, its services)
         # and the followed wallets' curve trades (copy trading: components.build_copy)
@@ -304,13 +306,14 @@ class App:
             sig, {"encoding": "json", "commitment": "confirmed",
                   "maxSupportedTransactionVersion": 0},
         ]))  # fmt: skip
-        pumpfun = PumpFunListener(on_create=sniper.on_create, on_curve=curves,
+        pumpfun = PumpFunListener(on_create=hot_create, on_curve=curves,
                                   migrations=migrations)  # fmt: skip
         # GEYSER_ENABLED: the Yellowstone gRPC stream beside the WebSocket logs, same hooks (the
         # hot path drops the second sighting of a create), first seen wins in the detector
-        geyser = build_geyser_feeds(self.settings, self.metrics, on_create=sniper.on_create,
+        geyser = build_geyser_feeds(self.settings, self.metrics, on_create=hot_create,
                                     on_curve=curves)  # fmt: skip
-        detector = LaunchDetector(manager, [pumpfun, RaydiumV4Listener()], self.metrics,
+        source = manager if cluster is None else cluster.feed  # CLUSTER_ENABLED: the stream
+        detector = LaunchDetector(source, [pumpfun, RaydiumV4Listener()], self.metrics,
                                   feeds=[*geyser, migrations])  # fmt: skip
         return SnipeEngine(
             feeds=[detector],
@@ -322,6 +325,62 @@ class App:
             on_settled=self._notify_snipe,
             hot=arming,
         )
+
+    def _build_cluster(self, manager: Any, sniper: HotSniper) -> Any:
+        """CLUSTER_ENABLED: one feed leader (Redis lease + fencing token) publishes the chain feed
+        to a Redis stream every replica decodes; the armed orders are fired by the replica that
+        owns their partition (consumer groups, reclaim after a crash); without Redis every
+        replica decodes and fires on its own (``sniper_bot.cluster``)."""
+        import time as _time
+
+        from sniper_bot.cluster import (
+            ClusteredFeed,
+            ClusterNode,
+            ClusterStore,
+            Leadership,
+            Membership,
+            PartitionExecutor,
+            instance_name,
+        )
+        from sniper_bot.detection.pumpfun import PumpFunListener
+        from sniper_bot.hotpath import HotSniper
+
+        c, client = self.settings.cluster, self.redis.client
+        if client is None:
+            raise ConfigError("CLUSTER_ENABLED: needs REDIS_URL (the replicas share Redis)")
+        book, relays, decider, after = self._hot_parts
+        instance = getattr(self, "instance", "") or instance_name()  # INSTANCE_ID
+        store = ClusterStore(client)
+        lead = Leadership(store, "ws", instance, lease_ms=c.lease_ms)
+        feed = ClusteredFeed(manager, store, lead, replay_s=3 * c.lease_ms / 1000)
+        members = Membership(store, instance, partitions=c.partitions, ttl_ms=c.lease_ms)
+
+        def decoder(hot: Any) -> Any:
+            listener = PumpFunListener(on_create=hot.on_create)
+            return lambda note: listener.decode(note, _time.monotonic())
+
+        executor = PartitionExecutor(
+            store, "ws", members, book, decoders=decoder,
+            snipers=lambda view: HotSniper(view, relays, risk=decider, after=after),
+            stream_ok=lambda: not feed.fallback, claim_idle_ms=c.claim_idle_ms,
+        )  # fmt: skip
+        node = ClusterNode(instance, feed, executor, sniper)
+
+        async def cluster(stop: asyncio.Event) -> None:
+            with node:
+                await executor.run(stop)
+
+        async def cluster_health() -> ComponentHealth:
+            data = node.status()
+            fallback = data["feeds"]["ws"]["mode"] == "fallback"
+            alone = "Redis out of reach: this replica decodes and fires on its own"
+            detail = alone if fallback else ""
+            return ComponentHealth(Status.DEGRADED if fallback else Status.OK, detail, data)
+
+        self.add_service("cluster", cluster)
+        self.health.register("cluster", cluster_health, required=False)
+        self.cluster = node
+        return node
 
     def _build_hot_path(self, stack: Stack, trading: TradingService) -> tuple[HotArming, HotSniper]:
         """The zero-round-trip snipe (issue 15): armed book shared through Redis, a durable
@@ -368,6 +427,7 @@ class App:
         decider = LaunchDecider(reputation, LaunchPolicy(threshold=s.safety.block_threshold))
         sniper = HotSniper(book, relays, risk=decider, after=after)
         self.hot_arming, self.hot_sniper = arming, sniper
+        self._hot_parts = (book, relays, decider, after)  # the cluster's executor reuses them
 
         async def hot_path(stop: asyncio.Event) -> None:
             history = CreatorHistoryRepository(self.database)  # restarts keep known ruggers

@@ -516,6 +516,22 @@ class ObservabilitySettings(_Section):
         return value
 
 
+class ClusterSettings(_Section):
+    """Replicas sharing the work (``sniper_bot.cluster``): one feed leader, partitioned orders."""
+
+    forms: ClassVar[dict[str, str]] = {
+        "CLUSTER_ENABLED": "true or false (needs REDIS_URL)",
+        "CLUSTER_LEASE_MS": "milliseconds from 300 to 60000",
+        "CLUSTER_PARTITIONS": "1 to 1024",
+        "CLUSTER_CLAIM_IDLE_MS": "milliseconds from 100 to 600000",
+    }
+    enabled: bool = Field(False, validation_alias="CLUSTER_ENABLED")
+    # the feed lease and the membership heartbeat: a dead leader is replaced within about this
+    lease_ms: int = Field(3_000, ge=300, le=60_000, validation_alias="CLUSTER_LEASE_MS")
+    partitions: int = Field(16, ge=1, le=1024, validation_alias="CLUSTER_PARTITIONS")
+    claim_idle_ms: int = Field(3_000, ge=100, le=600_000, validation_alias="CLUSTER_CLAIM_IDLE_MS")
+
+
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -531,6 +547,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "safety": SafetySettings,
     "security": SecuritySettings,
     "observability": ObservabilitySettings,
+    "cluster": ClusterSettings,
 }
 
 
@@ -550,6 +567,7 @@ class Settings:
     security: SecuritySettings
     observability: ObservabilitySettings
     jito: JitoSettings
+    cluster: ClusterSettings
     embedded: bool = False
 
     @property
@@ -678,6 +696,11 @@ def _semantic_problems(settings: Settings) -> list[str]:
         problems.append(
             "TELEGRAM_WEBHOOK_SECRET: looks like a placeholder; expected "
             + TelegramSettings.forms["TELEGRAM_WEBHOOK_SECRET"]
+        )
+    if settings.cluster.enabled and not settings.redis_url:
+        problems.append(
+            "CLUSTER_ENABLED: is true while REDIS_URL is empty; expected a Redis server the "
+            "replicas share (leases, streams, consumer groups)"
         )
     if settings.trading.snipe_slippage_bps < settings.trading.default_slippage_bps:
         problems.append(
