@@ -227,8 +227,10 @@ class Localnet:
         self.engine = ScenarioEngine(
             self.cluster, self.market, self.factory, seed, max_tokens=self.config.max_tokens
         )
-        # scripted rival snipers buying every pump.fun create (none until configured)
-        self.rivals = RivalSnipers(self.cluster, seed)
+        self.engine.curves.block_engine = self.block_engine  # bundle_via = "jito" launches
+        # scripted rival snipers buying every pump.fun create (none until configured); a rival
+        # with via = "jito" sends bundles through the block engine
+        self.rivals = RivalSnipers(self.cluster, seed, block_engine=self.block_engine)
         # message dates from the chain's clock (block time of the newest slot)
         self.telegram = FakeTelegram(clock=lambda: self.cluster.block_time(self.cluster.slot))
         self._runners: list[web.AppRunner] = []

@@ -17,8 +17,15 @@ params = { dev_buy_lamports = 2_000_000_000,              # the creator's buy, f
            trades = [{ after_slots = 3, side = "buy", lamports = 200_000_000, trader = 0 },
                      { after_slots = 6, side = "sell", share_bps = 5_000, trader = 0 }],
            dev_dump_after_slots = 8,                         # the creator sells everything
-           graduate_after_slots = 10 }                       # buy the curve out, migrate
+           graduate_after_slots = 10,                        # buy the curve out, migrate
+           bundle_via = "rpc" }                              # or "jito" (below)
 ```
+
+`bundle_via = "jito"` sends the create, the dev buy and the bundle's buys as one real Jito bundle
+through the block engine (`localnet.jito`): the creator's transaction also tips `jito_tip_lamports`
+(default 100,000) to a tip account, and the bundle lands atomically and in order at the top of a
+batch of the leader (all of it or nothing), so at most 5 transactions: the create, the dev buy
+if any, and 3 buys (4 without a dev buy). Its id is `CurveRun.bundle_id`.
 
 Timing: slots are the scenario's clock, so a sniper's `delay_ms` lands it `delay_ms // slot_ms`
 blocks after the create's (0: the create's own block, after the create). With block building on,
@@ -40,11 +47,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from localnet.encoding import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from localnet.execution import writable_flags
+from localnet.jito.engine import TIP_ACCOUNTS, JitoError
 from localnet.market import instructions as tix
 from localnet.market.keys import derive_keypair
 from localnet.market.ports import ClusterPort
@@ -59,6 +71,9 @@ WALLETS = 16  # per role: creators, bundlers, rivals, traders are reused round-r
 WALLET_LAMPORTS = 1_000 * SOL
 SLIPPAGE_BPS = 1_000  # rivals and bundlers accept 10 % on top of their quote
 SIDES = ("buy", "sell")
+BUNDLE_VIAS = ("rpc", "jito")
+DEFAULT_JITO_TIP = 100_000  # lamports a scripted bundle tips
+MAX_BUNDLE_TRANSACTIONS = 5  # Jito's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +102,14 @@ class CurvePlan:
     trades: tuple[CurveTrade, ...] = ()
     dev_dump_after_slots: int | None = None
     graduate_after_slots: int | None = None
+    bundle_via: str = "rpc"  # "jito": create + dev buy + bundle buys as one Jito bundle
+    jito_tip_lamports: int = DEFAULT_JITO_TIP
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> CurvePlan:
         known = {"name", "symbol", "dev_buy_lamports", "bundle", "snipers", "trades",
-                 "dev_dump_after_slots", "graduate_after_slots"}  # fmt: skip
+                 "dev_dump_after_slots", "graduate_after_slots", "bundle_via",
+                 "jito_tip_lamports"}  # fmt: skip
         unknown = set(params) - known
         if unknown:
             raise ValueError(f"unknown curve launch parameters {sorted(unknown)}; known {known}")
@@ -126,6 +144,18 @@ class CurvePlan:
             spend = lamports(t.get("lamports", 0), "trade lamports")
             trader = lamports(t.get("trader", 0), "trader")
             trades.append(CurveTrade(after or 0, side, spend, share, trader))
+        via = params.get("bundle_via", "rpc")
+        if via not in BUNDLE_VIAS:
+            raise ValueError(f"bundle_via must be one of {BUNDLE_VIAS}, got {via!r}")
+        tip = lamports(params.get("jito_tip_lamports", DEFAULT_JITO_TIP), "jito_tip_lamports")
+        dev = 1 if params.get("dev_buy_lamports", 0) else 0
+        buys = len(params.get("bundle", ()))
+        if via == "jito" and 1 + dev + buys > MAX_BUNDLE_TRANSACTIONS:
+            raise ValueError(
+                f"a Jito bundle holds at most {MAX_BUNDLE_TRANSACTIONS} transactions: the create, "
+                f"{'the dev buy and ' if dev else ''}at most {MAX_BUNDLE_TRANSACTIONS - 1 - dev} "
+                f"bundle buys, got {buys} buys"
+            )
         return cls(
             str(params.get("name", "Localnet Coin")), str(params.get("symbol", "LOCAL")),
             lamports(params.get("dev_buy_lamports", 0), "dev_buy_lamports"),
@@ -133,6 +163,7 @@ class CurvePlan:
             snipers, tuple(trades),
             slots(params.get("dev_dump_after_slots"), "dev_dump_after_slots"),
             slots(params.get("graduate_after_slots"), "graduate_after_slots"),
+            via, tip,
         )  # fmt: skip
 
 
@@ -154,6 +185,7 @@ class CurveRun:
     graduation: tuple[str | None, str] | None = None  # (complete, migrate) signatures
     holders: set[Pubkey] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    bundle_id: str | None = None  # the Jito bundle of create + buys (`bundle_via = "jito"`)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -165,6 +197,7 @@ class CurveRun:
             "snipers": [{"wallet": str(w), "signature": s} for w, s in self.snipers],
             "trades": [{"wallet": str(w), "venue": v, "signature": s}
                        for w, v, s in self.trades],
+            "bundle_id": self.bundle_id,
             "dump_signature": self.dump_signature,
             "graduation": None if self.graduation is None else {
                 "complete_signature": self.graduation[0], "migrate_signature": self.graduation[1],
@@ -189,6 +222,9 @@ class CurveLaunches:
         self._seq = itertools.count()
         self._funded: set[Pubkey] = set()
         self._counters = {"creator": 0, "bundler": 0, "rival": 0, "mint": 0}
+        self._projected: dict[str, Any] = {}
+        self.block_engine: Any = None  # localnet.jito.BlockEngine, for `bundle_via = "jito"`
+        self._staged: list[VersionedTransaction] | None = None
 
     # -- wallets ---------------------------------------------------------------------------------
     def wallet(self, role: str, index: int | None = None) -> Keypair:
@@ -207,7 +243,11 @@ class CurveLaunches:
 
     # -- sending ---------------------------------------------------------------------------------
     def _dispatch(self, run: CurveRun, what: str, tx: VersionedTransaction) -> str:
-        """Into the block being built (block building) or executed now; failures are logged."""
+        """Into the block being built (block building) or executed now; failures are logged.
+        While a Jito bundle is being put together (`_staged`), the transaction joins it."""
+        if self._staged is not None:
+            self._staged.append(tx)
+            return str(tx.signatures[0])
         if getattr(self.cluster, "block_building", False):
             return str(self.cluster.submit_transaction(tx))  # type: ignore[attr-defined]
         outcome = self.cluster.send_transaction(tx)
@@ -226,7 +266,25 @@ class CurveLaunches:
         self._counters["mint"] += 1
         slot = self.cluster.slot
         run = CurveRun(mint.pubkey(), creator, plan, slot, kind)
-        pad = self.pad
+        jito = plan.bundle_via == "jito"
+        if jito and self.block_engine is None:
+            raise ValueError("bundle_via jito needs localnet's block engine (a Localnet node)")
+        if jito:
+            self._staged = []
+        try:
+            self._open_launch(run, mint, plan)
+        finally:
+            staged, self._staged = self._staged, None
+        if jito and staged is not None:
+            self._send_bundle(run, mint, staged)
+        self._later_steps(run, plan, slot)
+        while len(self.runs) > self.max_runs:
+            self.retire(next(iter(self.runs)))
+        return run
+
+    def _open_launch(self, run: CurveRun, mint: Keypair, plan: CurvePlan) -> None:
+        """The create, the dev buy and the bundle's buys (dispatched, or staged for a bundle)."""
+        creator, pad = run.creator, self.pad
         run.create_signature = self._dispatch(run, "create_v2", pad.create_transaction(
             creator, mint, name=plan.name, symbol=plan.symbol))  # fmt: skip
         if run.errors:
@@ -254,6 +312,42 @@ class CurveLaunches:
             sig = buy_now(wallet, lamports, "bundle_buy")
             if sig is not None:
                 run.bundle.append((wallet.pubkey(), sig))
+        self._projected = projected
+
+    def _send_bundle(
+        self, run: CurveRun, mint: Keypair, staged: list[VersionedTransaction]
+    ) -> None:
+        """Send the staged create + buys as one Jito bundle, the create re-signed with a tip."""
+        create, *buys = staged
+        tip_account = TIP_ACCOUNTS[len(self.runs) % len(TIP_ACCOUNTS)]
+        tip = transfer(TransferParams(from_pubkey=run.creator.pubkey(), to_pubkey=tip_account,
+                                      lamports=run.plan.jito_tip_lamports))  # fmt: skip
+        tipped = _with_instructions(create, [tip], [run.creator, mint])
+        run.create_signature = str(tipped.signatures[0])
+        try:
+            run.bundle_id = self.block_engine.send_bundle([tipped, *buys], via="scenario")
+        except JitoError as exc:
+            run.errors.append(f"bundle: {exc.message}")
+            log.info("launches.curve_bundle_refused", mint=str(run.mint), err=exc.message)
+
+    def _later_steps(self, run: CurveRun, plan: CurvePlan, slot: int) -> None:
+        """Same-block snipers (after the opening), then everything scheduled on later slots."""
+        pad, creator = self.pad, run.creator
+        projected = self._projected
+
+        def buy_now(wallet: Keypair, lamports: int, what: str, cu_price: int = 0,
+                    slippage_bps: int = 0) -> str | None:  # fmt: skip
+            nonlocal projected
+            tokens, after = pad.project_buy(projected, lamports)
+            if tokens <= 0:
+                return None
+            projected = after
+            tx = pad.buy_transaction(run.mint, creator.pubkey(), wallet, tokens=tokens,
+                                     max_lamports=lamports + lamports * slippage_bps // 10_000,
+                                     cu_price=cu_price)  # fmt: skip
+            run.holders.add(wallet.pubkey())
+            return self._dispatch(run, what, tx)
+
         slot_ms = getattr(self.cluster, "slot_ms", None) or 400
         for sniper in plan.snipers if self.rivals_enabled else ():
             delay = sniper.delay_ms // slot_ms
@@ -270,9 +364,6 @@ class CurveLaunches:
             self._schedule(slot + max(1, plan.dev_dump_after_slots), run, self._dump)
         if plan.graduate_after_slots is not None:
             self._schedule(slot + max(1, plan.graduate_after_slots), run, self._graduate)
-        while len(self.runs) > self.max_runs:
-            self.retire(next(iter(self.runs)))
-        return run
 
     def tick(self, slot: int) -> None:
         while self._jobs and self._jobs[0][0] <= slot:
@@ -380,3 +471,23 @@ def _trade(owner: CurveLaunches, trade: CurveTrade) -> Callable[[CurveRun], None
             run.trades.append((wallet.pubkey(), done[0], done[1]))
 
     return job
+
+
+def _with_instructions(
+    tx: VersionedTransaction, extra: list[Instruction], signers: list[Keypair]
+) -> VersionedTransaction:
+    """`tx` (no lookup tables) with `extra` instructions appended, signed again by `signers`."""
+    msg = tx.message
+    keys = list(msg.account_keys)
+    writable = writable_flags(msg)
+    n = msg.header.num_required_signatures
+    ixs = [
+        Instruction(
+            keys[c.program_id_index],
+            bytes(c.data),
+            [AccountMeta(keys[i], i < n, writable[i]) for i in bytes(c.accounts)],
+        )
+        for c in msg.instructions
+    ]
+    message = MessageV0.try_compile(keys[0], [*ixs, *extra], [], msg.recent_blockhash)
+    return VersionedTransaction(message, signers)

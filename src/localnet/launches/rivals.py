@@ -14,6 +14,11 @@ orders transactions by compute-unit price, then arrival). Whatever it sends is r
     await rivals.settle()              # every scheduled send done
     slot_delta(cluster, our_signature, rivals.buys[-1].signature)  # >= 0: we were not later
 
+A rival with `via = "jito"` sends through the block engine instead (`localnet.jito`): a real
+bundle of its buy and a tip transaction (`tip_lamports` to a tip account, at least the tip
+floor), landing atomically at the top of the leader's next batch, ahead of that batch's
+ordinary transactions whatever their priority fee (`RivalBuy.bundle_id`).
+
 Rivals react to real curves only (the bonding curve account exists and is not complete).
 Control API (`localnet.launches.control`): `GET /rivals/snipers`, `PUT /rivals/snipers/{name}`
 (a `RivalConfig` JSON), `DELETE /rivals/snipers/{name}`.
@@ -29,10 +34,14 @@ from typing import Any
 
 import structlog
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
 from localnet.cluster import Cluster
+from localnet.jito.engine import TIP_ACCOUNTS, JitoError
 from localnet.market.keys import derive_keypair
 from localnet.pump.launchpad import PumpLaunchpad
 from localnet.pump.state import PUMP_PROGRAM_ID, discriminator
@@ -50,7 +59,11 @@ MAX_BUYS_KEPT = 10_000
 MAX_RIVALS = 64
 WALLET_LAMPORTS = 100 * SOL
 MAX_SLIPPAGE_BPS = 10_000
-CONFIG_FIELDS = ("name", "delay_ms", "lamports", "cu_price", "slippage_bps", "enabled")
+CONFIG_FIELDS = (
+    "name", "delay_ms", "lamports", "cu_price", "slippage_bps", "enabled", "via", "tip_lamports",
+)  # fmt: skip
+VIAS = ("rpc", "jito")
+DEFAULT_TIP_LAMPORTS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,8 @@ class RivalConfig:
     cu_price: int = 0
     slippage_bps: int = 1_000
     enabled: bool = True
+    via: str = "rpc"  # "jito": a bundle (buy + tip) through the block engine
+    tip_lamports: int = DEFAULT_TIP_LAMPORTS  # what a "jito" rival tips
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or len(self.name) > 64:
@@ -81,6 +96,9 @@ class RivalConfig:
         integer(self.slippage_bps, "slippage_bps", 0, MAX_SLIPPAGE_BPS)
         if not isinstance(self.enabled, bool):
             raise ValueError(f"rival enabled must be true or false, got {self.enabled!r}")
+        if self.via not in VIAS:
+            raise ValueError(f"rival via must be one of {list(VIAS)}, got {self.via!r}")
+        integer(self.tip_lamports, "tip_lamports", 0)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> RivalConfig:
@@ -107,6 +125,7 @@ class RivalBuy:
     sent_slot: int  # the newest slot when it was sent (it lands in a later block)
     signature: Signature | None = None
     error: str | None = None
+    bundle_id: str | None = None  # sent through the block engine
 
 
 def landing_slot(cluster: Cluster, signature: Signature | str) -> int | None:
@@ -148,8 +167,10 @@ def _signature(value: Signature | str) -> Signature:
 class RivalSnipers:
     """Every configured rival buying every pump.fun create (see the module doc)."""
 
-    def __init__(self, cluster: Cluster, seed: int = 0) -> None:
+    def __init__(self, cluster: Cluster, seed: int = 0, block_engine: Any = None) -> None:
+        """`block_engine`: the `localnet.jito.BlockEngine` "jito" rivals send through."""
         self.cluster = cluster
+        self.block_engine = block_engine
         self.seed = seed
         self.pad = PumpLaunchpad(cluster, seed)
         self.rivals: dict[str, RivalConfig] = {}
@@ -166,6 +187,8 @@ class RivalSnipers:
         """Add or replace a rival (its wallet is funded on first use)."""
         if config.name not in self.rivals and len(self.rivals) >= MAX_RIVALS:
             raise ValueError(f"at most {MAX_RIVALS} rivals")
+        if config.via == "jito" and self.block_engine is None:
+            raise ValueError("a rival via jito needs localnet's block engine")
         self.rivals[config.name] = config
         self.wallet(config.name)
         if self._subscription is None:
@@ -264,6 +287,9 @@ class RivalSnipers:
             cu_price=config.cu_price,
         )
         buy.signature = tx.signatures[0]
+        if config.via == "jito":
+            self._send_bundle(config, wallet, buy, tx)
+            return
         encoded = base64.b64encode(bytes(tx)).decode()
         try:
             send_transaction(self.cluster, [encoded, {"encoding": "base64"}])
@@ -271,6 +297,30 @@ class RivalSnipers:
             buy.error = exc.message
             log.info(
                 "localnet.rival_buy_refused", rival=config.name, mint=str(mint), err=exc.message
+            )
+
+    def _send_bundle(
+        self, config: RivalConfig, wallet: Keypair, buy: RivalBuy, tx: VersionedTransaction
+    ) -> None:
+        """The buy and a tip transaction as one bundle through the block engine."""
+        tip_ix = transfer(
+            TransferParams(
+                from_pubkey=wallet.pubkey(),
+                to_pubkey=TIP_ACCOUNTS[len(self.buys) % len(TIP_ACCOUNTS)],
+                lamports=config.tip_lamports,
+            )
+        )
+        message = MessageV0.try_compile(wallet.pubkey(), [tip_ix], [], tx.message.recent_blockhash)
+        tip = VersionedTransaction(message, [wallet])
+        try:
+            buy.bundle_id = self.block_engine.send_bundle([tx, tip], via=f"rival:{config.name}")
+        except JitoError as exc:
+            buy.error = exc.message
+            log.info(
+                "localnet.rival_bundle_refused",
+                rival=config.name,
+                mint=str(buy.mint),
+                err=exc.message,
             )
 
     # -- tests -------------------------------------------------------------------------------------
@@ -316,6 +366,7 @@ class RivalSnipers:
             "sent_slot": buy.sent_slot,
             "signature": None if buy.signature is None else str(buy.signature),
             "error": buy.error,
+            "bundle_id": buy.bundle_id,
             "landed_slot": None if position is None else position[0],
             "block_index": None if position is None else position[1],
             "err": None if outcome is None else outcome.err,
