@@ -248,13 +248,15 @@ class PartitionExecutor:
             await asyncio.gather(*workers, return_exceptions=True)
             await self.sniper.close(5.0)
 
+    async def _ensure_groups(self) -> None:
+        if not self._groups_ready:
+            await self.store.ensure_groups(self.feed, self.partitions)
+            self._groups_ready = True
+
     # -- the live path ---------------------------------------------------------------------------
     async def _reader(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                if not self._groups_ready:
-                    await self.store.ensure_groups(self.feed, self.partitions)
-                    self._groups_ready = True
                 got = await self.poll_once()
                 self.redis_ok = True
             except REDIS_ERRORS as exc:
@@ -271,6 +273,7 @@ class PartitionExecutor:
         """One read of every owned partition's group; fire what came. How many entries."""
         if not self.membership.fresh:
             return 0
+        await self._ensure_groups()
         owned = sorted(self.membership.owned)
         reads = await asyncio.gather(
             *(self.store.read_group(self.feed, p, self.instance) for p in owned)
@@ -341,8 +344,9 @@ class PartitionExecutor:
 
     async def reclaim_once(self) -> int:
         """Claim and finish the pending entries of dead members in the owned partitions."""
-        if not (self.membership.fresh and self._groups_ready):
+        if not self.membership.fresh:
             return 0
+        await self._ensure_groups()
         live = set(self.membership.members)
         done = 0
         for p in sorted(self.membership.owned):
@@ -360,7 +364,7 @@ class PartitionExecutor:
             sniper = self._snipers(view)
             decode = self._decoders(sniper)
             for entry in claimed:
-                log.warning("cluster_reclaim", partition=p, id=entry.id, event=entry.event_id)
+                log.warning("cluster_reclaim", partition=p, id=entry.id, event_id=entry.event_id)
                 self._fire(decode, view, entry, {p})
             await sniper.close(self.idle_wait_s)  # waits for its orders to be final
             await self._ack([(p, entry.id) for entry in claimed])
