@@ -58,6 +58,7 @@ from sniper_bot.solana.nonce import advance_nonce_instruction
 from sniper_bot.solana.pump_events import CreateEvent
 from sniper_bot.solana.pumpswap import create_ata_idempotent
 from sniper_bot.trading.venues.pumpfun import curve as curve_math
+from sniper_bot.trading.venues.pumpfun.errors import quote_label
 
 __all__ = [
     "MAX_COMPUTE_UNIT_LIMIT",
@@ -68,6 +69,7 @@ __all__ = [
     "SignedBuy",
     "UnsupportedLaunchError",
     "build_curve_buy",
+    "quote_refusal",
     "quote_tokens",
 ]
 
@@ -307,11 +309,20 @@ def _buy_instruction(
     return Instruction(pf.PUMP_PROGRAM_ID, data, metas)
 
 
+def quote_refusal(launch: CurveLaunch) -> str:
+    """Why a launch quoted in a mint other than SOL gets no hot buy (the buy spends SOL)."""
+    label = quote_label(str(launch.quote_mint))
+    return (
+        f"{launch.mint} launched on a pump.fun curve quoted in {label}, not SOL: the snipe "
+        "spends SOL, so this coin was skipped"
+    )
+
+
 def quote_tokens(prepared: PreparedBuy, launch: CurveLaunch) -> int:
     """Tokens ``prepared.amount_lamports`` (fees included) buy on the launch's fresh curve
     (the SDK's ``getBuyTokenAmountFromSolAmount``)."""
     if not pf.is_legacy_quote_mint(launch.quote_mint):
-        raise UnsupportedLaunchError(f"{launch.mint} is quoted in {launch.quote_mint}, not SOL")
+        raise UnsupportedLaunchError(quote_refusal(launch))
     accounts = launch.accounts
     tokens = curve_math.buy_tokens_for_sol(
         prepared.global_,

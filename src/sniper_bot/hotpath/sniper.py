@@ -57,8 +57,10 @@ from sniper_bot.hotpath.build import (
     PreparedBuy,
     SignedBuy,
     build_curve_buy,
+    quote_refusal,
 )
 from sniper_bot.ports.stores import StaleSnipeState
+from sniper_bot.solana import pumpfun as pf
 
 __all__ = [
     "AfterFire",
@@ -229,6 +231,12 @@ class HotSniper:
             launch = launch_of(seen)
         except BuildError as exc:
             self._refuse_all(ready, seen, None, RiskDecision(False, str(exc)), str(exc))
+            return
+        if not pf.is_legacy_quote_mint(launch.quote_mint):
+            # the hot buy spends SOL (legacy `buy`): a token-quoted coin is refused before any
+            # order is taken off the book (a creator or filter target waits for the next launch)
+            reason = quote_refusal(launch)
+            self._refuse_all(ready, seen, launch, RiskDecision(False, reason), reason)
             return
         risk = self._risk.decide(seen, launch)
         if not risk.allowed:

@@ -43,6 +43,7 @@ from sniper_bot.trading.venue import Venue
 from sniper_bot.trading.venues.pumpfun.errors import (
     CurveCompleteError,
     NotOnCurveError,
+    UnsupportedCurveError,
     pump_order_error,
 )
 from sniper_bot.trading.venues.pumpfun.venue import PumpFunVenue
@@ -147,6 +148,7 @@ class VenueRouter:
                 input_mint, output_mint, amount, slippage_bps, swap_mode=swap_mode
             )
         graduated: CurveCompleteError | None = None
+        other_quote: UnsupportedCurveError | None = None
         if self.pumpfun is not None and swap_mode == "ExactIn":
             try:
                 return await self.pumpfun.quote(input_mint, output_mint, amount, slippage_bps)
@@ -154,6 +156,8 @@ class VenueRouter:
                 pass  # not a pump.fun coin
             except CurveCompleteError as exc:
                 graduated = exc
+            except UnsupportedCurveError as exc:  # a SOL order for a USDC-quoted curve
+                other_quote = exc  # Jupiter may have one atomic route; else its sentence
         if graduated is not None and self.pumpswap is not None:
             try:
                 return await self.pumpswap.quote(
@@ -168,6 +172,8 @@ class VenueRouter:
         except NoRouteError:
             if graduated is not None:
                 raise graduated from None  # the truer sentence: where the coin went
+            if other_quote is not None:
+                raise other_quote from None  # the truer sentence: what the curve is priced in
             raise
 
     async def build_swap(

@@ -32,6 +32,7 @@ __all__ = [
     "PumpBugError",
     "UnsupportedCurveError",
     "pump_order_error",
+    "quote_label",
 ]
 
 log = structlog.get_logger(__name__)
@@ -130,19 +131,44 @@ class CurveCompleteError(NoRouteError):
         self.user_message = GRADUATED_SENTENCE
 
 
-class UnsupportedCurveError(NoRouteError):
-    """A curve the venue does not trade yet (a quote mint other than SOL)."""
+# Names for the quote mints a user meets; any other is shown by its address.
+QUOTE_NAMES: Final = {
+    "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v": "USDC",
+    "So11111111111111111111111111111111111111112": "SOL",
+}
 
-    def __init__(self, mint: str, quote_mint: str) -> None:
+
+def quote_label(quote_mint: str) -> str:
+    """``USDC (EPjF...Dt1v)`` for a known quote mint, the address alone otherwise."""
+    name = QUOTE_NAMES.get(quote_mint)
+    return f"{name} ({quote_mint})" if name else quote_mint
+
+
+class UnsupportedCurveError(NoRouteError):
+    """The order pays (or receives) another mint than the one the coin's curve is quoted in:
+    a SOL order for a USDC-quoted coin. Nothing is sent; the sentence names the curve's quote."""
+
+    def __init__(
+        self,
+        mint: str,
+        quote_mint: str,
+        *,
+        paid: str = "So11111111111111111111111111111111111111112",
+    ) -> None:
+        label, paid_label = quote_label(quote_mint), QUOTE_NAMES.get(paid, paid)
         sentence = (
-            f"This coin's pump.fun curve is priced in {quote_mint}, not SOL; the bot trades only "
-            "SOL-paired curves for now."
+            f"This coin's pump.fun curve is priced in {label}, not {paid_label}. Your order is "
+            f"in {paid_label}, and the bot does not swap your {paid_label} into "
+            f"{QUOTE_NAMES.get(quote_mint, 'that token')} behind your back (a second trade at its "
+            "own price, and a position held against another currency), so nothing was bought "
+            "or sold."
         )
         super().__init__(
-            f"pump.fun curve of {mint} is quoted in {quote_mint}; only SOL curves are supported",
+            f"pump.fun curve of {mint} is quoted in {quote_mint}, the order pays {paid}",
             details={"venue": "pumpfun", "quote_mint": quote_mint, "sentence": sentence},
         )
         self.user_message = sentence
+        self.quote_mint = quote_mint
 
 
 class PumpBugError(TradingError, PermanentError):

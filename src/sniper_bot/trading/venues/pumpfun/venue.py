@@ -12,6 +12,12 @@ the curve account just read, never from an instruction argument or a guess. A bu
 ``max_sol_cost`` = the quote's lamports plus the slippage share for exactly the quoted tokens; a
 sell gives its tokens for at least ``min_sol_output`` = the quoted proceeds less the slippage.
 Building needs no network but the cached blockhash.
+
+Coins quoted in a mint other than SOL (USDC, a QuoteControl mint): the venue quotes and builds
+them in that mint's base units when the order pays or receives that mint (``quote(USDC, coin)``,
+``quote(coin, USDC)``; the quote mint's token program is read once and kept). An order in SOL for
+such a coin is refused with ``UnsupportedCurveError``, whose sentence names the quote mint: the
+venue never turns SOL into the quote behind the user's back (docs/ARCHITECTURE.md, pump.fun venue).
 """
 
 from __future__ import annotations
@@ -85,14 +91,30 @@ class CurveState:
     global_: pf.Global
     fee_config: pf.FeeConfig | None
     slot: int | None = None
+    quote_token_program: Pubkey = pf.TOKEN_PROGRAM_ID  # the program owning a non-SOL quote mint
+
+    @property
+    def quote_mint(self) -> Pubkey:
+        """What the curve trades against: WSOL for a SOL curve, else its quote mint."""
+        return pf.WSOL_MINT if self.curve.is_sol_quoted else self.curve.quote_mint
 
 
-def _side_of(input_mint: str, output_mint: str) -> tuple[str, str]:
-    if input_mint == WSOL_MINT and output_mint != WSOL_MINT:
-        return "buy", output_mint
-    if output_mint == WSOL_MINT and input_mint != WSOL_MINT:
-        return "sell", input_mint
-    raise VenueRequestError(f"pump.fun trades a coin against SOL, not {input_mint}->{output_mint}")
+def _side_of(input_mint: str, output_mint: str) -> tuple[str, str, str]:
+    """(side, coin, the mint the order pays or receives)."""
+    if input_mint == output_mint:
+        raise VenueRequestError(f"a swap needs two different mints, not {input_mint} twice")
+    if input_mint == WSOL_MINT:
+        return "buy", output_mint, input_mint
+    if output_mint == WSOL_MINT:
+        return "sell", input_mint, output_mint
+    if input_mint in _KNOWN_QUOTES:
+        return "buy", output_mint, input_mint
+    if output_mint in _KNOWN_QUOTES:
+        return "sell", input_mint, output_mint
+    return "either", output_mint, input_mint
+
+
+_KNOWN_QUOTES: Final = frozenset(str(m) for m in pf.STABLE_QUOTE_MINTS)
 
 
 def _impact(state: CurveState, sol: int, tokens: int) -> Decimal:
@@ -106,15 +128,21 @@ def _impact(state: CurveState, sol: int, tokens: int) -> Decimal:
 
 
 def quote_from_state(
-    state: CurveState, side: str, amount: int, slippage_bps: int, *, legacy: bool = False
-) -> Quote:
-    """The quote for ``amount`` (lamports to spend, or tokens to sell) on ``state``: pure."""
+    state: CurveState, side: str, amount: int, slippage_bps: int, *, legacy: bool = False,
+    paid_mint: str = WSOL_MINT,
+) -> Quote:  # fmt: skip
+    """The quote for ``amount`` (base units of the curve's quote to spend, or tokens to sell) on
+    ``state``: pure. ``paid_mint`` is what the order pays (buy) or receives (sell); a curve quoted
+    in another mint raises ``UnsupportedCurveError`` naming the curve's quote."""
     c = state.curve
     mint = str(state.mint)
     if c.complete:
         raise CurveCompleteError(mint)
-    if not c.is_sol_quoted:
-        raise UnsupportedCurveError(mint, str(c.quote_mint))
+    quote_mint = str(state.quote_mint)
+    if paid_mint != quote_mint:
+        raise UnsupportedCurveError(mint, quote_mint, paid=paid_mint)
+    if legacy and not c.is_sol_quoted:
+        legacy = False  # the legacy instructions move lamports: token-quoted curves are v2 only
     if amount <= 0:
         raise VenueRequestError("a quote needs a positive integer amount in base units")
     supply = math.mint_supply_for(c)
@@ -125,7 +153,9 @@ def quote_from_state(
             raise (
                 CurveCompleteError(mint)
                 if c.real_token_reserves == 0
-                else VenueRequestError(f"{amount} lamports buy no tokens on this curve")
+                else VenueRequestError(
+                    f"{amount} base units of {quote_mint} buy no tokens on this curve"
+                )
             )
         limit = math.with_slippage_up(amount, slippage_bps)
         in_amount, out_amount, threshold = amount, tokens, tokens
@@ -136,10 +166,11 @@ def quote_from_state(
         in_amount, out_amount, threshold = amount, max(proceeds, 0), limit
         sol, sold = max(proceeds, 0), amount
     curve_key = str(pf.bonding_curve_address(state.mint))
-    src, dst = (WSOL_MINT, mint) if side == "buy" else (mint, WSOL_MINT)
+    src, dst = (quote_mint, mint) if side == "buy" else (mint, quote_mint)
     raw: dict[str, Any] = {
         "venue": VENUE, "side": side, "mint": mint, "creator": str(c.creator),
-        "token_program": str(state.token_program),
+        "token_program": str(state.token_program), "quote_mint": quote_mint,
+        "quote_token_program": str(state.quote_token_program),
         "tokens": out_amount if side == "buy" else amount,
         "limit": limit, "mayhem": c.is_mayhem_mode, "cashback": c.is_cashback_coin,
         "legacy": legacy, "slippage_bps": slippage_bps,
@@ -164,7 +195,8 @@ def _ata_create(payer: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubke
 
 
 class PumpFunVenue:
-    """``Venue`` over the pump.fun program (SOL-quoted curves, SPL Token and Token-2022 coins)."""
+    """``Venue`` over the pump.fun program (SOL- and token-quoted curves, SPL Token and
+    Token-2022 coins)."""
 
     def __init__(
         self,
@@ -184,6 +216,9 @@ class PumpFunVenue:
         self._rng = rng or random.Random()
         self._clock = clock
         self._config: tuple[float, pf.Global, pf.FeeConfig | None] | None = None
+        # quote mint -> its token program (a mint's owner never changes)
+        self._quote_programs: dict[Pubkey, Pubkey] = {m: pf.TOKEN_PROGRAM_ID
+                                                      for m in pf.STABLE_QUOTE_MINTS}  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -224,7 +259,23 @@ class PumpFunVenue:
             raise PumpBugError(f"cannot decode the bonding curve of {key}: {exc}") from exc
         if mint_acc.owner not in (pf.TOKEN_PROGRAM_ID, pf.TOKEN_2022_PROGRAM_ID):
             raise PumpBugError(f"mint {key} is owned by {mint_acc.owner}, not a token program")
-        return CurveState(key, curve, mint_acc.owner, global_, fee_config)
+        quote_program = pf.TOKEN_PROGRAM_ID
+        if not curve.is_sol_quoted:
+            quote_program = await self._quote_program(curve.quote_mint)
+        return CurveState(key, curve, mint_acc.owner, global_, fee_config,
+                          quote_token_program=quote_program)  # fmt: skip
+
+    async def _quote_program(self, quote_mint: Pubkey) -> Pubkey:
+        known = self._quote_programs.get(quote_mint)
+        if known is not None:
+            return known
+        (account,) = await self._chain.get_multiple_accounts([quote_mint])
+        if account is None:
+            raise VenueUnavailable(f"quote mint {quote_mint} is not readable yet")
+        if account.owner not in (pf.TOKEN_PROGRAM_ID, pf.TOKEN_2022_PROGRAM_ID):
+            raise PumpBugError(f"quote mint {quote_mint} is owned by {account.owner}")
+        self._quote_programs[quote_mint] = account.owner
+        return account.owner
 
     # -- the Venue port --------------------------------------------------------------------------
     async def quote(
@@ -238,9 +289,18 @@ class PumpFunVenue:
     ) -> Quote:
         if swap_mode != "ExactIn":
             raise VenueRequestError("the pump.fun venue quotes ExactIn swaps only")
-        side, mint = _side_of(input_mint, output_mint)
-        state = await self.state(mint)
-        return quote_from_state(state, side, amount, slippage_bps, legacy=self._legacy)
+        side, mint, paid = _side_of(input_mint, output_mint)
+        if side == "either":  # neither side is SOL or a known quote: find which one is the coin
+            try:
+                state = await self.state(output_mint)
+                side = "buy"
+            except NotOnCurveError:
+                state = await self.state(input_mint)
+                side, paid = "sell", output_mint
+        else:
+            state = await self.state(mint)
+        return quote_from_state(state, side, amount, slippage_bps, legacy=self._legacy,
+                                paid_mint=paid)  # fmt: skip
 
     async def build_swap(
         self,
@@ -290,6 +350,11 @@ class PumpFunVenue:
             "fee_recipient": self._rng.choice(recipients),
             "buyback_fee_recipient": self._rng.choice(buybacks), "token_program": token_program,
         }  # fmt: skip
+        quote_keys: dict[str, Any] = {
+            "quote_mint": Pubkey.from_string(str(raw.get("quote_mint", WSOL_MINT))),
+            "quote_token_program": Pubkey.from_string(
+                str(raw.get("quote_token_program", pf.TOKEN_PROGRAM_ID))),
+        }  # fmt: skip
         units = self._units[side]
         ixs = [set_compute_unit_limit(units)]
         if priority_fee_lamports:
@@ -300,12 +365,12 @@ class PumpFunVenue:
             if raw.get("legacy"):
                 ixs.append(pf.buy_instruction(max_sol_cost=limit, **common))
             else:
-                ixs.append(pf.buy_v2_instruction(max_sol_cost=limit, **common))
+                ixs.append(pf.buy_v2_instruction(max_sol_cost=limit, **common, **quote_keys))
         elif raw.get("legacy"):
             ixs.append(pf.sell_instruction(min_sol_output=limit, cashback=bool(raw.get("cashback")),
                                            **common))  # fmt: skip
         else:
-            ixs.append(pf.sell_v2_instruction(min_sol_output=limit, **common))
+            ixs.append(pf.sell_v2_instruction(min_sol_output=limit, **common, **quote_keys))
         if tip is not None:
             ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=tip.account,
                                                lamports=tip.lamports)))  # fmt: skip
