@@ -179,8 +179,9 @@ class App:
                 max_jito_tip_lamports=s.jito.max_tip_lamports,
             )
         )
+        self.paper, pnl = build_paper(s, stack, self.database)  # snipes, limits, DCA use it too
         self.control.attach_paper(  # paper trading: PAPER_TRADING, or the user's /settings switch
-            *build_paper(s, stack, self.database), everyone=s.trading.paper_trading
+            self.paper, pnl, everyone=s.trading.paper_trading
         )
 
         async def chain_background(stop: asyncio.Event) -> None:
@@ -209,6 +210,10 @@ class App:
         self.add_service("snipes", self.snipes.run)
         self.exits = self._build_exits(stack, trading)
         self.add_service("exits", self.exits.run)
+        from sniper_bot.components import build_paper_exits
+
+        self.paper_exits = build_paper_exits(self, stack)  # the paper book's positions
+        self.add_service("paper_exits", self.paper_exits.run)
         self.add_service("chain", chain_background)
         self.add_service("recovery", recovery)
         self.add_service("order_outbox", self._order_outbox)
@@ -324,6 +329,7 @@ class App:
             probe=QuoteRouteProbe(stack.venue),
             on_settled=self._notify_snipe,
             hot=arming,
+            paper=self.paper,  # paper users' snipes fill in the paper book (never the hot path)
         )
 
     def _build_cluster(self, manager: Any, sniper: HotSniper) -> Any:
@@ -470,6 +476,11 @@ class App:
         self.metrics.position_exits.labels(reason=reason, outcome=status).inc()
         if self.control is None or self.telegram is None:
             return
+        from sniper_bot.domain.notify import NoticeKind
+
+        if not await self.control.wants_notice(user_id, NoticeKind.EXIT):  # /settings: off
+            await self._mark_told(order)  # muted is told: the outbox must not push it either
+            return
         outcome = await self.control.exit_outcome(user_id, position, decision, order)
         if outcome is not None:
             await self.telegram.notify_exit(*outcome)
@@ -477,6 +488,13 @@ class App:
 
     async def _notify_snipe(self, result: SnipeResult) -> None:
         if self.control is None or self.telegram is None:
+            return
+        from sniper_bot.domain.notify import notice_of_snipe
+
+        order_status = result.order.status.value if result.order is not None else None
+        kind = notice_of_snipe(result.target.status.value, order_status)
+        if not await self.control.wants_notice(result.target.user_id, kind):  # /settings: off
+            await self._mark_told(result.order)
             return
         outcome = await self.control.snipe_outcome(result)
         if outcome is not None:
@@ -487,8 +505,8 @@ class App:
         """A message showed this order: if it was final there, the outbox must not repeat it."""
         from datetime import UTC, datetime
 
-        if order is None or not order.is_final:
-            return  # the outbox pushes the final result when it ends
+        if order is None or not order.is_final or order.id.startswith("paper:"):
+            return  # the outbox pushes the final result when it ends (a paper fill has no row)
         try:
             await self.repos.orders.mark_notified(order.id, datetime.now(UTC))
         except Exception:
@@ -523,6 +541,9 @@ class App:
                 try:
                     outcome = await control.order_outcome(order.id)
                     if outcome is None or not await orders.mark_notified(order.id, now):
+                        continue
+                    if not await _wanted(control, order):  # /settings: muted counts as told
+                        log.info("order_result_muted", order_id=order.id)
                         continue
                 except Exception as exc:
                     log.info("order_outbox_claim_failed", order_id=order.id, error=repr(exc))
@@ -644,6 +665,16 @@ class App:
             with contextlib.suppress(Exception):
                 await closer()
         self._closers.clear()
+
+
+async def _wanted(control: Control, order: Order) -> bool:
+    """Does the owner want this pushed order result (a snipe's, exit's, limit/DCA part's or
+    copy's, by its key; an order placed by hand is always told)?"""
+    from sniper_bot.domain.notify import notice_of_key
+
+    confirmed = order.status.value == "CONFIRMED"
+    kind = notice_of_key(order.idempotency_key, confirmed=confirmed)
+    return await control.wants_notice(order.user_id, kind)
 
 
 async def _until_stopped(work: Awaitable[None], stop: asyncio.Event) -> None:

@@ -23,6 +23,7 @@ from sniper_bot.chain.pool import DEFAULT_HEALTH_INTERVAL_S, RpcPool
 from sniper_bot.chain.relays import RelayFanout, wire_trace_config
 from sniper_bot.chain.rpc import SolanaRpc
 from sniper_bot.config import Settings
+from sniper_bot.domain.notify import NoticeKind
 from sniper_bot.hotpath.nonce import NonceManager, RpcNonceChain
 from sniper_bot.observability.metrics import Metrics
 from sniper_bot.resilience.breaker import BreakerRegistry
@@ -340,9 +341,10 @@ class LimitEngines:
 
 
 class _RealMoneyOnly:
-    """The trading service for limit orders and DCA, refusing a paper user's order (the switch
-    may have changed since it was placed): a ``PermanentError`` that fails the order or plan
-    with its sentence, never real money for a user who expects paper."""
+    """The trading service for real-money limit orders and DCA plans, refusing one whose user
+    trades on paper now (the switch changed since it was placed): a ``PermanentError`` that
+    fails the order or plan with its sentence, never real money for a user who expects paper.
+    A row placed on paper goes to the paper executor instead (``paper=`` of the monitors)."""
 
     def __init__(self, trading: TradingService, settings: Any, everyone: bool) -> None:
         self._trading, self._settings, self._everyone = trading, settings, everyone
@@ -387,12 +389,16 @@ def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngine
     async def tell(user_id: int, placed: Any, render: Any) -> None:
         if app.control is None or app.telegram is None:
             return
+        if not await app.control.wants_notice(user_id, NoticeKind.FILL):  # /settings: muted
+            if placed is not None and placed.is_final and not placed.id.startswith("paper:"):
+                await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))
+            return
         outcome = await app.control.limit_outcome(user_id, placed)
         if outcome is None:
             return
         await app.telegram.bot.send_message(outcome[0], render(outcome[1]))
-        if placed is not None and placed.is_final:  # shown final: the outbox must not repeat it
-            await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))
+        if placed is not None and placed.is_final and not placed.id.startswith("paper:"):
+            await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))  # no repeat
 
     async def on_limit(order: Any, placed: Any) -> None:
         await tell(order.user_id, placed, lambda view: render_limit_settled(order, view))
@@ -400,15 +406,30 @@ def build_limits(app: Any, stack: Stack, trading: TradingService) -> LimitEngine
     async def on_part(plan: Any, placed: Any) -> None:
         await tell(plan.user_id, placed, lambda view: render_dca_step(plan, view))
 
+    paper = getattr(app, "paper", None)  # a row placed on paper fills in the paper book
     engines = LimitEngines(
         LimitMonitor(limits=limits, positions=app.repos.positions, trading=real,
-                     venue=stack.venue, supply=supply, on_settled=on_limit),
-        DcaMonitor(plans=plans, trading=real, venue=stack.venue, on_part=on_part),
+                     venue=stack.venue, supply=supply, on_settled=on_limit, paper=paper,
+                     paper_positions=paper.book if paper is not None else None),
+        DcaMonitor(plans=plans, trading=real, venue=stack.venue, on_part=on_part, paper=paper),
     )  # fmt: skip
     app.control.attach_limits(limits, plans)
     app.add_service("limits", engines.limits.run)
     app.add_service("dca", engines.dca.run)
     return engines
+
+
+def build_paper_exits(app: Any, stack: Stack) -> Any:
+    """The automatic exits of paper positions: a second ``engine.exits.PositionMonitor`` over
+    the paper book (``trading.paper.PaperExitBook``) selling through the paper executor, with
+    the owners' exit rules and the same notifier (its messages are marked 📝 PAPER)."""
+    from sniper_bot.engine.exits import PositionMonitor
+    from sniper_bot.trading.paper import PaperExitBook
+
+    book = PaperExitBook(app.paper.book)
+    return PositionMonitor(positions=book, settings=app.repos.settings, trading=app.paper,
+                           venue=stack.venue, metrics=app.metrics, on_exit=app._notify_exit,
+                           orders=book)  # fmt: skip
 
 
 @dataclass
@@ -446,6 +467,10 @@ def build_copy(app: Any, stack: Stack, trading: TradingService) -> CopyEngine:
 
     async def tell(follow: Any, trade: Any, record: Any, placed: Any, reason: Any) -> None:
         if app.control is None or app.telegram is None:
+            return
+        if not await app.control.wants_notice(follow.user_id, NoticeKind.COPY):  # muted
+            if placed is not None and placed.is_final:
+                await app.repos.orders.mark_notified(placed.id, datetime.now(UTC))
             return
         outcome = await app.control.limit_outcome(follow.user_id, placed)
         if outcome is None:

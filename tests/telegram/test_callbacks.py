@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sniper_bot.telegram.callbacks import (
     STALE_BUTTON,
     BuyCb,
+    ConfirmCb,
     ForgedCallback,
     MenuCb,
     SellCb,
@@ -66,7 +67,7 @@ def test_any_payload_unpacks_to_our_type_or_is_refused(data: str) -> None:
     if unpacked is None:
         assert refusal == STALE_BUTTON
     else:
-        assert isinstance(unpacked, MenuCb | BuyCb | SellCb | WalletCb | SettingsCb)
+        assert isinstance(unpacked, MenuCb | BuyCb | SellCb | WalletCb | SettingsCb | ConfirmCb)
 
 
 def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
@@ -79,6 +80,7 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
     ]
     expected = len(SLIPPAGE_CHOICES) + len(FEE_CHOICES) + sum(len(c) for _, _, c in EXIT_CHOICES)
     expected += 3 + 4 + 1  # MEV, Force Jupiter, Paper trading; tip p50/p75/p95/p99, fixed tip
+    expected += 5  # confirm buys; notifications: fills, exits, snipe misses, copy trades
     assert len(choices) == expected
     assert ("slip", 300) in choices
     assert ("fee", "TURBO") in choices
@@ -87,6 +89,7 @@ def test_every_settings_button_on_the_keyboard_is_a_valid_choice() -> None:
     assert ("mev", 1) in choices  # both switches are off: their buttons turn them on
     assert ("jup", 1) in choices
     assert ("paper", 1) in choices
+    assert {("confirm", 1), ("nfill", 1), ("nexit", 1), ("nmiss", 1), ("ncopy", 1)} <= set(choices)
     assert {("tip", 50), ("tip", 75), ("tip", 95), ("tip", 99), ("tip", "fixed")} <= set(choices)
 
 

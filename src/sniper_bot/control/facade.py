@@ -91,8 +91,10 @@ from sniper_bot.domain.money import (
     WSOL_MINT,
     InvalidAmount,
     format_sol,
+    format_tokens,
     parse_sol,
 )
+from sniper_bot.domain.notify import NOTICE_FIELDS, NoticeKind, wants
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.domain.quotes import Quote
 from sniper_bot.domain.risk import RiskReport
@@ -579,7 +581,29 @@ class Control:
             max_jito_tip_lamports=self._d.max_jito_tip_lamports,
             paper_trading=self._paper_everyone or s.paper_trading,
             paper_forced=self._paper_everyone,
+            confirm_trades=s.confirm_trades,
+            notify_fills=s.notify_fills,
+            notify_exits=s.notify_exits,
+            notify_snipe_misses=s.notify_snipe_misses,
+            notify_copies=s.notify_copies,
         )
+
+    async def wants_notice(self, user_id: int, kind: NoticeKind) -> bool:
+        """Does the user (row id) get a pushed message of ``kind`` (``/settings`` →
+        notifications)? A settings read that fails says yes: a message too many beats a fill
+        nobody hears of."""
+        if kind is NoticeKind.ALWAYS:
+            return True
+        try:
+            return wants(await self._d.settings.get(user_id), kind)
+        except Exception as exc:
+            log.warning("notice_prefs_unreadable", user_id=user_id, error=type(exc).__name__)
+            return True
+
+    async def buy_needs_confirm(self, ident: Identity) -> bool:
+        """``confirmTrades``: a buy the user starts by hand asks "Confirm?" first."""
+        settings = await self._d.settings.get(await self._user_id(ident))
+        return settings.confirm_trades
 
     async def update_settings(
         self,
@@ -592,6 +616,8 @@ class Control:
         force_jupiter: bool | None = None,
         tip_percentile: int | None = None,
         paper_trading: bool | None = None,
+        confirm_trades: bool | None = None,
+        notify: dict[str, bool] | None = None,
     ) -> SettingsView:
         """Change settings; ``exits`` maps take_profit_pct / stop_loss_pct / trailing_stop_pct /
         max_hold_minutes to a value or None (off). ``tip_percentile`` (50/75/95/99) makes the
@@ -604,6 +630,12 @@ class Control:
             changes["force_jupiter"] = force_jupiter
         if paper_trading is not None:
             changes["paper_trading"] = paper_trading
+        if confirm_trades is not None:
+            changes["confirm_trades"] = confirm_trades
+        for name, on in (notify or {}).items():  # notify_fills / _exits / _snipe_misses / _copies
+            if name not in NOTICE_FIELDS.values() or not isinstance(on, bool):
+                raise ControlError(f"unknown notice {name}", user_message="Unknown notification.")
+            changes[name] = on
         if tip_percentile is not None:
             if isinstance(tip_percentile, bool) or tip_percentile not in TIP_PERCENTILES:
                 raise ControlError(
@@ -1056,7 +1088,7 @@ class Control:
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
         return await self._arm_snipe(
-            ident, user.id, lamports, lambda snipes: snipes.arm, str(mint), ttl_s
+            ident, user.id, lamports, lambda snipes: snipes.arm, str(mint), ttl_s, paper_ok=True
         )
 
     async def snipe_creator(
@@ -1095,8 +1127,9 @@ class Control:
         _check_sol_amount(lamports)  # a bad amount's sentence before any chain read
         await self._still_on_its_curve(mint)
         return await self._arm_snipe(
-            ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s
-        )
+            ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s,
+            paper_ok=True,
+        )  # fmt: skip
 
     async def _still_on_its_curve(self, mint: Pubkey) -> None:
         """A graduation snipe waits for a coin still on its pump.fun curve: an unknown address,
@@ -1130,15 +1163,24 @@ class Control:
         pick: Callable[[Snipes], Callable[..., Awaitable[SnipeTarget]]],
         selector: object,
         ttl_s: float | None,
+        *,
+        paper_ok: bool = False,
     ) -> SnipeView:
         """What every snipe kind shares: the amount, the engine, maintenance, the active wallet
-        and the user's snipe slippage and fee level; ``pick`` names the engine's arm method."""
+        and the user's snipe slippage and fee level; ``pick`` names the engine's arm method.
+        A paper user's snipe is armed on paper (``paper=True``: no nonce, no signature, filled
+        in the paper book); creator and filter snipes fire on the hot path only, which signs, so
+        ``paper_ok`` False refuses them on paper."""
         _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
         await self._refuse_new_orders_in_maintenance()
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user_id)
+        paper = self._paper_for(settings) is not None
+        if paper and not paper_ok:
+            raise ControlError("paper hot snipe", user_message=PAPER_HOT_SNIPE_REFUSED)
+        extra: dict[str, Any] = {"paper": True} if paper else {}
         target = await pick(self._snipes)(
             user_id,
             active.id,
@@ -1147,6 +1189,7 @@ class Control:
             settings.snipe_slippage_bps,
             settings.priority_fee_level,
             ttl_s=ttl_s,
+            **extra,
         )
         return _snipe_view(target)
 
@@ -1290,12 +1333,12 @@ class Control:
         await self._limit_room(limits, user.id)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user.id)
-        self._real_money_only(settings)
         return await limits.create(
             user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
             trigger_kind=kind, trigger_value=value, decimals=decimals,
             slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl), amount_lamports=lamports,
+            paper=self._paper_for(settings) is not None,
         )  # fmt: skip
 
     async def limit_sell(
@@ -1310,26 +1353,28 @@ class Control:
         limits, _ = self._limit_stores()
         user = await self._user(ident)
         mint, program, decimals = await self._limit_mint(ident, mint_text)
-        if await self._held(ident, mint, program) <= 0:
-            raise ControlError(
-                "nothing to sell", user_message="Your active wallet holds none of this token."
-            )
+        settings = await self._d.settings.get(user.id)
+        paper = self._paper_for(settings)
+        if await self._held_for_sale(ident, paper, user.id, mint, program) <= 0:
+            raise ControlError("nothing to sell", user_message=_nothing_held(paper))
         await self._limit_room(limits, user.id)
         active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        self._real_money_only(settings)
         return await limits.create(
             user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.SELL,
             trigger_kind=kind, trigger_value=value, decimals=decimals,
             slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl), sell_pct=pct,
+            paper=paper is not None,
         )  # fmt: skip
 
-    def _real_money_only(self, settings: UserSettings) -> None:
-        """Limit orders and DCA run through the real executor only: a paper user is refused
-        (the monitors refuse them too, should the switch change before a fire)."""
-        if self._paper_everyone or settings.paper_trading:
-            raise ControlError("paper user", user_message=PAPER_LIMITS_REFUSED)
+    async def _held_for_sale(
+        self, ident: Identity, paper: PaperTrader | None, user_id: int, mint: Pubkey,
+        program: Pubkey,
+    ) -> int:  # fmt: skip
+        """Tokens a sell could sell: the paper position's on paper, the active wallet's else."""
+        if paper is not None:
+            return await self._paper_held(paper, user_id, str(mint))
+        return await self._held(ident, mint, program)
 
     async def _limit_room(self, limits: LimitOrders, user_id: int) -> None:
         if await limits.count_open_for_user(user_id) >= MAX_OPEN_LIMITS:
@@ -1360,22 +1405,59 @@ class Control:
         _, plans = self._limit_stores()
         user = await self._user(ident)
         mint, _, decimals = await self._limit_mint(ident, mint_text)
-        running = await plans.list_for_user(user.id, (DcaStatus.ACTIVE, DcaStatus.PAUSED))
+        await self._dca_room(plans, user.id)
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        settings = await self._d.settings.get(user.id)
+        return await plans.create(
+            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
+            total_amount=total, parts=parts, interval_seconds=every, decimals=decimals,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            band_min_price=low, band_max_price=high, paper=self._paper_for(settings) is not None,
+        )  # fmt: skip
+
+    async def dca_sell(
+        self, ident: Identity, mint_text: str, total_text: str, parts_text: str,
+        every_text: str, band_text: str | None = None,
+    ) -> DcaPlan:  # fmt: skip
+        """``/dca sell MINT TOTAL PARTS EVERY [LOW-HIGH]``: sell TOTAL tokens (or ``N%`` of what
+        the active wallet, or the paper position, holds now) in PARTS sells, one every EVERY,
+        paused while the price is outside the band. TOTAL cannot exceed what is held."""
+        parts = _typed(parse_parts, parts_text)
+        every = _typed(parse_duration, every_text, "interval", MIN_INTERVAL_S, MAX_INTERVAL_S)
+        low, high = _typed(parse_band, band_text) if band_text is not None else (None, None)
+        await self._refuse_new_orders_in_maintenance()
+        _, plans = self._limit_stores()
+        user = await self._user(ident)
+        mint, program, decimals = await self._limit_mint(ident, mint_text)
+        settings = await self._d.settings.get(user.id)
+        paper = self._paper_for(settings)
+        held = await self._held_for_sale(ident, paper, user.id, mint, program)
+        if held <= 0:
+            raise ControlError("nothing to sell", user_message=_nothing_held(paper))
+        total = _sell_total(total_text, held, decimals)
+        if total // parts < 1:
+            raise ControlError(
+                "dca sell part empty",
+                user_message=f"{format_tokens(total, decimals)} tokens cannot be split in "
+                f"{parts} parts. Use fewer parts or a larger total.",
+            )
+        await self._dca_room(plans, user.id)
+        active = await self._d.wallets.active_wallet(ident.telegram_id)
+        return await plans.create(
+            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.SELL,
+            total_amount=total, parts=parts, interval_seconds=every, decimals=decimals,
+            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
+            band_min_price=low, band_max_price=high, paper=paper is not None,
+        )  # fmt: skip
+
+    async def _dca_room(self, plans: DcaPlans, user_id: int) -> None:
+        running = await plans.list_for_user(user_id, (DcaStatus.ACTIVE, DcaStatus.PAUSED))
         if len(running) >= MAX_RUNNING_DCA:
             raise ControlError(
                 "too many dca plans",
                 user_message=f"You have {MAX_RUNNING_DCA} running DCA plans, the most there can "
                 "be. Cancel one in /orders first.",
             )
-        active = await self._d.wallets.active_wallet(ident.telegram_id)
-        settings = await self._d.settings.get(user.id)
-        self._real_money_only(settings)
-        return await plans.create(
-            user_id=user.id, wallet_id=active.id, token_mint=str(mint), side=OrderSide.BUY,
-            total_amount=total, parts=parts, interval_seconds=every, decimals=decimals,
-            slippage_bps=settings.slippage_bps, priority_fee=settings.priority_fee_level,
-            band_min_price=low, band_max_price=high,
-        )  # fmt: skip
 
     async def limits_and_plans(
         self, ident: Identity, *, limit: int = 10
@@ -1520,6 +1602,11 @@ NOT_A_WALLET = (
 )
 OWN_WALLET = "That is one of your own wallets; follow another trader's wallet."
 NO_SUCH_FOLLOW = "No such followed wallet. Send /copy list to see yours."
+PAPER_HOT_SNIPE_REFUSED = (
+    "📝 Paper trading is on: creator and filter snipes fire on the hot path, which signs real "
+    "transactions, so none was armed. On paper, /snipe MINT SOL and /snipe grad MINT SOL work; "
+    "turn paper trading off in /settings for the others."
+)
 PAPER_COPY_REFUSED = (
     "📝 Paper trading is on: copy trading trades real money only, so nothing was followed. "
     "Turn paper trading off in /settings to use it."
@@ -1537,10 +1624,6 @@ def _copy_cap(name: str, text: str | None) -> int | None:
 
 
 MAX_OPEN_LIMITS = 20
-PAPER_LIMITS_REFUSED = (
-    "📝 Paper trading is on: limit orders and DCA run with real money only, so none was placed. "
-    "Turn paper trading off in /settings to use them."
-)
 MAX_RUNNING_DCA = 5
 MIN_DCA_PART_LAMPORTS = 100_000  # 0.0001 SOL: below it fees eat the part
 NO_SUCH_LIMIT = "No such limit order. Send /orders to see yours."
@@ -1577,6 +1660,37 @@ def _typed(parse: Callable[..., _V], text: str, *args: Any) -> _V:
         raise ControlError(
             f"bad input: {sentence}", user_message=sentence[:1].upper() + sentence[1:] + "."
         ) from None
+
+
+def _nothing_held(paper: PaperTrader | None) -> str:
+    if paper is not None:
+        return "📝 Your paper position holds none of this token."
+    return "Your active wallet holds none of this token."
+
+
+def _sell_total(text: str, held: int, decimals: int) -> int:
+    """A DCA sell's total in base units: tokens (``1500``, ``12.5``), a share of ``held``
+    (``50%``) or ``all``; at most ``held``."""
+    from sniper_bot.domain.withdrawal import parse_amount_request
+
+    try:
+        request = parse_amount_request(text, decimals)
+    except ValueError as exc:
+        raise ControlError(
+            f"bad token total: {exc}",
+            user_message=f"The total to sell: {exc} Write tokens (e.g. 1500), a share of what "
+            "you hold (e.g. 50%) or all.",
+        ) from None
+    total = request.resolve(held)
+    if total <= 0:
+        raise ControlError("dca sell total zero", user_message="That share of your tokens is 0.")
+    if total > held:
+        raise ControlError(
+            "dca sell above holding",
+            user_message=f"You hold {format_tokens(held, decimals)} tokens; the total to sell "
+            f"({format_tokens(total, decimals)}) cannot be more.",
+        )
+    return total
 
 
 def _ttl(text: str | None) -> int:
@@ -1639,6 +1753,7 @@ def _snipe_view(target: SnipeTarget) -> SnipeView:
         creator=target.creator,
         launch_filter=_filter_text(target.launch_filter),
         on_graduation=target.launch_filter is not None and target.launch_filter.on_graduation,
+        paper=target.paper,
     )
 
 

@@ -181,6 +181,7 @@ class Snipes(Protocol):
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget: ...
     async def arm_creator(
         self,
@@ -211,6 +212,7 @@ class Snipes(Protocol):
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget: ...
     async def list_for_user(
         self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20

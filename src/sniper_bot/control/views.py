@@ -168,6 +168,7 @@ class SnipeView:
     creator: str | None = None  # a creator snipe: the next pump.fun coin this wallet launches
     launch_filter: str | None = None  # a filter snipe: its clauses as /snipe next takes them
     on_graduation: bool = False  # fires on the mint's PumpSwap pool (its curve completed)
+    paper: bool = False  # armed on paper: fills in the paper book, never signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,11 @@ class SettingsView:
     max_jito_tip_lamports: int = 0  # the largest fixed tip the operator allows
     paper_trading: bool = False  # this user's orders go to the simulated executor
     paper_forced: bool = False  # PAPER_TRADING=true: every user is on paper (no switch)
+    confirm_trades: bool = False  # a manual buy asks "Confirm?" first
+    notify_fills: bool = True  # pushed messages: snipes that bought, limit orders, DCA parts
+    notify_exits: bool = True  # automatic exits
+    notify_snipe_misses: bool = True  # snipes that failed, coins a standing snipe skipped
+    notify_copies: bool = True  # copy trades
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,14 @@ import enum
 
 from sniper_bot.domain.entities import UserSettings
 
-__all__ = ["NOTICE_FIELDS", "NOTICE_LABELS", "NoticeKind", "wants"]
+__all__ = [
+    "NOTICE_FIELDS",
+    "NOTICE_LABELS",
+    "NoticeKind",
+    "notice_of_key",
+    "notice_of_snipe",
+    "wants",
+]
 
 
 class NoticeKind(enum.StrEnum):
@@ -43,3 +50,31 @@ def wants(settings: UserSettings, kind: NoticeKind) -> bool:
     """Does this user get messages of ``kind``?"""
     field = NOTICE_FIELDS.get(kind)
     return True if field is None else bool(getattr(settings, field))
+
+
+def notice_of_key(idempotency_key: str, *, confirmed: bool) -> NoticeKind:
+    """The kind of a pushed order result, from the order's idempotency key: ``snipe:`` (a fill
+    when it landed, else a miss), ``limit:``/``dca:`` (fills), ``exit:``, ``copy:``; anything
+    else is an order the user placed by hand (always told)."""
+    prefix = idempotency_key.split(":", 1)[0]
+    if prefix == "snipe":
+        return NoticeKind.FILL if confirmed else NoticeKind.SNIPE_MISS
+    if prefix in ("limit", "dca"):
+        return NoticeKind.FILL
+    if prefix == "exit":
+        return NoticeKind.EXIT
+    if prefix == "copy":
+        return NoticeKind.COPY
+    return NoticeKind.ALWAYS
+
+
+def notice_of_snipe(status: str, order_status: str | None) -> NoticeKind:
+    """A settled snipe's message: a fill when its buy landed or is still landing, a miss when it
+    failed, expired, or a standing target skipped a coin (still ARMED)."""
+    if status == "ARMED":
+        return NoticeKind.SNIPE_MISS
+    if order_status is None:  # FIRED: sent, its order row still being written
+        return NoticeKind.FILL if status == "FIRED" else NoticeKind.SNIPE_MISS
+    if order_status in ("FAILED", "EXPIRED", "CANCELLED"):
+        return NoticeKind.SNIPE_MISS
+    return NoticeKind.FILL

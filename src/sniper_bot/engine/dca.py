@@ -13,6 +13,12 @@ resubmits part k under the same key and gets the order that exists (the order st
 key): a part never runs twice, and none is skipped. A part whose order failed (slippage, no
 route) still counts (its owner is told); a database or RPC outage (``TemporaryError``) leaves the
 plan as it is for the next pass. Out of band: ACTIVE -> PAUSED, and back when the price returns.
+
+A SELL plan sells ``total_amount`` token base units the same way (``/dca sell``), each part's
+band checked against a quote of selling that part. A paper plan (``DcaPlan.paper``) runs its
+parts through ``paper`` (``trading.paper.PaperTrader``: fills in the paper book, never signed),
+under the same keys, so a restart never doubles a paper part either; without a paper executor
+the plan fails with a sentence rather than trade real money.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from sniper_bot.domain.limits import (
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderSide
 from sniper_bot.engine.limits import Trader
-from sniper_bot.errors import SniperBotError, TemporaryError
+from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
 from sniper_bot.ports.venue import Quoter
 
 __all__ = ["DcaMonitor", "DcaNotifier", "DcaStore"]
@@ -77,11 +83,13 @@ class DcaMonitor:
         clock: Callable[[], datetime] = _utcnow,
         interval_s: float = 1.0,
         concurrency: int = 4,
+        paper: Trader | None = None,
     ) -> None:
         if interval_s <= 0 or concurrency < 1:
             raise ValueError("interval_s must be > 0 and concurrency >= 1")
         self._plans = plans
         self._trading = trading
+        self._paper = paper
         self._venue = venue
         self._on_part = on_part
         self._clock = clock
@@ -173,8 +181,16 @@ class DcaMonitor:
 
     async def _place(self, plan: DcaPlan, part: int, amount: int) -> Order:
         key = dca_key(plan.id, part)
+        trading = self._trading
+        if plan.paper:
+            if self._paper is None:
+                raise PermanentError(
+                    f"paper dca {plan.id} without a paper executor",
+                    user_message="📝 This paper DCA plan could not run on paper; it was stopped.",
+                )
+            trading = self._paper
         if plan.side is OrderSide.BUY:
-            return await self._trading.buy(
+            return await trading.buy(
                 plan.user_id,
                 plan.wallet_id,
                 plan.token_mint,
@@ -183,7 +199,7 @@ class DcaMonitor:
                 plan.priority_fee,
                 key,
             )
-        return await self._trading.sell(
+        return await trading.sell(
             plan.user_id,
             plan.wallet_id,
             plan.token_mint,

@@ -23,6 +23,11 @@ compare-and-set (of two replicas one wins), then the buy or sell goes through
 FIRED order without one: after ``recover_after_s`` the monitor resubmits it under the same key,
 which returns the order if it was made, so there is never a second one. Expiry is one UPDATE per
 pass. One failing quote, order or notifier never stops the loop or the other orders.
+
+A paper order (``LimitOrder.paper``: placed by a user trading on paper) fires the same way
+through ``paper`` (``trading.paper.PaperTrader``: a fill in the paper book, never signed); a
+paper sell sells a share of the paper position (``paper_positions``). Without a paper executor
+it fails with a sentence rather than trade real money.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from sniper_bot.domain.limits import (
 )
 from sniper_bot.domain.money import WSOL_MINT
 from sniper_bot.domain.orders import OrderSide
-from sniper_bot.errors import SniperBotError, TemporaryError
+from sniper_bot.errors import PermanentError, SniperBotError, TemporaryError
 from sniper_bot.ports.venue import Quoter
 
 __all__ = ["LimitMonitor", "LimitNotifier", "LimitStore", "Trader"]
@@ -72,6 +77,15 @@ class LimitStore(Protocol):
 
 class PositionSource(Protocol):
     async def get_position(self, user_id: int, wallet_id: int, mint: str) -> Position | None: ...
+
+
+class PaperPositions(Protocol):
+    """The paper book (``storage.repositories.paper.PaperRepository`` fits)."""
+
+    async def position(self, user_id: int, mint: str) -> Position | None: ...
+
+
+NO_PAPER_EXECUTOR = "📝 This paper order could not be filled on paper; nothing was traded."
 
 
 class Trader(Protocol):
@@ -140,11 +154,15 @@ class LimitMonitor:
         recover_after_s: float = 30.0,
         concurrency: int = 8,
         curve_stale_s: float = 60.0,
+        paper: Trader | None = None,
+        paper_positions: PaperPositions | None = None,
     ) -> None:
         if interval_s <= 0 or quote_interval_s < 0 or max_quotes < 0:
             raise ValueError("interval_s must be > 0, quote_interval_s and max_quotes >= 0")
         self._limits = limits
         self._positions = positions
+        self._paper = paper
+        self._paper_positions = paper_positions
         self._trading = trading
         self._venue = venue
         self._supply = supply
@@ -309,9 +327,14 @@ class LimitMonitor:
         return known
 
     async def _sell_amount(self, order: LimitOrder) -> int:
-        position = await self._positions.get_position(
-            order.user_id, order.wallet_id, order.token_mint
-        )
+        if order.paper:
+            if self._paper_positions is None:
+                return 0
+            position = await self._paper_positions.position(order.user_id, order.token_mint)
+        else:
+            position = await self._positions.get_position(
+                order.user_id, order.wallet_id, order.token_mint
+            )
         if position is None or position.token_amount <= 0:
             return 0
         return position.token_amount * (order.sell_pct or 0) // 100
@@ -370,10 +393,19 @@ class LimitMonitor:
         await self._notify(recorded, placed)
         return recorded, placed
 
+    def _trader(self, order: LimitOrder) -> Trader:
+        if not order.paper:
+            return self._trading
+        if self._paper is None:
+            raise PermanentError(f"paper limit {order.id} without a paper executor",
+                                 user_message=NO_PAPER_EXECUTOR)  # fmt: skip
+        return self._paper
+
     async def _place(self, order: LimitOrder) -> Order | None:
         key = limit_key(order.id)
+        trading = self._trader(order)
         if order.side is OrderSide.BUY:
-            return await self._trading.buy(
+            return await trading.buy(
                 order.user_id,
                 order.wallet_id,
                 order.token_mint,
@@ -385,7 +417,7 @@ class LimitMonitor:
         tokens = await self._sell_amount(order)
         if tokens <= 0:
             return None
-        return await self._trading.sell(
+        return await trading.sell(
             order.user_id,
             order.wallet_id,
             order.token_mint,

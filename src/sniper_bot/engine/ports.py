@@ -35,6 +35,7 @@ class SnipeTargetStore(Protocol):
         expires_at: datetime,
         token_mint: str | None = None,
         launch_filter: LaunchFilter | None = None,
+        paper: bool = False,
     ) -> SnipeTarget: ...
     async def list_armed(
         self, now: datetime | None = None, limit: int | None = None

@@ -32,6 +32,13 @@ A graduation snipe (``arm_graduation``) is a filter target without a nonce:
 it; its PumpSwap pool's launch (the detector lets it through after the create) does, here, with
 the fired mint stored as the target's ``tokenMint`` and the buy routed like any other (the
 router sends a graduated coin to PumpSwap).
+
+Paper snipes (``paper=True`` at arm: the user trades on paper) never reach the hot path: no
+nonce account is created, nothing is signed. They are stored like a slow-path mint or
+graduation target with ``paper`` set, fire here on the same launch events, and buy through
+``paper`` (``trading.paper.PaperTrader``: the live quote, the risk gate, a fill in the paper
+book) under the same ``snipe:<id>`` key, so a replay fills once. Without a paper executor such
+a target fails instead of buying with real money.
 """
 
 from __future__ import annotations
@@ -145,8 +152,10 @@ class SnipeEngine:
         rng: random.Random | None = None,
         on_settled: Callable[[SnipeResult], Awaitable[None]] | None = None,
         hot: HotSnipes | None = None,
+        paper: Buyer | None = None,
     ) -> None:
         self._feeds = list(feeds)
+        self._paper = paper
         self.hot = hot
         self._on_settled = on_settled
         self._targets = targets
@@ -172,16 +181,23 @@ class SnipeEngine:
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget:
         """Store an ARMED target; if the pool already trades, it fires right away (background).
-        With a hot path, a mint that does not trade yet is armed there (its own nonce)."""
+        With a hot path, a mint that does not trade yet is armed there (its own nonce); a
+        ``paper`` target never is (nothing of it is signed)."""
         try:
             Pubkey.from_string(mint)
         except ValueError:
             raise InvalidSnipe(
                 f"invalid mint {mint!r}", user_message="That is not a token address (mint)."
             ) from None
-        if self.hot is not None and lamports > 0 and not await self._probe.routable(mint):
+        if (
+            not paper
+            and self.hot is not None
+            and lamports > 0
+            and not await self._probe.routable(mint)
+        ):
             return await self.hot.arm(
                 user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
                 fee_level=fee_level, mint=mint, ttl_s=ttl_s,
@@ -206,8 +222,10 @@ class SnipeEngine:
             slippage_bps=slippage_bps,
             priority_fee=fee_level,
             expires_at=self._clock() + timedelta(seconds=ttl),
+            paper=paper,
         )
-        log.info("snipe_armed", target_id=target.id, user_id=user_id, mint=mint, lamports=lamports)
+        log.info("snipe_armed", target_id=target.id, user_id=user_id, mint=mint, lamports=lamports,
+                 paper=paper)  # fmt: skip
         self._spawn(self._fire_if_routable(mint), f"snipe-arm:{target.id}")
         return target
 
@@ -262,6 +280,7 @@ class SnipeEngine:
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget:
         """A snipe on ``mint``'s PumpSwap pool: it fires when the curve completes and the pool
         appears (a ``pumpswap`` ``LaunchEvent``), never on the curve. Stored as a filter target
@@ -288,6 +307,7 @@ class SnipeEngine:
             priority_fee=fee_level,
             expires_at=expires_at,
             launch_filter=LaunchFilter(mints=(mint,), sources=("pumpswap",)),
+            paper=paper,
         )
         log.info("snipe_armed_graduation", target_id=target.id, user_id=user_id, mint=mint)
         return target
@@ -432,7 +452,16 @@ class SnipeEngine:
         return True
 
     async def _buy(self, target: SnipeTarget, attempt: int) -> Order:
-        order = await self._trading.buy(
+        trading = self._trading
+        if target.paper:  # armed on paper: the paper book, never real money
+            if self._paper is None:
+                raise PermanentError(
+                    f"paper snipe {target.id} without a paper executor",
+                    user_message="📝 This paper snipe could not be filled on paper; nothing "
+                    "was bought.",
+                )
+            trading = self._paper
+        order = await trading.buy(
             target.user_id,
             target.wallet_id,
             target.token_mint,

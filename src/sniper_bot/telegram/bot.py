@@ -49,13 +49,22 @@ __all__ = ["TelegramFrontend", "WebhookConfig", "build_bot", "build_dispatcher"]
 
 log = structlog.get_logger(__name__)
 
+# the command menu (setMyCommands): every user command a router registers (admins' commands
+# are answered to admins only and stay out of it); tests/telegram/test_commands_menu.py keeps
+# this, /help and the routers in step
 COMMANDS = [
     BotCommand(command="start", description="Wallet and balance"),
+    BotCommand(command="home", description="Home: balance and menu"),
     BotCommand(command="positions", description="Open positions"),
-    BotCommand(command="orders", description="Last orders"),
-    BotCommand(command="wallet", description="Wallets, export, withdraw"),
-    BotCommand(command="settings", description="Slippage and priority fee"),
-    BotCommand(command="snipe", description="Buy when a pool goes live"),
+    BotCommand(command="orders", description="Last orders, limit orders, DCA plans"),
+    BotCommand(command="wallet", description="Wallets, deposit QR, export, withdraw"),
+    BotCommand(command="settings", description="Trading, exits, paper, notifications"),
+    BotCommand(command="snipe", description="Buy when a pool goes live (next, dev, grad)"),
+    BotCommand(command="cancel", description="Disarm a snipe"),
+    BotCommand(command="limit", description="Limit buy or sell at a price"),
+    BotCommand(command="dca", description="Buy or sell in parts over time"),
+    BotCommand(command="copy", description="Copy trade a wallet"),
+    BotCommand(command="pnl", description="PnL chart and cards"),
     BotCommand(command="help", description="How to use the bot"),
 ]
 

@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 __all__ = [
     "STALE_BUTTON",
     "BuyCb",
+    "ConfirmCb",
     "ForgedCallback",
     "MenuCb",
     "SellCb",
@@ -53,7 +54,15 @@ class SettingsCb(CallbackData, prefix="st"):
     value: str
 
 
-_ALL: tuple[type[CallbackData], ...] = (MenuCb, BuyCb, SellCb, WalletCb, SettingsCb)
+class ConfirmCb(CallbackData, prefix="cf"):
+    """Confirm-before-buy: ``ok`` 1 buys the pending buy (kept in the conversation state), 0
+    drops it; ``nonce`` names that pending buy, so an older prompt's button does nothing."""
+
+    ok: int
+    nonce: str
+
+
+_ALL: tuple[type[CallbackData], ...] = (MenuCb, BuyCb, SellCb, WalletCb, SettingsCb, ConfirmCb)
 
 
 def unpack_any(data: str) -> CallbackData:

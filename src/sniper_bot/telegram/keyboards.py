@@ -33,6 +33,14 @@ EXIT_CHOICES = (
 # how orders are sent and routed: on/off switches (the button carries the value it sets), the
 # Jito tip from a tip floor percentile, or "fixed" (the bot asks for an amount in SOL)
 SWITCHES = (("mev", "MEV protection"), ("jup", "Force Jupiter"), ("paper", "📝 Paper trading"))
+# confirm-before-buy and the pushed messages (domain.notify): on/off switches as above
+NOTICE_SWITCHES = (
+    ("confirm", "✋ Confirm buys"),
+    ("nfill", "🔔 Fills"),
+    ("nexit", "🔔 Exits"),
+    ("nmiss", "🔔 Snipe misses"),
+    ("ncopy", "🔔 Copy trades"),
+)
 TIP_FIXED = "fixed"
 
 
@@ -97,7 +105,7 @@ def settings_choice(cb: SettingsCb) -> tuple[str, int | str | None]:
         if cb.value not in FEE_CHOICES:
             raise ForgedCallback(NOT_A_CHOICE)
         return "fee", cb.value
-    if cb.field in {field for field, _ in SWITCHES}:
+    if cb.field in {field for field, _ in SWITCHES + NOTICE_SWITCHES}:
         if cb.value not in ("0", "1"):
             raise ForgedCallback(NOT_A_CHOICE)
         return cb.field, int(cb.value)
@@ -157,6 +165,13 @@ def settings_kb(
             callback_data=SettingsCb(field=field, value="0" if on else "1"),
         )
     rows.append(len(SWITCHES))
+    for field, label in NOTICE_SWITCHES:
+        on = switches.get(field, False)
+        b.button(
+            text=f"{label}: {'on ✅' if on else 'off'}",
+            callback_data=SettingsCb(field=field, value="0" if on else "1"),
+        )
+    rows += [1, 2, 2]  # confirm buys; the four notifications two by two
     for percentile in TIP_PERCENTILES:
         mark = "• " if not fixed_tip and percentile == tip_percentile else ""
         b.button(

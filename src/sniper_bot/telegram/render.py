@@ -206,8 +206,9 @@ def render_snipes(snipes: list[SnipeView]) -> str:
         elif s.launch_filter is not None:
             coin = f" ({_short(s.token_mint)})" if s.token_mint else ""
             what = f"the next coin matching {escape(s.launch_filter)}{coin}"
+        mark = f"{PAPER_MARK} " if s.paper else ""
         lines.append(
-            f"#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {what}, "
+            f"{mark}#{s.id} {s.status}: {format_sol(s.amount_lamports)} of {what}, "
             f"slippage {s.slippage_bps} bps, until {s.expires_at}{extra}"
         )
     if any(s.status == "ARMED" for s in snipes):
@@ -223,7 +224,8 @@ def render_snipe_notice(snipe: SnipeView, order: OrderView | None = None) -> str
     result below), or a standing target that skipped a coin the risk decision refused and is
     still ARMED (the coin and why it was not bought)."""
     if snipe.status != "ARMED":
-        text = "🎯 Snipe settled\n" + render_snipes([snipe])
+        head = f"{PAPER_MARK} · 🎯 Snipe settled (simulated)" if snipe.paper else "🎯 Snipe settled"
+        text = head + "\n" + render_snipes([snipe])
         if order is not None:
             text += "\n\n" + render_order(order)
         return text
@@ -274,8 +276,21 @@ def render_settings(view: SettingsView) -> str:
                 if view.paper_forced
                 else ("on (simulated fills, nothing signed)" if view.paper_trading else "off")
             ),
+            "Confirm buys: "
+            + ("on (a buy asks before it is placed)" if view.confirm_trades else "off"),
+            "Notifications: " + _notices_text(view),
         ]
     )
+
+
+def _notices_text(view: SettingsView) -> str:
+    shown = (
+        ("fills", view.notify_fills),
+        ("exits", view.notify_exits),
+        ("snipe misses", view.notify_snipe_misses),
+        ("copy trades", view.notify_copies),
+    )
+    return ", ".join(f"{label} {'on' if on else 'off'}" for label, on in shown)
 
 
 def _tip_text(view: SettingsView) -> str:
@@ -313,6 +328,8 @@ def render_exit(view: ExitView) -> str:
         f"{reason} sold {_short(view.token_mint)}: value {format_sol(view.value_lamports)}, "
         f"cost {format_sol(view.cost_basis_lamports)} ({sign}{format_sol(abs(pnl))})"
     )
+    if view.order is not None and view.order.paper:
+        head = f"{PAPER_MARK} · {head}"
     return head if view.order is None else f"{head}\n\n{render_order(view.order)}"
 
 

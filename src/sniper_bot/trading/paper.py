@@ -13,6 +13,11 @@ positions live in the paper book (``"PaperAccount"``/``"PaperPosition"``/``"Pape
 idempotent per (user, idempotency key). The returned ``Order`` is never stored as a
 ``"SniperOrder"``: its id is ``paper:<trade id>``, it has no signature, and
 ``quote["paper"]`` is True, which every frontend marks "📝 PAPER".
+
+The same executor fills a paper user's snipes, limit orders, DCA parts (the engines pick it for
+a row armed on paper) and automatic exits: ``PaperExitBook`` shows the paper book to a second
+``engine.exits.PositionMonitor`` as its positions and its exit orders (a filled exit step is a
+paper trade under the step's key, so a restart never sells a step twice).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "PAPER_NOT_ENOUGH_SOL",
     "PAPER_NOT_ENOUGH_TOKENS",
     "PaperBook",
+    "PaperExitBook",
     "PaperFill",
     "PaperTrader",
     "is_paper",
@@ -89,6 +95,44 @@ class PaperBook(Protocol):
         venue: str,
         start_lamports: int,
     ) -> PaperFill: ...
+
+
+class PaperPositionsBook(Protocol):
+    """What the paper exit monitor reads (``PaperRepository`` fits)."""
+
+    async def position(self, user_id: int, mint: str) -> Position | None: ...
+    async def list_all_open(self) -> list[Position]: ...
+    async def trades_by_key_prefix(self, user_id: int, prefix: str) -> list[tuple[str, Trade]]: ...
+
+
+class PaperExitBook:
+    """The paper book as ``engine.exits.PositionMonitor`` reads a position store and its exit
+    orders: every open paper position, one position, and the fills of an exit key family as
+    CONFIRMED paper orders."""
+
+    def __init__(self, book: PaperPositionsBook) -> None:
+        self._book = book
+
+    async def list_all_open(self) -> list[Position]:
+        return await self._book.list_all_open()
+
+    async def get_position(self, user_id: int, wallet_id: int, mint: str) -> Position | None:
+        return await self._book.position(user_id, mint)
+
+    async def list_by_key_prefix(self, user_id: int, prefix: str) -> list[Order]:
+        out: list[Order] = []
+        for key, trade in await self._book.trades_by_key_prefix(user_id, prefix):
+            placed = _order(
+                user_id, None, OrderKind.MANUAL, trade.token_mint, trade.side, trade.in_amount,
+                0, FeeLevel.MEDIUM, key, 0, trade.created_at,
+            )  # fmt: skip
+            filled = replace(
+                placed, id=f"paper:{trade.id}", status=OrderStatus.CONFIRMED,
+                in_amount=trade.in_amount, out_amount=trade.out_amount,
+                fee_lamports=trade.fee_lamports,
+            )  # fmt: skip
+            out.append(filled)
+        return out
 
 
 class PaperTrader:

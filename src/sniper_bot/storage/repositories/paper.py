@@ -104,6 +104,31 @@ class PaperRepository(Repository):
             )
             return [_position(r) for r in rows]
 
+    async def list_all_open(self) -> list[Position]:
+        """Every user's open paper positions (the paper exit monitor watches them)."""
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(PaperPositionRow)
+                .where(PaperPositionRow.status == PositionStatus.OPEN)
+                .order_by(PaperPositionRow.id)
+            )
+            return [_position(r) for r in rows]
+
+    async def trades_by_key_prefix(self, user_id: int, prefix: str) -> list[tuple[str, Trade]]:
+        """(idempotency key, trade) of the user's paper fills whose key starts with
+        ``prefix`` (which exit steps of a position lifetime filled), oldest first."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(PaperTradeRow)
+                .where(
+                    PaperTradeRow.user_id == user_id,
+                    PaperTradeRow.idempotency_key.like(pattern, escape="\\"),
+                )
+                .order_by(PaperTradeRow.id)
+            )
+            return [(r.idempotency_key, _trade(r)) for r in rows]
+
     async def fill(
         self,
         *,

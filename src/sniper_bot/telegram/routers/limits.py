@@ -1,6 +1,7 @@
-"""Limit orders and DCA plans: ``/limit buy|sell``, ``/dca buy``; listed and cancelled in
+"""Limit orders and DCA plans: ``/limit buy|sell``, ``/dca buy|sell``; listed and cancelled in
 ``/orders`` (``/orders cancel L<id>`` / ``D<id>``). The facade checks every input and answers a
-bad one with its specific sentence (the error middleware shows it)."""
+bad one with its specific sentence (the error middleware shows it). A paper user's orders and
+plans fill in the paper book; every line and message about one is marked 📝 PAPER."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from sniper_bot.domain.limits import (
     format_duration,
     format_price,
 )
-from sniper_bot.domain.money import format_sol
+from sniper_bot.domain.money import format_sol, format_tokens
 from sniper_bot.domain.orders import OrderSide
-from sniper_bot.telegram.render import render_order
+from sniper_bot.telegram.render import PAPER_MARK, render_order
 
 __all__ = ["build", "cancel_from_orders", "limits_section", "render_dca", "render_limit"]
 
@@ -36,7 +37,10 @@ LIMIT_USAGE = (
 )
 DCA_USAGE = (
     "Usage: /dca buy MINT TOTAL_SOL PARTS EVERY [LOW-HIGH]\n"
-    "e.g. /dca buy MINT 1 4 1h buys 0.25 SOL every hour; a band like 0.00002-0.00004 (SOL per "
+    "/dca sell MINT TOTAL PARTS EVERY [LOW-HIGH]: TOTAL in tokens (1500), a share of what you "
+    "hold (50%) or all\n"
+    "e.g. /dca buy MINT 1 4 1h buys 0.25 SOL every hour; /dca sell MINT 50% 5 30m sells half "
+    "of your tokens in 5 parts, one every 30 minutes. A band like 0.00002-0.00004 (SOL per "
     "token) pauses it while the price is outside. Your plans are in /orders."
 )
 CANCEL_USAGE = "Usage: /orders cancel L12 (a limit order) or /orders cancel D3 (a DCA plan)"
@@ -69,6 +73,7 @@ def render_limit(order: LimitOrder) -> str:
         else f"sell {order.sell_pct} % of"
     )
     line = (
+        f"{PAPER_MARK + ' ' if order.paper else ''}"
         f"{_ICON[order.side.value]} L{order.id} {order.status.value}: {what} "
         f"{_short(order.token_mint)} at {_trigger(order)}"
     )
@@ -81,9 +86,16 @@ def render_limit(order: LimitOrder) -> str:
 
 def render_dca(plan: DcaPlan) -> str:
     part = dca_part_amount(plan.total_amount, plan.parts, min(plan.parts_done, plan.parts - 1))
+    if plan.side is OrderSide.SELL:  # token base units
+        total = format_tokens(plan.total_amount, plan.decimals) + " tokens"
+        each = format_tokens(part, plan.decimals) + " tokens"
+        verb = "sell "
+    else:
+        total, each, verb = format_sol(plan.total_amount), format_sol(part), ""
     line = (
-        f"🔁 D{plan.id} {plan.status.value}: {format_sol(plan.total_amount)} of "
-        f"{_short(plan.token_mint)} in {plan.parts} parts of ~{format_sol(part)} every "
+        f"{PAPER_MARK + ' ' if plan.paper else ''}"
+        f"🔁 D{plan.id} {plan.status.value}: {verb}{total} of "
+        f"{_short(plan.token_mint)} in {plan.parts} parts of ~{each} every "
         f"{format_duration(plan.interval_seconds)}, {plan.parts_done}/{plan.parts} done"
     )
     if plan.has_band:
@@ -126,6 +138,8 @@ def render_limit_settled(order: LimitOrder, placed: OrderView | None) -> str:
     head = "🎯 Limit order " + (
         "fired" if placed is not None else order.status.value.lower().replace("_", " ")
     )
+    if order.paper:
+        head = f"{PAPER_MARK} · {head} (simulated)"
     text = f"{head}\n{render_limit(order)}"
     return text + ("\n\n" + render_order(placed) if placed is not None else "")
 
@@ -137,6 +151,8 @@ def render_dca_step(plan: DcaPlan, placed: OrderView | None) -> str:
         head = "⏸ DCA paused: the price is outside the band"
     else:
         head = f"🔁 DCA {plan.status.value.lower()}"
+    if plan.paper:
+        head = f"{PAPER_MARK} · {head} (simulated)"
     text = f"{head}\n{render_dca(plan)}"
     return text + ("\n\n" + render_order(placed) if placed is not None else "")
 
@@ -168,11 +184,13 @@ def build() -> Router:
         message: Message, command: CommandObject, control: Control, ident: Identity
     ) -> None:
         parts = (command.args or "").split()
-        if not parts or parts[0].lower() != "buy" or len(parts) not in (5, 6):
+        side = parts[0].lower() if parts else ""
+        if side not in ("buy", "sell") or len(parts) not in (5, 6):
             await message.answer(DCA_USAGE)
             return
         band = parts[5] if len(parts) == 6 else None
-        plan = await control.dca_buy(ident, parts[1], parts[2], parts[3], parts[4], band)
+        start = control.dca_buy if side == "buy" else control.dca_sell
+        plan = await start(ident, parts[1], parts[2], parts[3], parts[4], band)
         await message.answer("DCA plan started:\n" + render_dca(plan) + "\n/orders lists it.")
 
     return router

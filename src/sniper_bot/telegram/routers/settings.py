@@ -1,4 +1,6 @@
-"""/settings: slippage, priority fee, automatic exits, MEV protection, Jito tip, Force Jupiter."""
+"""/settings: slippage, priority fee, automatic exits, MEV protection, Jito tip, Force Jupiter,
+paper trading, confirm-before-buy and which pushed messages to get (fills, exits, snipe misses,
+copy trades)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,15 @@ _EXIT_FIELD = {
 }
 
 
+# the notification switches (keyboards.NOTICE_SWITCHES) -> UserSettings fields
+_NOTICE_FIELD = {
+    "nfill": "notify_fills",
+    "nexit": "notify_exits",
+    "nmiss": "notify_snipe_misses",
+    "ncopy": "notify_copies",
+}
+
+
 class TipX(StatesGroup):
     amount = State()  # the next message is a fixed Jito tip in SOL (or "auto")
 
@@ -44,6 +55,11 @@ def _kb(view: SettingsView) -> InlineKeyboardMarkup:
             "mev": view.mev_protection,
             "jup": view.force_jupiter,
             "paper": view.paper_trading,
+            "confirm": view.confirm_trades,
+            "nfill": view.notify_fills,
+            "nexit": view.notify_exits,
+            "nmiss": view.notify_snipe_misses,
+            "ncopy": view.notify_copies,
         },
         tip_percentile=view.tip_percentile,
         fixed_tip=view.jito_tip_lamports is not None,
@@ -103,6 +119,10 @@ def build() -> Router:
             view = await control.update_settings(ident, force_jupiter=bool(value))
         elif field == "paper" and isinstance(value, int):
             view = await control.update_settings(ident, paper_trading=bool(value))
+        elif field == "confirm" and isinstance(value, int):
+            view = await control.update_settings(ident, confirm_trades=bool(value))
+        elif field in _NOTICE_FIELD and isinstance(value, int):
+            view = await control.update_settings(ident, notify={_NOTICE_FIELD[field]: bool(value)})
         elif field == "tip" and isinstance(value, int):
             view = await control.update_settings(ident, tip_percentile=value)
         else:

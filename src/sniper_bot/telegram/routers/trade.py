@@ -1,9 +1,15 @@
-"""Paste a mint -> token card; buy presets, custom amounts, sells; snipes."""
+"""Paste a mint -> token card; buy presets, custom amounts, sells; snipes.
+
+Confirm-before-buy (``confirmTrades`` in /settings): a buy the user starts by hand (a preset
+button, or "Buy X SOL" and the typed amount) is kept in the conversation state and asked about
+first ("✅ Buy" / "✖ Cancel"); only the confirmation places it, with the action id of the press
+that started it, so a double tap on the confirmation is still one order."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from html import escape
 from typing import Any
 
@@ -19,8 +25,16 @@ from sniper_bot.control.views import Identity, OrderView
 from sniper_bot.domain.launch import InvalidLaunchFilter, LaunchFilter
 from sniper_bot.domain.money import format_sol, parse_sol
 from sniper_bot.errors import TemporaryError
-from sniper_bot.telegram.callbacks import STALE_BUTTON, BuyCb, ForgedCallback, SellCb, unpack_any
+from sniper_bot.telegram.callbacks import (
+    STALE_BUTTON,
+    BuyCb,
+    ConfirmCb,
+    ForgedCallback,
+    SellCb,
+    unpack_any,
+)
 from sniper_bot.telegram.keyboards import home_kb, token_kb
+from sniper_bot.telegram.markup import Keyboard
 from sniper_bot.telegram.render import render_order, render_snipes, render_token_card
 from sniper_bot.telegram.routers.pnl import send_closed_card
 
@@ -119,6 +133,36 @@ class BuyX(StatesGroup):
     amount = State()
 
 
+class BuyConfirm(StatesGroup):
+    pending = State()  # a buy waiting for "✅ Buy" (confirmTrades); its mint, amount, action id
+
+
+CONFIRM_GONE = "This confirmation is no longer open; nothing was bought. Tap a buy button again."
+
+
+async def _confirm_first(
+    message: Message, control: Control, ident: Identity, state: FSMContext, mint: str,
+    lamports: int, action: str,
+) -> bool:  # fmt: skip
+    """With confirmTrades on: keep the buy in the conversation state, ask, and return True (the
+    caller stops); False when the user buys at one tap."""
+    if not await control.buy_needs_confirm(ident):
+        return False
+    nonce = secrets.token_hex(4)
+    await state.set_state(BuyConfirm.pending)
+    await state.update_data(mint=mint, lamports=lamports, action=action, nonce=nonce)
+    b = Keyboard()
+    b.button(text="✅ Buy", callback_data=ConfirmCb(ok=1, nonce=nonce))
+    b.button(text="✖ Cancel", callback_data=ConfirmCb(ok=0, nonce=nonce))
+    b.adjust(2)
+    await message.answer(
+        f"Buy {format_sol(lamports)} of <code>{escape(mint)}</code>?\n"
+        "Confirm buys is on in /settings: nothing is placed until you tap ✅ Buy.",
+        reply_markup=b.as_markup(),
+    )
+    return True
+
+
 def build() -> Router:
     router = Router(name=__name__)
 
@@ -149,9 +193,14 @@ def build() -> Router:
             if message is not None:
                 await message.answer("How much SOL? (e.g. 0.25)")
             return
-        await query.answer("Buying…")
         # one rendered button = one action: a double tap on it is the same order
         action = f"tg:{message.chat.id}:{message.message_id}:{query.data}" if message else query.id
+        if message is not None and await _confirm_first(
+            message, control, ident, state, callback_data.mint, callback_data.lamports, action
+        ):
+            await query.answer()
+            return
+        await query.answer("Buying…")
         live = _Live(message) if message is not None else None
         order = await control.buy(
             ident,
@@ -177,11 +226,50 @@ def build() -> Router:
             return
         await state.clear()
         action = f"tg:{message.chat.id}:{message.message_id}:buyx"
+        mint = str(data["mint"])
+        if await _confirm_first(message, control, ident, state, mint, lamports, action):
+            return
         live = _Live(message)
         order = await control.buy(
             ident, str(data["mint"]), lamports, action, progress=live.progress
         )
         await _follow(control, ident, live, order)
+
+    @router.callback_query(ConfirmCb.filter())
+    async def confirm(
+        query: CallbackQuery,
+        callback_data: ConfirmCb,
+        control: Control,
+        ident: Identity,
+        state: FSMContext,
+    ) -> None:
+        message = query.message if isinstance(query.message, Message) else None
+        data = await state.get_data()
+        if (
+            await state.get_state() != BuyConfirm.pending.state
+            or data.get("nonce") != callback_data.nonce
+        ):
+            await query.answer(CONFIRM_GONE)
+            return
+        await state.clear()
+        if message is not None:
+            await message.edit_reply_markup(reply_markup=None)
+        if not callback_data.ok:
+            await query.answer("Cancelled")
+            if message is not None:
+                await message.answer("Buy cancelled: nothing was placed.")
+            return
+        await query.answer("Buying…")
+        live = _Live(message) if message is not None else None
+        order = await control.buy(
+            ident,
+            str(data["mint"]),
+            int(data["lamports"]),
+            str(data["action"]),
+            progress=live.progress if live is not None else None,
+        )
+        if live is not None:
+            await _follow(control, ident, live, order)
 
     @router.callback_query(SellCb.filter())
     async def sell(
