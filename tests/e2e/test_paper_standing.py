@@ -93,7 +93,7 @@ async def test_a_paper_users_snipe_limit_and_dca_fill_on_paper_and_move_no_lampo
                              until=lambda t: "Limit order placed" in t)  # fmt: skip
     assert plain(placed["text"]).splitlines()[1].startswith(f"{PAPER} 🟢 L"), placed["text"]
     fired = await user.wait_for(lambda m: "Limit order fired" in m.get("text", ""),
-                                after=placed["message_id"], what="the paper limit fill")  # fmt: skip
+                                after=placed["message_id"], what="the limit fill")  # fmt: skip
     assert plain(fired["text"]).startswith(f"{PAPER} · 🎯 Limit order fired (simulated)")
     assert "✅ Bought" in plain(fired["text"])
 
@@ -101,7 +101,7 @@ async def test_a_paper_users_snipe_limit_and_dca_fill_on_paper_and_move_no_lampo
                               until=lambda t: "DCA plan started" in t)  # fmt: skip
     assert f"{PAPER} 🔁 D" in plain(started["text"])
     part = await user.wait_for(lambda m: "DCA part 1/2" in m.get("text", ""),
-                               after=started["message_id"], what="the first paper DCA part")  # fmt: skip
+                               after=started["message_id"], what="the first part")  # fmt: skip
     assert plain(part["text"]).startswith(f"{PAPER} · 🔁 DCA part 1/2 (simulated)")
 
     sell = await user.says(f"/dca sell {token.mint} 50% 2 1m",
@@ -151,7 +151,7 @@ async def test_muted_fills_fill_without_a_message_and_are_told_again_when_back_o
     screen = await user.says("/settings", until=lambda t: "Settings" in t)
     await press_setting(user, screen, "🔔 Fills: off", shows="Notifications: fills on")
     told = await user.wait_for(lambda m: "DCA part 2/2" in m.get("text", ""),
-                               after=started["message_id"], what="the second part, told")  # fmt: skip
+                               after=started["message_id"], what="part 2, told")  # fmt: skip
     assert plain(told["text"]).startswith(f"{PAPER} · 🔁 DCA part 2/2")
     assert not [t for t in texts_after(user, placed["message_id"]) if "DCA part 1/2" in t]
 
