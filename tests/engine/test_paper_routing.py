@@ -240,3 +240,45 @@ async def test_a_paper_plan_without_a_paper_executor_fails_without_trading(
     assert "paper" in failed.error
     assert await orders_of(stack) == []
     assert chain_state(stack, mint) == before
+
+
+async def test_a_paper_position_is_sold_by_its_exit_rules_on_paper_steps_once(
+    stack: Stack,
+) -> None:
+    """The paper exit monitor (``PaperExitBook`` + the paper executor): a ladder's first step
+    sells half of a paper position on paper once, a restarted monitor reads the step from the
+    paper book and does not sell it again, nothing moves on chain."""
+    from sniper_bot.domain.exits import LadderStep
+    from sniper_bot.engine.exits import PositionMonitor
+    from sniper_bot.trading.paper import PaperExitBook
+
+    from .test_exits_monitor import PUMP, Whale
+
+    paper = paper_trader(stack)
+    mint = (await stack.launch("honest", announce="none"))["mint"]
+    before = chain_state(stack, mint)
+    bought = await paper.buy(stack.user_id, None, mint, SOL // 2, 1_500, FeeLevel.LOW, "p:1")
+    assert bought.status is OrderStatus.CONFIRMED
+    await stack.repos.settings.update(
+        stack.user_id, exit_ladder=[LadderStep(20, 50), LadderStep(10_000, 50)], slippage_bps=500
+    )
+    book = PaperExitBook(paper.book)
+
+    def watcher() -> PositionMonitor:
+        return PositionMonitor(positions=book, settings=stack.repos.settings, trading=paper,
+                               venue=stack.venue, metrics=stack.metrics, clock=ManualClock(),
+                               orders=book)  # fmt: skip
+
+    first = watcher()
+    assert await first.check_once() == []
+    Whale(stack).trade(mint, "buy", PUMP)
+    (step,) = await first.check_once()
+    assert step.order.status is OrderStatus.CONFIRMED
+    assert step.order.id.startswith("paper:")
+    assert step.order.amount == bought.out_amount // 2
+    assert await watcher().check_once() == []  # a restart: the step is in the paper book
+    held = await paper.book.position(stack.user_id, mint)
+    assert held is not None
+    assert held.token_amount == (bought.out_amount or 0) - step.order.amount
+    assert await orders_of(stack) == []
+    assert chain_state(stack, mint) == before
