@@ -36,10 +36,14 @@ from typing import Any
 
 import structlog
 from solders.account import Account
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
-from localnet.launches import pumpfun, raydium
+from localnet.launches import pumpfun, raydium_program
 from localnet.launches.curve import CurveLaunches, CurvePlan, CurveRun
 from localnet.market import instructions as ix
 from localnet.market.keys import derive_keypair
@@ -51,6 +55,7 @@ from localnet.tokens.factory import DECIMALS
 
 log = structlog.get_logger(__name__)
 SOL = 1_000_000_000
+RAYDIUM_SETUP_LAMPORTS = 50_000_000  # rent of the pool's accounts and the fees of its creation
 ANNOUNCE = ("pumpfun", "raydium", "none")
 ACTIONS = ("pump", "dump", "rug")
 LIVE_TOKENS = 50  # traders only touch the newest tokens: bounded work per slot
@@ -337,21 +342,56 @@ class ScenarioEngine:
         )
 
     def _announce_raydium(self, info: TokenInfo) -> None:
+        """A real Raydium v4 `initialize2` transaction signed by the token's creator: half its
+        tokens and the SOL that prices them like the market's pool go into the new pool's vaults
+        (its `ray_log` in the logs, `AmmInfo` written by the program); the LP is burned unless
+        the kind rugs. A token whose transfers cannot reach the vaults (frozen, hooked,
+        non-transferable) gets no pool, as on mainnet."""
+        token = self.factory.get(info.mint)
+        creator = token.creator
+        user = creator.pubkey()
         pool = self.market.pools[info.mint]
-        amm_id = derive_keypair(self.seed, f"amm:{info.mint}").pubkey()
         sol, tokens = self.market.reserves(pool)
-        amm = raydium.AmmInfo(
-            base_vault=pool.token_account, quote_vault=pool.key, base_mint=info.mint,
-            quote_mint=ix.WSOL_MINT, lp_mint=derive_keypair(self.seed, f"lp:{info.mint}").pubkey(),
-            market_id=derive_keypair(self.seed, f"obmarket:{info.mint}").pubkey(),
-            owner=self.market.maker.pubkey(), base_decimal=DECIMALS, quote_decimal=9,
-            pool_open_time=self.cluster.block_time(self.cluster.slot), lp_reserve=sol,
+        user_coin = ix.associated_token_address(user, info.mint, info.token_program)
+        coin = _token_amount(self.cluster.get_account(user_coin)) // 2
+        pc = coin * sol // tokens if tokens else 0
+        if coin <= 0 or pc <= 0:
+            log.info("launches.raydium_pool_skipped", mint=str(info.mint), reason="no liquidity")
+            return
+        raydium_program.install(self.cluster)  # type: ignore[arg-type]
+        self.cluster.airdrop(user, pc + RAYDIUM_SETUP_LAMPORTS)
+        market_id = derive_keypair(self.seed, f"obmarket:{info.mint}").pubkey()
+        addresses = raydium_program.pool_addresses(market_id)
+        user_pc = ix.associated_token_address(user, ix.WSOL_MINT, ix.TOKEN_PROGRAM_ID)
+        user_lp = ix.associated_token_address(user, addresses.lp_mint, ix.TOKEN_PROGRAM_ID)
+        initialize2 = raydium_program.initialize2_instruction(
+            market=market_id, user=user, coin_mint=info.mint, pc_mint=ix.WSOL_MINT,
+            user_coin=user_coin, user_pc=user_pc,
+            open_time=self.cluster.block_time(self.cluster.slot), init_pc_amount=pc,
+            init_coin_amount=coin, coin_program=info.token_program,
         )  # fmt: skip
-        data = raydium.encode_amm_info(amm)
-        rent = self.cluster.svm.minimum_balance_for_rent_exemption(len(data))
-        self.cluster.set_account(amm_id, Account(rent, data, raydium.RAYDIUM_AMM_V4, False, 0))
-        self._announced.setdefault(info.mint, []).append(amm_id)
-        log.info("launches.raydium_pool", amm=str(amm_id), mint=str(info.mint), tokens=tokens)
+        ixs = [
+            ix.create_associated_token_account_idempotent(user, user, ix.WSOL_MINT,
+                                                          ix.TOKEN_PROGRAM_ID),
+            transfer(TransferParams(from_pubkey=user, to_pubkey=user_pc, lamports=pc)),
+            Instruction(ix.TOKEN_PROGRAM_ID, bytes([17]), [AccountMeta(user_pc, False, True)]),
+            initialize2,
+        ]  # fmt: skip
+        message = MessageV0.try_compile(user, ixs, [], self.cluster.latest_blockhash())
+        outcome = self.cluster.send_transaction(VersionedTransaction(message, [creator]))
+        if outcome.err is not None:
+            log.warning("launches.raydium_pool_failed", mint=str(info.mint), err=outcome.err)
+            return
+        announced = [addresses.amm, addresses.coin_vault, addresses.pc_vault, user_pc, user_lp]
+        if token.spec.rug_after_slots is None:  # an honest creator burns the LP
+            lp = _token_amount(self.cluster.get_account(user_lp))
+            burn = ix.burn_checked(ix.TOKEN_PROGRAM_ID, user_lp, addresses.lp_mint, user, lp,
+                                   DECIMALS)  # fmt: skip
+            burn_msg = MessageV0.try_compile(user, [burn], [], self.cluster.latest_blockhash())
+            self.cluster.send_transaction(VersionedTransaction(burn_msg, [creator]))
+        self._announced.setdefault(info.mint, []).extend([*announced, addresses.lp_mint])
+        log.info("launches.raydium_pool", amm=str(addresses.amm), mint=str(info.mint),
+                 tokens=coin, lamports=pc, signature=str(outcome.signature))  # fmt: skip
 
 
 def is_curve_kind(kind: str) -> bool:
