@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sniper_bot.engine.exits import PositionMonitor
     from sniper_bot.hotpath import HotArming, HotSniper
     from sniper_bot.ops.admin import AdminService
+    from sniper_bot.ops.chaos import MemoryBallast
     from sniper_bot.telegram.bot import TelegramFrontend
     from sniper_bot.trading.service import TradingService
     from sniper_bot.wallet.withdrawals import WithdrawalService
@@ -206,6 +207,12 @@ class App:
         self.add_service("withdrawals", withdrawals.run)
         self.snipes = self._build_snipes(stack, trading)
         self.control.attach_snipes(self.snipes)
+        self._ballast: MemoryBallast | None = None
+        if self.settings.telegram.chaos_enabled:  # /memory hog: the memory-pressure drill
+            from sniper_bot.ops.chaos import MemoryBallast
+
+            self._ballast = MemoryBallast()
+            self.control.attach_ballast(self._ballast)
         self.control.attach_admin(self._build_admin(stack))
         self.add_service("snipes", self.snipes.run)
         self.exits = self._build_exits(stack, trading)
@@ -223,6 +230,11 @@ class App:
             self._add_telegram(token)
         else:
             log.warning("telegram_disabled", reason="BOT_TOKEN is empty")
+
+    def _ballast_size(self) -> dict[str, tuple[int, int]]:
+        """/memory's line for the chaos ballast (CHAOS_ENABLED): MiB held / the most it holds."""
+        ballast = self._ballast
+        return {} if ballast is None else {"chaos ballast MiB": (ballast.held_mib, ballast.max_mib)}
 
     def _build_admin(self, stack: Stack) -> AdminService:
         """/status and /maintenance for ADMIN_TELEGRAM_IDS; the flag is shared through Redis."""
@@ -247,7 +259,10 @@ class App:
             breakers=lambda: {b.name: b.state().value for b in stack.breakers.all()},
             queues=queues,
             # /memory: the bounded caches reachable from here (items, bound)
-            caches=lambda: {"rpc reads": (len(stack.pool.cache), stack.pool.cache.max_items)},
+            caches=lambda: (
+                {"rpc reads": (len(stack.pool.cache), stack.pool.cache.max_items)}
+                | self._ballast_size()
+            ),
         )
 
     def _build_withdrawals(self, stack: Stack) -> WithdrawalService:

@@ -358,7 +358,8 @@ def chaos_cmd(
     scenario: Annotated[
         str,
         typer.Argument(
-            help="rpc-failures | tx-failures | breaker-stuck-open | redis-failure | database-loss"
+            help="rpc-failures | tx-failures | breaker-stuck-open | redis-failure | "
+            "database-loss | memory-pressure"
         ),
     ],
     duration: Annotated[float, typer.Option(help="seconds to hold the fault")] = 5.0,
@@ -377,6 +378,27 @@ def chaos_cmd(
     wait: Annotated[
         float, typer.Option(help="seconds to wait for the recovery after the clear (0: do not)")
     ] = 60.0,
+    memory_limit: Annotated[
+        int,
+        typer.Option(
+            help="memory-pressure: the bot's memory limit in MiB (its container's or MemoryMax=)"
+        ),
+    ] = 2048,
+    admin: Annotated[
+        int | None,
+        typer.Option(
+            help="memory-pressure: the admin who sends /memory hog (default: the lowest id of "
+            "ADMIN_TELEGRAM_IDS)",
+            show_default=False,
+        ),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="memory-pressure: leave the memory held; --wait then waits for your restart",
+        ),
+    ] = False,
 ) -> None:
     """Reproduce a runbook failure scenario against a running bot: inject, hold, clear, recover.
 
@@ -395,6 +417,9 @@ def chaos_cmd(
         localnet_url=localnet,
         redis_url=settings.redis_url,
         database_url=settings.database_url,
+        admin_id=admin if admin is not None else min(settings.telegram.admin_id_set, default=None),
+        memory_limit_mib=memory_limit,
+        keep=keep,
     )
 
     def say(line: str) -> None:

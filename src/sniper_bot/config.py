@@ -139,6 +139,7 @@ class TelegramSettings(_Section):
         "BOT_TOKEN": "the token from @BotFather, like 123456789:AAE1...",
         "TELEGRAM_API_URL": "an http(s) URL of a Bot API server",
         "ADMIN_TELEGRAM_IDS": "comma-separated Telegram user ids, e.g. 1111,2222",
+        "CHAOS_ENABLED": "true or false",
         "TELEGRAM_WEBHOOK_URL": "empty for long polling, or the public https:// URL Telegram posts "
         "updates to (http:// only on 127.0.0.1 or localhost, for localnet)",
         "TELEGRAM_WEBHOOK_SECRET": "16 to 256 characters of A-Z a-z 0-9 _ - (required with "
@@ -149,6 +150,9 @@ class TelegramSettings(_Section):
     bot_token: SecretStr = Field(SecretStr(""), validation_alias="BOT_TOKEN")
     api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
     admin_ids: str = Field("", validation_alias="ADMIN_TELEGRAM_IDS")
+    # admins' /memory hog: memory held on purpose (`sniper-bot chaos memory-pressure`); never on
+    # a production bot
+    chaos_enabled: bool = Field(False, validation_alias="CHAOS_ENABLED")
     # messages a second to all chats together (Telegram allows about 30; more with paid broadcasts)
     send_rate_per_s: float = Field(25.0, gt=0, le=1000, validation_alias="TELEGRAM_SEND_RATE_PER_S")
     # webhook mode (empty URL = long polling); served on its own port, never the ops server's

@@ -16,13 +16,14 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from e2e.harness import SOL, BotUnderTest, bot_under_test, plain, sql_rows
-from sniper_bot.ops.chaos import ChaosTarget, recovered, run_scenario
+from sniper_bot.ops.chaos import ChaosError, ChaosTarget, recovered, run_scenario
 from support.services import RedisServer, free_port, postgres_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -31,6 +32,7 @@ SNIPER_BOT = Path(sys.executable).parent / "sniper-bot"
 RECOVERY_TIMEOUT_S = 45.0
 TIMES: dict[str, float] = {}
 FINAL = ("CONFIRMED", "FAILED", "EXPIRED", "CANCELLED")
+ADMIN = 4343
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -47,7 +49,11 @@ async def redis_server() -> AsyncIterator[RedisServer]:
 async def bot(
     tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
 ) -> AsyncIterator[BotUnderTest]:
-    env = {"CIRCUIT_BREAKER_TIMEOUT": "1000", "CIRCUIT_BREAKER_MONITORING_PERIOD": "10000"}
+    env = {
+        "CIRCUIT_BREAKER_TIMEOUT": "1000",
+        "CIRCUIT_BREAKER_MONITORING_PERIOD": "10000",
+        "ADMIN_TELEGRAM_IDS": str(ADMIN),  # CHAOS_ENABLED stays false: /memory hog is refused
+    }
     async with (
         postgres_database() as database_url,
         bot_under_test(
@@ -232,8 +238,24 @@ async def test_the_cli_runs_a_scenario_and_refuses_what_it_cannot_do(
     assert code == 0, out
     for part in ("inject:", "held 1 s", "clear: endpoints", "recovered in"):
         assert part in out, out
-    assert memory == 1
-    assert "memory-pressure: not reproducible from outside" in memory_out
+    assert memory == 1  # no admin in this shell's settings: nobody to send /memory hog
+    assert "memory-pressure sends /memory hog as an admin: ADMIN_TELEGRAM_IDS is empty" in (
+        memory_out
+    )
     assert redis == 1
     assert "REDIS_URL is empty" in redis_out
     await _every_order_final(bot)
+
+
+async def test_memory_pressure_needs_a_bot_started_with_chaos_enabled(bot: BotUnderTest) -> None:
+    """An admin's /memory hog on a bot without CHAOS_ENABLED is refused with its sentence; the
+    drill says so, holds nothing, and leaves tracing off."""
+    target = replace(_target(bot), admin_id=ADMIN, memory_limit_mib=65_536)
+    lines: list[str] = []
+    with pytest.raises(ChaosError, match="only with CHAOS_ENABLED=true"):
+        await run_scenario("memory-pressure", target, duration_s=1, say=lines.append)
+    assert lines == []  # nothing injected
+    inbox = bot.net.telegram.inbox(ADMIN)
+    assert "Tracing off" in inbox[-1]["text"], inbox[-1]["text"]  # /memory trace off answered
+    ok, _, state = await recovered(bot.app.ops.url, RECOVERY_TIMEOUT_S)
+    assert ok, state

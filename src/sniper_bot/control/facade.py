@@ -298,6 +298,24 @@ class AdminOps(Protocol):
     async def memory(self, trace: bool | None = None) -> MemoryView: ...
 
 
+class Ballast(Protocol):
+    """Memory held on purpose for the memory-pressure chaos drill (``ops.chaos.MemoryBallast``,
+    attached only with CHAOS_ENABLED)."""
+
+    @property
+    def held_mib(self) -> int: ...
+
+    def hold(self, mib: int) -> int: ...
+
+    def release(self) -> int: ...
+
+
+CHAOS_DISABLED = (
+    "/memory hog is a chaos drill: this bot runs it only with CHAOS_ENABLED=true "
+    "(localnet or staging, never production)."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AllocationSite:
     """One source line's live allocations (or their growth) as ``tracemalloc`` sees them."""
@@ -359,6 +377,7 @@ class Control:
         self._d = deps
         self._snipes: Snipes | None = None
         self._admin: AdminOps | None = None
+        self._ballast: Ballast | None = None  # CHAOS_ENABLED only (attach_ballast)
         self._user_ids: dict[tuple[int, str | None], int] = {}
         self._mint_decimals: dict[str, int] = {}
         self._shared = SharedReads()  # a hot coin's card reads, made once for everyone
@@ -430,6 +449,27 @@ class Control:
 
     async def set_maintenance(self, ident: Identity, on: bool) -> AdminStatusView:
         return await self._admin_ops(ident).set_maintenance(on, by=ident.telegram_id)
+
+    def attach_ballast(self, ballast: Ballast) -> None:
+        """CHAOS_ENABLED: ``/memory hog`` may hold memory on purpose (the memory-pressure drill)."""
+        self._ballast = ballast
+
+    async def admin_memory_hog(self, ident: Identity, mib: int | None) -> int:
+        """/memory hog MIB (hold that much more) or /memory hog off (``None``: release it all);
+        admins only, and only on a bot started with CHAOS_ENABLED. Returns the MiB now held (no
+        /memory look: the next /memory's growth is measured from the one before the hog)."""
+        self._admin_ops(ident)
+        ballast = self._ballast
+        if ballast is None:
+            raise ControlError("chaos disabled", user_message=CHAOS_DISABLED)
+        if mib is None:
+            ballast.release()
+        else:
+            try:
+                await asyncio.to_thread(ballast.hold, mib)
+            except ValueError as exc:
+                raise ControlError(str(exc), user_message=str(exc)) from None
+        return ballast.held_mib
 
     async def admin_memory(self, ident: Identity, trace: bool | None = None) -> MemoryView:
         """/memory (``trace`` None), or tracemalloc started (True) / stopped (False) first."""

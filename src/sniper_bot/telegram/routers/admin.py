@@ -22,6 +22,11 @@ __all__ = ["build", "render_memory", "render_status"]
 USAGE = "Usage: /maintenance on|off (now {state})"
 BROADCAST_USAGE = "Usage: /broadcast TEXT (sent to every user at Telegram's pace)"
 MEMORY_USAGE = "Usage: /memory, or /memory trace on|off (Python's tracemalloc)"
+HOG_MAX_MIB = 65_536
+HOG_USAGE = (
+    f"Usage: /memory hog MIB (1 to {HOG_MAX_MIB}: hold that much more memory) or /memory hog off "
+    "(release it); a chaos drill, only on a bot started with CHAOS_ENABLED=true"
+)
 MESSAGE_MAX = 4096  # Telegram's text limit
 _MARK = {"ok": "✅", "disabled": "➖", "degraded": "⚠️", "down": "❌"}
 _BREAKER_MARK = {"CLOSED": "✅", "HALF_OPEN": "⚠️", "OPEN": "❌"}
@@ -158,6 +163,14 @@ def build() -> Router:
         message: Message, command: CommandObject, control: Control, ident: Identity
     ) -> None:
         args = (command.args or "").strip().lower().split()
+        if args[:1] == ["hog"]:  # the memory-pressure chaos drill (CHAOS_ENABLED only)
+            amount = args[1] if len(args) == 2 else ""
+            if amount != "off" and not (amount.isdigit() and 0 < int(amount) <= HOG_MAX_MIB):
+                await message.answer(HOG_USAGE)
+                return
+            held = await control.admin_memory_hog(ident, None if amount == "off" else int(amount))
+            await message.answer(f"Chaos ballast: holding {held} MiB. /memory shows the process.")
+            return
         if args not in ([], ["trace", "on"], ["trace", "off"]):
             await message.answer(MEMORY_USAGE)
             return
