@@ -189,7 +189,7 @@ async def test_a_dca_part_runs_at_once_and_its_owner_is_told(bot: BotUnderTest) 
     await expect(user, f"/orders cancel D{plan_id}", f"D{plan_id} CANCELLED")
 
 
-async def test_a_paper_user_places_none_and_a_switch_to_paper_stops_a_plan(
+async def test_a_paper_users_orders_are_paper_and_a_switch_to_paper_stops_a_real_plan(
     bot: BotUnderTest,
 ) -> None:
     user = bot.user()
@@ -201,15 +201,16 @@ async def test_a_paper_user_places_none_and_a_switch_to_paper_stops_a_plan(
     await until_async(lambda: part_done(bot, plan_id), "part 0 of the real plan")
     await bot.app.repos.settings.update(wallet["userId"], paper_trading=True)
 
-    await expect(user, f"/limit buy {mint} 0.1 0.00001", "📝 Paper trading is on: limit orders")
-    await expect(user, f"/dca buy {mint} 1 4 1h", "run with real money only, so none was placed")
+    # placed on paper now (they fill in the paper book: tests/e2e/test_paper_standing.py)
+    await expect(user, f"/limit buy {mint} 0.1 0.00001", "📝 PAPER 🟢 L")
+    await expect(user, f"/dca buy {mint} 1 4 1h", "📝 PAPER 🔁 D")
     # the plan placed before the switch: its next part is refused, never real money
     async with bot.app.database.engine.begin() as conn:  # due now rather than in an hour
         await conn.execute(
             sql('UPDATE "DcaPlan" SET "nextAt" = "createdAt" WHERE id = :id'), {"id": plan_id}
         )
     await until_async(lambda: plan_status(bot, plan_id, "FAILED"), "the plan stopped")
-    assert len(await bot.orders_of(user)) == 1
+    assert len(await bot.orders_of(user)) == 1  # only the real part from before the switch
 
 
 async def plan_status(bot: BotUnderTest, plan_id: int, status: str) -> bool:
