@@ -488,7 +488,8 @@ class App:
         self, user_id: int, position: Position, decision: ExitDecision, order: Order
     ) -> None:
         reason, status = decision.reason.value, order.status.value
-        self.metrics.position_exits.labels(reason=reason, outcome=status).inc()
+        if not order.id.startswith("paper:"):  # paper exits sell nothing real: not counted
+            self.metrics.position_exits.labels(reason=reason, outcome=status).inc()
         if self.control is None or self.telegram is None:
             return
         from sniper_bot.domain.notify import NoticeKind
