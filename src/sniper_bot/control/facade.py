@@ -1177,7 +1177,8 @@ class Control:
         exists) are refused, the last with ``AlreadyGraduated`` (buy on PumpSwap now). A
         complete curve not migrated yet is accepted: the migration fires the snipe."""
         pool_address = canonical_pool_address(mint)
-        mint_acc, curve_acc, pool_acc = await self._d.rpc.get_multiple_accounts(
+        # processed: a coin created (or migrated) in the last slot is already there
+        mint_acc, curve_acc, pool_acc = await self._d.rpc.get_multiple_accounts_processed(
             [mint, pf.bonding_curve_address(mint), pool_address]
         )
         if mint_acc is None:
