@@ -20,6 +20,14 @@ from solders.pubkey import Pubkey
 
 from sniper_bot.chain.endpoint_state import Read
 from sniper_bot.control.coalesce import SharedReads
+from sniper_bot.control.exits import (
+    ExitsView,
+    PositionExitView,
+    apply_plan_text,
+    defaults_rule,
+    plan_text,
+    position_exit_view,
+)
 from sniper_bot.control.pnl import PnlTrades, summarize_pnl
 from sniper_bot.control.ports import (
     ChainReader,
@@ -64,6 +72,7 @@ from sniper_bot.domain.entities import (
     User,
     UserSettings,
 )
+from sniper_bot.domain.exits import format_ladder, parse_ladder
 from sniper_bot.domain.fees import FEE_LEVEL_LAMPORTS, FeeLevel
 from sniper_bot.domain.launch import CurveProgress, LaunchFilter, SnipeTarget
 from sniper_bot.domain.limits import (  # limit orders and DCA (issue 18)
@@ -621,6 +630,8 @@ class Control:
             max_jito_tip_lamports=self._d.max_jito_tip_lamports,
             paper_trading=self._paper_everyone or s.paper_trading,
             paper_forced=self._paper_everyone,
+            exit_ladder=format_ladder(s.exit_ladder),
+            sell_with_creator=s.sell_with_creator,
             confirm_trades=s.confirm_trades,
             notify_fills=s.notify_fills,
             notify_exits=s.notify_exits,
@@ -717,6 +728,67 @@ class Control:
         lamports = _parse_tip(text, self._d.max_jito_tip_lamports)
         await self._d.settings.update(user.id, jito_tip_lamports=lamports)
         return await self.settings(ident)
+
+    # --- exit plans (ladders, sell with the creator: control.exits) ------------------------
+    async def exits(self, ident: Identity) -> ExitsView:
+        """/exits: the defaults new positions get and each open position's plan."""
+        user = await self._user(ident)
+        settings = await self._d.settings.get(user.id)
+        positions = await self._d.positions.list_open(user.id)
+        return ExitsView(
+            defaults=plan_text(defaults_rule(settings)),
+            ladder=format_ladder(settings.exit_ladder) or "off",
+            sell_with_creator=settings.sell_with_creator,
+            positions=tuple(position_exit_view(p, settings) for p in positions),
+        )
+
+    async def set_default_ladder(self, ident: Identity, text: str) -> ExitsView:
+        """The default ladder from ``"2x:50 4x:25"`` (or ``off``); a sentence when bad."""
+        user = await self._user(ident)
+        try:
+            ladder = parse_ladder(text)
+        except ValueError as exc:
+            raise ControlError(str(exc), user_message=f"Not saved: {exc}.") from None
+        await self._d.settings.update(user.id, exit_ladder=ladder)
+        return await self.exits(ident)
+
+    async def set_default_sell_with_creator(self, ident: Identity, on: bool) -> ExitsView:
+        user = await self._user(ident)
+        await self._d.settings.update(user.id, sell_with_creator=bool(on))
+        return await self.exits(ident)
+
+    async def position_exits(self, ident: Identity, position_id: int) -> PositionExitView:
+        user = await self._user(ident)
+        position = await self._open_position(user.id, position_id)
+        return position_exit_view(position, await self._d.settings.get(user.id))
+
+    async def edit_position_exits(
+        self, ident: Identity, position_id: int, text: str
+    ) -> PositionExitView:
+        """Change this position's own plan (``control.exits.apply_plan_text``), starting from
+        the plan in force (its own, else the defaults); ``reset`` goes back to the defaults."""
+        user = await self._user(ident)
+        position = await self._open_position(user.id, position_id)
+        settings = await self._d.settings.get(user.id)
+        if text.strip().lower() in ("reset", "defaults", "default"):
+            plan = None
+        else:
+            current = position.exit_plan or defaults_rule(settings)
+            plan = apply_plan_text(current, text)
+        saved = await self._d.positions.set_exit_plan(user.id, position.id, plan)
+        return position_exit_view(saved, settings)
+
+    async def _open_position(self, user_id: int, position_id: int) -> Position:
+        missing = ControlError(
+            f"no open position {position_id}",
+            user_message="That position is not open (or not yours). Send /exits for the list.",
+        )
+        if not _valid_id(position_id):
+            raise missing
+        position = await self._d.positions.get_open_by_id(user_id, position_id)
+        if position is None:
+            raise missing
+        return position
 
     # --- tokens ----------------------------------------------------------------------------
     async def token_card(self, ident: Identity, mint_text: str) -> TokenCardView:
@@ -1261,6 +1333,7 @@ class Control:
             value_lamports=decision.value_lamports,
             cost_basis_lamports=decision.cost_basis_lamports,
             order=await self._order_view(order) if order is not None else None,
+            step=None if decision.step is None else decision.step + 1,
         )
         return user.telegram_id, view
 

@@ -27,7 +27,7 @@ from solders.pubkey import Pubkey
 from sniper_bot.chain.endpoint_state import Read
 from sniper_bot.chain.types import TokenAccountInfo
 from sniper_bot.domain.entities import Order, Position, User, UserSettings
-from sniper_bot.domain.exits import ExitReason
+from sniper_bot.domain.exits import ExitReason, ExitRule
 from sniper_bot.domain.fees import FeeLevel
 from sniper_bot.domain.launch import LaunchFilter, SnipeStatus, SnipeTarget
 from sniper_bot.domain.orders import OrderStatus
@@ -82,6 +82,10 @@ class OrderStore(Protocol):
 
 class PositionStore(Protocol):
     async def list_open(self, user_id: int) -> list[Position]: ...
+    async def get_open_by_id(self, user_id: int, position_id: int) -> Position | None: ...
+    async def set_exit_plan(
+        self, user_id: int, position_id: int, plan: ExitRule | None
+    ) -> Position: ...
 
 
 class Wallets(Protocol):
@@ -242,3 +246,5 @@ class ExitVerdict(Protocol):
     def value_lamports(self) -> int: ...
     @property
     def cost_basis_lamports(self) -> int: ...
+    @property
+    def step(self) -> int | None: ...

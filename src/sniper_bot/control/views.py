@@ -153,6 +153,7 @@ class ExitView:
     value_lamports: int
     cost_basis_lamports: int
     order: OrderView | None
+    step: int | None = None  # a ladder step (1-based): part of the position was sold
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,8 @@ class SettingsView:
     max_jito_tip_lamports: int = 0  # the largest fixed tip the operator allows
     paper_trading: bool = False  # this user's orders go to the simulated executor
     paper_forced: bool = False  # PAPER_TRADING=true: every user is on paper (no switch)
+    exit_ladder: str = ""  # the default take-profit ladder ("50% at 2x, 25% at 4x"; "" off)
+    sell_with_creator: bool = False  # new positions sell when their coin's creator sells
     confirm_trades: bool = False  # a manual buy asks "Confirm?" first
     notify_fills: bool = True  # pushed messages: snipes that bought, limit orders, DCA parts
     notify_exits: bool = True  # automatic exits

@@ -270,6 +270,9 @@ class PositionMonitor:
         self._steps: dict[_Lifetime, int] = {}  # ladder steps sold
         self._creator_sold: set[_Lifetime] = set()  # its coin's creator sold: sell everything
         self.creator_checks = 0  # checks a creator's sell started
+        self.stale_quotes = 0  # quotes outside the curve events' band, asked again
+        self.confirm_retries = 10
+        self.confirm_wait_s = 0.1
 
     def high_water(self, position: Position) -> int | None:
         """The highest value (lamports) seen for this position lifetime, if any."""
@@ -378,10 +381,8 @@ class PositionMonitor:
         if estimates is None or position.token_amount <= 0:
             return False
         lifetime = (position.id, position.opened_at)
-        if lifetime in self._in_flight:
-            return False
-        if lifetime in self._creator_sold:
-            return True
+        if lifetime in self._in_flight or lifetime in self._creator_sold:
+            return False  # being checked, or the creator's sell has its own check (and passes)
         low, high = estimates
         mark = self._mark(lifetime, position.token_amount, low)
         rule, now = position_rule(position, settings), self._clock()
@@ -505,12 +506,7 @@ class PositionMonitor:
         lifetime = (position.id, position.opened_at)
         await self._load(position)
         rule = position_rule(position, settings)
-        quote = await self._venue.quote(
-            position.token_mint, WSOL_MINT, position.token_amount, settings.slippage_bps
-        )
-        self._quoted_at[lifetime] = self._monotonic()
-        self.polled += 1
-        value = quote.out_amount
+        value = await self._quote(position, settings, lifetime not in self._creator_sold)
         high = self._mark(lifetime, position.token_amount, value)
         decision: ExitDecision | None
         if lifetime in self._creator_sold:
@@ -591,6 +587,29 @@ class PositionMonitor:
         error = order.error.to_json() if order.error else None
         event = "exit_sell_failed" if failures < self._max_attempts else "exit_gave_up"
         log.warning(event, position_id=position.id, order_id=order.id, error=error)
+
+    async def _quote(self, position: Position, settings: UserSettings, confirm: bool) -> int:
+        """The position's value by a venue quote. With ``confirm`` and a fresh curve value from
+        events, a quote outside the events' band (``_estimates``) was read before the event's
+        trade reached the quoting node (events come at ``processed``, reads at ``confirmed``):
+        it is asked again, ``confirm_retries`` times at most, ``confirm_wait_s`` apart (a stale
+        read would sell a trailing stop on the price before a pump, or miss a step)."""
+        lifetime = (position.id, position.opened_at)
+        value = 0
+        for attempt in range(self.confirm_retries + 1):
+            if attempt:
+                await asyncio.sleep(self.confirm_wait_s)
+            quote = await self._venue.quote(
+                position.token_mint, WSOL_MINT, position.token_amount, settings.slippage_bps
+            )
+            self._quoted_at[lifetime] = self._monotonic()
+            self.polled += 1
+            value = quote.out_amount
+            band = self._estimates(position) if confirm else None
+            if band is None or band[0] <= value <= band[1]:
+                break
+            self.stale_quotes += 1
+        return value
 
     async def _refresh(self, position: Position) -> None:
         """After a landed sell: the pass's copy of the position gets the amount left (a partial

@@ -183,6 +183,7 @@ def settings_kb(
         callback_data=SettingsCb(field="tip", value=TIP_FIXED),
     )
     rows.append(len(TIP_PERCENTILES) + 1)
+    b.button(text="🪜 Exits: ladder, creator, per position", callback_data=MenuCb(action="exits"))
     b.button(text="🏠 Home", callback_data=MenuCb(action="home"))
-    b.adjust(*rows, 1)
+    b.adjust(*rows, 1, 1)
     return b.as_markup()

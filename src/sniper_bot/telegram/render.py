@@ -307,6 +307,8 @@ def _exits_text(view: SettingsView) -> str:
         f"stop-loss -{view.stop_loss_pct}%" if view.stop_loss_pct else "",
         f"trailing stop -{view.trailing_stop_pct}% from the peak" if view.trailing_stop_pct else "",
         f"max hold {view.max_hold_minutes} min" if view.max_hold_minutes else "",
+        f"ladder {view.exit_ladder}" if view.exit_ladder else "",
+        "sell when the creator sells" if view.sell_with_creator else "",
     ]
     shown = [p for p in parts if p]
     return ", ".join(shown) if shown else "off"
@@ -317,11 +319,15 @@ _EXIT_REASON = {
     "stop_loss": "🛑 Stop-loss",
     "trailing_stop": "📉 Trailing stop",
     "max_hold": "⏱ Max hold time",
+    "take_profit_step": "🪜 Take-profit step",
+    "creator_sold": "👤 The creator sold: exit",
 }
 
 
 def render_exit(view: ExitView) -> str:
     reason = _EXIT_REASON.get(view.reason, view.reason)
+    if view.step is not None:
+        reason = f"{reason} {view.step} (part of the position)"
     pnl = view.value_lamports - view.cost_basis_lamports
     sign = "+" if pnl >= 0 else "-"
     head = (

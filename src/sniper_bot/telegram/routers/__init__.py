@@ -9,6 +9,7 @@ __all__ = ["all_routers"]
 
 def all_routers() -> list[Router]:
     from sniper_bot.telegram.routers import admin, copy, home, limits, pnl, settings, trade, wallet
+    from sniper_bot.telegram.routers import exits as exit_plans
 
     # wallet and settings first: their FSM states must win over trade's "paste a mint" handler
     return [
@@ -19,5 +20,6 @@ def all_routers() -> list[Router]:
         pnl.build(),
         limits.build(),  # /limit, /dca (before trade's catch-alls)
         copy.build(),  # /copy add|list|remove (copy trading)
+        exit_plans.build(),  # /exits, /ladder, /exit ID (ladders, sell with the creator)
         trade.build(),
     ]
