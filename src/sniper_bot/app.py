@@ -64,7 +64,9 @@ class App:
         from sniper_bot.storage.repositories import Repositories
 
         s = self.settings
-        self.health = HealthRegistry(self.metrics)
+        self.instance = s.observability.instance  # INSTANCE_ID, else host name-pid
+        self.health = HealthRegistry(self.metrics, instance=self.instance)
+        self.metrics.bot_instance_info.labels(instance_id=self.instance).set(1)
         self.database = Database(s.database_url, pool_size=s.database.connection_limit)
         self.repos = Repositories.build(self.database)
         self.signers = build_signer_cache(s)
@@ -619,11 +621,20 @@ class App:
                 host=telegram.webhook_host,
                 port=telegram.webhook_port,
             )
-        frontend = TelegramFrontend(
-            build_bot(token, telegram.api_url, send_rate_per_s=telegram.send_rate_per_s),
-            dispatcher,
-            webhook=webhook,
-        )
+        bot = build_bot(token, telegram.api_url, send_rate_per_s=telegram.send_rate_per_s)
+        dedup = None
+        if webhook is not None:  # replicas behind one URL: one answer per update (dedup.py)
+            from sniper_bot.telegram.dedup import UpdateDedup
+
+            dedup = UpdateDedup(
+                self.redis.client,
+                instance=self.instance,
+                bot_id=bot.id,
+                available=lambda: self.redis.available,
+                on_failure=self.redis.mark_failed,
+                metrics=self.metrics,
+            )
+        frontend = TelegramFrontend(bot, dispatcher, webhook=webhook, dedup=dedup)
         self.telegram = frontend
         self.add_service("telegram", frontend.run)
         from sniper_bot.storage.repositories.broadcasts import BroadcastRepository

@@ -504,6 +504,8 @@ class ObservabilitySettings(_Section):
         "METRICS_HOST": "an interface address such as 0.0.0.0 or 127.0.0.1",
         "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
         "LOG_FORMAT": "json or console",
+        "INSTANCE_ID": "a name unique per running replica, e.g. the pod name (default: "
+        "host name-pid)",
     }
     metrics_port: int = Field(3000, ge=0, le=65535, validation_alias="METRICS_PORT")
     metrics_host: str = Field("0.0.0.0", validation_alias="METRICS_HOST")  # noqa: S104 - ops port
@@ -511,6 +513,16 @@ class ObservabilitySettings(_Section):
         "INFO", validation_alias="LOG_LEVEL"
     )
     log_format: Literal["json", "console"] = Field("json", validation_alias="LOG_FORMAT")
+    # one name per running process: bot_instance_info, /health, the webhook's update claims
+    instance_id: str = Field("", max_length=128, validation_alias="INSTANCE_ID")
+
+    @property
+    def instance(self) -> str:
+        """``INSTANCE_ID``, else ``<host name>-<pid>`` (two processes on one host differ)."""
+        import os
+        import socket
+
+        return self.instance_id.strip() or f"{socket.gethostname()}-{os.getpid()}"
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -93,6 +93,7 @@ class FakeTelegram:
     dropped_updates: int = 0  # updates of a type the bot did not allow (never delivered)
     webhook_last_error: tuple[int, str] | None = None  # (date, message)
     webhook_deliveries: list[dict[str, Any]] = field(default_factory=list)  # headers + update
+    webhook_failures: list[dict[str, Any]] = field(default_factory=list)  # update_id + error
     fail_next: list[int] = field(default_factory=list)  # retry_after seconds for the next calls
     _pending_callbacks: dict[str, float] = field(default_factory=dict)  # id -> pressed at
     _chat_buckets: dict[int, _Bucket] = field(default_factory=dict)

@@ -44,10 +44,12 @@ class HealthReport:
     status: Status
     components: dict[str, ComponentHealth]
     uptime_s: float
+    instance: str = ""  # INSTANCE_ID: which replica answered (behind a load balancer)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status.value,
+            "instance": self.instance,
             "uptime_s": round(self.uptime_s, 1),
             "components": {
                 name: {"status": c.status.value, "detail": c.detail, **c.data}
@@ -65,7 +67,9 @@ class HealthRegistry:
         *,
         clock: Callable[[], float] = time.monotonic,
         timeout_s: float = 2.0,
+        instance: str = "",
     ) -> None:
+        self.instance = instance
         self._checks: dict[str, tuple[Check, bool]] = {}
         self._metrics = metrics
         self._clock = clock
@@ -96,4 +100,4 @@ class HealthRegistry:
         if self._metrics is not None:
             for name, c in components.items():
                 self._metrics.component_up.labels(component=name).set(_GAUGE[c.status])
-        return HealthReport(overall, components, self._clock() - self._started)
+        return HealthReport(overall, components, self._clock() - self._started, self.instance)

@@ -253,6 +253,20 @@ class Metrics:
             registry=r,
         )
 
+        self.telegram_webhook_duplicates = Counter(
+            "telegram_webhook_duplicates",
+            "Webhook deliveries of an update already claimed: done (confirmed, not handled "
+            "again) or busy (another replica is handling it: 503, Telegram retries)",
+            ["outcome"],
+            registry=r,
+        )
+        # --- replicas: 1 per process; Prometheus' target `instance` (host:port or the pod name,
+        # deploy/prometheus/prometheus.yml) joins it to every other series of that replica ---
+        self.bot_instance_info = Gauge(
+            "bot_instance_info", "This process's INSTANCE_ID (always 1)", ["instance_id"],
+            registry=r,
+        )  # fmt: skip
+
         # --- wallet ---
         self.withdrawals = Counter(
             "withdrawals", "Withdrawals by final outcome", ["outcome"], registry=r

@@ -18,6 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.methods import TelegramMethod
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -25,6 +26,7 @@ from aiohttp import web
 from sniper_bot.control.views import ExitView, OrderView, SnipeView, WithdrawalView
 from sniper_bot.errors import ConfigError
 from sniper_bot.observability.metrics import Metrics
+from sniper_bot.telegram.dedup import Claim, UpdateDedup
 from sniper_bot.telegram.limits import BOT_RATE_PER_S, FloodPacer, TelegramLimits
 from sniper_bot.telegram.middlewares import (
     ErrorMiddleware,
@@ -114,7 +116,10 @@ def build_dispatcher(
     dp.errors.register(error_mw.on_error)  # errors before a handler (FSM state read, filters)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(IdentityMiddleware())
-        observer.outer_middleware(ThrottleMiddleware(secret_states=SECRET_STATES))
+        observer.outer_middleware(ThrottleMiddleware(
+            secret_states=SECRET_STATES, redis_client=redis_client,
+            redis_available=redis_available,
+        ))  # fmt: skip
         observer.middleware(error_mw)
     dp.include_routers(*all_routers())
     return dp
@@ -138,13 +143,61 @@ class WebhookConfig:
 
 class _WebhookHandler(SimpleRequestHandler):
     """aiogram's handler (secret compared in constant time, 401 without processing), logging
-    each refusal; the bot's HTTP session is the frontend's to close, not the web app's."""
+    each refusal; the bot's HTTP session is the frontend's to close, not the web app's.
+
+    An update is answered 200 only once it was handled (as Telegram's own servers expect), so a
+    replica that dies mid-update leaves it unconfirmed and Telegram delivers it again, through the
+    proxy, to a live replica. Each update id is claimed first (``dedup.UpdateDedup``): a retry of
+    an update handled already gets 200 and nothing else; one that another replica is handling now
+    gets 503 (Telegram tries again later)."""
+
+    def __init__(self, *args: Any, dedup: UpdateDedup | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dedup = dedup
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         ok = bool(self.secret_token) and super().verify_secret(telegram_secret_token, bot)
         if not ok:
             log.warning("telegram_webhook_refused", reason="wrong or missing secret token")
         return ok
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+            return web.Response(body="Unauthorized", status=401)
+        try:
+            update = await request.json(loads=bot.session.json_loads)
+        except ValueError:
+            update = None
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            log.warning("telegram_webhook_bad_update", reason="not a JSON update with an update_id")
+            return web.Response(text="expected a JSON Update with an integer update_id", status=400)
+        dedup = self.dedup or UpdateDedup(None, instance="local", bot_id=bot.id)
+        self.dedup = dedup
+        claim, token = await dedup.claim(update_id)
+        if claim is Claim.DONE:
+            log.info("telegram_update_duplicate", update_id=update_id)
+            return web.json_response({})
+        if claim is Claim.BUSY:
+            log.info("telegram_update_in_progress_elsewhere", update_id=update_id)
+            return web.Response(text="this update is being handled", status=503,
+                                headers={"Retry-After": "1"})  # fmt: skip
+
+        async def feed() -> None:
+            async with dedup.held(update_id, token):
+                result = await self.dispatcher.feed_raw_update(bot=bot, update=update, **self.data)
+                if isinstance(result, TelegramMethod):
+                    await self.dispatcher.silent_call_request(bot=bot, result=result)
+
+        task = asyncio.create_task(feed(), name=f"telegram-update-{update_id}")
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        # the connection may drop (Telegram gave up waiting): the update is still handled and
+        # marked done, and the retry is confirmed without being handled again
+        with contextlib.suppress(Exception):
+            await asyncio.shield(task)
+        return web.json_response({})
 
     async def close(self) -> None:
         return None
@@ -169,8 +222,10 @@ class TelegramFrontend:
         polling_timeout_s: int = 10,
         stop_grace_s: float = 5.0,
         webhook: WebhookConfig | None = None,
+        dedup: UpdateDedup | None = None,
     ) -> None:
         self.bot = bot
+        self.dedup = dedup  # webhook mode: one answer per update across replicas
         self.dispatcher = dispatcher
         self._polling_timeout_s = polling_timeout_s
         self._stop_grace_s = stop_grace_s
@@ -227,7 +282,11 @@ class TelegramFrontend:
 
     async def _serve_webhook(self, config: WebhookConfig, stop: asyncio.Event) -> None:
         handler = _WebhookHandler(
-            self.dispatcher, self.bot, handle_in_background=True, secret_token=config.secret
+            self.dispatcher,
+            self.bot,
+            handle_in_background=False,
+            secret_token=config.secret,
+            dedup=self.dedup,
         )
         self._webhook_handler = handler
         app = web.Application()

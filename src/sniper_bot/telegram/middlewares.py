@@ -89,6 +89,26 @@ class IdentityMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+# KEYS[1] the user's bucket; ARGV rate/s, burst, key TTL (ms). Tokens refill on Redis' own
+# clock (TIME), so replicas with skewed clocks share one budget. Returns 1 (take) or 0 (refuse).
+_SHARED_BUCKET = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(b[1]) or burst, tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local ok = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return ok
+"""
+
+
 class ThrottleMiddleware(BaseMiddleware):
     """Per user, at most ``rate`` updates/s with bursts up to ``burst``, counted separately for
     messages and button presses (a user tapping buttons can still type, and the other way round).
@@ -106,6 +126,8 @@ class ThrottleMiddleware(BaseMiddleware):
         clock: Callable[[], float] = time.monotonic,
         *,
         secret_states: Collection[str] = (),
+        redis_client: Any = None,
+        redis_available: Callable[[], bool] | None = None,
     ) -> None:
         self._rate = rate
         self._burst = burst
@@ -113,6 +135,25 @@ class ThrottleMiddleware(BaseMiddleware):
         self._secret_states = frozenset(secret_states)
         self._buckets: dict[tuple[str, int], tuple[float, float]] = {}
         self._warned: dict[int, float] = {}
+        # replicas share each user's buckets in Redis (one budget, whichever replica Telegram's
+        # update reaches); this process's buckets answer while Redis is away
+        self._redis = redis_client
+        self._redis_available = redis_available or (lambda: redis_client is not None)
+
+    async def allow_shared(self, kind: str, user_id: int) -> bool:
+        """``allow`` over every replica: the bucket lives in Redis (its clock, one script call);
+        without Redis, or when the call fails, this process's bucket decides."""
+        if self._redis is not None and self._redis_available():
+            try:
+                ttl_ms = int(1000 * (self._burst / self._rate + 1.0))
+                allowed = await self._redis.eval(
+                    _SHARED_BUCKET, 1, f"tg-throttle:{kind}:{user_id}", self._rate, self._burst,
+                    ttl_ms,
+                )  # fmt: skip
+                return bool(int(allowed))
+            except Exception as exc:
+                log.info("telegram_throttle_local", error=type(exc).__name__)
+        return self.allow(kind, user_id)
 
     def allow(self, kind: str, user_id: int) -> bool:
         """Take one token from the user's ``kind`` bucket ("message" or "callback")."""
@@ -134,7 +175,7 @@ class ThrottleMiddleware(BaseMiddleware):
         if user is None:
             return await handler(event, data)
         kind = "callback" if isinstance(event, CallbackQuery) else "message"
-        if self.allow(kind, user.id):
+        if await self.allow_shared(kind, user.id):
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
             await event.answer("Slow down a little.")
