@@ -77,6 +77,21 @@ else
     || missing+=("promtool/amtool (packages prometheus, prometheus-alertmanager)")
 fi
 
+# nginx, the reverse proxy in front of the webhook replicas (tests/replicas, tests/support/replicas.py):
+# Debian's nginx package, run by the tests as a private master process on their own config (the
+# package's service is not started). Under CI=true, installed if absent.
+nginx_found() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+if nginx_found; then
+  echo "services: nginx found"
+else
+  if $ci && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "services: installing nginx"
+    { apt-get install -y -q --no-install-recommends nginx || { apt-get update -q && apt-get install -y -q --no-install-recommends nginx; }; } \
+      >>/tmp/sniper-bot-apt.log 2>&1 || true
+  fi
+  nginx_found && echo "services: nginx installed" || missing+=("nginx (package nginx)")
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   for m in "${missing[@]}"; do echo "services: NOT AVAILABLE: $m" >&2; done
   if $ci; then

@@ -140,13 +140,14 @@ def test_probes_and_ports_match_metrics_port_and_the_ops_server() -> None:
     container = _container(bot)
     port = int(_one("ConfigMap", "sniper-bot-config")["data"]["METRICS_PORT"])
     assert port == int(config.defaults()["METRICS_PORT"])
-    (declared,) = container["ports"]
+    (declared,) = [p for p in container["ports"] if p["name"] == "http-metrics"]
     assert declared["containerPort"] == port
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         get = container[probe]["httpGet"]
         assert get["path"] == "/health", probe
         assert get["port"] in (port, declared["name"]), probe
-    (svc_port,) = _one("Service", "sniper-bot")["spec"]["ports"]
+    (svc_port,) = [p for p in _one("Service", "sniper-bot")["spec"]["ports"]
+                   if p["name"] == "http-metrics"]  # fmt: skip
     assert svc_port["targetPort"] in (port, declared["name"])
     notes = bot["spec"]["template"]["metadata"]["annotations"]
     assert int(notes["prometheus.io/port"]) == port
@@ -219,8 +220,8 @@ def test_pdb_hpa_and_network_policy_target_the_bot() -> None:
     assert (target["kind"], target["name"]) == ("Deployment", "sniper-bot")
     policy = _one("NetworkPolicy", "sniper-bot")["spec"]
     assert policy["podSelector"]["matchLabels"] == labels
-    (ingress,) = policy["ingress"]
-    assert [p["port"] for p in ingress["ports"]] == [_container(_bot())["ports"][0]["name"]]
+    ingress = [p["port"] for rule in policy["ingress"] for p in rule["ports"]]
+    assert ingress == [p["name"] for p in _container(_bot())["ports"]]
     egress_to = {
         (rule["to"][0]["podSelector"]["matchLabels"]["app"], rule["ports"][0]["port"])
         for rule in policy["egress"]
@@ -254,3 +255,30 @@ def test_every_kubectl_command_of_the_runbook_names_what_the_manifests_define() 
             assert any(labels.get(key) == value for labels in deployments.values()), command
         for var in re.findall(r"set env \S+ -n \S+ (\w+)=", command):
             assert var in config.all_variables(), command
+
+
+def test_webhook_replicas_run_behind_the_ingress() -> None:
+    """N replicas need webhook mode (two long pollers of one token both get updates): the
+    ConfigMap sets the URL, the Ingress serves its path on the Service's webhook port, which is
+    the container's TELEGRAM_WEBHOOK_PORT; every pod names itself (INSTANCE_ID)."""
+    from urllib.parse import urlsplit
+
+    bot, data = _bot(), _one("ConfigMap", "sniper-bot-config")["data"]
+    assert bot["spec"]["replicas"] >= 2
+    hpa = _one("HorizontalPodAutoscaler", "sniper-bot")["spec"]
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    assert bot["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    url = urlsplit(data["TELEGRAM_WEBHOOK_URL"])
+    assert url.scheme == "https"
+    (webhook,) = [p for p in _container(bot)["ports"] if p["name"] == "http-webhook"]
+    assert webhook["containerPort"] == int(data["TELEGRAM_WEBHOOK_PORT"])
+    (svc,) = [p for p in _one("Service", "sniper-bot")["spec"]["ports"]
+              if p["name"] == "http-webhook"]  # fmt: skip
+    assert svc["targetPort"] == "http-webhook"
+    (rule,) = _one("Ingress", "sniper-bot")["spec"]["rules"]
+    assert rule["host"] == url.hostname
+    (path,) = rule["http"]["paths"]
+    assert path["path"] == url.path
+    assert path["backend"]["service"] == {"name": "sniper-bot", "port": {"name": "http-webhook"}}
+    (instance,) = [e for e in _container(bot)["env"] if e["name"] == "INSTANCE_ID"]
+    assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"

@@ -194,9 +194,17 @@ class _WebhookHandler(SimpleRequestHandler):
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
         # the connection may drop (Telegram gave up waiting): the update is still handled and
-        # marked done, and the retry is confirmed without being handled again
-        with contextlib.suppress(Exception):
-            await asyncio.shield(task)
+        # marked done, and the retry is confirmed without being handled again. A handler still
+        # running after HANDLE_TIMEOUT_S goes on in the background (as aiogram's own webhook
+        # does after 55 s) and its update is confirmed now: a stuck handler never holds its
+        # chat's later updates at Telegram
+        try:
+            await asyncio.wait_for(asyncio.shield(task), HANDLE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("telegram_update_slow", update_id=update_id, after_s=HANDLE_TIMEOUT_S)
+            await dedup.finish(update_id, token)
+        except Exception:  # noqa: S110 - the error middleware logged it and told the user
+            pass
         return web.json_response({})
 
     async def close(self) -> None:
@@ -204,6 +212,7 @@ class _WebhookHandler(SimpleRequestHandler):
 
 
 RETRY_MAX_S = 30.0
+HANDLE_TIMEOUT_S = 55.0  # a webhook update confirmed at the latest after this (see handle)
 
 
 class TelegramFrontend:
