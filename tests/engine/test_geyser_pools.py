@@ -27,6 +27,7 @@ from localnet import pump
 from localnet.cluster import Cluster
 from localnet.geyser.convert import transaction_info
 from localnet.launches import raydium as lr
+from localnet.launches.raydium_program import pool_addresses
 from localnet.market import instructions as tix
 from localnet.market.keys import derive_keypair
 from localnet.node import Localnet
@@ -126,15 +127,21 @@ async def test_a_raydium_pool_account_write_is_a_raydium_launch(net: Localnet) -
     task = asyncio.create_task(listener.run(sink))
     try:
         await asyncio.wait_for(listener.connected.wait(), 10)
-        info = net.engine.launch("honest", announce="raydium")  # AmmInfo written, no transaction
-        amm = derive_keypair(net.engine.seed, f"amm:{info.mint}").pubkey()
+        info = net.engine.launch("honest", announce="raydium")  # a real initialize2 transaction
+        market = derive_keypair(net.engine.seed, f"obmarket:{info.mint}").pubkey()
+        amm = pool_addresses(market).amm
         account = net.cluster.get_account(amm)
         assert account is not None
         assert account.owner == lr.RAYDIUM_AMM_V4
         await until(lambda: str(info.mint) in sink.mints())
-        [event] = sink.events
-        assert (event.source, event.mint, event.pool) == ("raydium_v4", str(info.mint), str(amm))
-        assert (event.endpoint, event.signature, event.creator) == ("geyser", None, None)
+        # the initialize2 transaction (signed by the creator) and the AmmInfo write it made
+        creator = str(net.engine.factory.get(info.mint).creator.pubkey())
+        assert sink.events
+        for event in sink.events:
+            assert (event.source, event.mint, event.pool) == ("raydium_v4", str(info.mint),
+                                                              str(amm))  # fmt: skip
+            assert event.endpoint == "geyser"
+            assert event.creator in (None, creator)
         assert event.slot is not None
         assert event.slot >= 1
     finally:

@@ -19,9 +19,11 @@ The `user` signs and pays the rent of the new accounts. Errors: not complete 600
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from typing import Any, Final
 
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from localnet.encoding import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, mint_fields
@@ -209,7 +211,13 @@ def migrate(inv: Invocation, *, v2: bool) -> None:
             is_holder_reward=bool(curve["is_holder_reward"]), quote_program=quote_program,
         )))  # fmt: skip
 
-    inv.cpi(PUMP_AMM_PROGRAM_ID, create)
+    base_in = amm_program.token_amount(inv, authority_base)
+    inv.cpi(PUMP_AMM_PROGRAM_ID, create, _create_pool_ix(
+        pool=pool, creator=authority, mint=mint, lp_mint=lp_mint, creator_base=authority_base,
+        creator_quote=authority_quote, creator_lp=authority_lp, base_program=base_program,
+        quote_program=quote_program, base_amount=base_in, quote_amount=quote_in,
+        coin_creator=curve["creator"], mayhem=bool(curve["is_mayhem_mode"]),
+    ))  # fmt: skip
     new = created[0]
     # 3. burn the LP, close the curve's books
     inv.invoke([tix.burn_checked(TOKEN_2022_PROGRAM_ID, authority_lp, lp_mint, authority,
@@ -222,3 +230,42 @@ def migrate(inv: Invocation, *, v2: bool) -> None:
         "pool_migration_fee": migration_fee, "bonding_curve": curve_key, "timestamp": inv.now(),
         "pool": pool, "quote_mint": WSOL_MINT,
     }))  # fmt: skip
+
+
+def _create_pool_ix(
+    *,
+    pool: Pubkey,
+    creator: Pubkey,
+    mint: Pubkey,
+    lp_mint: Pubkey,
+    creator_base: Pubkey,
+    creator_quote: Pubkey,
+    creator_lp: Pubkey,
+    base_program: Pubkey,
+    quote_program: Pubkey,
+    base_amount: int,
+    quote_amount: int,
+    coin_creator: Pubkey,
+    mayhem: bool,
+) -> Instruction:
+    """The PumpSwap `create_pool` CPI as migrate builds it (pump_amm IDL account order; data:
+    discriminator, index u16, base_amount_in u64, quote_amount_in u64, coin_creator,
+    is_mayhem_mode): what the transaction's inner instructions report."""
+    data = (hashlib.sha256(b"global:create_pool").digest()[:8]
+            + struct.pack("<HQQ", 0, base_amount, quote_amount) + bytes(coin_creator)
+            + bytes([int(mayhem)]))  # fmt: skip
+    w, r = True, False
+    metas = [
+        AccountMeta(pool, False, w), AccountMeta(GLOBAL_CONFIG, False, r),
+        AccountMeta(creator, True, w), AccountMeta(mint, False, r),
+        AccountMeta(WSOL_MINT, False, r), AccountMeta(lp_mint, False, w),
+        AccountMeta(creator_base, False, w), AccountMeta(creator_quote, False, w),
+        AccountMeta(creator_lp, False, w),
+        AccountMeta(tix.associated_token_address(pool, mint, base_program), False, w),
+        AccountMeta(tix.associated_token_address(pool, WSOL_MINT, quote_program), False, w),
+        AccountMeta(tix.SYSTEM_PROGRAM_ID, False, r), AccountMeta(TOKEN_2022_PROGRAM_ID, False, r),
+        AccountMeta(base_program, False, r), AccountMeta(quote_program, False, r),
+        AccountMeta(tix.ASSOCIATED_TOKEN_PROGRAM_ID, False, r),
+        AccountMeta(AMM_EVENT_AUTHORITY, False, r), AccountMeta(PUMP_AMM_PROGRAM_ID, False, r),
+    ]  # fmt: skip
+    return Instruction(PUMP_AMM_PROGRAM_ID, data, metas)
