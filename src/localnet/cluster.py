@@ -52,6 +52,7 @@ from localnet.history import (
     DEFAULT_MAX_TRANSACTIONS,
     FINALITY_DEPTH,
     STATUS_CACHE_SLOTS,
+    AccountJournal,
     History,
     SimOutcome,
     TxOutcome,
@@ -139,6 +140,7 @@ class Cluster(TransactionExecution):
         self._slot_hashes[self.slot] = self.svm.latest_blockhash()
         self._sync_clock()
         self.history = History(max_transactions=max_transactions, keep_slots=status_slots)
+        self.journal = AccountJournal()  # older states for confirmed / finalized reads
         self._decimals: dict[Pubkey, int] = {}
         self.hub = SubscriptionHub(self.decimals_of)
         self._guards: list[TransactionGuard] = []
@@ -231,6 +233,7 @@ class Cluster(TransactionExecution):
             if len(self._slot_hashes) > BLOCKS_KEPT:
                 self._slot_hashes.popitem(last=False)
             self.history.prune(self.slot)
+            self.journal.prune(self.slot)
             self.hub.on_slot(self.slot, self.slot - 1, self.slot_at(FINALITY_DEPTH))
             for listener in tuple(self._slot_listeners):
                 listener(self.slot)

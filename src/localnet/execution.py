@@ -34,6 +34,7 @@ from localnet.encoding import (
     transaction_error_to_json,
 )
 from localnet.history import (
+    AccountJournal,
     History,
     InnerGroups,
     SimOutcome,
@@ -263,6 +264,10 @@ class TransactionExecution:
     sigverify: bool
     slot: int
     history: History
+    journal: AccountJournal
+    # user traffic (block-built transactions, bundles) is journaled for reads at older
+    # commitments; localnet's own on-the-spot setup is visible at every commitment at once
+    _journaling: bool = False
     hub: SubscriptionHub
     _guards: list[TransactionGuard]
     _processors: list[TransactionProcessor]
@@ -355,7 +360,11 @@ class TransactionExecution:
         vtx = as_versioned(tx)
         signature = vtx.signatures[0]
         if not self.block_building:
-            self.send_transaction(vtx)
+            self._journaling = True
+            try:
+                self.send_transaction(vtx)
+            finally:
+                self._journaling = False
             return signature
         if signature in self._pending_signatures or self.history.get(signature) is not None:
             return signature  # a resend while queued or after landing changes nothing
@@ -380,6 +389,13 @@ class TransactionExecution:
         """One leader batch in the block of the current slot (its top, or a stream tick): block
         hooks (bundles) first, then the user transactions queued since the previous batch by
         compute-unit price (descending), ties by arrival."""
+        self._journaling = True
+        try:
+            self._build_batch()
+        finally:
+            self._journaling = False
+
+    def _build_batch(self) -> None:
         for hook in tuple(self._block_hooks):
             try:
                 hook(self.slot)
@@ -627,6 +643,8 @@ class TransactionExecution:
         post: list[Account | None],
     ) -> None:
         for key, before, after in zip(keys, pre, post, strict=True):
+            if self._journaling and before != after:
+                self.journal.record(outcome.slot, key, before)  # reads at older commitments
             if after is not None and before != after:
                 self.hub.publish_account(outcome.slot, key, after)
         self.hub.publish_logs(

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
@@ -319,6 +320,44 @@ class History:
             {"slot": slot, "prioritizationFee": minimum.get(slot, 0)}
             for slot in range(first, current_slot + 1)
         ]
+
+
+class AccountJournal:
+    """What accounts were before they changed, per slot, for the last `FINALITY_DEPTH` slots:
+    what lets reads at `confirmed` / `finalized` answer from that commitment's bank (the state
+    at the end of an older slot) while the bank itself only holds the newest state."""
+
+    def __init__(self) -> None:
+        # (slot, {key: the account before its first change in that slot, None = absent})
+        self._slots: deque[tuple[int, dict[Pubkey, Account | None]]] = deque()
+
+    def record(self, slot: int, key: Pubkey, before: Account | None) -> None:
+        """`key` is about to change (or just changed) in `slot`; `before` is its prior state."""
+        if not self._slots or self._slots[-1][0] != slot:
+            self._slots.append((slot, {}))
+        self._slots[-1][1].setdefault(key, before)
+
+    def prune(self, current_slot: int) -> None:
+        """Forget changes no commitment can see behind any more (older than finalized)."""
+        while self._slots and self._slots[0][0] <= current_slot - FINALITY_DEPTH:
+            self._slots.popleft()
+
+    def changed_after(self, slot: int) -> dict[Pubkey, Account | None]:
+        """Every key changed in a slot after `slot`, with its state at the end of `slot`."""
+        out: dict[Pubkey, Account | None] = {}
+        for changed_slot, befores in self._slots:
+            if changed_slot <= slot:
+                continue
+            for key, before in befores.items():
+                out.setdefault(key, before)
+        return out
+
+    def state_at(self, key: Pubkey, slot: int, current: Account | None) -> Account | None:
+        """`key` as it was at the end of `slot`, given its state now."""
+        for changed_slot, befores in self._slots:
+            if changed_slot > slot and key in befores:
+                return befores[key]
+        return current
 
 
 def _account_keys(outcome: TxOutcome) -> tuple[Pubkey, ...]:

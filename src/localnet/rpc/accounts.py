@@ -7,8 +7,9 @@ from typing import Any
 
 from solders.account import Account
 from solders.hash import Hash
+from solders.pubkey import Pubkey
 
-from localnet.cluster import Cluster
+from localnet.cluster import BLOCKHASH_WINDOW, Cluster
 from localnet.encoding import (
     TOKEN_PROGRAMS,
     EncodingError,
@@ -44,6 +45,43 @@ def context_slot(cluster: Cluster, cfg: dict[str, Any]) -> int:
     if isinstance(minimum, int) and minimum > slot:
         raise min_context_slot_not_reached(slot)
     return slot
+
+
+class BankView:
+    """The bank as a commitment sees it: the newest state at `processed`, the state at the end
+    of the commitment's slot (one behind at `confirmed`, 32 at `finalized`) otherwise, from the
+    cluster's journal of what changed since."""
+
+    def __init__(self, cluster: Cluster, slot: int) -> None:
+        self.cluster = cluster
+        self.slot = slot
+        self.changed = cluster.journal.changed_after(slot) if slot < cluster.slot else {}
+
+    def get(self, pubkey: Pubkey) -> Account | None:
+        account = (
+            self.changed[pubkey] if pubkey in self.changed else self.cluster.get_account(pubkey)
+        )
+        if account is None or (account.lamports == 0 and not account.data):
+            return None  # closed (or not created yet at this commitment)
+        return account
+
+    def balance(self, pubkey: Pubkey) -> int:
+        account = self.get(pubkey)
+        return 0 if account is None else account.lamports
+
+    def program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        found = dict(self.cluster.program_accounts(program))
+        for key, before in self.changed.items():
+            if before is None or before.owner != program or before.lamports == 0:
+                found.pop(key, None)
+            else:
+                found[key] = before
+        return list(found.items())
+
+
+def view(cluster: Cluster, cfg: dict[str, Any]) -> BankView:
+    """The bank at the config's commitment (enforces `minContextSlot` too)."""
+    return BankView(cluster, context_slot(cluster, cfg))
 
 
 def wrap(slot: int, value: Any) -> JsonDict:
@@ -87,10 +125,14 @@ def get_block_height(cluster: Cluster, params: Any) -> Any:
 
 def get_latest_blockhash(cluster: Cluster, params: Any) -> Any:
     (cfg,) = p.positional(params, 0, 1)
-    slot = context_slot(cluster, p.config(cfg))
+    c = p.config(cfg)
+    slot = context_slot(cluster, c)
+    # the blockhash the commitment's bank issued, valid 150 blocks past that bank's height
+    hashes = cluster.block_hashes(slot) if slot < cluster.slot else None
+    blockhash = hashes[0] if hashes is not None else cluster.latest_blockhash()
     value = {
-        "blockhash": str(cluster.latest_blockhash()),
-        "lastValidBlockHeight": cluster.last_valid_block_height(),
+        "blockhash": str(blockhash),
+        "lastValidBlockHeight": cluster.block_height_at(p.depth(c)) + BLOCKHASH_WINDOW,
     }
     return wrap(slot, value)
 
@@ -108,17 +150,17 @@ def is_blockhash_valid(cluster: Cluster, params: Any) -> Any:
 def get_balance(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
     pubkey = p.pubkey(key)
-    slot = context_slot(cluster, p.config(cfg))
-    return wrap(slot, cluster.get_balance(pubkey))
+    bank = view(cluster, p.config(cfg))
+    return wrap(bank.slot, bank.balance(pubkey))
 
 
 def get_account_info(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
     pubkey = p.pubkey(key)
     c = p.config(cfg)
-    slot = context_slot(cluster, c)
-    account = cluster.get_account(pubkey)
-    return wrap(slot, None if account is None else render(cluster, account, c))
+    bank = view(cluster, c)
+    account = bank.get(pubkey)
+    return wrap(bank.slot, None if account is None else render(cluster, account, c))
 
 
 def get_multiple_accounts(cluster: Cluster, params: Any) -> Any:
@@ -129,29 +171,29 @@ def get_multiple_accounts(cluster: Cluster, params: Any) -> Any:
         raise invalid_params(f"Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}")
     pubkeys = [p.pubkey(k) for k in keys]
     c = p.config(cfg)
-    slot = context_slot(cluster, c)
+    bank = view(cluster, c)
     out = []
     for pubkey in pubkeys:
-        account = cluster.get_account(pubkey)
+        account = bank.get(pubkey)
         out.append(None if account is None else render(cluster, account, c))
-    return wrap(slot, out)
+    return wrap(bank.slot, out)
 
 
 def get_program_accounts(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
     program = p.pubkey(key)
     c = p.config(cfg)
-    slot = context_slot(cluster, c)
+    bank = view(cluster, c)
     try:
         filters = parse_filters(c.get("filters"))
     except ValueError as exc:
         raise invalid_params(str(exc)) from exc
     out = [
         {"pubkey": str(address), "account": render(cluster, account, c)}
-        for address, account in cluster.program_accounts(program)
+        for address, account in bank.program_accounts(program)
         if filters.matches(bytes(account.data))
     ]
-    return wrap(slot, out) if c.get("withContext") else out
+    return wrap(bank.slot, out) if c.get("withContext") else out
 
 
 def get_minimum_balance_for_rent_exemption(cluster: Cluster, params: Any) -> Any:
@@ -191,20 +233,27 @@ def get_token_accounts_by_owner(cluster: Cluster, params: Any) -> Any:
     if not isinstance(flt, dict) or len(flt) != 1 or not ({"mint", "programId"} & set(flt)):
         raise invalid_params('expected a filter object {"mint": ...} or {"programId": ...}')
     c = p.config(cfg)
-    slot = context_slot(cluster, c)
+    bank = view(cluster, c)
+    mint: Pubkey | None = None
     if "mint" in flt:
         mint = p.pubkey(flt["mint"])
-        mint_account = cluster.get_account(mint)
+        mint_account = bank.get(mint)
         if mint_account is None or mint_account.owner not in TOKEN_PROGRAMS:
             raise invalid_param("could not find mint")
-        found = cluster.token_accounts_by_owner(owner, mint=mint, program=mint_account.owner)
+        program = mint_account.owner
     else:
         program = p.pubkey(flt["programId"])
         if program not in TOKEN_PROGRAMS:
             raise invalid_param("unrecognized Token program id")
-        found = cluster.token_accounts_by_owner(owner, program=program)
+    found = [
+        (address, account)
+        for address, account in bank.program_accounts(program)
+        if token_account_kind(program, bytes(account.data)) == "account"
+        and bytes(account.data)[32:64] == bytes(owner)
+        and (mint is None or bytes(account.data)[0:32] == bytes(mint))
+    ]
     value = [{"pubkey": str(a), "account": render(cluster, acc, c)} for a, acc in found]
-    return wrap(slot, value)
+    return wrap(bank.slot, value)
 
 
 DELEGATE_OPTION = slice(72, 76)  # COption<Pubkey> tag of an SPL token account's delegate
@@ -218,11 +267,11 @@ def get_token_accounts_by_delegate(cluster: Cluster, params: Any) -> Any:
     if not isinstance(flt, dict) or len(flt) != 1 or not ({"mint", "programId"} & set(flt)):
         raise invalid_params('expected a filter object {"mint": ...} or {"programId": ...}')
     c = p.config(cfg)
-    slot = context_slot(cluster, c)
+    bank = view(cluster, c)
     mint = None
     if "mint" in flt:
         mint = p.pubkey(flt["mint"])
-        mint_account = cluster.get_account(mint)
+        mint_account = bank.get(mint)
         if mint_account is None or mint_account.owner not in TOKEN_PROGRAMS:
             raise invalid_param("could not find mint")
         programs = (mint_account.owner,)
@@ -233,7 +282,7 @@ def get_token_accounts_by_delegate(cluster: Cluster, params: Any) -> Any:
         programs = (program,)
     value = []
     for program in programs:
-        for address, account in cluster.program_accounts(program):
+        for address, account in bank.program_accounts(program):
             data = bytes(account.data)
             if token_account_kind(program, data) != "account":
                 continue
@@ -242,11 +291,11 @@ def get_token_accounts_by_delegate(cluster: Cluster, params: Any) -> Any:
             if mint is not None and data[0:32] != bytes(mint):
                 continue
             value.append({"pubkey": str(address), "account": render(cluster, account, c)})
-    return wrap(slot, value)
+    return wrap(bank.slot, value)
 
 
-def _token_account(cluster: Cluster, key: Any) -> bytes:
-    account = cluster.get_account(p.pubkey(key))
+def _token_account(bank: BankView, key: Any) -> bytes:
+    account = bank.get(p.pubkey(key))
     if account is None or token_account_kind(account.owner, bytes(account.data)) != "account":
         raise invalid_param("not a Token account")
     return bytes(account.data)
@@ -254,39 +303,44 @@ def _token_account(cluster: Cluster, key: Any) -> bytes:
 
 def get_token_account_balance(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
-    data = _token_account(cluster, key)
-    slot = context_slot(cluster, p.config(cfg))
+    bank = view(cluster, p.config(cfg))
+    data = _token_account(bank, key)
     mint, _owner, amount, _state = token_account_fields(data)
-    return wrap(slot, ui_token_amount(amount, cluster.decimals_of(mint) or 0))
+    return wrap(bank.slot, ui_token_amount(amount, cluster.decimals_of(mint) or 0))
 
 
 def get_token_supply(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
-    account = cluster.get_account(p.pubkey(key))
+    bank = view(cluster, p.config(cfg))
+    account = bank.get(p.pubkey(key))
     if account is None or token_account_kind(account.owner, bytes(account.data)) != "mint":
         raise invalid_param("not a Token mint")
-    slot = context_slot(cluster, p.config(cfg))
     supply, decimals = mint_fields(bytes(account.data))
-    return wrap(slot, ui_token_amount(supply, decimals))
+    return wrap(bank.slot, ui_token_amount(supply, decimals))
 
 
 def get_token_largest_accounts(cluster: Cluster, params: Any) -> Any:
     key, cfg = p.positional(params, 1, 2)
     mint = p.pubkey(key)
+    bank = view(cluster, p.config(cfg))
+    mint_account = bank.get(mint)
+    if mint_account is None or mint_account.owner not in TOKEN_PROGRAMS:
+        raise invalid_param("not a Token mint")
     decimals = cluster.decimals_of(mint)
     if decimals is None:
         raise invalid_param("not a Token mint")
-    slot = context_slot(cluster, p.config(cfg))
     holdings = [
         (token_account_fields(bytes(acc.data))[2], str(address))
-        for address, acc in cluster.token_accounts_by_mint(mint)
+        for address, acc in bank.program_accounts(mint_account.owner)
+        if token_account_kind(mint_account.owner, bytes(acc.data)) == "account"
+        and bytes(acc.data)[0:32] == bytes(mint)
     ]
     holdings.sort(key=lambda h: (-h[0], h[1]))
     value = [
         {"address": address, **ui_token_amount(amount, decimals)}
         for amount, address in holdings[:LARGEST_ACCOUNTS]
     ]
-    return wrap(slot, value)
+    return wrap(bank.slot, value)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -111,7 +111,9 @@ class SolanaRpc:
     async def get_account_info(self, pubkey: Pubkey) -> Account | None:
         return (await self.read_account_info(pubkey)).value
 
-    async def get_multiple_accounts(self, pubkeys: Sequence[Pubkey]) -> list[Account | None]:
+    async def get_multiple_accounts(
+        self, pubkeys: Sequence[Pubkey], commitment: Commitment = "confirmed"
+    ) -> list[Account | None]:
         chunks = [
             [str(k) for k in pubkeys[i : i + _ACCOUNTS_PER_CALL]]
             for i in range(0, len(pubkeys), _ACCOUNTS_PER_CALL)
@@ -120,8 +122,8 @@ class SolanaRpc:
         async def one(chunk: list[str]) -> list[Account | None]:
             read = await self.pool.read(
                 "getMultipleAccounts",
-                [chunk, {"encoding": "base64", "commitment": "confirmed"}],
-                cache_key=("accounts", tuple(chunk)),
+                [chunk, {"encoding": "base64", "commitment": commitment}],
+                cache_key=("accounts", commitment, tuple(chunk)),
                 parse=mapping.accounts,
                 ttl_s=_READ_TTL_S,
             )
@@ -129,6 +131,14 @@ class SolanaRpc:
 
         parts = await asyncio.gather(*(one(c) for c in chunks))
         return [a for part in parts for a in part]
+
+    async def get_multiple_accounts_processed(
+        self, pubkeys: Sequence[Pubkey]
+    ) -> list[Account | None]:
+        """The newest state (`processed`): what a venue prices a trade from. At `confirmed` a
+        curve or pool is a slot behind the bank the trade executes in (a coin created in the
+        last slot is not there yet, reserves miss the last slot's trades)."""
+        return await self.get_multiple_accounts(pubkeys, "processed")
 
     async def get_token_accounts_by_owner(
         self, owner: Pubkey, program_id: Pubkey

@@ -96,7 +96,8 @@ async def test_send_answers_at_once_and_lands_when_the_block_is_produced(
     [status] = await statuses(session, net, sig)
     assert status["slot"] == sent_at + 1 == net.cluster.slot
     assert status["confirmationStatus"] == "processed"
-    assert (await call(session, net, "getBalance", str(to)))["value"] == SOL
+    processed = {"commitment": "processed"}  # the newest bank; finalized is 32 slots behind
+    assert (await call(session, net, "getBalance", str(to), processed))["value"] == SOL
     assert net.cluster.pending_transactions == 0
     net.cluster.advance_slots(1)
     assert (await statuses(session, net, sig))[0]["confirmationStatus"] == "confirmed"
@@ -174,7 +175,8 @@ async def test_a_resend_while_queued_lands_once(
     net.cluster.advance_slots(1)
     assert await send(session, net, tx) == sig  # after landing: a no-op
     net.cluster.advance_slots(1)
-    assert (await call(session, net, "getBalance", str(to)))["value"] == 1_000_000
+    processed = {"commitment": "processed"}  # finalized (the default) is 32 slots behind
+    assert (await call(session, net, "getBalance", str(to), processed))["value"] == 1_000_000
 
 
 async def test_a_queued_transaction_whose_blockhash_expires_is_dropped(

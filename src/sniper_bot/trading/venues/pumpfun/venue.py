@@ -233,7 +233,7 @@ class PumpFunVenue:
         wanted = [pf.bonding_curve_address(key), key]
         if not fresh:
             wanted += [pf.GLOBAL, pf.FEE_CONFIG]
-        accounts = await self._chain.get_multiple_accounts(wanted)
+        accounts = await _fresh_accounts(self._chain, wanted)
         curve_acc, mint_acc = accounts[0], accounts[1]
         if curve_acc is None or curve_acc.owner != pf.PUMP_PROGRAM_ID:
             raise NotOnCurveError(
@@ -375,3 +375,13 @@ class PumpFunVenue:
             ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=tip.account,
                                                lamports=tip.lamports)))  # fmt: skip
         return ixs
+
+
+async def _fresh_accounts(chain: PumpChain, keys: Sequence[Pubkey]) -> list[Account | None]:
+    """Pricing reads at `processed` when the reader offers them (``SolanaRpc`` does): the state
+    the trade will execute against, not the confirmed one a slot behind."""
+    read = getattr(chain, "get_multiple_accounts_processed", None)
+    if read is None:
+        read = chain.get_multiple_accounts
+    accounts: list[Account | None] = await read(keys)
+    return accounts

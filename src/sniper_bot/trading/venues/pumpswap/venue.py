@@ -203,7 +203,7 @@ class PumpSwapVenue:
                 named["quote_mint"] = statics.quote_mint
         if want_configs:
             named.update(global_config=ps.GLOBAL_CONFIG, fee_config=ps.FEE_CONFIG)
-        got = dict(zip(named, await self._rpc.get_multiple_accounts(list(named.values())),
+        got = dict(zip(named, await _fresh_accounts(self._rpc, list(named.values())),
                        strict=True))  # fmt: skip
         configs = (self._store_configs(got["global_config"], got["fee_config"])
                    if want_configs else None)  # fmt: skip
@@ -218,8 +218,8 @@ class PumpSwapVenue:
                          pool.base_mint, pool.quote_mint)  # fmt: skip
         if statics != fresh:  # first sight (or a changed pool): read its vaults and mints now
             self._statics.set(key, fresh)
-            extra = await self._rpc.get_multiple_accounts(
-                [fresh.base_vault, fresh.quote_vault, fresh.base_mint, fresh.quote_mint]
+            extra = await _fresh_accounts(
+                self._rpc, [fresh.base_vault, fresh.quote_vault, fresh.base_mint, fresh.quote_mint]
             )
             got.update(zip(("base_vault", "quote_vault", "base_mint", "quote_mint"), extra,
                            strict=True))  # fmt: skip
@@ -440,3 +440,13 @@ def swap_instructions_for(raw: Mapping[str, Any], user: Pubkey) -> list[Instruct
         raw["kind"], swap_accounts_for(raw, user), int(raw["amount"]), int(raw["limit"]),
         pool_data_len=int(raw["pool_data_len"]),
     )  # fmt: skip
+
+
+async def _fresh_accounts(chain: PumpSwapChain, keys: Sequence[Pubkey]) -> list[Account | None]:
+    """Pricing reads at `processed` when the reader offers them (``SolanaRpc`` does): the state
+    the trade will execute against, not the confirmed one a slot behind."""
+    read = getattr(chain, "get_multiple_accounts_processed", None)
+    if read is None:
+        read = chain.get_multiple_accounts
+    accounts: list[Account | None] = await read(keys)
+    return accounts
