@@ -42,4 +42,4 @@ def test_settings_keyboard_is_the_one_aiogram_builds() -> None:
     theirs.adjust(*[len(row) for row in rows.inline_keyboard])
     assert theirs.as_markup() == rows
     assert SettingsCb.unpack(flat[1].callback_data or "") == SettingsCb(field="slip", value="100")
-    assert [len(r) for r in rows.inline_keyboard] == [5, 4, 3, 5, 5, 4, 4, 3, 1, 2, 2, 5, 1]
+    assert [len(r) for r in rows.inline_keyboard] == [5, 4, 3, 5, 5, 4, 4, 3, 1, 2, 2, 5, 1, 1]

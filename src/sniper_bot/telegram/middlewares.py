@@ -37,10 +37,11 @@ GENERIC_ERROR = (
 # The ``command`` label of ``telegram_update_duration_seconds``: a fixed set, whatever users type.
 COMMANDS = frozenset(
     {"start", "help", "home", "positions", "orders", "wallet", "settings", "snipe", "cancel",
-     "limit", "dca", "pnl", "copy", "status", "maintenance", "broadcast", "memory"}
+     "limit", "dca", "pnl", "copy", "status", "maintenance", "broadcast", "memory",
+     "exits", "ladder", "exit"}
 )  # fmt: skip
 _BUTTONS = {"m": "button_menu", "b": "button_buy", "s": "button_sell", "w": "button_wallet",
-            "st": "button_settings"}  # fmt: skip
+            "st": "button_settings", "xp": "button_exits", "xd": "button_exits"}  # fmt: skip
 _MINT = re.compile(r"^\s*[1-9A-HJ-NP-Za-km-z]{32,44}\s*$")
 
 
