@@ -5,6 +5,7 @@ and without Redis each process still recognises its own retries."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import redis.asyncio as aioredis
 
@@ -73,3 +74,36 @@ async def test_a_redis_failure_falls_back_to_the_local_record() -> None:
         assert (await dedup.claim(9))[0] is Claim.DONE
     finally:
         await broken.aclose()
+
+
+class _SwallowsCancel:
+    """The real client, but a cancellation that lands inside ``eval`` is swallowed (as redis-py
+    can do mid-command): the renewer must stop on being told, not only on being cancelled."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    async def eval(self, *args: object) -> object:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.05)
+        return await self._client.eval(*args)  # type: ignore[arg-type]
+
+
+async def test_the_lease_renewer_ends_with_its_handler(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        dedup = UpdateDedup(_SwallowsCancel(client), instance="a", bot_id=1, lease_s=0.15)
+        claim, token = await dedup.claim(3)
+        assert claim is Claim.OWN
+
+        async def handle() -> None:
+            async with dedup.held(3, token):
+                await asyncio.sleep(0.4)  # a few renewals
+
+        await asyncio.wait_for(handle(), 3)
+        assert (await dedup.claim(3))[0] is Claim.DONE
+    finally:
+        await client.aclose()

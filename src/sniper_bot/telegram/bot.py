@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -204,7 +205,10 @@ class _WebhookHandler(SimpleRequestHandler):
         try:
             await asyncio.wait_for(asyncio.shield(task), HANDLE_TIMEOUT_S)
         except TimeoutError:
-            log.warning("telegram_update_slow", update_id=update_id, after_s=HANDLE_TIMEOUT_S)
+            where = io.StringIO()  # where it waits: code lines, never values
+            task.print_stack(limit=12, file=where)
+            log.warning("telegram_update_slow", update_id=update_id, after_s=HANDLE_TIMEOUT_S,
+                        stack=where.getvalue()[-3000:])  # fmt: skip
             await dedup.finish(update_id, token)
         except Exception:  # noqa: S110 - the error middleware logged it and told the user
             pass

@@ -167,9 +167,14 @@ class UpdateDedup:
         """Renew the lease while the body runs; mark the update done after it, however it ends
         (a handler that failed already told its user; running it again would tell them twice)."""
 
+        stopped = asyncio.Event()
+
         async def renew() -> None:
-            while True:
-                await asyncio.sleep(self._lease_s / 3)
+            while not stopped.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), self._lease_s / 3)
+                if stopped.is_set():
+                    return
                 if not await self._renew(update_id, token):
                     log.warning("telegram_update_lease_lost", update_id=update_id)
                     return
@@ -178,8 +183,13 @@ class UpdateDedup:
         try:
             yield
         finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
+            # told to stop, not only cancelled: a cancellation that lands inside a Redis call
+            # can be swallowed by the client, and a renewer that never ends held its update
+            # (and its chat) for ever
+            stopped.set()
+            await asyncio.wait({renewer}, timeout=self._lease_s)
+            if not renewer.done():
+                renewer.cancel()
             await self.finish(update_id, token)
 
     async def finish(self, update_id: int, token: str) -> None:
