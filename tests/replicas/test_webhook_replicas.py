@@ -138,3 +138,33 @@ async def test_a_conversation_goes_on_across_replicas(replicas: ReplicaSet) -> N
         await conn.close()
     assert sorted(row["tip"] for row in tips) == [4_200_000] * len(users)
     await rs.start(0)
+
+
+async def test_a_replica_too_slow_for_telegram_is_not_answered_twice(replicas: ReplicaSet) -> None:
+    """Replica 1's answers are held past the fake Bot API's 10 s webhook timeout: Telegram gives
+    up on those requests and delivers them again, through nginx, to the other replicas, which
+    must not answer them too (503 while replica 1 holds their claims, 200 once it is done)."""
+    rs = replicas
+    gate = rs.gates[1]
+    users = list(range(5_000_001, 5_000_061))
+    chats = set(users)
+    failures_before = len((await rs.webhook())["failures"])
+    gate.hold()
+    try:
+        await rs.send_many({u: "/help" for u in users})
+        deadline = time.monotonic() + 40
+        while not any(  # Telegram timed a held request out...
+            "TimeoutError" in f["error"] for f in (await rs.webhook())["failures"][failures_before:]
+        ):
+            assert time.monotonic() < deadline, "no webhook request timed out"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3)  # ...and retries it (every second) on the other replicas
+    finally:
+        gate.release()
+    await rs.until_each_has(chats, 1)
+    await rs.drained()
+    await asyncio.sleep(0.5)
+    replies = await rs.sent_to(chats)
+    assert {c: len(t) for c, t in replies.items() if len(t) != 1} == {}
+    retried = (await rs.webhook())["failures"][failures_before:]
+    assert any("503" in f["error"] for f in retried), retried[:5]  # refused while held elsewhere
