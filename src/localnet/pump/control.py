@@ -1,6 +1,8 @@
 """Control-API routes for the pump.fun curve (documented in docs/LOCALNET.md):
 
-    POST /pump/launch        {"name", "symbol", "dev_buy_lamports"?, "creator_index"?}
+    POST /pump/launch        {"name", "symbol", "dev_buy_lamports"?, "creator_index"?,
+                              "quote_mint"? ("usdc" or a mint address: a token-quoted curve;
+                              the dev buy is then in its base units), "mayhem"?}
     POST /pump/{mint}/trade  {"side": "buy"|"sell", "lamports"? (buy), "tokens"? (sell; default
                               all), "trader_index"?}
     GET  /pump/{mint}        the BondingCurve fields
@@ -10,7 +12,9 @@
                               "tokens"? (sell; default all), "trader_index"?}
 
 Creators and traders are wallets derived from the seed (`pump-creator-N`, `pump-trader-N`), each
-airdropped 100 SOL the first time it is used.
+airdropped 100 SOL the first time it is used (and 10,000 units of a coin's quote mint the first
+time it launches or trades a token-quoted coin); a token-quoted coin's `lamports` are base units
+of its quote.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from solders.pubkey import Pubkey
 from localnet.cluster import Cluster
 from localnet.market.keys import derive_keypair
 from localnet.pump.launchpad import LaunchError, PumpLaunchpad
+from localnet.pump.quotes import fund_quote
+from localnet.pump.state import USDC_MINT, WSOL_MINT
 from localnet.pumpswap.market import PumpSwapMarket
 
 WALLET_LAMPORTS = 100 * 1_000_000_000
+QUOTE_UNITS = 10_000  # whole units of a quote mint a wallet gets the first time it trades one
 
 
 def _json(fields: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +51,19 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
             funded.add(kp.pubkey())
         return kp
 
+    quote_funded: set[tuple[Pubkey, Pubkey]] = set()
+
+    def funded_quote(owner: Pubkey, quote_mint: Pubkey) -> None:
+        """Wallets trading a token-quoted coin get 10,000 whole units of its quote once."""
+        if (owner, quote_mint) in quote_funded:
+            return
+        account = cluster.get_account(quote_mint)
+        if account is None:
+            raise ValueError(f"no quote mint at {quote_mint}")
+        decimals = int(bytes(account.data)[44])
+        fund_quote(cluster, owner, QUOTE_UNITS * 10**decimals, quote_mint)
+        quote_funded.add((owner, quote_mint))
+
     async def body(request: web.Request) -> dict[str, Any]:
         data = await request.json() if request.can_read_body else {}
         if not isinstance(data, dict):
@@ -58,10 +78,19 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
         params = await body(request)
         try:
             creator = wallet("creator", int(params.get("creator_index", 0)))
+            quote = params.get("quote_mint")
+            quote_mint = None
+            if quote is not None:
+                quote_mint = USDC_MINT if str(quote).lower() == "usdc" else Pubkey.from_string(
+                    str(quote))  # fmt: skip
+                funded_quote(creator.pubkey(), quote_mint)
+            if params.get("mayhem"):
+                pad.configure(mayhem_mode_enabled=True)
             done = pad.launch(
                 creator, name=str(params.get("name", "Localnet Coin")),
                 symbol=str(params.get("symbol", "LOCAL")), uri=str(params.get("uri", "")),
-                dev_buy_lamports=int(params.get("dev_buy_lamports", 0)),
+                dev_buy_lamports=int(params.get("dev_buy_lamports", 0)), quote_mint=quote_mint,
+                mayhem=bool(params.get("mayhem", False)),
             )  # fmt: skip
         except (TypeError, ValueError) as exc:
             return bad(str(exc))
@@ -70,6 +99,7 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
         return web.json_response({
             "mint": str(done.mint), "creator": str(done.creator),
             "bonding_curve": str(done.bonding_curve), "create_signature": done.create_signature,
+            "quote_mint": str(pad.quote_mint_of(done.mint)),
             "dev_buy_signature": done.dev_buy_signature, "dev_tokens": done.dev_tokens,
         }, status=201)  # fmt: skip
 
@@ -81,6 +111,9 @@ def register_pump_routes(app: web.Application, cluster: Cluster, seed: int) -> P
         try:
             mint = Pubkey.from_string(request.match_info["mint"])
             trader = wallet("trader", int(params.get("trader_index", 0)))
+            quote_mint = pad.quote_mint_of(mint)
+            if quote_mint != WSOL_MINT:
+                funded_quote(trader.pubkey(), quote_mint)
             if side == "buy":
                 signature = pad.buy(mint, trader, lamports=int(params.get("lamports", 10**8)))
             else:

@@ -504,3 +504,29 @@ async def test_sdk_fetches_a_usdc_coin_over_rpc_and_its_buy_lands() -> None:
         tx = VersionedTransaction.from_bytes(base64.b64decode(answer["transaction"]))
         _ok(cluster.send_transaction(tx))
         assert 1_000 * USDC_UNIT - _qbal(cluster, user.pubkey()) == int(q["buySolCost"])
+
+
+async def test_control_route_launches_and_trades_a_usdc_coin() -> None:
+    import aiohttp
+
+    async with running_localnet(seed=52) as net, aiohttp.ClientSession() as http:
+        assert net.urls is not None
+        c = net.urls.control
+        body = {"name": "Dollar", "symbol": "DLR", "quote_mint": "usdc",
+                "dev_buy_lamports": 50 * USDC_UNIT}  # fmt: skip
+        async with http.post(f"{c}/pump/launch", json=body) as r:
+            assert r.status == 201
+            launched = await r.json()
+        assert launched["quote_mint"] == str(USDC)
+        assert launched["dev_tokens"] > 0
+        mint = launched["mint"]
+        async with http.post(f"{c}/pump/{mint}/trade",
+                             json={"side": "buy", "lamports": 25 * USDC_UNIT}) as r:  # fmt: skip
+            assert r.status == 200
+            assert (await r.json())["tokens"] > 0
+        async with http.get(f"{c}/pump/{mint}") as r:
+            curve = await r.json()
+        assert curve["quote_mint"] == str(USDC)
+        assert curve["real_quote_reserves"] > 50 * USDC_UNIT
+        async with http.post(f"{c}/pump/launch", json={"quote_mint": "not-a-mint"}) as r:
+            assert r.status == 400
