@@ -815,7 +815,8 @@ class Control:
             self._shared.get(("meta", mint), lambda: self._metadata(mint, bytes(account.data))),
             self._shared.get(("curve", mint), lambda: self._curve(mint)),
         )
-        cap = curve.market_cap_lamports() if curve is not None else None
+        sol_curve = curve is not None and curve.quote_mint is None
+        cap = curve.market_cap_lamports() if curve is not None and sol_curve else None
         return TokenCardView(
             mint=str(mint),
             name=meta[0],
@@ -833,6 +834,7 @@ class Control:
             curve_progress_bps=curve.progress_bps if curve is not None else None,
             curve_complete=curve.complete if curve is not None else False,
             market_cap_lamports=cap,
+            curve_quote_mint=curve.quote_mint if curve is not None else None,
             market_cap_usd_micros=await self._usd_micros(cap) if cap is not None else None,
             **_creator_fields(report),
             paper=paper is not None,
@@ -889,6 +891,7 @@ class Control:
             real_sol_reserves=c.real_quote_reserves,
             real_token_reserves=c.real_token_reserves,
             complete=c.complete,
+            quote_mint=None if c.is_sol_quoted else str(c.quote_mint),
             slot=None,
             updated_at=0.0,
             token_total_supply=mint_supply_for(c) if c.is_sol_quoted else None,

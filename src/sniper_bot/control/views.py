@@ -100,6 +100,7 @@ class TokenCardView:
     curve_progress_bps: int | None = None  # share of the curve's tokens sold, 10_000 = complete
     curve_complete: bool = False  # graduated: it trades on PumpSwap now
     market_cap_lamports: int | None = None  # spot price x supply, SOL-quoted curves only
+    curve_quote_mint: str | None = None  # a curve priced in another mint than SOL (USDC...)
     market_cap_usd_micros: int | None = None  # the same in micro-USD (SOL->USDC quote; None: none)
     # the creator's holding from the risk report's launchpad layer (pump.fun coins): base units
     # and share of the supply in bps; creator_sold: its token account is empty (it sold out)

@@ -123,6 +123,7 @@ class CurveProgress:
     initial_real_token_reserves: int = INITIAL_REAL_TOKEN_RESERVES
     token_total_supply: int | None = None
     trades: int = 0
+    quote_mint: str | None = None  # None: SOL; else the mint the curve is priced in
 
     @property
     def progress_bps(self) -> int:

@@ -71,6 +71,7 @@ def render_home(view: HomeView) -> str:
 
 
 _VENUE_LABEL = {"pumpfun": "pump.fun curve", "pumpswap": "PumpSwap", "jupiter": "Jupiter"}
+_QUOTE_NAMES = {"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v": "USDC"}
 
 
 def _venue_lines(card: TokenCardView) -> list[str]:
@@ -86,6 +87,10 @@ def _venue_lines(card: TokenCardView) -> list[str]:
     elif card.curve_progress_bps is not None:
         bps = card.curve_progress_bps
         lines.append(f"Bonding curve: {bps // 100}.{bps % 100:02d} % sold")
+    if card.curve_quote_mint is not None:
+        name = _QUOTE_NAMES.get(card.curve_quote_mint)
+        quote = escape(f"{name} ({card.curve_quote_mint})" if name else card.curve_quote_mint)
+        lines.append(f"Priced in: {quote} (not SOL: a SOL order cannot buy it on the curve)")
     if card.market_cap_lamports is not None and not card.curve_complete:
         usd = card.market_cap_usd_micros
         in_usd = f" (≈ ${usd // 1_000_000:,})" if usd is not None else ""

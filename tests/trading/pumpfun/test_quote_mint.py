@@ -383,3 +383,18 @@ async def test_the_hot_path_skips_a_usdc_launch_and_keeps_a_filter_snipe_armed()
     assert "not SOL" in reasons[2]
     assert book.get(by_name.id) is not None  # still armed for the next SOL coin named Dollar
     assert book.get(by_mint.id) is None
+
+
+def test_the_token_card_shows_the_quote_mint_of_a_usdc_curve() -> None:
+    from sniper_bot.control.views import RiskView, TokenCardView
+    from sniper_bot.telegram.render import render_token_card
+
+    risk = RiskView(score=10, blocked=False, is_honeypot=False, overridable=True, findings=())
+    view = TokenCardView(
+        mint=str(Keypair().pubkey()), name="Dollar", symbol="DLR", decimals=6,
+        token_program="token-2022", tokens_per_sol=None, price_impact_pct=None, risk=risk,
+        presets_lamports=(10**8,), curve_progress_bps=120, curve_quote_mint=str(USDC),
+    )  # fmt: skip
+    text = render_token_card(view)
+    assert f"Priced in: USDC ({USDC})" in text
+    assert "Market cap" not in text  # no SOL market cap for a curve priced in USDC
