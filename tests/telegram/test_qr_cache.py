@@ -23,7 +23,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(content)
         return real(content, **kwargs)
 
-    monkeypatch.setattr(cards.segno, "make_qr", counting)
+    monkeypatch.setattr(segno, "make_qr", counting)  # cards imports segno lazily
     return seen
 
 

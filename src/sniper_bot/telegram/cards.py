@@ -13,13 +13,14 @@ from __future__ import annotations
 import io
 from functools import cache
 from html import escape
-
-import segno
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from sniper_bot.control.views import PnlCardView, PnlView
 from sniper_bot.domain.money import format_sol
 from sniper_bot.resilience.lru import LruCache
+
+if TYPE_CHECKING:  # Pillow and segno load on the first image, not at start (RSS, issue 20)
+    from PIL import Image, ImageFont
 
 __all__ = [
     "BACKGROUND",
@@ -56,6 +57,8 @@ _AXIS = (70, 78, 90)
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -84,6 +87,8 @@ def _name(symbol: str | None, mint: str) -> str:
 def pnl_card_png(card: PnlCardView) -> bytes:
     """The card of one closed position."""
     color = PROFIT if card.realized_pnl_lamports >= 0 else LOSS
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", CARD_SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, CARD_SIZE[0] - 1, BAND_HEIGHT - 1), fill=color)
@@ -123,6 +128,8 @@ def card_caption(card: PnlCardView) -> str:
 
 def pnl_chart_png(view: PnlView) -> bytes:
     """Realised PnL per day (the latest ``MAX_DAYS``), bars from a zero line; totals on top."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", CHART_SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     title = "PnL (realised per day)" + ("  ·  PAPER" if view.paper else "")
@@ -195,6 +202,8 @@ def deposit_qr_png(address: str, *, scale: int = 8) -> bytes:
     key = (address, scale)
     png = _qr_cache.get(key)
     if png is None:
+        import segno
+
         qr = segno.make_qr(address, error="m", boost_error=False)
         out = io.BytesIO()
         qr.save(out, kind="png", scale=scale, border=4)
