@@ -65,6 +65,8 @@ class HostBank(Protocol):
 
     def block_time(self, slot: int) -> int: ...
 
+    def loaded_addresses(self, vtx: VersionedTransaction) -> tuple[list[Pubkey], list[Pubkey]]: ...
+
 
 class ProgramError(Exception):
     """A hosted instruction failed: `error` is the InstructionError payload ({"Custom": n} or a
@@ -205,16 +207,18 @@ class HostedPrograms:
     def execute(self, tx: VersionedTransaction, *, commit: bool, sig_verify: bool) -> HostedResult:
         svm = self.bank.svm
         msg = tx.message
+        # a v0 message's lookup tables: LiteSVM resolves them in the simulation (a missing table
+        # or index drops the transaction there), the hosted programs see the loaded keys
+        loaded: tuple[list[Pubkey], list[Pubkey]] = ([], [])
         if isinstance(msg, MessageV0) and msg.address_table_lookups:
-            # resolving lookup tables for hosted programs is not implemented yet
-            return HostedResult(err=None, dropped="UnsupportedVersion")
+            loaded = self.bank.loaded_addresses(tx)
         sim = self._with_sigverify(sig_verify, lambda: svm.simulate_transaction(tx))
         if isinstance(sim, FailedTransactionMetadata):
             pre_err = transaction_error_to_json(sim.err())
             if not (isinstance(pre_err, dict) and "InstructionError" in pre_err):
                 return HostedResult(err=None, dropped=pre_err)
         fee = int(sim.meta().fee())
-        keys = list(msg.account_keys)
+        keys = [*msg.account_keys, *loaded[0], *loaded[1]]
         payer = keys[0]
         self._snapshots = {}
         self._internal_fees = 0
@@ -224,7 +228,7 @@ class HostedPrograms:
             self._key_index.setdefault(key, i)
         for key in keys:
             self.touch(key)
-        instructions = _decompile(msg)
+        instructions = _decompile(msg, loaded)
         limit = _compute_unit_limit(msg, len(instructions))
         logs: list[str] = []
         units = 0
@@ -390,9 +394,11 @@ def _with_lamports(account: Account, lamports: int) -> Account:
     return Account(lamports, bytes(account.data), account.owner, account.executable, 0)
 
 
-def _decompile(msg: Any) -> list[Instruction]:
-    keys = list(msg.account_keys)
-    writable = writable_flags(msg)
+def _decompile(msg: Any, loaded: tuple[list[Pubkey], list[Pubkey]] = ([], [])) -> list[Instruction]:
+    """The message's instructions with account metas; `loaded`: its lookup-table addresses
+    (writable, readonly), which follow the static keys."""
+    keys = [*msg.account_keys, *loaded[0], *loaded[1]]
+    writable = [*writable_flags(msg), *([True] * len(loaded[0])), *([False] * len(loaded[1]))]
     signers = msg.header.num_required_signatures
     out = []
     for cix in msg.instructions:

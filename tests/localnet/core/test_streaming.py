@@ -140,9 +140,12 @@ async def test_a_reaction_to_the_creates_logs_lands_in_the_creates_slot(
         assert cluster.slot == create_slot  # no slot boundary in between
         assert landing_slot(cluster, buy) == create_slot
         outcome = cluster.history.get(_sig(buy))
-        assert outcome is not None and outcome.ok, outcome
+        assert outcome is not None
+        assert outcome.ok, outcome
         create_at, buy_at = block_position(cluster, create), block_position(cluster, buy)
-        assert create_at is not None and buy_at is not None and create_at < buy_at
+        assert create_at is not None
+        assert buy_at is not None
+        assert create_at < buy_at
         cluster.advance_slots(1)
         block = await rpc(
             http, net, "getBlock", create_slot,
@@ -195,7 +198,7 @@ async def test_a_bundle_runs_atomically_at_the_top_of_the_next_batch(
                             from_pubkey=payer.pubkey(), to_pubkey=TIP_ACCOUNTS[0], lamports=10_000
                         )
                     )
-                ],  # fmt: skip
+                ],
                 [],
                 blockhash,
             ),
@@ -205,7 +208,8 @@ async def test_a_bundle_runs_atomically_at_the_top_of_the_next_batch(
         slot = cluster.slot
         cluster.stream_tick()
         record = net.block_engine.record(bundle)
-        assert record is not None and record.status == "Landed"
+        assert record is not None
+        assert record.status == "Landed"
         assert record.landed_slot == slot == cluster.slot  # inside the slot, no boundary
         order = [o.signature for o in cluster.history.block(slot)]
         wanted = [*(t.signatures[0] for t in (*legs, tip)), _sig(ordinary)]
@@ -221,7 +225,7 @@ async def _bot_landing(http: aiohttp.ClientSession, net: Localnet) -> tuple[int,
     bot = LogBot(net, http, pad)
     task = asyncio.create_task(bot.run(ws, creator.pubkey(), mint.pubkey()))
     start = cluster.slot
-    while cluster.slot == start:  # send the create just after a slot boundary
+    while cluster.slot == start:  # noqa: ASYNC110 - send the create just after a slot boundary
         await asyncio.sleep(0.005)
     create = await send(http, net, pad.create_transaction(creator, mint, name="C", symbol="C"))
     await asyncio.wait_for(task, 20)
@@ -232,9 +236,11 @@ async def _bot_landing(http: aiohttp.ClientSession, net: Localnet) -> tuple[int,
             break
         await asyncio.sleep(0.01)
     create_slot, buy_slot = landing_slot(cluster, create), landing_slot(cluster, buy)
-    assert create_slot is not None and buy_slot is not None
+    assert create_slot is not None
+    assert buy_slot is not None
     outcome = cluster.history.get(_sig(buy))
-    assert outcome is not None and outcome.ok
+    assert outcome is not None
+    assert outcome.ok
     return create_slot, buy_slot
 
 

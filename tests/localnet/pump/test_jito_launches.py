@@ -48,12 +48,14 @@ async def test_a_bundled_launch_lands_as_one_jito_bundle_in_order(net: Localnet)
     run = net.engine.launch_curve(
         "curve_bundle", dev_buy_lamports=SOL, bundle=[SOL, SOL, SOL], bundle_via="jito"
     )
-    assert run.bundle_id is not None and not run.errors
+    assert run.bundle_id is not None
+    assert not run.errors
     assert cluster.pending_transactions == 0  # nothing went the sendTransaction way
     assert cluster.get_account(bonding_curve_address(run.mint)) is None
     cluster.stream_tick()  # the leader's next batch: the bundle at its top
     record = net.block_engine.record(run.bundle_id)
-    assert record is not None and record.status == "Landed", record
+    assert record is not None
+    assert record.status == "Landed", record
     assert record.tip == run.plan.jito_tip_lamports
     wanted = [sig(run.create_signature), sig(run.dev_buy_signature)]
     wanted += [sig(s) for _, s in run.bundle]
@@ -65,7 +67,8 @@ async def test_a_bundled_launch_lands_as_one_jito_bundle_in_order(net: Localnet)
     assert indexes == list(range(indexes[0], indexes[0] + 5))  # adjacent, in the bundle's order
     pad = PumpLaunchpad(cluster)
     held = [pad.token_balance(run.mint, wallet) for wallet, _ in run.bundle]
-    assert all(h > 0 for h in held) and held == sorted(held, reverse=True)
+    assert all(h > 0 for h in held)
+    assert held == sorted(held, reverse=True)
     cluster.advance_slots(1)
     answer = await jito_rpc(net, "getBundleStatuses", [[run.bundle_id]])
     (status,) = answer["result"]["value"]
@@ -84,7 +87,8 @@ async def test_a_bundled_launch_below_the_tip_floor_lands_nothing(net: Localnet)
     assert run.bundle_id is not None
     cluster.stream_tick()
     record = net.block_engine.record(run.bundle_id)
-    assert record is not None and record.status == "Failed"
+    assert record is not None
+    assert record.status == "Failed"
     assert "below the tip floor" in str(record.err)
     for signature in (run.create_signature, run.dev_buy_signature, run.bundle[0][1]):
         assert landing_slot(cluster, signature) is None  # all or nothing: the create too
@@ -94,7 +98,7 @@ async def test_a_bundled_launch_below_the_tip_floor_lands_nothing(net: Localnet)
 
 
 def test_a_jito_plan_over_five_transactions_is_refused_with_the_count() -> None:
-    with pytest.raises(ValueError, match="at most 5 transactions.*at most 3 bundle buys, got 4"):
+    with pytest.raises(ValueError, match=r"at most 5 transactions.*at most 3 bundle buys, got 4"):
         CurvePlan.from_params({"dev_buy_lamports": SOL, "bundle": [SOL] * 4, "bundle_via": "jito"})
     with pytest.raises(ValueError, match="bundle_via must be one of"):
         CurvePlan.from_params({"bundle_via": "carrier-pigeon"})
@@ -117,7 +121,8 @@ async def test_a_jito_rival_lands_its_bundle_ahead_of_a_higher_fee_transaction(
     assert create_slot == cluster.slot
     await net.rivals.settle()
     (buy,) = net.rivals.buys_for(mint.pubkey())
-    assert buy.error is None and buy.bundle_id is not None
+    assert buy.error is None
+    assert buy.bundle_id is not None
     assert cluster.pending_transactions == 0  # it went to the block engine
     trader = Keypair()
     cluster.airdrop(trader.pubkey(), 10 * SOL)
@@ -131,14 +136,17 @@ async def test_a_jito_rival_lands_its_bundle_ahead_of_a_higher_fee_transaction(
     cluster.stream_tick()
     assert buy.signature is not None
     theirs, mine = block_position(cluster, buy.signature), block_position(cluster, ours)
-    assert theirs is not None and mine is not None
+    assert theirs is not None
+    assert mine is not None
     assert theirs[0] == mine[0] == create_slot  # all in the create's slot
     assert theirs < mine  # the bundle ran at the top of the batch, whatever our fee
     report = net.rivals.report()
     assert report["buys"][0]["bundle_id"] == buy.bundle_id
     assert report["rivals"][0]["via"] == "jito"
     record = net.block_engine.record(buy.bundle_id)
-    assert record is not None and record.status == "Landed" and record.tip == 50_000
+    assert record is not None
+    assert record.status == "Landed"
+    assert record.tip == 50_000
 
 
 async def test_a_jito_rival_under_the_floor_buys_nothing_and_config_is_checked(
@@ -155,8 +163,10 @@ async def test_a_jito_rival_under_the_floor_buys_nothing_and_config_is_checked(
     (buy,) = net.rivals.buys_for(mint.pubkey())
     cluster.stream_tick()
     record = net.block_engine.record(buy.bundle_id or "")
-    assert record is not None and record.status == "Failed"
-    assert buy.signature is not None and landing_slot(cluster, buy.signature) is None
+    assert record is not None
+    assert record.status == "Failed"
+    assert buy.signature is not None
+    assert landing_slot(cluster, buy.signature) is None
     with pytest.raises(ValueError, match="rival via must be one of"):
         RivalConfig("x", via="smoke-signal")
     with pytest.raises(ValueError, match="tip_lamports must be an integer"):
