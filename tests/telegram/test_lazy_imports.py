@@ -1,5 +1,6 @@
-"""Start-up RSS (issue 20): the bot's routers load without Pillow or segno; they load on the first
-image (PnL card, chart, deposit QR). Checked in a fresh interpreter, where nothing else imported them."""
+"""Start-up RSS (issue 20): the bot's routers load without Pillow or segno; they load on the
+first image (PnL card, chart, deposit QR). Checked in a fresh interpreter, where nothing else
+imported them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import sys
 import sniper_bot.telegram.routers.pnl, sniper_bot.telegram.routers.wallet
 print(sorted(m for m in ("PIL", "segno") if m in sys.modules))
 from sniper_bot.telegram.cards import deposit_qr_png
-assert deposit_qr_png("So11111111111111111111111111111111111111112")[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+png = deposit_qr_png("So11111111111111111111111111111111111111112")
+assert png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 print(sorted(m for m in ("PIL", "segno") if m in sys.modules))
 """
 
