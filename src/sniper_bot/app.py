@@ -384,7 +384,8 @@ class App:
 
         executor = PartitionExecutor(
             store, "ws", members, book, decoders=decoder,
-            snipers=lambda view: HotSniper(view, relays, risk=decider, after=after),
+            snipers=lambda view: HotSniper(view, relays, risk=decider, after=after,
+                                           paper=self._fire_paper),
             stream_ok=lambda: not feed.fallback, claim_idle_ms=c.claim_idle_ms,
         )  # fmt: skip
         node = ClusterNode(instance, feed, executor, sniper)
@@ -404,6 +405,13 @@ class App:
         self.health.register("cluster", cluster_health, required=False)
         self.cluster = node
         return node
+
+    async def _fire_paper(self, targets: list[Any], mint: str) -> None:
+        """The hot path's paper matches (creator / filter snipes on paper), filled by the engine
+        (built after the hot path: looked up when a create fires them)."""
+        snipes = getattr(self, "snipes", None)
+        if snipes is not None:
+            await snipes.fire_paper(targets, mint)
 
     def _build_hot_path(self, stack: Stack, trading: TradingService) -> tuple[HotArming, HotSniper]:
         """The zero-round-trip snipe (issue 15): armed book shared through Redis, a durable
@@ -448,7 +456,7 @@ class App:
         )  # fmt: skip
         reputation = stack.reputation
         decider = LaunchDecider(reputation, LaunchPolicy(threshold=s.safety.block_threshold))
-        sniper = HotSniper(book, relays, risk=decider, after=after)
+        sniper = HotSniper(book, relays, risk=decider, after=after, paper=self._fire_paper)
         self.hot_arming, self.hot_sniper = arming, sniper
         self._hot_parts = (book, relays, decider, after)  # the cluster's executor reuses them
 

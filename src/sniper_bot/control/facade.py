@@ -1203,7 +1203,7 @@ class Control:
         user = await self._user(ident)
         mint = _parse_mint(mint_text)
         return await self._arm_snipe(
-            ident, user.id, lamports, lambda snipes: snipes.arm, str(mint), ttl_s, paper_ok=True
+            ident, user.id, lamports, lambda snipes: snipes.arm, str(mint), ttl_s
         )
 
     async def snipe_creator(
@@ -1242,8 +1242,7 @@ class Control:
         _check_sol_amount(lamports)  # a bad amount's sentence before any chain read
         await self._still_on_its_curve(mint)
         return await self._arm_snipe(
-            ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s,
-            paper_ok=True,
+            ident, user.id, lamports, lambda snipes: snipes.arm_graduation, str(mint), ttl_s
         )  # fmt: skip
 
     async def _still_on_its_curve(self, mint: Pubkey) -> None:
@@ -1279,14 +1278,12 @@ class Control:
         pick: Callable[[Snipes], Callable[..., Awaitable[SnipeTarget]]],
         selector: object,
         ttl_s: float | None,
-        *,
-        paper_ok: bool = False,
     ) -> SnipeView:
         """What every snipe kind shares: the amount, the engine, maintenance, the active wallet
         and the user's snipe slippage and fee level; ``pick`` names the engine's arm method.
         A paper user's snipe is armed on paper (``paper=True``: no nonce, no signature, filled
-        in the paper book); creator and filter snipes fire on the hot path only, which signs, so
-        ``paper_ok`` False refuses them on paper."""
+        in the paper book), creator and filter snipes included: the hot path's armed book
+        matches them, the engine fills them through the paper executor, nothing signs."""
         _check_sol_amount(lamports)
         if self._snipes is None:
             raise ControlError("no snipe engine", user_message="Snipes are disabled.")
@@ -1294,8 +1291,6 @@ class Control:
         active = await self._d.wallets.active_wallet(ident.telegram_id)
         settings = await self._d.settings.get(user_id)
         paper = self._paper_for(settings) is not None
-        if paper and not paper_ok:
-            raise ControlError("paper hot snipe", user_message=PAPER_HOT_SNIPE_REFUSED)
         extra: dict[str, Any] = {"paper": True} if paper else {}
         target = await pick(self._snipes)(
             user_id,
@@ -1719,11 +1714,6 @@ NOT_A_WALLET = (
 )
 OWN_WALLET = "That is one of your own wallets; follow another trader's wallet."
 NO_SUCH_FOLLOW = "No such followed wallet. Send /copy list to see yours."
-PAPER_HOT_SNIPE_REFUSED = (
-    "📝 Paper trading is on: creator and filter snipes fire on the hot path, which signs real "
-    "transactions, so none was armed. On paper, /snipe MINT SOL and /snipe grad MINT SOL work; "
-    "turn paper trading off in /settings for the others."
-)
 PAPER_COPY_REFUSED = (
     "📝 Paper trading is on: copy trading trades real money only, so nothing was followed. "
     "Turn paper trading off in /settings to use it."

@@ -36,6 +36,7 @@ class SnipeTargetStore(Protocol):
         token_mint: str | None = None,
         launch_filter: LaunchFilter | None = None,
         paper: bool = False,
+        creator: str | None = None,
     ) -> SnipeTarget: ...
     async def list_armed(
         self, now: datetime | None = None, limit: int | None = None

@@ -38,7 +38,11 @@ nonce account is created, nothing is signed. They are stored like a slow-path mi
 graduation target with ``paper`` set, fire here on the same launch events, and buy through
 ``paper`` (``trading.paper.PaperTrader``: the live quote, the risk gate, a fill in the paper
 book) under the same ``snipe:<id>`` key, so a replay fills once. Without a paper executor such
-a target fails instead of buying with real money.
+a target fails instead of buying with real money. Paper creator and filter snipes
+(``arm_creator`` / ``arm_filter`` with ``paper``) need the hot path too, for its matcher only:
+stored without a nonce and put into its armed book, they are matched on a create by the same
+``ArmedBook.match`` as the real ones; the hot sniper hands them to ``fire_paper`` in a
+background task after its real sends, which claims them and fills them on paper.
 """
 
 from __future__ import annotations
@@ -113,6 +117,8 @@ class SnipeResult:
 
 class _BookSync(Protocol):
     async def fired(self, target_id: int) -> Any: ...
+
+    async def armed(self, target: SnipeTarget) -> Any: ...
 
 
 @runtime_checkable
@@ -238,13 +244,18 @@ class SnipeEngine:
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget:
-        """A snipe on the next pump.fun coin ``creator`` launches (the hot path only)."""
+        """A snipe on the next pump.fun coin ``creator`` launches (the hot path only; a
+        ``paper`` one is matched by the hot path's book and filled here, see ``fire_paper``)."""
         if self.hot is None:
             raise InvalidSnipe(
                 "creator snipes need the hot path",
                 user_message="Creator snipes are not available on this bot.",
             )
+        if paper:
+            return await self._arm_paper(user_id, wallet_id, lamports, slippage_bps, fee_level,
+                                         ttl_s, creator=creator)  # fmt: skip
         return await self.hot.arm(
             user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
             fee_level=fee_level, creator=creator, ttl_s=ttl_s,
@@ -259,13 +270,18 @@ class SnipeEngine:
         slippage_bps: int,
         fee_level: FeeLevel,
         ttl_s: float | None = None,
+        paper: bool = False,
     ) -> SnipeTarget:
-        """A snipe on the next pump.fun create ``launch_filter`` matches (the hot path only)."""
+        """A snipe on the next pump.fun create ``launch_filter`` matches (the hot path only; a
+        ``paper`` one is matched by the hot path's book and filled here, see ``fire_paper``)."""
         if self.hot is None:
             raise InvalidSnipe(
                 "filter snipes need the hot path",
                 user_message="Filter snipes are not available on this bot.",
             )
+        if paper:
+            return await self._arm_paper(user_id, wallet_id, lamports, slippage_bps, fee_level,
+                                         ttl_s, launch_filter=launch_filter)  # fmt: skip
         return await self.hot.arm(
             user_id, wallet_id, lamports=lamports, slippage_bps=slippage_bps,
             fee_level=fee_level, launch_filter=launch_filter, ttl_s=ttl_s,
@@ -312,6 +328,78 @@ class SnipeEngine:
         log.info("snipe_armed_graduation", target_id=target.id, user_id=user_id, mint=mint)
         return target
 
+    async def _arm_paper(
+        self,
+        user_id: int,
+        wallet_id: int,
+        lamports: int,
+        slippage_bps: int,
+        fee_level: FeeLevel,
+        ttl_s: float | None,
+        *,
+        creator: str | None = None,
+        launch_filter: LaunchFilter | None = None,
+    ) -> SnipeTarget:
+        """A paper creator or filter target: stored ARMED with ``paper`` and no nonce account
+        (nothing is signed for it), then put into the hot path's armed book (every replica's),
+        whose ``match`` finds it on a create exactly as it finds the real ones."""
+        if creator is not None:
+            try:
+                Pubkey.from_string(creator)
+            except ValueError:
+                raise InvalidSnipe(
+                    f"invalid creator {creator!r}",
+                    user_message="That is not a wallet address (the creator).",
+                ) from None
+        if lamports <= 0:
+            raise InvalidSnipe("non-positive amount", user_message="The amount must be above 0.")
+        try:
+            validate_slippage_bps(slippage_bps)
+        except ValueError as exc:
+            raise InvalidSnipe(str(exc), user_message=str(exc).capitalize() + ".") from None
+        target = await self._targets.arm(
+            user_id=user_id,
+            wallet_id=wallet_id,
+            amount_lamports=lamports,
+            slippage_bps=slippage_bps,
+            priority_fee=fee_level,
+            expires_at=self._expiry(ttl_s),
+            creator=creator,
+            launch_filter=launch_filter,
+            paper=True,
+        )
+        if isinstance(self.hot, HotWithdrawal):
+            try:
+                await self.hot.sync.armed(target)
+            except Exception as exc:  # Redis away: the book's next rebuild reads it
+                log.warning("snipe_paper_book_add_failed", target_id=target.id, error=repr(exc))
+        log.info("snipe_armed_paper", target_id=target.id, user_id=user_id,
+                 selector=target.selector.value)  # fmt: skip
+        return target
+
+    async def fire_paper(self, targets: Sequence[SnipeTarget], mint: str) -> list[SnipeResult]:
+        """Paper creator / filter targets the hot path's book matched on ``mint``'s create
+        (``hotpath.sniper.HotSniper`` hands them over after its real sends): out of every
+        replica's book, claimed ARMED -> FIRED (compare-and-set: one replica fills each), then
+        bought like any slow-path target, through the paper executor (``_buy``), under
+        ``snipe:<id>``. A non-paper target is never bought here."""
+        claimed: list[SnipeTarget] = []
+        for target in targets:
+            if not target.paper:
+                log.error("snipe_paper_handoff_not_paper", target_id=target.id)
+                continue
+            await self._withdraw(target)
+            try:
+                claimed.append(
+                    await self._targets.mark_fired(target.id, now=self._clock(), mint=mint)
+                )
+            except StaleSnipeState:
+                log.info("snipe_claimed_elsewhere", target_id=target.id, mint=mint)
+        if not claimed:
+            return []
+        log.info("snipe_firing_paper", mint=mint, targets=len(claimed))
+        return await self._run(mint, claimed, {t.id: 0 for t in claimed})
+
     def _expiry(self, ttl_s: float | None) -> datetime:
         ttl = self.config.default_ttl_s if ttl_s is None else ttl_s
         if not 0 < ttl <= self.config.max_ttl_s:
@@ -329,7 +417,10 @@ class SnipeEngine:
             raise SnipeNotFound(target_id)
         if self.hot is not None and self.hot.owns(target):
             return await self.hot.cancel(user_id, target_id)
-        return await self._targets.cancel(user_id, target_id)
+        cancelled = await self._targets.cancel(user_id, target_id)
+        if target.paper and target.token_mint is None:  # a paper creator / filter target
+            await self._withdraw(target)  # out of the hot books
+        return cancelled
 
     async def list_for_user(
         self, user_id: int, statuses: tuple[SnipeStatus, ...] | None = None, limit: int = 20
@@ -352,6 +443,7 @@ class SnipeEngine:
             if (
                 f is not None
                 and target.nonce_account is None
+                and (f.on_graduation or not target.paper)  # paper /snipe next: the hot book
                 and f.matches(None, None, event.source, mint=event.mint, creator=event.creator)
             ):
                 out.append(target)

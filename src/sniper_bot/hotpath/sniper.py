@@ -185,8 +185,13 @@ def launch_of(seen: CreateSeen) -> CurveLaunch:
     )
 
 
+# ``SnipeEngine.fire_paper``: paper creator / filter targets matched on a create, and its mint
+PaperFire = Callable[[list[SnipeTarget], str], Awaitable[Any]]
+
+
 class HotSniper:
-    """Fires the armed book's orders on pump.fun creates (see the module doc)."""
+    """Fires the armed book's orders on pump.fun creates (see the module doc). ``paper``: where
+    the paper targets the book matches go (never signed, never sent: the paper book)."""
 
     def __init__(
         self,
@@ -197,8 +202,10 @@ class HotSniper:
         after: AfterFire | None = None,
         clock: Callable[[], float] = time.monotonic,
         remember_mints: int = 4_096,
+        paper: PaperFire | None = None,
     ) -> None:
         self.book = book
+        self.paper = paper
         self._relay = relay
         self._risk: LaunchRisk = risk or AllowLaunches()
         self._after = after
@@ -224,7 +231,12 @@ class HotSniper:
             mint, dev, event.name, event.symbol, SOURCE, dev_buy_lamports=dev_buy, mayhem=mayhem
         )
         ready = [e for e in entries if e.prepared is not None]
-        if not ready:
+        # paper targets (no nonce, never prepared): matched here like the real ones, filled on
+        # paper by the engine in a task that starts after the real sends
+        paper = [
+            e for e in entries if e.target.paper and e.target.selector is not SelectorKind.MINT
+        ] if self.paper is not None else []  # fmt: skip
+        if not ready and not paper:
             return
         self._remember_mint(mint)
         try:
@@ -242,9 +254,19 @@ class HotSniper:
         if not risk.allowed:
             self._refuse_all(ready, seen, launch, risk, risk.reason)
             return
-        for entry in ready:  # out of the local book before anything awaits
+        for entry in [*ready, *paper]:  # out of the local book before anything awaits
             self.book.remove(entry.target.id)
-        self._spawn(self._fire(seen, launch, risk, ready), f"hot-snipe:{mint}")
+        fire = self._spawn(self._fire(seen, launch, risk, ready), f"hot-snipe:{mint}")
+        if paper:
+            self._spawn(self._paper(fire, [e.target for e in paper], mint), f"hot-paper:{mint}")
+
+    async def _paper(self, fire: asyncio.Task[Any], targets: list[SnipeTarget], mint: str) -> None:
+        """The paper matches, once this launch's real orders are built and handed to their
+        sends: the real fan-out never waits for them."""
+        await asyncio.wait([fire])
+        await asyncio.sleep(0)  # the sends the fire task spawned write their bytes first
+        assert self.paper is not None
+        await self.paper(targets, mint)
 
     async def _fire(
         self,
@@ -348,10 +370,11 @@ class HotSniper:
         while len(self._seen) > self._remember:
             self._seen.popitem(last=False)
 
-    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(self._guarded(work, name), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     @staticmethod
     async def _guarded(work: Awaitable[Any], name: str) -> None:
