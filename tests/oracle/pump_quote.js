@@ -3,7 +3,8 @@
 // mayhem, cashback, fee sharing): the official @pump-fun/pump-sdk 2.0.0 builds, prices and decodes;
 // localnet (tests/localnet/pump/test_quote_mint.py) and the bot's venue
 // (tests/trading/pumpfun/test_quote_mint.py) are checked against it. Reads ONE JSON value on stdin
-// (a request or a list of them), writes the answers as JSON.
+// (a request or a list of them), writes the answers as JSON; with --serve, one request per line
+// (see serve below).
 //
 //   {"op": "quote", "global", "feeConfig"|null, "bondingCurve", "mintSupply", "buySol"?,
 //    "buyTokens"?, "sellTokens"?}      -> {buyTokens?, buySolCost?, buyCostForTokens?, sellSol?,
@@ -253,7 +254,31 @@ async function answer(req) {
   return await op(req);
 }
 
+// `--serve`: one process answers many requests, one JSON request per stdin line, one JSON answer
+// per stdout line ({"ok": answer} or {"error": stack}), in order; the SDK loads once, not per call.
+function serve() {
+  const readline = require("readline");
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let chain = Promise.resolve();
+  lines.on("line", (line) => {
+    if (!line.trim()) return;
+    chain = chain.then(async () => {
+      let reply;
+      try {
+        reply = { ok: await answer(JSON.parse(line)) };
+      } catch (err) {
+        reply = { error: `${err && err.stack ? err.stack : err}` };
+      }
+      process.stdout.write(`${JSON.stringify(reply)}\n`);
+    });
+  });
+}
+
 async function main() {
+  if (process.argv.includes("--serve")) {
+    serve();
+    return;
+  }
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   const request = JSON.parse(Buffer.concat(chunks).toString("utf8"));

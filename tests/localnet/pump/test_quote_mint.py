@@ -13,7 +13,12 @@ import base64
 import json
 import os
 import random
-from typing import Any
+import select
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import IO, Any
 
 import pytest
 from solders.account import Account
@@ -42,17 +47,75 @@ UNSOLD = state.TOKEN_TOTAL_SUPPLY - state.INITIAL_REAL_TOKEN_RESERVES
 USDC_UNIT = 1_000_000
 
 
-def sdk(request: Any) -> Any:
-    """One call into tests/oracle/pump_quote.js (the official SDK)."""
-    import subprocess
+class _Sdk:
+    """tests/oracle/pump_quote.js (the official SDK) in `--serve` mode: one `node` process for the
+    module, one JSON request per line in and one answer per line out, so the SDK loads once rather
+    than once per call. Calls are serialized (one test thread plus `asyncio.to_thread`)."""
 
-    done = subprocess.run(
-        ["node", str(SCRIPT)], input=json.dumps(request), capture_output=True, text=True,
-        timeout=300, check=False, env={**os.environ, "NODE_NO_WARNINGS": "1"},
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"pump_quote.js failed: {done.stderr[-3000:]}")
-    return json.loads(done.stdout)
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._stderr: IO[str] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any) -> Any:
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                if self._stderr is not None:
+                    self._stderr.close()
+                self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in close())
+                proc = self._proc = subprocess.Popen(
+                    ["node", str(SCRIPT), "--serve"], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+                    env={**os.environ, "NODE_NO_WARNINGS": "1"},
+                )  # fmt: skip
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 300)
+            line = proc.stdout.readline() if ready else ""
+            if not line:
+                proc.kill()
+                code = proc.wait()
+                self._proc = None
+                raise RuntimeError(f"pump_quote.js died or hung ({code}): {self._err()}")
+            reply = json.loads(line)
+            if "error" in reply:
+                raise RuntimeError(f"pump_quote.js failed: {reply['error'][-3000:]}")
+            return reply["ok"]
+
+    def _err(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read()[-3000:]
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                assert proc.stdin is not None
+                proc.stdin.close()  # end of input: the server answers what it has and exits
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                if proc.stdout is not None:
+                    proc.stdout.close()
+            if self._stderr is not None:
+                self._stderr.close()
+                self._stderr = None
+
+
+sdk = _Sdk()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _sdk_server() -> Iterator[None]:
+    yield
+    sdk.close()
 
 
 @pytest.fixture(autouse=True)
