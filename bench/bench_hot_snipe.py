@@ -98,7 +98,8 @@ HOT, NAIVE, FAN = "HOTB", "NAIV", "FAN"  # symbols: which phase a launch belongs
 # -- localnet in its own process -----------------------------------------------------------------
 async def start_localnet(json_path: Path) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "localnet", "--json", str(json_path), "--slot-ms", "20",
+        sys.executable, "-m", "localnet", "--json", str(json_path),
+        "--slot-ms", os.environ.get("BENCH_SLOT_MS", "20"),  # 400: mainnet slots, streamed
         "--no-scenario", "--seed", "15",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},

@@ -33,6 +33,7 @@ import resource
 import sys
 import time
 import tracemalloc
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ class Load:
     bundles_sent: int = 0
     bundles_refused: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-    sent_signatures: list[str] = field(default_factory=list)
+    sent_signatures: deque[str] = field(default_factory=lambda: deque(maxlen=2_000))
 
 
 def _transfer(payer: Keypair, to: Pubkey, lamports: int, blockhash: Any) -> VersionedTransaction:
@@ -109,8 +110,7 @@ async def tx_load(net: Localnet, load: Load, rate: float, stop: asyncio.Event) -
                 continue
             if "result" in reply:
                 load.tx_sent += 1
-                if len(load.sent_signatures) < 10_000:
-                    load.sent_signatures.append(reply["result"])
+                load.sent_signatures.append(reply["result"])
             else:
                 load.tx_refused += 1
                 message = str(reply.get("error", {}).get("message", ""))[:60]
@@ -225,7 +225,7 @@ async def run(args: argparse.Namespace) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     elapsed = time.perf_counter() - started
-    landed = sum(1 for s in load.sent_signatures[-2_000:] if _landed(net, s))
+    landed = sum(1 for s in load.sent_signatures if _landed(net, s))
     sample = min(2_000, len(load.sent_signatures))
     counts = net.block_engine.stats()["bundles"]
     print(f"\nlaunches: {launches(net)} ({launches(net) / (elapsed / 60):.1f}/min), on the curve "
